@@ -1,0 +1,46 @@
+# make demo  - create .venv if missing, install what the main job needs, run it
+# make test  - the same setup plus test tools, then the whole test suite (what .ci/run calls)
+#
+# torch is installed first, pinned (constraints.txt), so nothing later can pull another build.
+# Where the CPU wheel is not on local disk, pass an index for the CPU build, e.g.
+#   make test TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PIPI   := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
+TORCH_PIP_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench setup setup-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.torch: constraints.txt | $(BIN)/python
+	$(PIPI) $(TORCH_PIP_ARGS) "torch==2.13.0"
+	@touch $@
+
+$(VENV)/.core: pyproject.toml $(VENV)/.torch
+	$(PIPI) -e .
+	@touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.core
+	$(PIPI) -e ".[test]"
+	@touch $@
+
+setup: $(VENV)/.core
+setup-test: $(VENV)/.test
+
+demo: $(VENV)/.core
+	$(BIN)/cnnlstm-demo
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.core
+	$(BIN)/python benchmarks/convlstm_speed.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

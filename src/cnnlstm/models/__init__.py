@@ -1,0 +1,30 @@
+"""Models behind one registry: ``create_model(name, **kwargs)`` and ``list_models(pattern)``.
+
+Importing this package imports every model file, which registers its variants.
+"""
+
+from cnnlstm.models import convlstm, video  # noqa: F401  (registers the models)
+from cnnlstm.models._registry import (
+    ModelInfo,
+    UnknownModelError,
+    create_model,
+    list_models,
+    load_weights,
+    model_info,
+    register_model,
+)
+from cnnlstm.models.convlstm import ConvLSTMClassifier
+from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier
+
+__all__ = [
+    "LRCN",
+    "Conv3dLSTMClassifier",
+    "ConvLSTMClassifier",
+    "ModelInfo",
+    "UnknownModelError",
+    "create_model",
+    "list_models",
+    "load_weights",
+    "model_info",
+    "register_model",
+]

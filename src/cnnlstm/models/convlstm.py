@@ -1,0 +1,121 @@
+"""ConvLSTM classifiers: a per-frame convolutional stem, a ConvLSTM stack, pooling and a head.
+
+Paper:
+    Shi et al., "Convolutional LSTM Network: A Machine Learning Approach for Precipitation
+    Nowcasting", NeurIPS 2015.
+
+Input frames ``(B, T, C, H, W)``; output logits ``(B, num_classes)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor, nn
+
+from cnnlstm.models._registry import register_model
+from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
+from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
+
+__all__ = ["ConvLSTMClassifier"]
+
+
+class ConvLSTMClassifier(nn.Module):
+    """Stacked ConvLSTM over (optionally downsampled) frames; the final state is pooled and classified.
+
+    Args:
+        num_classes: outputs (0: return pooled features).
+        in_channels: channels per frame.
+        stem_channels: channels of per-frame conv blocks before the ConvLSTM (each halves H and W);
+            ``()`` feeds raw frames to the ConvLSTM.
+        hidden_channels: ConvLSTM channels per layer.
+        kernel_size: ConvLSTM kernel size (odd).
+        peephole: use the paper's peephole connections.
+        norm: ConvLSTM gate normalisation (``None``, ``"layer"``, ``"group"``).
+        dropout: dropout between ConvLSTM layers and before the linear layer.
+
+    Example:
+        >>> model = ConvLSTMClassifier(num_classes=4, stem_channels=(8,), hidden_channels=[8, 8])
+        >>> model(torch.randn(2, 6, 3, 32, 32)).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        stem_channels: Sequence[int] = (32, 64),
+        hidden_channels: Sequence[int] = (64, 64),
+        kernel_size: int = 3,
+        peephole: bool = False,
+        norm: str | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        dropout = check_non_negative_float("dropout", dropout)
+        if len(stem_channels):
+            stem = FrameCNN(in_channels=in_channels, channels=stem_channels, global_pool=None)
+            self.stem: nn.Module = TimeDistributed(stem)
+            recurrent_in = stem.out_features
+        else:
+            self.stem = nn.Identity()
+            recurrent_in = in_channels
+        self.convlstm = ConvLSTM(
+            recurrent_in,
+            list(hidden_channels),
+            kernel_size,
+            peephole=peephole,
+            norm=norm,
+            dropout=dropout,
+            return_sequences=False,
+        )
+        self.num_features = self.convlstm.out_channels
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.drop = nn.Dropout(dropout)
+        self.fc: nn.Module = nn.Identity()
+        self.reset_classifier(num_classes)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+            raise ValueError(f"num_classes must be an int >= 0; received num_classes={num_classes!r}")
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Frames ``(B, T, C, H, W)`` → final hidden state of the last layer ``(B, C', H', W')``."""
+        if x.dim() != 5 or x.shape[2] != self.in_channels:
+            raise ValueError(
+                f"ConvLSTMClassifier expects frames (B, T, C, H, W) with C={self.in_channels}; "
+                f"received {tuple(x.shape)}"
+            )
+        maps = self.stem(x)  # (B, T, C_stem, H / 2^k, W / 2^k)
+        last, _ = self.convlstm(maps)  # (B, C', H', W')
+        return last
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        pooled = self.drop(self.pool(features))  # (B, C')
+        return pooled if pre_logits else self.fc(pooled)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassifier:
+    return ConvLSTMClassifier(**{**defaults, **kwargs})
+
+
+@register_model(
+    task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64)
+)
+def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
+    """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average pooling + linear."""
+    return _create({}, kwargs)
+
+
+@register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
+def convlstm_classifier_tiny(**kwargs: Any) -> ConvLSTMClassifier:
+    """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8)."""
+    return _create(dict(stem_channels=(8,), hidden_channels=(8, 8)), kwargs)

@@ -1,0 +1,235 @@
+"""Video classifiers: a Conv3d stem + LSTM (the project's specified model) and LRCN.
+
+Papers:
+    Donahue et al., "Long-term Recurrent Convolutional Networks for Visual Recognition and
+    Description", CVPR 2015 (LRCN: a CNN on every frame, an LSTM over the frame features).
+
+All models take frames ``(B, T, C, H, W)`` and return logits ``(B, num_classes)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor, nn
+
+from cnnlstm.models._registry import register_model
+from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
+from cnnlstm.nn._checks import check_non_negative_float, check_positive_int, to_tuple
+
+__all__ = ["LRCN", "Conv3dLSTMClassifier"]
+
+
+def _check_frames(model: nn.Module, x: Tensor, in_channels: int) -> None:
+    if x.dim() != 5 or x.shape[2] != in_channels:
+        raise ValueError(
+            f"{type(model).__name__} expects frames (B, T, C, H, W) with C={in_channels}; "
+            f"received {tuple(x.shape)}"
+        )
+
+
+class Conv3dLSTMClassifier(nn.Module):
+    """The specified video classifier, made correct: Conv3d stem → LSTM over time → linear.
+
+    Architecture (as specified): Conv3d(C→32, k3, p1), ReLU, MaxPool3d(2); Conv3d(32→64, k3, p1),
+    ReLU, MaxPool3d(2); a 2-layer LSTM of 128 units; a linear layer on the last step.
+
+    Fixes to the specified code:
+
+    1. **Input layout.** The code fed Conv3d frames as ``(T, C, H, W)`` per sample; Conv3d needs
+       ``(B, C, T, H, W)``. The model takes the library-wide ``(B, T, C, H, W)`` and permutes
+       inside.
+    2. **Flatten per time step.** ``x.view(B, C, -1)`` made the 64 channels the LSTM's time axis.
+       Here the stem output ``(B, 64, T', H', W')`` becomes ``(B, T', 64·H'·W')``: one feature
+       vector per (pooled) time step.
+    3. **LSTM input size computed, not hard-coded.** ``64*7*7`` matched no input; the size is
+       ``channels[-1] · H' · W'`` with ``H' = H // 4`` and ``W' = W // 4`` from ``frame_size``,
+       and a frame of another size is rejected with a clear error.
+    4. **Labels.** The dataset returned no labels and the loop used an undefined ``labels``; the
+       model returns logits for cross-entropy against integer labels, which the data and task
+       layers supply.
+
+    Args:
+        num_classes: outputs of the linear layer (0: return pooled features).
+        in_channels: channels per frame.
+        frame_size: ``(H, W)`` of the input frames; sets the LSTM input size.
+        conv_channels: output channels of the Conv3d blocks.
+        lstm_hidden: LSTM hidden size.
+        lstm_layers: stacked LSTM layers.
+        dropout: dropout between LSTM layers and before the linear layer.
+        pool: ``"last"`` (as specified) or ``"mean"`` over the LSTM outputs.
+
+    Note that the two MaxPool3d(2) also divide the time axis by 4: clips need ``T >= 4``.
+
+    Example:
+        >>> model = Conv3dLSTMClassifier(num_classes=10, frame_size=(64, 64))
+        >>> model(torch.randn(2, 8, 3, 64, 64)).shape
+        torch.Size([2, 10])
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        frame_size: int | Sequence[int] = (112, 112),
+        conv_channels: Sequence[int] = (32, 64),
+        lstm_hidden: int = 128,
+        lstm_layers: int = 2,
+        dropout: float = 0.0,
+        pool: str = "last",
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.frame_size = to_tuple("frame_size", frame_size, 2)
+        dropout = check_non_negative_float("dropout", dropout)
+        self.stem = Conv3dStem(in_channels=in_channels, channels=conv_channels, kernel_size=3, pool=2)
+        self.min_frames = self.stem.pool[0] ** len(self.stem.channels)
+        _, h_out, w_out = self.stem.output_size(self.min_frames, *self.frame_size)
+        if h_out < 1 or w_out < 1:
+            raise ValueError(
+                f"frame_size is too small for {len(self.stem.channels)} poolings by 2; "
+                f"received frame_size={frame_size!r}"
+            )
+        lstm_input = self.stem.out_channels * h_out * w_out
+        self.lstm = LSTM(lstm_input, lstm_hidden, lstm_layers, dropout=dropout if lstm_layers > 1 else 0.0)
+        self.num_features = lstm_hidden
+        self.head = SequenceClassifierHead(
+            in_features=lstm_hidden, num_classes=num_classes, pool=pool, dropout=dropout
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head.reset(num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Frames ``(B, T, C, H, W)`` → LSTM outputs ``(B, T // 4, lstm_hidden)``."""
+        _check_frames(self, x, self.in_channels)
+        if tuple(x.shape[-2:]) != self.frame_size:
+            raise ValueError(
+                f"{type(self).__name__} was built for frames of {self.frame_size}; received "
+                f"{tuple(x.shape[-2:])}. Build it with frame_size={tuple(x.shape[-2:])} or resize the frames"
+            )
+        if x.shape[1] < self.min_frames:
+            raise ValueError(f"clips need at least {self.min_frames} frames; received T={x.shape[1]}")
+        feats = self.stem(x.permute(0, 2, 1, 3, 4))  # (B, C, T, H, W) -> (B, C', T', H', W')
+        feats = feats.permute(0, 2, 1, 3, 4).flatten(2)  # (B, T', C'·H'·W'): one vector per step
+        out, _ = self.lstm(feats)  # (B, T', lstm_hidden)
+        return out
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head(features, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+class LRCN(nn.Module):
+    """LRCN: a 2-D CNN on every frame (one batched call over ``B·T`` frames), an LSTM, a head.
+
+    Args:
+        num_classes: outputs (0: return pooled features).
+        in_channels: channels per frame.
+        cnn_channels: output channels of the frame CNN's blocks (each halves H and W).
+        lstm_hidden: LSTM hidden size.
+        lstm_layers: stacked LSTM layers.
+        bidirectional: bidirectional LSTM (use ``pool="mean"`` with it).
+        dropout: dropout between LSTM layers and before the linear layer.
+        pool: ``"last"`` or ``"mean"`` over the LSTM outputs.
+
+    Frames of any size ≥ ``2 ** len(cnn_channels)`` pixels are accepted (global average pooling).
+
+    Example:
+        >>> model = LRCN(num_classes=5, cnn_channels=(16, 32), lstm_hidden=64)
+        >>> model(torch.randn(2, 8, 3, 64, 64)).shape
+        torch.Size([2, 5])
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        cnn_channels: Sequence[int] = (32, 64, 128),
+        lstm_hidden: int = 256,
+        lstm_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        pool: str = "last",
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        dropout = check_non_negative_float("dropout", dropout)
+        cnn = FrameCNN(in_channels=in_channels, channels=cnn_channels, global_pool="avg")
+        self.encoder = TimeDistributed(cnn)
+        self.lstm = LSTM(
+            cnn.out_features,
+            lstm_hidden,
+            lstm_layers,
+            dropout=dropout if lstm_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+        )
+        self.num_features = lstm_hidden * (2 if bidirectional else 1)
+        self.head = SequenceClassifierHead(
+            in_features=self.num_features, num_classes=num_classes, pool=pool, dropout=dropout
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head.reset(num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Frames ``(B, T, C, H, W)`` → LSTM outputs ``(B, T, num_features)``."""
+        _check_frames(self, x, self.in_channels)
+        frame_features = self.encoder(x)  # (B·T, C, H, W) through the CNN -> (B, T, F)
+        out, _ = self.lstm(frame_features)
+        return out
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head(features, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+# --- registered variants -------------------------------------------------------------------------
+
+
+def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]) -> nn.Module:
+    return cls(**{**defaults, **kwargs})
+
+
+@register_model(
+    task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(8, 3, 112, 112)
+)
+def seed_conv3d_lstm(**kwargs: Any) -> Conv3dLSTMClassifier:
+    """The specified Conv3d(32, 64) + 2×128 LSTM video classifier, made correct."""
+    return _create(Conv3dLSTMClassifier, {}, kwargs)
+
+
+@register_model(task="classification", modality="video", input_size=(8, 3, 32, 32))
+def seed_conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
+    """Tiny seed_conv3d_lstm for tests and tutorials (Conv3d 4, 8; LSTM 2×16; 32×32 frames)."""
+    defaults = dict(frame_size=(32, 32), conv_channels=(4, 8), lstm_hidden=16, lstm_layers=2)
+    return _create(Conv3dLSTMClassifier, defaults, kwargs)
+
+
+@register_model(
+    task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64)
+)
+def lrcn(**kwargs: Any) -> LRCN:
+    """LRCN: frame CNN (32, 64, 128) + LSTM 256, last step."""
+    return _create(LRCN, {}, kwargs)
+
+
+@register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
+def lrcn_tiny(**kwargs: Any) -> LRCN:
+    """Tiny LRCN for tests and tutorials (frame CNN 8, 16; LSTM 16)."""
+    return _create(LRCN, dict(cnn_channels=(8, 16), lstm_hidden=16), kwargs)

@@ -1,0 +1,360 @@
+"""LSTM written from the textbook equations, interchangeable with :class:`torch.nn.LSTM`.
+
+For each time step, with ``[h_{t-1}, x_t]`` the concatenation of the previous hidden state and
+the input::
+
+    i_t  = σ(W_i · [h_{t-1}, x_t] + b_i)        input gate
+    f_t  = σ(W_f · [h_{t-1}, x_t] + b_f)        forget gate
+    c̃_t  = tanh(W_c · [h_{t-1}, x_t] + b_c)     candidate cell state
+    o_t  = σ(W_o · [h_{t-1}, x_t] + b_o)        output gate
+    c_t  = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+    h_t  = o_t ⊙ tanh(c_t)
+
+``W_g · [h, x]`` is stored split as ``W_hh[g] · h + W_ih[g] · x`` and ``b_g`` as
+``b_ih[g] + b_hh[g]``, exactly the parameters of :class:`torch.nn.LSTM` (gate order
+i, f, g = c̃, o), so state dicts load both ways. The input part of every gate is computed for all
+time steps in one matrix product; the recurrence is the loop over time above.
+
+References:
+    Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation 1997.
+    Gers, Schmidhuber & Cummins, "Learning to Forget", 2000 (the forget gate).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
+
+__all__ = ["LSTM", "LSTMCell", "lstm_step"]
+
+State = tuple[Tensor, Tensor]
+
+
+def lstm_step(gates_x: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
+    """One LSTM time step from the equations.
+
+    Args:
+        gates_x: the input part of the four gates, ``W_ih · x_t + b_ih``, shape ``(B, 4H)``.
+        h, c: previous hidden and cell state, ``(B, H)``.
+        weight_hh: recurrent weights ``(4H, H)``, gate order i, f, g, o.
+        bias_hh: recurrent bias ``(4H,)`` or ``None``.
+
+    Returns:
+        ``(h_t, c_t)``, each ``(B, H)``.
+    """
+    gates = gates_x + h @ weight_hh.t()
+    if bias_hh is not None:
+        gates = gates + bias_hh
+    i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=-1)
+    input_gate = torch.sigmoid(i_pre)
+    forget_gate = torch.sigmoid(f_pre)
+    candidate = torch.tanh(g_pre)
+    output_gate = torch.sigmoid(o_pre)
+    c_next = forget_gate * c + input_gate * candidate
+    h_next = output_gate * torch.tanh(c_next)
+    return h_next, c_next
+
+
+def _init_uniform(params: list[nn.Parameter], hidden_size: int) -> None:
+    # The same initialisation as torch.nn.LSTM: U(-1/sqrt(H), 1/sqrt(H)) for every tensor.
+    bound = 1.0 / math.sqrt(hidden_size)
+    for p in params:
+        nn.init.uniform_(p, -bound, bound)
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step, a drop-in for :class:`torch.nn.LSTMCell` (same parameters and outputs).
+
+    Args:
+        input_size: features of ``x_t``.
+        hidden_size: features of ``h_t`` and ``c_t``.
+        bias: learn ``b_ih`` and ``b_hh``.
+
+    Call arguments:
+        x: ``(B, input_size)`` or unbatched ``(input_size,)``.
+        state: optional ``(h, c)``, each ``(B, hidden_size)``; zeros when omitted.
+
+    Returns:
+        ``(h_t, c_t)``, each ``(B, hidden_size)``.
+
+    Example:
+        >>> cell = LSTMCell(8, 16)
+        >>> h, c = cell(torch.randn(4, 8))
+        >>> h.shape
+        torch.Size([4, 16])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True) -> None:
+        super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.bias = bool(bias)
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        if self.bias:
+            self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
+            self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_uniform(list(self.parameters()), self.hidden_size)
+
+    def forward(self, x: Tensor, state: State | None = None) -> State:
+        unbatched = x.dim() == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.dim() != 2 or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"LSTMCell expects x of shape (B, {self.input_size}) or ({self.input_size},); "
+                f"received {tuple(x.shape)}"
+            )
+        if state is None:
+            zeros = x.new_zeros(x.shape[0], self.hidden_size)
+            h, c = zeros, zeros
+        else:
+            h, c = state
+            if unbatched:
+                h, c = h.unsqueeze(0), c.unsqueeze(0)
+        gates_x = x @ self.weight_ih.t()
+        if self.bias_ih is not None:
+            gates_x = gates_x + self.bias_ih
+        h, c = lstm_step(gates_x, h, c, self.weight_hh, self.bias_hh)
+        if unbatched:
+            return h.squeeze(0), c.squeeze(0)
+        return h, c
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+
+
+class LSTM(nn.Module):
+    """Multi-layer LSTM from the equations with the interface of :class:`torch.nn.LSTM`.
+
+    Parameters are named like torch's (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``,
+    ``bias_hh_l0``, ``..._reverse`` for the backward direction), so
+    ``lstm.load_state_dict(torch_lstm.state_dict())`` works both ways.
+
+    Args:
+        input_size: features per time step of the input.
+        hidden_size: features of the hidden state.
+        num_layers: stacked layers; layer ``k > 0`` reads layer ``k - 1``'s output.
+        bias: learn the biases.
+        batch_first: input and output are ``(B, T, F)`` when True (the default here, unlike
+            torch), ``(T, B, F)`` when False. States are always ``(L * D, B, H)`` as in torch.
+        dropout: dropout on the outputs of every layer but the last, in training only.
+        bidirectional: run a second LSTM over the reversed sequence and concatenate.
+
+    Call arguments:
+        x: ``(B, T, input_size)`` (batch_first), ``(T, B, input_size)``, unbatched
+            ``(T, input_size)``, or a :class:`~torch.nn.utils.rnn.PackedSequence`.
+        state: optional ``(h_0, c_0)``, each ``(num_layers * D, B, hidden_size)``; zeros when omitted.
+        lengths: optional ``(B,)`` valid lengths of a padded batch. Steps past a sample's length
+            leave its state unchanged and output zeros, and the backward direction starts at the
+            sample's last valid step, exactly as with a packed sequence.
+
+    Returns:
+        ``output`` ``(B, T, D * hidden_size)`` (or a PackedSequence for packed input) and
+        ``(h_n, c_n)``, each ``(num_layers * D, B, hidden_size)``, the state after each sample's
+        last valid step.
+
+    Example:
+        >>> lstm = LSTM(8, 16, num_layers=2, bidirectional=True)
+        >>> out, (h_n, c_n) = lstm(torch.randn(4, 10, 8))
+        >>> out.shape, h_n.shape
+        (torch.Size([4, 10, 32]), torch.Size([4, 4, 16]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.dropout = check_non_negative_float("dropout", dropout)
+        if self.dropout >= 1.0:
+            raise ValueError(f"dropout must be in [0, 1); received dropout={dropout!r}")
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if self.bidirectional else 1
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for suffix in self._direction_suffixes():
+                name = f"l{layer}{suffix}"
+                self.register_parameter(
+                    f"weight_ih_{name}", nn.Parameter(torch.empty(4 * hidden_size, layer_input))
+                )
+                self.register_parameter(
+                    f"weight_hh_{name}", nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+                )
+                if self.bias:
+                    self.register_parameter(f"bias_ih_{name}", nn.Parameter(torch.empty(4 * hidden_size)))
+                    self.register_parameter(f"bias_hh_{name}", nn.Parameter(torch.empty(4 * hidden_size)))
+        self.reset_parameters()
+
+    def _direction_suffixes(self) -> tuple[str, ...]:
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def reset_parameters(self) -> None:
+        _init_uniform(list(self.parameters()), self.hidden_size)
+
+    def flatten_parameters(self) -> None:
+        """No-op, for code written against :class:`torch.nn.LSTM` (cuDNN weight packing)."""
+
+    def _weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        name = f"l{layer}{suffix}"
+        return (
+            getattr(self, f"weight_ih_{name}"),
+            getattr(self, f"weight_hh_{name}"),
+            getattr(self, f"bias_ih_{name}") if self.bias else None,
+            getattr(self, f"bias_hh_{name}") if self.bias else None,
+        )
+
+    def forward(
+        self,
+        x: Tensor | PackedSequence,
+        state: State | None = None,
+        lengths: Tensor | None = None,
+    ) -> tuple[Tensor | PackedSequence, State]:
+        if isinstance(x, PackedSequence):
+            if lengths is not None:
+                raise ValueError("pass either a PackedSequence or lengths, not both")
+            # Unpacking restores the caller's batch order; states are in that order too (as in torch).
+            padded, packed_lengths = pad_packed_sequence(x, batch_first=True)
+            out, (h_n, c_n) = self._forward_padded(padded, state, packed_lengths)
+            packed_out = pack_padded_sequence(out, packed_lengths, batch_first=True, enforce_sorted=False)
+            return packed_out, (h_n, c_n)
+
+        unbatched = x.dim() == 2
+        if unbatched:
+            x = x.unsqueeze(0 if self.batch_first else 1)
+            if state is not None:
+                state = (state[0].unsqueeze(1), state[1].unsqueeze(1))
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            layout = "(B, T, F)" if self.batch_first else "(T, B, F)"
+            raise ValueError(
+                f"LSTM expects input {layout} with F={self.input_size}, or unbatched (T, F); "
+                f"received {tuple(x.shape)}"
+            )
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        out, (h_n, c_n) = self._forward_padded(x, state, lengths)
+        if not self.batch_first:
+            out = out.transpose(0, 1)
+        if unbatched:
+            out = out.squeeze(0 if self.batch_first else 1)
+            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+        return out, (h_n, c_n)
+
+    def _forward_padded(self, x: Tensor, state: State | None, lengths: Tensor | None) -> tuple[Tensor, State]:
+        """Batch-first core: ``x`` ``(B, T, F)``, optional lengths ``(B,)``."""
+        batch, steps, _ = x.shape
+        n_states = self.num_layers * self.num_directions
+        if state is None:
+            zeros = x.new_zeros(n_states, batch, self.hidden_size)
+            h0, c0 = zeros, zeros
+        else:
+            h0, c0 = state
+            expected = (n_states, batch, self.hidden_size)
+            if tuple(h0.shape) != expected or tuple(c0.shape) != expected:
+                raise ValueError(
+                    f"LSTM state must be two tensors of shape {expected}; "
+                    f"received {tuple(h0.shape)} and {tuple(c0.shape)}"
+                )
+        mask: Tensor | None = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device)
+            if lengths.shape != (batch,):
+                raise ValueError(f"lengths must have shape ({batch},); received {tuple(lengths.shape)}")
+            if bool((lengths < 1).any()) or bool((lengths > steps).any()):
+                raise ValueError(f"lengths must lie in [1, {steps}]; received {lengths.tolist()}")
+            # mask[b, t] = 1 where step t is valid for sample b: (B, T, 1)
+            mask = (torch.arange(steps, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+
+        h_n: list[Tensor] = []
+        c_n: list[Tensor] = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction, suffix in enumerate(self._direction_suffixes()):
+                idx = layer * self.num_directions + direction
+                seq = layer_input if direction == 0 else _reverse_padded(layer_input, lengths)
+                out, h, c = self._run_direction(seq, h0[idx], c0[idx], mask, *self._weights(layer, suffix))
+                outputs.append(out if direction == 0 else _reverse_padded(out, lengths))
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = nn.functional.dropout(layer_input, p=self.dropout, training=True)
+        return layer_input, (torch.stack(h_n), torch.stack(c_n))
+
+    @staticmethod
+    def _run_direction(
+        x: Tensor,
+        h: Tensor,
+        c: Tensor,
+        mask: Tensor | None,
+        weight_ih: Tensor,
+        weight_hh: Tensor,
+        bias_ih: Tensor | None,
+        bias_hh: Tensor | None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        # Input part of every gate for all steps in one product: (B, T, 4H).
+        gates_x = x @ weight_ih.t()
+        if bias_ih is not None:
+            gates_x = gates_x + bias_ih
+        outputs = []
+        # unbind(1) rather than gates_x[:, t]: one stacked gradient in backward instead of T
+        # full-size zero tensors.
+        step_masks = mask.unbind(1) if mask is not None else [None] * x.shape[1]
+        for gates_x_t, m in zip(gates_x.unbind(1), step_masks):
+            h_new, c_new = lstm_step(gates_x_t, h, c, weight_hh, bias_hh)
+            if m is not None:
+                # m (B, 1): 1 keeps the update, 0 freezes the state past the sample's length
+                h = m * h_new + (1 - m) * h
+                c = m * c_new + (1 - m) * c
+                outputs.append(h_new * m)
+            else:
+                h, c = h_new, c_new
+                outputs.append(h)
+        return torch.stack(outputs, dim=1), h, c
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.input_size}, {self.hidden_size}", f"num_layers={self.num_layers}"]
+        if not self.bias:
+            parts.append("bias=False")
+        parts.append(f"batch_first={self.batch_first}")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout}")
+        if self.bidirectional:
+            parts.append("bidirectional=True")
+        return ", ".join(parts)
+
+
+def _reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each sequence of ``x`` ``(B, T, ...)`` within its valid length; padding stays put."""
+    if lengths is None:
+        return x.flip(1)
+    steps = x.shape[1]
+    t = torch.arange(steps, device=x.device)[None, :]  # (1, T)
+    rev = lengths[:, None] - 1 - t  # (B, T): source index for each target index
+    index = torch.where(rev >= 0, rev, t)  # positions past the length map to themselves
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
