@@ -34,7 +34,7 @@ setup: $(VENV)/.core
 setup-test: $(VENV)/.test
 
 demo: $(VENV)/.core
-	$(BIN)/cnnlstm-demo
+	$(BIN)/cnnlstm demo
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""The demo's table and files."""
+"""The demo: every demo preset trained and tested, one summary table."""
 
 from __future__ import annotations
 
@@ -6,29 +6,34 @@ import json
 
 import pytest
 
-from cnnlstm.demo import main, to_markdown
+from cnnlstm.cli import list_presets
+from cnnlstm.demo import DEMO_RUNS, main, to_markdown
 
 
-def test_demo_writes_table_for_tiny_models(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--pattern", "*_tiny", "--repeats", "1"]) == 0
-    printed = capsys.readouterr().out
-    data = json.loads((tmp_path / "registry.json").read_text())
-    names = [row["model"] for row in data["rows"]]
-    assert names == sorted(n for n in names if n.endswith("_tiny")) and len(names) >= 3
+def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
+    assert main(["--out", str(tmp_path), "--quick", "--quiet"]) == 0
+    data = json.loads((tmp_path / "summary.json").read_text())
+    assert [row["preset"] for row in data["rows"]] == [p for p, _ in DEMO_RUNS]
     for row in data["rows"]:
-        assert row["output shape"] == [2, 10]
-        assert row["params"] > 0 and row["ms / forward"] > 0
-        assert row["model"] in printed
-    assert (tmp_path / "registry.md").read_text().count("\n| ") == len(names) + 1
+        assert 0.0 <= row["test acc"] <= 1.0 and row["epochs"] == 1 and row["params"] > 0
+        for png in ("loss.png", "confusion_val.png", "confusion_test.png"):
+            assert (tmp_path / row["preset"] / png).is_file()
+    assert (tmp_path / "summary.md").read_text().count("\n| ") == len(DEMO_RUNS) + 1
+    assert "Results:" in capsys.readouterr().out
 
 
-def test_demo_rejects_a_pattern_matching_nothing(tmp_path, capsys):
+def test_demo_presets_are_shipped():
+    assert {p for p, _ in DEMO_RUNS} <= set(list_presets())
+
+
+def test_demo_rejects_unknown_presets(tmp_path, capsys):
     with pytest.raises(SystemExit) as err:
-        main(["--out", str(tmp_path), "--pattern", "nothing*"])
+        main(["--out", str(tmp_path), "--only", "nothing"])
     assert err.value.code != 0
-    assert "matches no model" in capsys.readouterr().err
+    assert "names no demo preset" in capsys.readouterr().err
 
 
 def test_markdown_formatting():
-    row = {"model": "m", "task": "t", "input shape": [1, 2], "output shape": [1], "params": 12345, "ms / forward": 1.5}
-    assert to_markdown([row]).splitlines()[-1] == "| m | t | (1, 2) | (1) | 12,345 | 1.5 |"
+    row = {"preset": "p", "model": "m", "params": 12345, "epochs": 2, "fit s": 1.5, "val acc": 0.5,
+           "test acc": None, "test macro-F1": 0.25, "plots": "loss.png"}
+    assert to_markdown([row]).splitlines()[-1] == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | loss.png |"

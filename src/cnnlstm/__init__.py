@@ -7,8 +7,9 @@ Example:
     torch.Size([2, 3])
 """
 
-from cnnlstm.models import create_model, list_models, model_info
-
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "create_model", "list_models", "model_info"]
+from cnnlstm.export import load_pretrained  # noqa: E402
+from cnnlstm.models import create_model, list_models, model_info  # noqa: E402
+
+__all__ = ["__version__", "create_model", "list_models", "load_pretrained", "model_info"]

@@ -1,5 +1,5 @@
-"""``python -m cnnlstm`` runs the demo until the training command lands."""
+"""``python -m cnnlstm`` is the ``cnnlstm`` command."""
 
-from cnnlstm.demo import main
+from cnnlstm.cli import main
 
 raise SystemExit(main())

@@ -1,109 +1,110 @@
-"""The demo: build every registered model, run a batch through it, print and save a table.
+"""The demo (``cnnlstm demo``, ``make demo``): train and test every demo preset, then one table.
 
-Run with ``make demo`` or ``cnnlstm-demo [--out DIR] [--pattern GLOB] [--batch-size N] [--repeats N]``.
-Writes ``registry.md`` and ``registry.json`` to ``--out`` (default ``runs/demo``).
+Each preset runs ``fit`` then ``test`` on its best checkpoint, in ``<out>/<preset>/``; the summary
+goes to ``<out>/summary.md`` and ``<out>/summary.json``, and each run folder keeps its plots.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
+import shutil
 import time
 from pathlib import Path
 
 import torch
 
 from cnnlstm import __version__
-from cnnlstm.models import create_model, list_models, model_info
 
-COLUMNS = ("model", "task", "input shape", "output shape", "params", "ms / forward")
+# (preset, extra arguments): later presets join here.
+DEMO_RUNS: list[tuple[str, list[str]]] = [
+    ("synthetic-tiny", []),
+    ("synthetic-seed", []),
+    ("synthetic-convlstm", []),
+]
+QUICK_ARGS = ["--trainer.max_epochs=1", "--data.num_train=64", "--data.num_val=32", "--data.num_test=32"]
+COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "plots")
 
 
-def measure(name: str, *, batch_size: int, repeats: int) -> dict:
-    """Build ``name``, run ``repeats`` timed forwards on its nominal input, return one table row."""
-    info = model_info(name)
-    torch.manual_seed(0)
-    model = create_model(name).eval()
-    x = torch.randn(batch_size, *info.input_size)
-    times = []
-    with torch.inference_mode():
-        out = model(x)  # warm-up (oneDNN picks its kernels on the first call)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            out = model(x)
-            times.append((time.perf_counter() - start) * 1e3)
-    if not torch.isfinite(out).all():
-        raise RuntimeError(f"{name} produced non-finite outputs on random input")
+def _row(preset: str, summary: dict) -> dict:
+    test = summary.get("test_metrics", {})
+    fit = summary.get("fit_metrics", {})
     return {
-        "model": name,
-        "task": info.task,
-        "input shape": list(x.shape),
-        "output shape": list(out.shape),
-        "params": sum(p.numel() for p in model.parameters()),
-        "ms / forward": round(statistics.median(times), 2),
+        "preset": preset,
+        "model": summary.get("model", ""),
+        "params": summary.get("parameters", 0),
+        "epochs": summary.get("epochs", 0),
+        "fit s": summary.get("fit_wall_time_s", 0.0),
+        "val acc": fit.get("val/acc"),
+        "test acc": test.get("test/acc"),
+        "test macro-F1": test.get("test/f1_macro"),
+        "plots": ", ".join(summary.get("plots", []) + (["confusion_test.png"] if "test_confusion_matrix" in summary else [])),
     }
 
 
 def to_markdown(rows: list[dict]) -> str:
-    def cell(row: dict, col: str) -> str:
-        value = row[col]
-        if isinstance(value, list):
-            return "(" + ", ".join(map(str, value)) + ")"
-        if col == "params":
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}"
-        return str(value)
+        return "" if value is None else str(value)
 
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(cell(r, c) for c in COLUMNS) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(r[c]) for c in COLUMNS) + " |" for r in rows]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cnnlstm-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for registry.md/json")
-    parser.add_argument("--pattern", default="*", help="wildcard over model names (default: all)")
-    parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3, help="timed forwards per model (median reported)")
+    from cnnlstm.cli import list_presets
+    from cnnlstm.cli import main as cli_main
+
+    parser = argparse.ArgumentParser(prog="cnnlstm demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the runs and the summary")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these presets")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 64 clips: a smoke test, not a result")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.repeats < 1:
-        parser.error("--batch-size and --repeats must be >= 1")
-    names = list_models(args.pattern)
-    if not names:
-        parser.error(f"--pattern {args.pattern!r} matches no model; registered: {', '.join(list_models())}")
+    runs = [(p, extra) for p, extra in DEMO_RUNS if args.only is None or p in args.only]
+    unknown = set(args.only or []) - {p for p, _ in DEMO_RUNS}
+    if unknown:
+        parser.error(f"--only names no demo preset: {sorted(unknown)}; demo presets: {[p for p, _ in DEMO_RUNS]}")
+    missing = [p for p, _ in runs if p not in list_presets()]
+    if missing:
+        raise RuntimeError(f"demo presets missing from the package: {missing}")
 
-    print(f"cnnlstm {__version__} | torch {torch.__version__} | CPU threads {torch.get_num_threads()}")
-    print(f"Building {len(names)} registered models and running a batch of {args.batch_size} through each ...")
+    print(f"cnnlstm {__version__} demo | torch {torch.__version__} | {torch.get_num_threads()} CPU threads")
     rows = []
-    for i, name in enumerate(names, 1):
-        print(f"  [{i}/{len(names)}] {name}", flush=True)
-        rows.append(measure(name, batch_size=args.batch_size, repeats=args.repeats))
-    table = to_markdown(rows)
-    print()
-    print(table)
+    started = time.perf_counter()
+    for i, (preset, extra) in enumerate(runs, 1):
+        root = args.out / preset
+        if root.exists():
+            shutil.rmtree(root)  # a demo run starts clean
+        common = ["--config", preset, f"--trainer.default_root_dir={root}", *extra]
+        if args.quick:
+            common += QUICK_ARGS
+        if args.quiet:
+            common.append("--quiet")
+        print(f"\n[{i}/{len(runs)}] {preset}: fit, then test on the best checkpoint", flush=True)
+        for command in (["fit"], ["test", "--ckpt_path", "best"]):
+            code = cli_main([*command, *common])
+            if code != 0:
+                print(f"demo: `cnnlstm {command[0]}` failed for {preset} (exit {code})")
+                return code
+        rows.append(_row(preset, json.loads((root / "summary.json").read_text())))
 
+    table = to_markdown(rows)
+    print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "registry.md").write_text(
-        f"# cnnlstm model registry\n\ncnnlstm {__version__}, torch {torch.__version__}, "
-        f"{platform.machine()} CPU, {torch.get_num_threads()} threads, batch {args.batch_size}, "
-        f"median of {args.repeats} forwards in inference mode.\n\n{table}\n"
+    header = (
+        f"# cnnlstm demo\n\ncnnlstm {__version__}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+        f"{', quick mode (1 epoch, 64 clips)' if args.quick else ''}; total {time.perf_counter() - started:.0f} s. "
+        "Each row: `cnnlstm fit --config PRESET` then `cnnlstm test --ckpt_path best`; plots are in "
+        "`<preset>/` beside this file.\n\n"
     )
-    (args.out / "registry.json").write_text(
-        json.dumps(
-            {
-                "cnnlstm": __version__,
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "batch_size": args.batch_size,
-                "repeats": args.repeats,
-                "rows": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    print(f"\nResults: {args.out / 'registry.md'} and {args.out / 'registry.json'}")
+    (args.out / "summary.md").write_text(header + table + "\n")
+    (args.out / "summary.json").write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=2) + "\n")
+    print(f"\nResults: {args.out / 'summary.md'}, {args.out / 'summary.json'}, plots in {args.out}/<preset>/")
     return 0
 
 

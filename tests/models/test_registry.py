@@ -52,7 +52,7 @@ def test_register_and_remove_a_model():
 def test_none_keyword_arguments_are_dropped():
     # A CLI forwarding an unset option must not override the model's default.
     model = create_model("lrcn_tiny", num_classes=None, lstm_hidden=None)
-    assert model.num_classes == 10 and model.lstm.hidden_size == 16
+    assert model.num_classes == 10 and model.lstm.hidden_size == 32
 
 
 def test_bad_task_in_registration():

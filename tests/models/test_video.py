@@ -76,7 +76,7 @@ def test_lrcn_mean_pooling_and_bidirectional():
     with torch.no_grad():
         feats = model.forward_features(torch.randn(2, 6, 3, 32, 32))
         out = model.forward_head(feats)
-    assert feats.shape == (2, 6, 32)
+    assert feats.shape == (2, 6, 64)
     torch.testing.assert_close(out, model.head.fc(feats.mean(1)))
 
 

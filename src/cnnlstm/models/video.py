@@ -135,6 +135,8 @@ class LRCN(nn.Module):
         num_classes: outputs (0: return pooled features).
         in_channels: channels per frame.
         cnn_channels: output channels of the frame CNN's blocks (each halves H and W).
+        frame_pool_size: the frame CNN average-pools its map to this grid (1: global pooling);
+            a grid keeps coarse positions, which motion needs.
         lstm_hidden: LSTM hidden size.
         lstm_layers: stacked LSTM layers.
         bidirectional: bidirectional LSTM (use ``pool="mean"`` with it).
@@ -155,6 +157,7 @@ class LRCN(nn.Module):
         num_classes: int = 10,
         in_channels: int = 3,
         cnn_channels: Sequence[int] = (32, 64, 128),
+        frame_pool_size: int = 1,
         lstm_hidden: int = 256,
         lstm_layers: int = 1,
         bidirectional: bool = False,
@@ -164,7 +167,7 @@ class LRCN(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         dropout = check_non_negative_float("dropout", dropout)
-        cnn = FrameCNN(in_channels=in_channels, channels=cnn_channels, global_pool="avg")
+        cnn = FrameCNN(in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size)
         self.encoder = TimeDistributed(cnn)
         self.lstm = LSTM(
             cnn.out_features,
@@ -231,5 +234,5 @@ def lrcn(**kwargs: Any) -> LRCN:
 
 @register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
 def lrcn_tiny(**kwargs: Any) -> LRCN:
-    """Tiny LRCN for tests and tutorials (frame CNN 8, 16; LSTM 16)."""
-    return _create(LRCN, dict(cnn_channels=(8, 16), lstm_hidden=16), kwargs)
+    """Tiny LRCN for tests and tutorials (frame CNN 8, 16 pooled to 4×4; LSTM 32)."""
+    return _create(LRCN, dict(cnn_channels=(8, 16), frame_pool_size=4, lstm_hidden=32), kwargs)

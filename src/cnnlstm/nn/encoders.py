@@ -30,7 +30,10 @@ class FrameCNN(nn.Module):
         channels: output channels of each block; ``len(channels)`` blocks.
         kernel_size: odd kernel size of every convolution.
         norm: ``"batch"`` (BatchNorm2d) or ``None``.
-        global_pool: ``"avg"`` gives ``(N, channels[-1])``; ``None`` keeps the map ``(N, C', H', W')``.
+        global_pool: ``"avg"`` average-pools to a ``pool_size × pool_size`` grid and flattens, giving
+            ``(N, channels[-1] · pool_size²)``; ``None`` keeps the map ``(N, C', H', W')``.
+        pool_size: grid of the average pooling; 1 is global pooling, larger keeps coarse positions
+            (which motion direction needs).
 
     Example:
         >>> FrameCNN(in_channels=3, channels=(16, 32))(torch.randn(4, 3, 64, 64)).shape
@@ -45,9 +48,11 @@ class FrameCNN(nn.Module):
         kernel_size: int = 3,
         norm: str | None = "batch",
         global_pool: str | None = "avg",
+        pool_size: int = 1,
     ) -> None:
         super().__init__()
         in_channels = check_positive_int("in_channels", in_channels)
+        pool_size = check_positive_int("pool_size", pool_size)
         self.channels = _channels("channels", channels)
         k = check_positive_int("kernel_size", kernel_size)
         if k % 2 == 0:
@@ -63,8 +68,8 @@ class FrameCNN(nn.Module):
             layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             prev = ch
         self.features = nn.Sequential(*layers)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1)) if global_pool else nn.Identity()
-        self.out_features = self.channels[-1]
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(pool_size), nn.Flatten(1)) if global_pool else nn.Identity()
+        self.out_features = self.channels[-1] * (pool_size**2 if global_pool else 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.pool(self.features(x))

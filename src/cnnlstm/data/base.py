@@ -1,0 +1,107 @@
+"""The data layer's shared parts: one loader factory for every split, and an epoch-seeded sampler.
+
+A concrete DataModule sets ``train_dataset`` / ``val_dataset`` / ``test_dataset`` /
+``predict_dataset`` in :meth:`setup` and reports ``num_classes`` and ``input_shape`` (one sample's
+shape, e.g. ``(T, C, H, W)``), which the CLI passes to the task so the model is built to fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from cnnlstm.nn._checks import check_positive_int
+
+__all__ = ["BaseDataModule", "EpochSeededSampler"]
+
+
+class EpochSeededSampler(Sampler[int]):
+    """Random order that depends only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before each epoch, so a run resumed from a checkpoint sees
+    exactly the batches an uninterrupted run would have seen (a plain ``RandomSampler`` draws from
+    the global RNG, whose state a resumed process does not share).
+    """
+
+    def __init__(self, dataset: Dataset, *, seed: int = 0) -> None:
+        self.num_samples = len(dataset)  # type: ignore[arg-type]
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BaseDataModule(pl.LightningDataModule):
+    """Loaders for every split from one factory.
+
+    Args:
+        batch_size: samples per batch.
+        num_workers: DataLoader worker processes (0 loads in the main process).
+        seed: seed of the training order (see :class:`EpochSeededSampler`).
+    """
+
+    def __init__(self, *, batch_size: int = 32, num_workers: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be an int >= 0; received num_workers={num_workers!r}")
+        self.num_workers = num_workers
+        self.seed = int(seed)
+        self.train_dataset: Dataset | None = None
+        self.val_dataset: Dataset | None = None
+        self.test_dataset: Dataset | None = None
+        self.predict_dataset: Dataset | None = None
+
+    @property
+    def num_classes(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def input_shape(self) -> list[int]:
+        """One sample's input shape, e.g. ``[T, C, H, W]``."""
+        raise NotImplementedError
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(i) for i in range(self.num_classes)]
+
+    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
+        dataset = getattr(self, f"{split}_dataset")
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__} has no {split} data; was setup() called?")
+        kwargs: dict[str, Any] = dict(
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+        if shuffle:
+            kwargs["sampler"] = EpochSeededSampler(dataset, seed=self.seed)
+        return DataLoader(dataset, **kwargs)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict", shuffle=False)
+
+    def example_input(self, batch_size: int = 2) -> torch.Tensor:
+        """A zero batch of the data's input shape, for shape checks and export."""
+        return torch.zeros(batch_size, *self.input_shape)

@@ -1,0 +1,6 @@
+"""LightningModules, one per kind of problem; models come from the registry by name."""
+
+from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
+from cnnlstm.tasks.classification import ClassificationTask
+
+__all__ = ["BaseTask", "ClassificationTask", "NonFiniteLossError"]

@@ -1,0 +1,108 @@
+"""The base LightningModule: the network from the registry, optimiser and schedule, loss guard.
+
+A task kind (classification, forecasting, ...) subclasses :class:`BaseTask` and fills in
+``configure_losses``, ``configure_metrics`` and the steps. Tasks reach models only through
+:func:`cnnlstm.create_model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from cnnlstm.models import create_model
+from cnnlstm.nn._checks import check_choice, check_non_negative_float
+
+__all__ = ["BaseTask", "NonFiniteLossError"]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = (None, "cosine", "plateau")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+
+
+class BaseTask(pl.LightningModule):
+    """A model from the registry plus its optimiser.
+
+    Args:
+        name: registered model name (``cnnlstm models`` lists them).
+        model_kwargs: the model's constructor arguments, e.g. ``{"lstm_hidden": 64}``.
+        num_classes: classes, usually linked from the data by the CLI.
+        input_shape: one sample's input shape, usually linked from the data by the CLI; kept in
+            the checkpoint so that export can build an example batch.
+        optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"`` (momentum 0.9).
+        lr: learning rate.
+        weight_decay: weight decay.
+        scheduler: ``"cosine"`` (to 0 over ``max_epochs``), ``"plateau"`` (halve on a flat
+            validation loss) or ``None``.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        model_kwargs: dict[str, Any] | None = None,
+        num_classes: int | None = None,
+        input_shape: list[int] | None = None,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        scheduler: str | None = "cosine",
+    ) -> None:
+        super().__init__()
+        check_choice("optimizer", optimizer, OPTIMIZERS)
+        check_choice("scheduler", scheduler, SCHEDULERS)
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0; received lr={lr!r}")
+        check_non_negative_float("weight_decay", weight_decay)
+        self.save_hyperparameters()
+        kwargs = dict(model_kwargs or {})
+        if num_classes is not None:
+            kwargs.setdefault("num_classes", num_classes)
+        self.model = create_model(name, **kwargs)
+        self.configure_losses()
+        self.configure_metrics()
+
+    # -- to fill in by a task kind ---------------------------------------------------------------
+    def configure_losses(self) -> None:
+        """Set ``self.criterion``."""
+
+    def configure_metrics(self) -> None:
+        """Set the metric collections."""
+
+    # -- shared ----------------------------------------------------------------------------------
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def check_loss(self, loss: Tensor, batch_idx: int) -> None:
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; training stopped "
+                "and the last complete checkpoint is kept. Lower --model.lr or check that batch's data"
+            )
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        params = self.parameters()
+        if hp.optimizer == "adam":
+            optimizer = torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        elif hp.optimizer == "adamw":
+            optimizer = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        else:
+            optimizer = torch.optim.SGD(params, lr=hp.lr, momentum=0.9, weight_decay=hp.weight_decay)
+        if hp.scheduler is None:
+            return optimizer
+        if hp.scheduler == "cosine":
+            epochs = self.trainer.max_epochs if self.trainer and self.trainer.max_epochs else 1
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
+        }

@@ -1,0 +1,121 @@
+"""Classification of whole sequences (video clips, sensor windows): cross-entropy, accuracy, F1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from cnnlstm.tasks.base import BaseTask
+
+__all__ = ["ClassificationTask"]
+
+
+class ClassificationTask(BaseTask):
+    """Sequence classification: batches ``(x, y)`` with ``x`` ``(B, T, ...)`` and integer ``y`` ``(B,)``.
+
+    Logs ``{train,val,test}/loss``, ``/acc`` (micro accuracy) and ``/f1_macro``; keeps the
+    validation and test confusion matrices in ``self.confusion`` (rows: true, columns: predicted).
+
+    Args:
+        label_smoothing: cross-entropy label smoothing.
+        **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask`.
+
+    Example:
+        >>> task = ClassificationTask(name="lrcn_tiny", num_classes=4)
+        >>> task(torch.randn(2, 6, 3, 32, 32)).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "lrcn_tiny",
+        model_kwargs: dict[str, Any] | None = None,
+        num_classes: int | None = None,
+        input_shape: list[int] | None = None,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        scheduler: str | None = "cosine",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        self.label_smoothing = float(label_smoothing)
+        super().__init__(
+            name=name,
+            model_kwargs=model_kwargs,
+            num_classes=num_classes,
+            input_shape=input_shape,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            scheduler=scheduler,
+        )
+        self.confusion: dict[str, Tensor] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.num_classes)
+
+    def configure_losses(self) -> None:
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+
+    def configure_metrics(self) -> None:
+        n = self.num_classes
+        metrics = MetricCollection(
+            {
+                "acc": MulticlassAccuracy(num_classes=n, average="micro"),
+                "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
+            }
+        )
+        self.train_metrics = metrics.clone(prefix="train/")
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes=n)
+        self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
+
+    def _shared_step(self, batch: Any, split: str, batch_idx: int) -> Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.criterion(logits, y)
+        if split == "train":
+            self.check_loss(loss, batch_idx)
+        metrics = getattr(self, f"{split}_metrics")
+        metrics.update(logits, y)
+        on_step = split == "train"
+        self.log(f"{split}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=split != "train", batch_size=len(y))
+        if split != "train":
+            getattr(self, f"{split}_confusion").update(logits, y)
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train", batch_idx)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._shared_step(batch, "val", batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._shared_step(batch, "test", batch_idx)
+
+    def _finish_confusion(self, split: str) -> None:
+        metric = getattr(self, f"{split}_confusion")
+        self.confusion[split] = metric.compute().cpu()
+        metric.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_confusion("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_confusion("test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        probs = torch.softmax(self(x), dim=-1)
+        out = {"probs": probs, "pred": probs.argmax(-1)}
+        if isinstance(batch, (list, tuple)) and len(batch) > 1:
+            out["target"] = batch[1]
+        return out
