@@ -36,11 +36,11 @@ def plot_curves(metrics_csv: str | Path, out_dir: str | Path) -> list[Path]:
     series = read_metrics_csv(metrics_csv)
     out_dir = Path(out_dir)
     written = []
+    # Per-epoch series only: "train/loss_epoch" is the epoch mean of "train/loss_step".
+    epoch_keys = [k for k in series if not k.endswith("_step") and not k.startswith(("test/", "lr"))]
     groups = {
-        "loss.png": [k for k in series if k.endswith("loss") and not k.endswith("_step") and not k.startswith("test/")],
-        "metrics.png": [
-            k for k in series if not k.endswith("loss") and not k.startswith(("test/", "lr")) and not k.endswith("_step")
-        ],
+        "loss.png": [k for k in epoch_keys if k.removesuffix("_epoch").endswith("loss")],
+        "metrics.png": [k for k in epoch_keys if not k.removesuffix("_epoch").endswith("loss")],
     }
     for filename, keys in groups.items():
         if not keys:
@@ -48,7 +48,7 @@ def plot_curves(metrics_csv: str | Path, out_dir: str | Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6, 4))
         for key in sorted(keys):
             points = _per_epoch(series[key])
-            ax.plot([e + 1 for e, _ in points], [v for _, v in points], marker="o", label=key.replace("_epoch", ""))
+            ax.plot([e + 1 for e, _ in points], [v for _, v in points], marker="o", label=key.removesuffix("_epoch"))
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss" if filename == "loss.png" else "value")
         ax.grid(alpha=0.3)

@@ -94,3 +94,17 @@ def test_convlstm_classifier_without_stem_and_with_options():
     assert model.convlstm.in_channels == 3
     with torch.no_grad():
         assert model(torch.randn(2, 4, 3, 16, 16)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("pool, width", [("avg", 8), ("max", 8), ("avgmax", 16)])
+def test_convlstm_classifier_pooling(pool, width):
+    model = create_model("convlstm_classifier_tiny", pool=pool, num_classes=0).eval()
+    with torch.no_grad():
+        state = model.forward_features(torch.randn(2, 4, 3, 16, 16))
+        pooled = model(torch.randn(2, 4, 3, 16, 16))
+    assert model.num_features == width and pooled.shape == (2, width)
+    expected = {"avg": state.mean((-2, -1)), "max": state.amax((-2, -1))}
+    expected["avgmax"] = torch.cat([expected["avg"], expected["max"]], 1)
+    torch.testing.assert_close(model.forward_head(state), expected[pool])
+    with pytest.raises(ValueError, match="pool='sum'"):
+        create_model("convlstm_classifier_tiny", pool="sum")

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from cnnlstm.models._registry import register_model
 from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
-from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
+from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int
 
 __all__ = ["ConvLSTMClassifier"]
 
@@ -34,6 +35,8 @@ class ConvLSTMClassifier(nn.Module):
         peephole: use the paper's peephole connections.
         norm: ConvLSTM gate normalisation (``None``, ``"layer"``, ``"group"``).
         dropout: dropout between ConvLSTM layers and before the linear layer.
+        pool: spatial pooling of the final state: ``"avg"``, ``"max"`` (suits small moving
+            objects, whose evidence is local) or ``"avgmax"`` (both, concatenated).
 
     Example:
         >>> model = ConvLSTMClassifier(num_classes=4, stem_channels=(8,), hidden_channels=[8, 8])
@@ -52,9 +55,11 @@ class ConvLSTMClassifier(nn.Module):
         peephole: bool = False,
         norm: str | None = None,
         dropout: float = 0.0,
+        pool: str = "avgmax",
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
+        self.pool_kind = check_choice("pool", pool, ("avg", "max", "avgmax"))
         dropout = check_non_negative_float("dropout", dropout)
         if len(stem_channels):
             stem = FrameCNN(in_channels=in_channels, channels=stem_channels, global_pool=None)
@@ -72,8 +77,7 @@ class ConvLSTMClassifier(nn.Module):
             dropout=dropout,
             return_sequences=False,
         )
-        self.num_features = self.convlstm.out_channels
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.num_features = self.convlstm.out_channels * (2 if pool == "avgmax" else 1)
         self.drop = nn.Dropout(dropout)
         self.fc: nn.Module = nn.Identity()
         self.reset_classifier(num_classes)
@@ -96,7 +100,12 @@ class ConvLSTMClassifier(nn.Module):
         return last
 
     def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        pooled = self.drop(self.pool(features))  # (B, C')
+        pooled = []
+        if self.pool_kind in ("avg", "avgmax"):
+            pooled.append(features.mean(dim=(-2, -1)))
+        if self.pool_kind in ("max", "avgmax"):
+            pooled.append(features.amax(dim=(-2, -1)))
+        pooled = self.drop(torch.cat(pooled, dim=1) if len(pooled) > 1 else pooled[0])  # (B, C')
         return pooled if pre_logits else self.fc(pooled)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -111,11 +120,11 @@ def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassif
     task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64)
 )
 def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
-    """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average pooling + linear."""
+    """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average and max pooling + linear."""
     return _create({}, kwargs)
 
 
 @register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
 def convlstm_classifier_tiny(**kwargs: Any) -> ConvLSTMClassifier:
-    """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8)."""
-    return _create(dict(stem_channels=(8,), hidden_channels=(8, 8)), kwargs)
+    """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8; max pooling)."""
+    return _create(dict(stem_channels=(8,), hidden_channels=(8, 8), pool="max"), kwargs)
