@@ -90,7 +90,7 @@ class RunArtifacts(Callback):
         tmp.replace(path)
 
     def _environment(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
-        device = pl_module.device
+        device = trainer.strategy.root_device  # the module may already be back on the CPU at fit end
         return {
             "preset": self.preset,
             "model": getattr(pl_module.hparams, "name", type(pl_module).__name__),

@@ -374,8 +374,27 @@ def _cmd_demo(argv: list[str]) -> int:
 
 
 def _one_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return " ".join(text.split())
+    text = " ".join((str(err).strip() or type(err).__name__).split())
+    # jsonargparse reports a failed subclass as "Does not validate against any of the Union
+    # subtypes ... Errors: - <the real error> - Expected a <class 'NoneType'> ...": keep the real one.
+    if "Errors: - " in text:
+        text = text.split("Errors: - ", 1)[1].split(" - Expected a <class 'NoneType'>", 1)[0]
+    return text + _trainer_option_hint(text)
+
+
+def _trainer_option_hint(text: str) -> str:
+    """Suggest the closest Trainer argument for a mistyped ``--trainer.X`` option."""
+    import inspect
+    import re
+
+    match = re.search(r"trainer\.(\w+)", text)
+    if not match or ("unrecognized" not in text and "not accept" not in text):
+        return ""
+    from lightning.pytorch import Trainer
+
+    names = [n for n in inspect.signature(Trainer.__init__).parameters if n != "self"]
+    close = difflib.get_close_matches(match.group(1), names, n=1)
+    return f"; did you mean --trainer.{close[0]}?" if close else ""
 
 
 def main(args: list[str] | None = None) -> int:

@@ -172,6 +172,8 @@ class SyntheticVideoDataModule(BaseDataModule):
 
     def _dataset(self, split: str) -> MovingSquareVideos:
         frames, channels, size, _ = self._shape
+        # No bar when the trainer runs without one (``--quiet``).
+        progress = self.progress and (self.trainer is None or self.trainer.progress_bar_callback is not None)
         return MovingSquareVideos(
             num_samples=self.sizes[split],
             num_classes=self.num_classes,
@@ -181,7 +183,7 @@ class SyntheticVideoDataModule(BaseDataModule):
             noise=self.noise,
             seed=self.seed,
             split=split,
-            progress=self.progress,
+            progress=progress,
         )
 
     def setup(self, stage: str | None = None) -> None:

@@ -1,0 +1,80 @@
+"""GPU checks: cnnlstm's layers and models on CUDA agree with torch references and with CPU.
+
+Usage: python benchmarks/gpu_parity.py [--out FILE]   (needs a CUDA device; prints a table, writes JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from cnnlstm import create_model, list_models, model_info
+from cnnlstm.nn import LSTM, ConvLSTM
+
+
+def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float().cpu() - b.float().cpu()).abs().max())
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gpu_parity.json"))
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu_parity.py needs a CUDA device")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    dev = torch.device("cuda")
+    rows = []
+
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(32, 64, num_layers=2, bidirectional=True, batch_first=True).to(dev)  # cuDNN
+    ours = LSTM(32, 64, 2, bidirectional=True).to(dev)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(8, 50, 32, device=dev)
+    rows.append(("LSTM vs torch.nn.LSTM (cuDNN), fp32", _max_diff(ours(x)[0], ref(x)[0]), 1e-4))
+
+    conv = ConvLSTM(16, [64, 64], 3).to(dev).eval()
+    frames = torch.randn(4, 10, 16, 16, 16, device=dev)
+    conv.impl = "split"
+    split = conv(frames)[0]
+    conv.impl = "fused"
+    fused = conv(frames)[0]
+    cpu = conv.cpu()(frames.cpu())[0]
+    rows.append(("ConvLSTM split (GPU) vs fused (GPU)", _max_diff(split, fused), 1e-4))
+    rows.append(("ConvLSTM split (GPU) vs fused (CPU)", _max_diff(split, cpu), 1e-4))
+    conv.to(dev)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        bf16 = conv(frames)[0]
+    rows.append(("ConvLSTM bf16 autocast vs fp32 (GPU)", _max_diff(bf16, split), 5e-2))
+
+    for name in list_models():
+        torch.manual_seed(0)
+        model = create_model(name).eval()
+        x = torch.randn(2, *model_info(name).test_input_size)
+        with torch.no_grad():
+            cpu_out = model(x)
+            gpu_out = model.to(dev)(x.to(dev))
+        rows.append((f"{name}: GPU vs CPU logits", _max_diff(gpu_out, cpu_out), 1e-3))
+
+    print(f"device: {torch.cuda.get_device_name()} | torch {torch.__version__} | TF32 off")
+    print("| check | max abs diff | tolerance | ok |\n|---|---|---|---|")
+    for check, diff, tol in rows:
+        print(f"| {check} | {diff:.2e} | {tol:.0e} | {'yes' if diff <= tol else 'NO'} |")
+    result = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "rows": [{"check": c, "max_abs_diff": d, "tolerance": t, "ok": d <= t} for c, d, t in rows],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if not all(r["ok"] for r in result["rows"]):
+        raise SystemExit("some GPU checks failed")
+    return result
+
+
+if __name__ == "__main__":
+    main()
