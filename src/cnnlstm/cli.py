@@ -210,6 +210,8 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
     from cnnlstm.tasks import BaseTask
 
     argv, run_name = _resolve_configs(argv)
+    if not run_name and any(a in ("-h", "--help") for a in argv):
+        run_name = "help"  # Lightning prints the options and exits; nothing is written
     if not run_name:
         raise CLIError(f"`cnnlstm {command}` needs --config PRESET_OR_FILE (`cnnlstm presets` lists the presets)")
     argv, root = _plan_run(command, argv, run_name)
@@ -408,8 +410,6 @@ def main(args: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     try:
         if command in LIGHTNING_COMMANDS:
-            if any(a in ("-h", "--help") for a in rest):
-                from lightning.pytorch.cli import LightningCLI  # noqa: F401 - help text comes from Lightning
             return _lightning_cli(command, rest, quiet=quiet)
         if command in OTHER_COMMANDS:
             if command == "demo" and quiet:

@@ -214,3 +214,9 @@ def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_help_needs_no_config(capsys):
+    assert main(["fit", "--help"]) == 0
+    assert "--trainer.max_epochs" in capsys.readouterr().out
+    assert main([]) == 0 and "cnnlstm fit --config" in capsys.readouterr().out
