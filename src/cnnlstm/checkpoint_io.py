@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,12 @@ def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0]
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        what = f" ({found.group(1)})" if found else ""
         raise UnsafeCheckpointError(
-            f"refusing to load {str(path)!r}: it holds pickled objects beyond tensors and plain "
-            f"containers, which could run code ({first[:200]}). Only load checkpoints you trust, "
-            "re-saved as plain state dicts"
+            f"refusing to load {str(path)!r}: it holds a pickled object{what} beyond tensors and plain "
+            "containers, which could run code; nothing in it was executed. Only use checkpoints you "
+            "trust, re-saved as plain state dicts"
         ) from None
     except (EOFError, RuntimeError) as err:
         raise ValueError(
