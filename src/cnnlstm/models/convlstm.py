@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from cnnlstm.models._registry import register_model
 from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
-from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int
+from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 
 __all__ = ["ConvLSTMClassifier"]
 
@@ -83,9 +83,7 @@ class ConvLSTMClassifier(nn.Module):
         self.reset_classifier(num_classes)
 
     def reset_classifier(self, num_classes: int) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be an int >= 0; received num_classes={num_classes!r}")
-        self.num_classes = num_classes
+        self.num_classes = check_num_classes(num_classes)
         self.fc = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
 
     def forward_features(self, x: Tensor) -> Tensor:

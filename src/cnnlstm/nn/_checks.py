@@ -13,6 +13,13 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_num_classes(value: Any) -> int:
+    """Return ``value`` if it is an int >= 0 (0 means "no classifier"), else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"num_classes must be an int >= 0; received num_classes={value!r}")
+    return int(value)
+
+
 def check_non_negative_float(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is a real number >= 0, else raise ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int
+from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 
 __all__ = ["SequenceClassifierHead"]
 
@@ -35,9 +35,7 @@ class SequenceClassifierHead(nn.Module):
 
     def reset(self, num_classes: int) -> None:
         """Replace the linear layer with a fresh one for ``num_classes`` outputs (0: none)."""
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be an int >= 0; received num_classes={num_classes!r}")
-        self.num_classes = num_classes
+        self.num_classes = check_num_classes(num_classes)
         self.fc = nn.Linear(self.in_features, num_classes) if num_classes else nn.Identity()
 
     def forward(self, x: Tensor, pre_logits: bool = False) -> Tensor:
