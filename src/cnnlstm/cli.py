@@ -166,29 +166,25 @@ def _new_run_dir(run_name: str) -> Path:
 
 def _plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], Path]:
     """Decide the run folder and resolve ``--ckpt_path last|best``; returns the new argv and folder."""
+    ckpt = _get_option(argv, "--ckpt_path")
+    if ckpt and ckpt not in ("last", "best") and not Path(ckpt).is_file():
+        raise CLIError(f"--ckpt_path {ckpt!r} does not exist; give a .ckpt file, 'last' or 'best'")
     inherited = os.environ.get(RUN_DIR_ENV)
+    explicit_root = _get_option(argv, "--trainer.default_root_dir")
     if inherited and os.environ.get("LOCAL_RANK", "0") != "0":
         root = Path(inherited)  # a DDP worker re-running the command: same folder as rank 0
+    elif explicit_root:
+        root = Path(explicit_root)
+    elif ckpt in ("last", "best"):
+        root = _newest_run(run_name)
+    elif ckpt:
+        root = _run_folder_of(Path(ckpt))
     else:
-        explicit_root = _get_option(argv, "--trainer.default_root_dir")
-        ckpt = _get_option(argv, "--ckpt_path")
-        if explicit_root:
-            root = Path(explicit_root)
-        elif ckpt in ("last", "best"):
-            root = _newest_run(run_name)
-        elif ckpt:
-            if not Path(ckpt).is_file():
-                raise CLIError(f"--ckpt_path {ckpt!r} does not exist; give a .ckpt file, 'last' or 'best'")
-            root = _run_folder_of(Path(ckpt))
-        else:
-            root = _new_run_dir(run_name)
-    ckpt = _get_option(argv, "--ckpt_path")
+        root = _new_run_dir(run_name)
     if ckpt in ("last", "best"):
         ckpt = str(_checkpoint_in(root, ckpt))
         argv = _set_option(argv, "--ckpt_path", ckpt)
     if ckpt:
-        if not Path(ckpt).is_file():
-            raise CLIError(f"--ckpt_path {ckpt!r} does not exist; give a .ckpt file, 'last' or 'best'")
         # Refuse unsafe or truncated files before Lightning touches them (weights_only load).
         safe_torch_load(ckpt)
     os.environ[RUN_DIR_ENV] = str(root)
@@ -429,8 +425,5 @@ def main(args: list[str] | None = None) -> int:
         from cnnlstm.tasks.base import NonFiniteLossError
 
         code = 1 if isinstance(err, NonFiniteLossError) else 2
-        cause = err
-        while cause.__cause__ is not None and "Problem with given class_path" in str(err):
-            cause = cause.__cause__
-        print(f"error: {_one_line(cause)}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return code
