@@ -334,6 +334,7 @@ def _cmd_models(argv: list[str]) -> int:
 def _cmd_export(argv: list[str]) -> int:
     from cnnlstm.export import export_model
     from cnnlstm.models import create_model
+    from cnnlstm.tasks.base import build_kwargs
 
     parser = argparse.ArgumentParser(prog="cnnlstm export", description="Export a checkpoint.")
     parser.add_argument("--ckpt_path", required=True, help="a .ckpt file written by `cnnlstm fit`")
@@ -346,9 +347,7 @@ def _cmd_export(argv: list[str]) -> int:
     for field in ("name", "input_shape"):
         if not hp.get(field):
             raise CLIError(f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?")
-    kwargs = dict(hp.get("model_kwargs") or {})
-    if hp.get("num_classes") is not None:
-        kwargs.setdefault("num_classes", hp["num_classes"])
+    kwargs = build_kwargs(hp.get("model_kwargs"), hp.get("num_classes"))
     model = create_model(hp["name"], **kwargs)
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state, strict=True)

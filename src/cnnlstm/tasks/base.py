@@ -16,10 +16,22 @@ from torch import Tensor
 from cnnlstm.models import create_model
 from cnnlstm.nn._checks import check_choice, check_non_negative_float
 
-__all__ = ["BaseTask", "NonFiniteLossError"]
+__all__ = ["BaseTask", "NonFiniteLossError", "build_kwargs"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = (None, "cosine", "plateau")
+
+
+def build_kwargs(model_kwargs: dict[str, Any] | None, num_classes: int | None) -> dict[str, Any]:
+    """The ``create_model`` arguments of a task: ``model_kwargs``, with ``num_classes`` unless it sets one.
+
+    Shared by the task and by ``cnnlstm export``, which rebuilds the model from a checkpoint's
+    hyper-parameters.
+    """
+    kwargs = dict(model_kwargs or {})
+    if num_classes is not None:
+        kwargs.setdefault("num_classes", num_classes)
+    return kwargs
 
 
 class NonFiniteLossError(RuntimeError):
@@ -61,10 +73,7 @@ class BaseTask(pl.LightningModule):
             raise ValueError(f"lr must be > 0; received lr={lr!r}")
         check_non_negative_float("weight_decay", weight_decay)
         self.save_hyperparameters()
-        kwargs = dict(model_kwargs or {})
-        if num_classes is not None:
-            kwargs.setdefault("num_classes", num_classes)
-        self.model = create_model(name, **kwargs)
+        self.model = create_model(name, **build_kwargs(model_kwargs, num_classes))
         self.configure_losses()
         self.configure_metrics()
 
