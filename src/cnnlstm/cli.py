@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 import time
 import warnings
@@ -376,13 +377,13 @@ def _one_line(err: BaseException) -> str:
     # subtypes ... Errors: - <the real error> - Expected a <class 'NoneType'> ...": keep the real one.
     if "Errors: - " in text:
         text = text.split("Errors: - ", 1)[1].split(" - Expected a <class 'NoneType'>", 1)[0]
+    text = re.sub(r"^Problem with given class_path '[\w.]+': ", "", text)
     return text + _trainer_option_hint(text)
 
 
 def _trainer_option_hint(text: str) -> str:
     """Suggest the closest Trainer argument for a mistyped ``--trainer.X`` option."""
     import inspect
-    import re
 
     match = re.search(r"trainer\.(\w+)", text)
     if not match or ("unrecognized" not in text and "not accept" not in text):

@@ -30,30 +30,9 @@ class ClassificationTask(BaseTask):
         torch.Size([2, 4])
     """
 
-    def __init__(
-        self,
-        *,
-        name: str = "lrcn_tiny",
-        model_kwargs: dict[str, Any] | None = None,
-        num_classes: int | None = None,
-        input_shape: list[int] | None = None,
-        optimizer: str = "adamw",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        scheduler: str | None = "cosine",
-        label_smoothing: float = 0.0,
-    ) -> None:
+    def __init__(self, *, name: str = "lrcn_tiny", label_smoothing: float = 0.0, **kwargs: Any) -> None:
         self.label_smoothing = float(label_smoothing)
-        super().__init__(
-            name=name,
-            model_kwargs=model_kwargs,
-            num_classes=num_classes,
-            input_shape=input_shape,
-            optimizer=optimizer,
-            lr=lr,
-            weight_decay=weight_decay,
-            scheduler=scheduler,
-        )
+        super().__init__(name=name, **kwargs)
         self.confusion: dict[str, Tensor] = {}
 
     @property
