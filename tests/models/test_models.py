@@ -24,7 +24,7 @@ def _build(name: str, **kwargs) -> torch.nn.Module:
 
 
 def test_registry_is_not_empty_and_every_model_has_a_tiny_variant():
-    assert {"seed_conv3d_lstm", "lrcn", "convlstm_classifier"} <= set(ALL_MODELS)
+    assert {"seed_conv3d_lstm", "lrcn", "convlstm_classifier", "frame_mean"} <= set(ALL_MODELS)
     for name in ALL_MODELS:
         if not name.endswith("_tiny"):
             assert f"{name}_tiny" in ALL_MODELS, f"{name} has no tiny variant"

@@ -108,3 +108,13 @@ def test_convlstm_classifier_pooling(pool, width):
     torch.testing.assert_close(model.forward_head(state), expected[pool])
     with pytest.raises(ValueError, match="pool='sum'"):
         create_model("convlstm_classifier_tiny", pool="sum")
+
+
+def test_frame_mean_ignores_frame_order():
+    model = create_model("frame_mean_tiny", num_classes=3).eval()
+    x = torch.randn(2, 6, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x.flip(1)), atol=1e-5, rtol=1e-5)
+    lrcn = create_model("lrcn_tiny", num_classes=3).eval()
+    with torch.no_grad():
+        assert not torch.allclose(lrcn(x), lrcn(x.flip(1)))

@@ -14,12 +14,13 @@ from cnnlstm.models._registry import (
     register_model,
 )
 from cnnlstm.models.convlstm import ConvLSTMClassifier
-from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier
+from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier, FrameMean
 
 __all__ = [
     "LRCN",
     "Conv3dLSTMClassifier",
     "ConvLSTMClassifier",
+    "FrameMean",
     "ModelInfo",
     "UnknownModelError",
     "create_model",

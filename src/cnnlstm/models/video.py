@@ -18,7 +18,7 @@ from cnnlstm.models._registry import register_model
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
 from cnnlstm.nn._checks import check_non_negative_float, check_positive_int, to_tuple
 
-__all__ = ["LRCN", "Conv3dLSTMClassifier"]
+__all__ = ["LRCN", "Conv3dLSTMClassifier", "FrameMean"]
 
 
 def _check_frames(model: nn.Module, x: Tensor, in_channels: int) -> None:
@@ -202,6 +202,60 @@ class LRCN(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+class FrameMean(nn.Module):
+    """Baseline without recurrence: the LRCN frame CNN on every frame, a mean over time, a linear layer.
+
+    It sees the same per-frame features as :class:`LRCN` but not their order, so on a task where
+    the order of frames decides the class it stays near chance: the gap to LRCN is what the LSTM
+    adds.
+
+    Args:
+        num_classes, in_channels, cnn_channels, frame_pool_size, dropout: as in :class:`LRCN`.
+
+    Example:
+        >>> model = FrameMean(num_classes=5, cnn_channels=(16, 32))
+        >>> model(torch.randn(2, 8, 3, 64, 64)).shape
+        torch.Size([2, 5])
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        cnn_channels: Sequence[int] = (32, 64, 128),
+        frame_pool_size: int = 1,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        dropout = check_non_negative_float("dropout", dropout)
+        cnn = FrameCNN(in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size)
+        self.encoder = TimeDistributed(cnn)
+        self.num_features = cnn.out_features
+        self.head = SequenceClassifierHead(
+            in_features=self.num_features, num_classes=num_classes, pool="mean", dropout=dropout
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head.reset(num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Frames ``(B, T, C, H, W)`` → per-frame features ``(B, T, num_features)``."""
+        _check_frames(self, x, self.in_channels)
+        return self.encoder(x)
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head(features, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
 # --- registered variants -------------------------------------------------------------------------
 
 
@@ -236,3 +290,17 @@ def lrcn(**kwargs: Any) -> LRCN:
 def lrcn_tiny(**kwargs: Any) -> LRCN:
     """Tiny LRCN for tests and tutorials (frame CNN 8, 16 pooled to 4×4; LSTM 32)."""
     return _create(LRCN, dict(cnn_channels=(8, 16), frame_pool_size=4, lstm_hidden=32), kwargs)
+
+
+@register_model(
+    task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64)
+)
+def frame_mean(**kwargs: Any) -> FrameMean:
+    """Baseline: LRCN's frame CNN (32, 64, 128), mean over time, no LSTM."""
+    return _create(FrameMean, {}, kwargs)
+
+
+@register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
+def frame_mean_tiny(**kwargs: Any) -> FrameMean:
+    """Tiny frame_mean, the same frame CNN as lrcn_tiny (8, 16 pooled to 4×4)."""
+    return _create(FrameMean, dict(cnn_channels=(8, 16), frame_pool_size=4), kwargs)
