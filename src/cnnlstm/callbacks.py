@@ -89,6 +89,11 @@ class RunArtifacts(Callback):
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
         tmp.replace(path)
 
+    @staticmethod
+    def _skipped(trainer: pl.Trainer) -> dict[str, Any]:
+        skipped = getattr(trainer.datamodule, "skipped", None)
+        return {} if skipped is None else {"skipped_files": len(skipped), "skipped": list(skipped)}
+
     def _environment(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         device = trainer.strategy.root_device  # the module may already be back on the CPU at fit end
         return {
@@ -136,6 +141,7 @@ class RunArtifacts(Callback):
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
                 "best_score": float(ckpt.best_model_score) if getattr(ckpt, "best_model_score", None) is not None else None,
                 "plots": plots,
+                **self._skipped(trainer),
             }
         )
 
@@ -145,7 +151,11 @@ class RunArtifacts(Callback):
         metrics = {k: v for k, v in _scalars(trainer.callback_metrics).items() if k.startswith(f"{split}/")}
         name = "test" if split == "test" else "validate"
         (self.root / f"{name}_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        updates: dict[str, Any] = {f"{name}_metrics": metrics, f"{name}_checkpoint": str(trainer.ckpt_path or "")}
+        updates: dict[str, Any] = {
+            f"{name}_metrics": metrics,
+            f"{name}_checkpoint": str(trainer.ckpt_path or ""),
+            **{f"{name}_{k}": v for k, v in self._skipped(trainer).items()},
+        }
         confusion = getattr(pl_module, "confusion", {}).get(split)
         if confusion is not None:
             png = f"confusion_{split}.png"

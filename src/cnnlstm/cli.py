@@ -6,6 +6,7 @@ Usage:
     cnnlstm test --config synthetic-tiny --ckpt_path best       # the newest run of that preset
     cnnlstm predict --config synthetic-tiny --ckpt_path runs/synthetic-tiny/<time>/checkpoints/last.ckpt
     cnnlstm export --ckpt_path PATH --output DIR
+    cnnlstm data check --config video-lrcn --data.root DIR   # list unusable files, no training
     cnnlstm presets | cnnlstm models [PATTERN] | cnnlstm demo
 
 Flags for every command: ``--quiet`` (no progress bars or model summary), ``--debug`` (show
@@ -35,7 +36,7 @@ from cnnlstm.nn._checks import check_positive_int
 __all__ = ["CLIError", "list_presets", "main", "preset_path"]
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
-OTHER_COMMANDS = ("export", "presets", "models", "demo")
+OTHER_COMMANDS = ("data", "export", "presets", "models", "demo")
 PRESET_DIR = Path(__file__).parent / "presets"
 RUNS_DIR = Path("runs")
 RUN_DIR_ENV = "CNNLSTM_RUN_DIR"
@@ -165,8 +166,11 @@ def _new_run_dir(run_name: str) -> Path:
     return root
 
 
-def _plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], Path]:
-    """Decide the run folder and resolve ``--ckpt_path last|best``; returns the new argv and folder."""
+def _plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], Path, dict[str, Any]]:
+    """Decide the run folder and resolve ``--ckpt_path last|best``.
+
+    Returns the new argv, the run folder and the checkpoint's hyper-parameters (empty without one).
+    """
     ckpt = _get_option(argv, "--ckpt_path")
     if ckpt and ckpt not in ("last", "best") and not Path(ckpt).is_file():
         raise CLIError(f"--ckpt_path {ckpt!r} does not exist; give a .ckpt file, 'last' or 'best'")
@@ -177,7 +181,9 @@ def _plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], 
     elif explicit_root:
         root = Path(explicit_root)
     elif ckpt in ("last", "best"):
-        root = _newest_run(run_name)
+        # A run's own config.yaml (`--config runs/x/<time>/config.yaml`) names its folder.
+        config_dir = Path(_get_option(argv, "--config") or ".").parent
+        root = config_dir if (config_dir / "checkpoints").is_dir() else _newest_run(run_name)
     elif ckpt:
         root = _run_folder_of(Path(ckpt))
     else:
@@ -185,11 +191,12 @@ def _plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], 
     if ckpt in ("last", "best"):
         ckpt = str(_checkpoint_in(root, ckpt))
         argv = _set_option(argv, "--ckpt_path", ckpt)
+    hparams: dict[str, Any] = {}
     if ckpt:
         # Refuse unsafe or truncated files before Lightning touches them (weights_only load).
-        safe_torch_load(ckpt)
+        hparams = safe_torch_load(ckpt).get("hyper_parameters") or {}
     os.environ[RUN_DIR_ENV] = str(root)
-    return argv, root
+    return argv, root, hparams
 
 
 # --- the Lightning part --------------------------------------------------------------------------
@@ -211,12 +218,24 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
         run_name = "help"  # Lightning prints the options and exits; nothing is written
     if not run_name:
         raise CLIError(f"`cnnlstm {command}` needs --config PRESET_OR_FILE (`cnnlstm presets` lists the presets)")
-    argv, root = _plan_run(command, argv, run_name)
+    if command == "data":
+        root, ckpt_hparams = Path("."), {}
+    else:
+        argv, root, ckpt_hparams = _plan_run(command, argv, run_name)
 
     class CnnLstmCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
             parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
             parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
+            parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
+
+        def before_instantiate_classes(self) -> None:
+            # Evaluating a checkpoint on another tree: label the data in the checkpoint's class order.
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            data_args = config.data.get("init_args") if config.get("data") else None
+            names = ckpt_hparams.get("class_names")
+            if names and data_args is not None and "class_names" in data_args and not data_args.class_names:
+                data_args.class_names = list(names)
 
         def instantiate_trainer(self, **kwargs: Any):
             cfg = self._get(self.config_init, "trainer", default={})
@@ -284,18 +303,42 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(root)}
     if quiet:
         trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
-    CnnLstmCLI(
+    cli = CnnLstmCLI(
         BaseTask,
         BaseDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        args=[command, *argv],
+        args=argv if command == "data" else [command, *argv],
+        run=command != "data",
         trainer_defaults=trainer_defaults,
         save_config_kwargs={"overwrite": True, "config_filename": "config.yaml" if command == "fit" else f"config_{command}.yaml"},
         parser_kwargs={"exit_on_error": False, "allow_abbrev": False},
         auto_configure_optimizers=False,
     )
+    if command == "data":
+        return _data_check(cli.datamodule)
     print(f"run folder: {root}")
+    return 0
+
+
+def _data_check(datamodule: Any) -> int:
+    """Set up every split and report the files that cannot be used, without training."""
+    problem = None
+    try:
+        datamodule.setup(None)
+    except ValueError as err:  # e.g. no usable video at all: still list every file and why
+        problem = err
+    sizes = {
+        split: len(getattr(datamodule, f"{split}_dataset") or [])
+        for split in ("train", "val", "test")
+    }
+    print("usable samples: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    skipped = getattr(datamodule, "skipped", [])
+    print(f"skipped: {len(skipped)}")
+    for item in skipped:
+        print(f"  [{item.get('split', '?')}] {item['path']}: {item['reason']}")
+    if problem is not None:
+        raise problem
     return 0
 
 
@@ -410,6 +453,10 @@ def main(args: list[str] | None = None) -> int:
         if command in OTHER_COMMANDS:
             if command == "demo" and quiet:
                 rest = [*rest, "--quiet"]
+            if command == "data":
+                if not rest or rest[0] != "check":
+                    raise CLIError("usage: cnnlstm data check --config PRESET_OR_FILE [--data.root DIR ...]")
+                return _lightning_cli("data", rest[1:], quiet=quiet)
             return {"presets": _cmd_presets, "models": _cmd_models, "export": _cmd_export, "demo": _cmd_demo}[command](rest)
         close = difflib.get_close_matches(command, LIGHTNING_COMMANDS + OTHER_COMMANDS, n=2)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""

@@ -16,14 +16,28 @@ import torch
 
 from cnnlstm import __version__
 
+# Video presets run on a tree of real H.264 files the demo writes first ({videos}), with tiny
+# models and small clips so that each trains in well under a minute on CPU. Flips stay off:
+# the direction of motion is the label.
+_VIDEO = [
+    "--data.root={videos}", "--data.init_args.hflip=false", "--data.num_frames=8", "--data.frame_size=32",
+    "--data.batch_size=16", "--data.num_workers=0", "--model.init_args.lr=0.005", "--trainer.max_epochs=12",
+]
+
 # (preset, extra arguments): later presets join here.
 DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("synthetic-tiny", []),
     ("synthetic-seed", []),
     ("synthetic-convlstm", []),
+    ("video-lrcn", [*_VIDEO, "--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={}"]),
+    ("video-framemean", [*_VIDEO, "--model.init_args.name=frame_mean_tiny", "--model.init_args.model_kwargs={}"]),
+    ("video-seed", [*_VIDEO, "--model.init_args.name=seed_conv3d_lstm_tiny", "--data.stride=1"]),
+    ("video-convlstm", [*_VIDEO, "--model.init_args.name=convlstm_classifier_tiny", "--model.init_args.model_kwargs={}", "--data.stride=1"]),
 ]
-QUICK_ARGS = ["--trainer.max_epochs=1", "--data.num_train=64", "--data.num_val=32", "--data.num_test=32"]
-COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "plots")
+VIDEO_TREE = dict(num_classes=4, videos_per_class=48, num_frames=16, frame_size=48)
+QUICK_ARGS = ["--trainer.max_epochs=1"]
+QUICK_SYNTHETIC = ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"]
+COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "skipped files", "plots")
 
 
 def _row(preset: str, summary: dict) -> dict:
@@ -38,6 +52,7 @@ def _row(preset: str, summary: dict) -> dict:
         "val acc": fit.get("val/acc"),
         "test acc": test.get("test/acc"),
         "test macro-F1": test.get("test/f1_macro"),
+        "skipped files": summary.get("skipped_files", 0),
         "plots": ", ".join(summary.get("plots", []) + (["confusion_test.png"] if "test_confusion_matrix" in summary else [])),
     }
 
@@ -62,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cnnlstm demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the runs and the summary")
     parser.add_argument("--only", nargs="*", default=None, help="run only these presets")
-    parser.add_argument("--quick", action="store_true", help="1 epoch on 64 clips: a smoke test, not a result")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on few clips: a smoke test, not a result")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     runs = [(p, extra) for p, extra in DEMO_RUNS if args.only is None or p in args.only]
@@ -76,18 +91,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cnnlstm {__version__} demo | torch {torch.__version__} | {torch.get_num_threads()} CPU threads")
     rows = []
     started = time.perf_counter()
+    videos, test_videos = args.out / "videos", args.out / "videos_test"
+    if any("{videos}" in arg for _, extra in runs for arg in extra):
+        from cnnlstm.data.synthetic import write_video_tree
+
+        tree = dict(VIDEO_TREE, videos_per_class=8) if args.quick else VIDEO_TREE
+        print(f"writing {tree['num_classes'] * tree['videos_per_class']} H.264 training videos (a square moving in "
+              f"one of {tree['num_classes']} directions, 4 broken files among them) to {videos}/, and a held-out "
+              f"test tree to {test_videos}/")
+        for folder in (videos, test_videos):
+            if folder.exists():
+                shutil.rmtree(folder)
+        write_video_tree(videos, **tree, include_broken=True, progress=not args.quiet)
+        write_video_tree(test_videos, **dict(tree, videos_per_class=max(4, tree["videos_per_class"] // 3)),
+                         seed=1, progress=not args.quiet)
     for i, (preset, extra) in enumerate(runs, 1):
+        extra = [arg.replace("{videos}", str(videos)) for arg in extra]
+        if preset == "video-seed":  # the seed model's LSTM is sized for the clip's frames
+            extra.append("--model.init_args.model_kwargs={frame_size: [32, 32]}")
         root = args.out / preset
         if root.exists():
             shutil.rmtree(root)  # a demo run starts clean
         common = ["--config", preset, f"--trainer.default_root_dir={root}", *extra]
         if args.quick:
-            common += QUICK_ARGS
+            common += QUICK_ARGS + ([] if preset.startswith("video-") else QUICK_SYNTHETIC)
         if args.quiet:
             common.append("--quiet")
         print(f"\n[{i}/{len(runs)}] {preset}: fit, then test on the best checkpoint", flush=True)
-        for command in (["fit"], ["test", "--ckpt_path", "best"]):
-            code = cli_main([*command, *common])
+        # Video presets are tested on the held-out tree (a class-folder tree has no test split).
+        test_extra = [f"--data.root={test_videos}"] if preset.startswith("video-") else []
+        for command, after in ((["fit"], []), (["test", "--ckpt_path", "best"], test_extra)):
+            code = cli_main([*command, *common, *after])  # later options win: `after` overrides common
             if code != 0:
                 print(f"demo: `cnnlstm {command[0]}` failed for {preset} (exit {code})")
                 return code
@@ -98,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     header = (
         f"# cnnlstm demo\n\ncnnlstm {__version__}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
-        f"{', quick mode (1 epoch, 64 clips)' if args.quick else ''}; total {time.perf_counter() - started:.0f} s. "
+        f"{', quick mode (1 epoch, few clips)' if args.quick else ''}; total {time.perf_counter() - started:.0f} s. "
         "Each row: `cnnlstm fit --config PRESET` then `cnnlstm test --ckpt_path best`; plots are in "
         "`<preset>/` beside this file.\n\n"
     )

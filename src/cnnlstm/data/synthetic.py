@@ -6,7 +6,10 @@ noisy background. A single frame says nothing of the direction, so a model must 
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +19,7 @@ from tqdm.auto import tqdm
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
 
-__all__ = ["MovingSquareVideos", "SyntheticVideoDataModule"]
+__all__ = ["MovingSquareVideos", "SyntheticVideoDataModule", "write_video_tree"]
 
 _SPLIT_OFFSET = {"train": 0, "val": 1_000_003, "test": 2_000_006}
 
@@ -195,3 +198,86 @@ class SyntheticVideoDataModule(BaseDataModule):
             self.test_dataset = self._dataset("test")
         if stage in (None, "predict"):
             self.predict_dataset = self.test_dataset
+
+
+def write_video_tree(
+    root: str | Path,
+    *,
+    num_classes: int = 4,
+    videos_per_class: int = 24,
+    num_frames: int = 24,
+    frame_size: int = 64,
+    fps: float = 12.0,
+    noise: float = 0.25,
+    seed: int = 0,
+    include_broken: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write :class:`MovingSquareVideos` clips as real H.264 ``.mp4`` files in a class-folder tree.
+
+    ``root/<class>/<class>_<i>.mp4``, class names ``dir000``, ``dir090``, ... (the direction in
+    degrees): the order of frames decides the class. ``noise`` is the per-frame background noise
+    (a textured background, as real footage has, keeps unnormalised models such as the seed
+    Conv3d out of dead-ReLU starts). With ``include_broken`` it adds, to the first
+    class, a zero-length file, a file of random bytes, a truncated copy of a video and a 3-frame
+    video, the cases a loader must survive. Returns a manifest (also written as
+    ``root/manifest.json``).
+
+    Example:
+        >>> write_video_tree("videos", num_classes=4, videos_per_class=8)["videos"]
+        32
+    """
+    from cnnlstm.data.video_io import write_video
+
+    root = Path(root)
+    clips = MovingSquareVideos(
+        num_samples=num_classes * videos_per_class,
+        num_classes=num_classes,
+        num_frames=num_frames,
+        frame_size=frame_size,
+        square_size=max(4, frame_size // 6),
+        noise=noise,
+        seed=seed,
+    )
+    names = [f"dir{round(360 * k / num_classes):03d}" for k in range(num_classes)]
+    written = []
+    indices = range(len(clips))
+    if progress:
+        indices = tqdm(indices, desc="writing videos", unit="video", leave=False)
+    for i in indices:
+        frames, label = clips[i]
+        # (T, C, H, W) float around [0, 1] -> (T, H, W, 3) uint8; grey frames for 1-channel clips.
+        rgb = frames.expand(-1, 3, -1, -1) if frames.shape[1] == 1 else frames[:, :3]
+        pixels = ((rgb + 0.2) / 1.4).clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        path = root / names[label] / f"{names[label]}_{i // num_classes:03d}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, pixels.numpy(), fps=fps, gop=max(1, round(fps)))  # a keyframe a second: seekable
+        written.append(str(path.relative_to(root)))
+    broken = {}
+    if include_broken:
+        first = root / names[0]
+        (first / "broken_empty.mp4").write_bytes(b"")
+        (first / "broken_random.mp4").write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
+        whole = (root / written[0]).read_bytes()
+        (first / "broken_truncated.mp4").write_bytes(whole[: len(whole) // 2])
+        short, _ = clips[0]
+        short_px = ((short[:3, :3] + 0.2) / 1.4).clamp(0, 1).mul(255).to(torch.uint8).permute(0, 2, 3, 1)
+        write_video(first / "broken_short.mp4", short_px.numpy(), fps=fps)
+        broken = {
+            "broken_empty.mp4": "zero-length file",
+            "broken_random.mp4": "not a video",
+            "broken_truncated.mp4": "first half of a video",
+            "broken_short.mp4": "3 frames",
+        }
+    manifest = {
+        "classes": names,
+        "videos": len(written),
+        "num_frames": num_frames,
+        "frame_size": frame_size,
+        "fps": fps,
+        "noise": noise,
+        "seed": seed,
+        "broken": broken,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

@@ -52,6 +52,8 @@ class BaseTask(pl.LightningModule):
         weight_decay: weight decay.
         scheduler: ``"cosine"`` (to 0 over ``max_epochs``), ``"plateau"`` (halve on a flat
             validation loss) or ``None``.
+        class_names: the data's class names, recorded by the CLI so that predictions carry names
+            and another tree is evaluated with the same label order.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class BaseTask(pl.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         scheduler: str | None = "cosine",
+        class_names: list[str] | None = None,
     ) -> None:
         super().__init__()
         check_choice("optimizer", optimizer, OPTIMIZERS)

@@ -56,6 +56,14 @@ class ClassificationTask(BaseTask):
         self.val_confusion = MulticlassConfusionMatrix(num_classes=n)
         self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
 
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits ``(B, num_classes)``; for several clips per sample ``(B, N, ...)``, their mean."""
+        sample_dims = len(self.hparams.input_shape) if self.hparams.get("input_shape") else None
+        if sample_dims is not None and x.dim() == sample_dims + 2:
+            b, n = x.shape[:2]
+            return self.model(x.flatten(0, 1)).unflatten(0, (b, n)).mean(dim=1)
+        return self.model(x)
+
     def _shared_step(self, batch: Any, split: str, batch_idx: int) -> Tensor:
         x, y = batch
         logits = self(x)

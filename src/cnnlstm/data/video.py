@@ -1,0 +1,416 @@
+"""Video classification data from users' files: index a layout, probe, sample clips, decode.
+
+Flow: :func:`~cnnlstm.data.video_index.index_videos` turns a folder (class folders, list files,
+UCF101, HMDB51, Kinetics, extracted frames) into samples; every sample is probed once at setup
+(broken or too-short files are listed with the reason and skipped, never crash a run); each
+``__getitem__`` decodes only the frames its clip needs, resized inside the decoder, as uint8.
+Conversion to float, normalisation and augmentation happen per batch
+(:meth:`VideoDataModule.on_after_batch_transfer`), on the device the batch lives on.
+
+Clip sampling:
+
+* ``"segments"`` — ``num_frames`` frames spread over the whole video, one per equal segment
+  (random within its segment in training, the segment's middle in evaluation): the LRCN setting.
+* ``"dense"`` — ``num_frames`` consecutive frames ``stride`` apart from a random start in training,
+  evenly spaced starts in evaluation: the Conv3d / ConvLSTM setting.
+
+``clips_per_video`` clips are taken per video at evaluation, and the task averages their
+predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.video_index import VideoSample, index_videos
+from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames, probe_video
+from cnnlstm.nn._checks import check_choice, check_positive_int, to_tuple
+
+__all__ = ["VideoClipDataset", "VideoDataModule", "clip_indices"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def clip_indices(
+    num_available: int,
+    *,
+    num_frames: int,
+    mode: str,
+    stride: int = 1,
+    train: bool,
+    clip: int = 0,
+    num_clips: int = 1,
+    generator: torch.Generator | None = None,
+) -> list[int]:
+    """Frame indices of one clip from a video of ``num_available`` frames.
+
+    Short videos are loop-padded in ``"dense"`` mode (indices wrap around); in ``"segments"``
+    mode segments shorter than a frame repeat frames. Callers that want to skip short videos
+    check :func:`min_frames` first.
+
+    Example:
+        >>> clip_indices(100, num_frames=4, mode="segments", train=False)
+        [12, 37, 62, 87]
+        >>> clip_indices(100, num_frames=4, mode="dense", stride=2, train=False)
+        [46, 48, 50, 52]
+    """
+    if num_available < 1:
+        raise ValueError(f"a clip needs at least one frame; received num_available={num_available}")
+    if mode == "segments":
+        edges = torch.linspace(0, num_available, num_frames + 1)
+        if train:
+            offsets = torch.rand(num_frames, generator=generator)
+        else:
+            offsets = torch.full((num_frames,), (clip + 0.5) / num_clips)
+        positions = edges[:-1] + offsets * (edges[1:] - edges[:-1])
+        return positions.floor().clamp(max=num_available - 1).long().tolist()
+    span = (num_frames - 1) * stride + 1
+    room = num_available - span
+    if room <= 0:
+        start = 0
+    elif train:
+        start = int(torch.randint(0, room + 1, (1,), generator=generator))
+    elif num_clips == 1:
+        start = room // 2
+    else:
+        start = round(clip * room / (num_clips - 1))
+    return [(start + k * stride) % num_available for k in range(num_frames)]
+
+
+def min_frames(*, num_frames: int, mode: str, stride: int) -> int:
+    """Frames a video needs for a clip without padding."""
+    return num_frames if mode == "segments" else (num_frames - 1) * stride + 1
+
+
+def _probe(sample: VideoSample) -> VideoInfo | str:
+    """Probe a video file or a folder of frames; a string is the reason it cannot be used."""
+    path = Path(sample.path)
+    try:
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not images:
+                return "folder holds no images"
+            return VideoInfo(str(path), len(images), 0.0, 0.0, 0, 0, (), ())
+        return probe_video(path)
+    except VideoDecodeError as err:
+        return str(err)
+    except OSError as err:
+        return f"{type(err).__name__}: {err}"
+
+
+def _decode_folder(path: Path, indices: Sequence[int], size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    frames = []
+    for i in indices:
+        with Image.open(images[i]) as img:
+            frames.append(np.asarray(img.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)))
+    return np.stack(frames)
+
+
+class VideoClipDataset(Dataset):
+    """Clips ``(T, C, H, W)`` uint8 (or ``(N, T, C, H, W)`` with ``clips_per_video = N > 1``) and labels.
+
+    Args:
+        samples: videos (or frame folders) with labels.
+        infos: their probe results, same order.
+        num_frames: frames per clip.
+        frame_size: ``(H, W)``; frames are resized inside the decoder.
+        mode: ``"segments"`` or ``"dense"`` (see the module docstring).
+        stride: frame step of dense clips.
+        train: random clips (else deterministic).
+        clips_per_video: clips per video in evaluation.
+
+    Example:
+        >>> ds = VideoClipDataset(samples, infos, num_frames=8, frame_size=(64, 64), mode="dense")
+        >>> clip, label = ds[0]          # clip: uint8 (8, 3, 64, 64)
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[VideoSample],
+        infos: Sequence[VideoInfo],
+        *,
+        num_frames: int,
+        frame_size: tuple[int, int],
+        mode: str = "segments",
+        stride: int = 1,
+        train: bool = False,
+        clips_per_video: int = 1,
+    ) -> None:
+        if len(samples) != len(infos):
+            raise ValueError(f"{len(samples)} samples but {len(infos)} probe results")
+        self.samples = list(samples)
+        self.infos = list(infos)
+        self.num_frames = num_frames
+        self.frame_size = frame_size
+        self.mode = mode
+        self.stride = stride
+        self.train = train
+        self.clips = 1 if train else clips_per_video
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _decode(self, index: int, frame_ids: list[int]) -> np.ndarray:
+        sample, info = self.samples[index], self.infos[index]
+        if Path(sample.path).is_dir():
+            return _decode_folder(Path(sample.path), frame_ids, self.frame_size)
+        return decode_frames(sample.path, frame_ids, size=self.frame_size, info=info)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        info = self.infos[index]
+        clips = []
+        for k in range(self.clips):
+            ids = clip_indices(
+                info.num_frames,
+                num_frames=self.num_frames,
+                mode=self.mode,
+                stride=self.stride,
+                train=self.train,
+                clip=k,
+                num_clips=self.clips,
+            )
+            try:
+                frames = self._decode(index, ids)
+            except VideoDecodeError as err:
+                # Probing passed but decoding failed (a damaged frame): keep the run going with
+                # the frames before the damage, loop-padded, and say so.
+                warnings.warn(f"{err}; using the frames before the clip, loop-padded", stacklevel=1)
+                before = max(1, min(ids))
+                frames = self._decode(index, [k % before for k in range(self.num_frames)])
+            clips.append(torch.from_numpy(frames).permute(0, 3, 1, 2))  # (T, H, W, C) -> (T, C, H, W)
+        clip = clips[0] if self.clips == 1 else torch.stack(clips)
+        return clip, self.samples[index].label
+
+
+class VideoDataModule(BaseDataModule):
+    """Video classification from a folder of videos (see :mod:`cnnlstm.data.video_index` for layouts).
+
+    Args:
+        root: the dataset folder (or, for prediction, a video file or a folder of videos).
+        format: layout, ``"auto"`` to detect (``folders``, ``list``, ``ucf101``, ``hmdb51``,
+            ``kinetics``, ``frames``).
+        split: official split number (UCF101 1–3, HMDB51 1–3).
+        list_file: list or CSV file for ``list`` / ``kinetics`` layouts.
+        val_fraction: share of each class carved out for validation when the layout has no
+            validation split (seeded, stratified).
+        num_frames: frames per clip.
+        frame_size: frame height and width after resizing (int or ``[H, W]``).
+        sampling: ``"segments"`` or ``"dense"``.
+        stride: frame step of dense clips.
+        clips_per_video: clips averaged per video in validation and test.
+        pad_short: loop-pad videos shorter than a dense clip instead of skipping them.
+        hflip: random horizontal flips in training (turn off when left/right carries the label).
+        crop_scale: random crops keep this share of each side (then resize back), 1.0 = none.
+        mean, std: per-channel normalisation (default ImageNet's).
+        class_names: class order to use (set from a checkpoint when evaluating another tree).
+        batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
+
+    Example:
+        >>> dm = VideoDataModule(root="videos/", num_frames=8, frame_size=64, sampling="dense")
+        >>> dm.setup("fit"); dm.skipped  # broken files, with reasons
+    """
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        format: str = "auto",
+        split: int = 1,
+        list_file: str | None = None,
+        val_fraction: float = 0.1,
+        num_frames: int = 16,
+        frame_size: int | list[int] = 112,
+        sampling: str = "segments",
+        stride: int = 1,
+        clips_per_video: int = 1,
+        pad_short: bool = True,
+        hflip: bool = True,
+        crop_scale: float = 1.0,
+        mean: list[float] = list(IMAGENET_MEAN),  # noqa: B006 - read-only default for the CLI
+        std: list[float] = list(IMAGENET_STD),  # noqa: B006
+        class_names: list[str] | None = None,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        self.root = Path(root)
+        if not self.root.exists():
+            raise FileNotFoundError(f"--data.root {str(self.root)!r} does not exist; point it at your videos")
+        self.format = format
+        self.split = split
+        self.list_file = list_file
+        self.val_fraction = val_fraction
+        self.num_frames = check_positive_int("num_frames", num_frames)
+        self.frame_size = to_tuple("frame_size", frame_size, 2)
+        self.sampling = check_choice("sampling", sampling, ("segments", "dense"))
+        self.stride = check_positive_int("stride", stride)
+        self.clips_per_video = check_positive_int("clips_per_video", clips_per_video)
+        self.pad_short = bool(pad_short)
+        self.hflip = bool(hflip)
+        if not 0 < crop_scale <= 1:
+            raise ValueError(f"crop_scale must be in (0, 1]; received crop_scale={crop_scale!r}")
+        self.crop_scale = float(crop_scale)
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+            raise ValueError(f"mean and std need 3 values with std > 0; received mean={mean!r}, std={std!r}")
+        self.mean, self.std = list(mean), list(std)
+        self._class_names = list(class_names) if class_names else None
+        self._index: Any = None
+        self.skipped: list[dict[str, str]] = []
+
+    # -- what the CLI and the task read ----------------------------------------------------------
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            self._index = index_videos(
+                self.root,
+                format=self.format,
+                split=self.split,
+                val_fraction=self.val_fraction,
+                seed=self.seed,
+                list_file=self.list_file,
+            )
+        return self._index
+
+    @property
+    def class_names(self) -> list[str]:
+        return self._class_names if self._class_names is not None else list(self.index.class_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> list[int]:
+        return [self.num_frames, 3, *self.frame_size]
+
+    # -- datasets --------------------------------------------------------------------------------
+    def _remap(self, samples: list[VideoSample]) -> list[VideoSample]:
+        """Relabel samples from the index's class order to ``class_names`` (a checkpoint's)."""
+        if self._class_names is None:
+            return samples
+        position = {name: i for i, name in enumerate(self._class_names)}
+        out = []
+        for s in samples:
+            name = self.index.class_names[s.label] if s.label >= 0 else None
+            if name is not None and name not in position:
+                self.skipped.append({"path": str(s.path), "reason": f"class {name!r} is not one the model knows"})
+                continue
+            out.append(VideoSample(path=s.path, label=position[name] if name is not None else -1))
+        return out
+
+    def check(self, samples: list[VideoSample], split: str) -> tuple[list[VideoSample], list[VideoInfo]]:
+        """Probe ``samples``; return the usable ones with their infos, record the rest in ``skipped``."""
+        need = min_frames(num_frames=self.num_frames, mode=self.sampling, stride=self.stride)
+        show = self.trainer is None or self.trainer.progress_bar_callback is not None
+        with ThreadPoolExecutor(max_workers=max(1, self.num_workers or 2)) as pool:
+            results = list(
+                tqdm(pool.map(_probe, samples), total=len(samples), desc=f"checking {split} videos",
+                     unit="video", disable=not show, leave=False)
+            )
+        usable, infos = [], []
+        for sample, result in zip(samples, results):
+            if isinstance(result, str):
+                reason = result.removeprefix(f"{sample.path}: ")  # the path has its own field
+                self.skipped.append({"path": str(sample.path), "split": split, "reason": reason})
+            elif result.num_frames < need and not (self.pad_short or self.sampling == "segments"):
+                self.skipped.append(
+                    {"path": str(sample.path), "split": split,
+                     "reason": f"too short: {result.num_frames} frames, a clip needs {need} (set pad_short=true to loop-pad)"}
+                )
+            else:
+                usable.append(sample)
+                infos.append(result)
+        if self.skipped:
+            warnings.warn(f"{len(self.skipped)} video(s) skipped so far; see summary.json for the list", stacklevel=1)
+        if not usable:
+            raise ValueError(f"no usable video in the {split} split of {str(self.root)!r}; first problem: "
+                             f"{self.skipped[0]['path'] if self.skipped else '?'}: {self.skipped[0]['reason'] if self.skipped else 'empty split'}")
+        return usable, infos
+
+    def _dataset(self, samples: list[VideoSample], split: str, *, train: bool) -> VideoClipDataset:
+        usable, infos = self.check(self._remap(samples), split)
+        return VideoClipDataset(
+            usable,
+            infos,
+            num_frames=self.num_frames,
+            frame_size=self.frame_size,
+            mode=self.sampling,
+            stride=self.stride,
+            train=train,
+            clips_per_video=self.clips_per_video,
+        )
+
+    def setup(self, stage: str | None = None) -> None:
+        splits = self.index.splits
+        if stage in (None, "fit") and self.train_dataset is None:
+            if not splits.get("train"):
+                raise ValueError(f"{str(self.root)!r} has no training videos (format {self.index.format!r})")
+            self.train_dataset = self._dataset(splits["train"], "train", train=True)
+        if stage in (None, "fit", "validate") and self.val_dataset is None:
+            val = splits.get("val") or splits.get("test")
+            if not val:
+                raise ValueError(f"{str(self.root)!r} has no validation or test videos; raise val_fraction")
+            self.val_dataset = self._dataset(val, "val", train=False)
+        if stage in (None, "test", "predict") and self.test_dataset is None:
+            # A layout without a test split (a plain class-folder tree) is evaluated whole:
+            # `cnnlstm test --data.root OTHER_TREE`.
+            test = splits.get("test") or self.index.all_samples()
+            self.test_dataset = self._dataset(test, "test", train=False)
+        if stage in (None, "predict"):
+            self.predict_dataset = self.test_dataset
+
+    # -- per-batch transforms --------------------------------------------------------------------
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        x, y = batch
+        training = self.trainer is not None and self.trainer.training
+        return self.transform(x, train=training), y
+
+    def transform(self, x: Tensor, *, train: bool) -> Tensor:
+        """uint8 clips ``(..., T, C, H, W)`` → normalised float; random crop and flip in training."""
+        x = x.float().div_(255)
+        if train:
+            x = self._augment(x)
+        mean = x.new_tensor(self.mean).view(3, 1, 1)
+        std = x.new_tensor(self.std).view(3, 1, 1)
+        return (x - mean) / std
+
+    def _augment(self, x: Tensor) -> Tensor:
+        # x: (B, T, C, H, W); one crop and one flip decision per clip, the same for all its frames.
+        b, t, c, h, w = x.shape
+        out = []
+        for clip in x:
+            if self.crop_scale < 1:
+                ch, cw = max(1, round(h * self.crop_scale)), max(1, round(w * self.crop_scale))
+                top = int(torch.randint(0, h - ch + 1, (1,)))
+                left = int(torch.randint(0, w - cw + 1, (1,)))
+                clip = F.interpolate(clip[:, :, top : top + ch, left : left + cw], size=(h, w), mode="bilinear",
+                                     align_corners=False)
+            if self.hflip and bool(torch.rand(()) < 0.5):
+                clip = clip.flip(-1)
+            out.append(clip)
+        return torch.stack(out)
+
+    def example_input(self, batch_size: int = 2) -> Tensor:
+        return torch.zeros(batch_size, *self.input_shape)
+
+    def skipped_report(self) -> str:
+        return json.dumps(self.skipped, indent=2)

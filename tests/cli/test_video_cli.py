@@ -1,0 +1,76 @@
+"""`cnnlstm` on real H.264 trees: broken files reported, another tree evaluated, data check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+pytest.importorskip("av")
+
+from cnnlstm.cli import main  # noqa: E402
+from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
+
+SMALL = ["--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={}", "--data.num_frames=4",
+         "--data.frame_size=32", "--data.batch_size=4", "--data.num_workers=0", "--data.init_args.hflip=false", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    base = tmp_path_factory.mktemp("trees")
+    write_video_tree(base / "train", num_classes=4, videos_per_class=4, num_frames=12, frame_size=48,
+                     include_broken=True, progress=False)
+    write_video_tree(base / "other", num_classes=4, videos_per_class=2, num_frames=12, frame_size=48, seed=1,
+                     progress=False)
+    shutil.rmtree(base / "other" / "dir270")  # the second tree lacks a class: labels must follow the model's
+    return base
+
+
+def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, tmp_path, capsys):
+    root = tmp_path / "run"
+    assert main(["fit", "--config", "video-lrcn", f"--data.root={trees / 'train'}", "--trainer.max_epochs=1",
+                 f"--trainer.default_root_dir={root}", *SMALL]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    reasons = {item["path"].rsplit("/", 1)[-1]: item["reason"] for item in summary["skipped"]}
+    assert {"broken_empty.mp4", "broken_random.mp4"} <= set(reasons)
+    assert "empty" in reasons["broken_empty.mp4"] and summary["skipped_files"] == len(summary["skipped"])
+    assert summary["fit_metrics"]["val/acc"] >= 0
+
+    # Evaluate on the second tree with the run's own config: same clip settings, other root.
+    config = root / "config.yaml"
+    assert main(["test", "--config", str(config), f"--data.root={trees / 'other'}", "--ckpt_path", "best", "--quiet"]) == 0
+    metrics = json.loads((root / "test_metrics.json").read_text())
+    assert 0 <= metrics["test/acc"] <= 1
+    summary = json.loads((root / "summary.json").read_text())
+    assert len(summary["test_confusion_matrix"]) == 4  # the model's 4 classes, though the tree has 3
+
+    assert main(["predict", "--config", str(config), f"--data.root={trees / 'other'}", "--ckpt_path", "last", "--quiet"]) == 0
+    lines = (root / "predictions.csv").read_text().splitlines()
+    assert len(lines) == 1 + 6 and lines[0].startswith("index,pred,pred_name")
+    assert all(line.split(",")[2].startswith("dir") for line in lines[1:])  # class names, not indices
+
+
+def test_data_check_lists_unusable_files_without_training(trees, capsys):
+    assert main(["data", "check", "--config", "video-seed", f"--data.root={trees / 'train'}",
+                 "--data.num_frames=8", "--data.stride=1", "--data.pad_short=false", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "usable samples: train" in out
+    assert "broken_empty.mp4: empty file" in out and "broken_short.mp4: too short: 3 frames" in out
+
+
+def test_data_check_reports_even_when_nothing_is_usable(trees, capsys):
+    # 8 frames 2 apart need 15; every video has 12: all training videos are too short, all listed.
+    code = main(["data", "check", "--config", "video-seed", f"--data.root={trees / 'train'}",
+                 "--data.num_frames=8", "--data.pad_short=false", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out.count("too short") >= 12 and "broken_empty.mp4: empty file" in captured.out
+    assert "no usable video in the train split" in captured.err
+
+
+def test_missing_root_is_one_line(tmp_path, capsys):
+    code = main(["fit", "--config", "video-lrcn", f"--data.root={tmp_path / 'nowhere'}", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "does not exist; point it at your videos" in err

@@ -1,0 +1,90 @@
+"""Video data: clip sampling, the data module on real H.264 files with broken ones among them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+pytest.importorskip("av")
+
+from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
+from cnnlstm.data.video import VideoDataModule, clip_indices, min_frames  # noqa: E402
+
+
+def test_segment_sampling_spreads_over_the_video():
+    assert clip_indices(100, num_frames=4, mode="segments", train=False) == [12, 37, 62, 87]
+    two = [clip_indices(100, num_frames=4, mode="segments", train=False, clip=k, num_clips=2) for k in range(2)]
+    assert two == [[6, 31, 56, 81], [18, 43, 68, 93]]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        ids = clip_indices(100, num_frames=4, mode="segments", train=True, generator=g)
+        assert all(25 * k <= i < 25 * (k + 1) for k, i in enumerate(ids))
+    assert clip_indices(3, num_frames=6, mode="segments", train=False) == [0, 0, 1, 1, 2, 2]
+
+
+def test_dense_sampling_windows_and_loop_padding():
+    assert clip_indices(100, num_frames=4, mode="dense", stride=2, train=False) == [46, 48, 50, 52]
+    starts = [clip_indices(20, num_frames=4, mode="dense", stride=1, train=False, clip=k, num_clips=3)[0] for k in range(3)]
+    assert starts == [0, 8, 16]
+    g = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        ids = clip_indices(30, num_frames=8, mode="dense", stride=3, train=True, generator=g)
+        assert ids == list(range(ids[0], ids[0] + 22, 3)) and ids[-1] < 30
+    assert clip_indices(3, num_frames=5, mode="dense", stride=1, train=False) == [0, 1, 2, 0, 1]  # loop-padded
+    assert min_frames(num_frames=8, mode="dense", stride=3) == 22 and min_frames(num_frames=8, mode="segments", stride=3) == 8
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("videos")
+    write_video_tree(root, num_classes=4, videos_per_class=6, num_frames=20, frame_size=48, include_broken=True, progress=False)
+    return root
+
+
+def test_module_skips_broken_files_with_reasons(tree):
+    # Dense clips of 4 consecutive frames: the 3-frame video is too short; the truncated one
+    # (the first half of a 20-frame video) keeps enough frames that decode.
+    dm = VideoDataModule(root=str(tree), num_frames=4, frame_size=48, sampling="dense", stride=1,
+                         pad_short=False, val_fraction=0.2, batch_size=4)
+    dm.setup("fit")
+    reasons = {item["path"].rsplit("/", 1)[-1]: item["reason"] for item in dm.skipped}
+    for name in ("broken_empty.mp4", "broken_random.mp4", "broken_short.mp4"):
+        assert any(name in path for path in reasons), f"{name} not reported: {reasons}"
+    assert "too short" in reasons["broken_short.mp4"]
+    assert not any("broken_truncated" in p for p in reasons)  # a truncated file keeps the frames that decode
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.dtype == torch.uint8 and x.shape == (4, 4, 3, 48, 48) and y.shape == (4,)
+    assert dm.class_names == ["dir000", "dir090", "dir180", "dir270"] and dm.input_shape == [4, 3, 48, 48]
+
+
+def test_pad_short_keeps_short_videos_and_eval_takes_several_clips(tree):
+    dm = VideoDataModule(root=str(tree), num_frames=8, frame_size=48, sampling="dense", stride=2,
+                         clips_per_video=3, pad_short=True, batch_size=2)
+    dm.setup("test")
+    assert not any("broken_short" in item["path"] for item in dm.skipped)
+    x, _ = next(iter(dm.test_dataloader()))
+    assert x.shape == (2, 3, 8, 3, 48, 48)  # (B, clips, T, C, H, W)
+    assert len(dm.test_dataset) == 4 * 6 + 2  # the whole tree (no test split), truncated and short kept
+
+
+def test_batch_transform_normalises_and_augments(tree):
+    dm = VideoDataModule(root=str(tree), num_frames=4, frame_size=48, crop_scale=0.5, hflip=True, mean=[0.5] * 3, std=[0.5] * 3)
+    x = torch.full((2, 4, 3, 48, 48), 255, dtype=torch.uint8)
+    assert torch.allclose(dm.transform(x, train=False), torch.ones(2, 4, 3, 48, 48))
+    x = torch.randint(0, 256, (2, 4, 3, 48, 48), dtype=torch.uint8)
+    out = dm.transform(x, train=True)
+    assert out.shape == x.shape and out.dtype == torch.float32
+
+
+def test_missing_root_and_bad_options_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; point it at your videos"):
+        VideoDataModule(root=str(tmp_path / "nope"))
+    with pytest.raises(ValueError, match="sampling='random'"):
+        VideoDataModule(root=str(tmp_path), sampling="random")
+
+
+def test_manifest_describes_the_tree(tree):
+    manifest = json.loads((tree / "manifest.json").read_text())
+    assert manifest["videos"] == 24 and len(manifest["broken"]) == 4
