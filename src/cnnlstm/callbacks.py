@@ -172,12 +172,22 @@ class RunArtifacts(Callback):
 
 
 class PredictionWriter(BasePredictionWriter):
-    """Write ``predictions.csv`` (index, predicted class, its probability, target if known)."""
+    """Write ``predictions.csv``: one row per sample with its predicted class and every probability.
+
+    Columns: ``index``, ``path`` (when the dataset has file samples), ``pred``, ``pred_name``,
+    ``prob``, ``target`` (when any is known; -1 = unknown) and ``p_<class>`` per class. For
+    sliding-window predictions (items carry ``video`` and ``start``) it also writes
+    ``timeline.csv`` / ``timeline.json`` (video, start/end in seconds, label, probability) and
+    the per-video rows average the windows' probabilities.
+    """
 
     def __init__(self, root: str | Path, *, class_names: list[str] | None = None) -> None:
         super().__init__(write_interval="epoch")
         self.root = Path(root)
         self.class_names = class_names
+
+    def _name(self, k: int) -> str:
+        return self.class_names[k] if self.class_names and k < len(self.class_names) else str(k)
 
     def write_on_epoch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, predictions: Any, batch_indices: Any
@@ -185,21 +195,64 @@ class PredictionWriter(BasePredictionWriter):
         if not trainer.is_global_zero or not predictions:
             return
         batches = predictions[0] if isinstance(predictions[0], list) else predictions
-        probs = torch.cat([b["probs"] for b in batches])
-        preds = torch.cat([b["pred"] for b in batches])
-        targets = torch.cat([b["target"] for b in batches]) if "target" in batches[0] else None
+        probs = torch.cat([b["probs"] for b in batches]).float().cpu()
+        targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
+        dataset = getattr(trainer.datamodule, "predict_dataset", None)
+        samples = getattr(dataset, "samples", None)
+        paths = [str(s.path) for s in samples] if samples is not None else None
+        if "video" in batches[0]:
+            videos = torch.cat([b["video"] for b in batches]).cpu()
+            starts = torch.cat([b["start"] for b in batches]).cpu()
+            self._write_timeline(dataset, probs, videos, starts)
+            # one row per video: the mean of its windows' probabilities
+            count = len(paths)
+            sums = torch.zeros(count, probs.shape[1]).index_add_(0, videos, probs)
+            probs = sums / torch.bincount(videos, minlength=count).clamp(min=1)[:, None]
+            targets = torch.tensor([s.label for s in samples]) if targets is not None else None
+        preds = probs.argmax(-1)
+        known = targets is not None and bool((targets >= 0).any())
         path = self.root / "predictions.csv"
         with open(path, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["index", "pred", "pred_name", "prob"] + (["target"] if targets is not None else []))
+            header = ["index"] + (["path"] if paths else []) + ["pred", "pred_name", "prob"]
+            header += ["target"] if known else []
+            header += [f"p_{self._name(k)}" for k in range(probs.shape[1])]
+            writer.writerow(header)
             for i in range(len(preds)):
                 k = int(preds[i])
-                name = self.class_names[k] if self.class_names else str(k)
-                row = [i, k, name, f"{float(probs[i, k]):.6f}"]
-                if targets is not None:
-                    row.append(int(targets[i]))
+                row: list[Any] = [i] + ([paths[i]] if paths else []) + [k, self._name(k), f"{float(probs[i, k]):.6f}"]
+                row += [int(targets[i])] if known else []
+                row += [f"{float(p):.6f}" for p in probs[i]]
                 writer.writerow(row)
         message = f"wrote {len(preds)} predictions to {path}"
-        if targets is not None:
-            message += f" (accuracy {float((preds == targets).float().mean()):.4f})"
+        if known:
+            mask = targets >= 0
+            message += f" (accuracy {float((preds[mask] == targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
         print(message)
+
+    def _write_timeline(self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor) -> None:
+        span = (dataset.num_frames - 1) * dataset.stride
+        rows = []
+        for p, v, start in zip(probs, videos.tolist(), starts.tolist()):
+            info = dataset.infos[v]
+            times = info.pts if info.pts else None
+            fps = info.fps or 1.0
+            end = min(start + span, info.num_frames - 1)
+            k = int(p.argmax())
+            rows.append(
+                {
+                    "path": str(dataset.samples[v].path),
+                    "start_s": round(times[start] if times else start / fps, 3),
+                    "end_s": round(times[end] if times else end / fps, 3),
+                    "start_frame": start,
+                    "end_frame": end,
+                    "label": self._name(k),
+                    "prob": round(float(p[k]), 6),
+                }
+            )
+        with open(self.root / "timeline.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        (self.root / "timeline.json").write_text(json.dumps(rows, indent=2) + "\n")
+        print(f"wrote a {len(rows)}-window timeline to {self.root / 'timeline.csv'} and timeline.json")

@@ -60,7 +60,11 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     assert main(["predict", "--ckpt_path", "last", *common]) == 0
     with open(root / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 32 and set(rows[0]) == {"index", "pred", "pred_name", "prob", "target"}
+    probabilities = {f"p_{name}" for name in ("0°", "90°", "180°", "270°")}
+    assert len(rows) == 32 and set(rows[0]) == {"index", "pred", "pred_name", "prob", "target"} | probabilities
+    for row in rows:
+        assert abs(sum(float(row[p]) for p in probabilities) - 1) < 1e-4
+        assert float(row["prob"]) == max(float(row[p]) for p in probabilities)
 
     out_dir = tmp_path / "export"
     assert main(["export", "--ckpt_path", str(root / "checkpoints" / "last.ckpt"), "--output", str(out_dir)]) == 0

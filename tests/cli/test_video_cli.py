@@ -47,8 +47,20 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
 
     assert main(["predict", "--config", str(config), f"--data.root={trees / 'other'}", "--ckpt_path", "last", "--quiet"]) == 0
     lines = (root / "predictions.csv").read_text().splitlines()
-    assert len(lines) == 1 + 6 and lines[0].startswith("index,pred,pred_name")
-    assert all(line.split(",")[2].startswith("dir") for line in lines[1:])  # class names, not indices
+    assert len(lines) == 1 + 6
+    assert lines[0] == "index,path,pred,pred_name,prob,target,p_dir000,p_dir090,p_dir180,p_dir270"
+    assert all(line.split(",")[3].startswith("dir") for line in lines[1:])  # class names, not indices
+    assert all(line.split(",")[1].endswith(".mp4") for line in lines[1:])
+
+    # One file, with a sliding-window timeline.
+    video = sorted((trees / "other" / "dir090").glob("*.mp4"))[0]
+    assert main(["predict", "--config", str(config), f"--data.root={video}", "--data.timeline_step=2",
+                 "--ckpt_path", "last", "--quiet"]) == 0
+    lines = (root / "predictions.csv").read_text().splitlines()
+    assert len(lines) == 2 and "target" not in lines[0] and lines[1].split(",")[1] == str(video)
+    timeline = json.loads((root / "timeline.json").read_text())
+    assert [w["start_frame"] for w in timeline] == [0, 2, 4, 6, 8]  # 12 frames, 4-frame windows every 2
+    assert all(w["end_s"] > w["start_s"] >= 0 and w["label"].startswith("dir") for w in timeline)
 
 
 def test_data_check_lists_unusable_files_without_training(trees, capsys):

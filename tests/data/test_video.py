@@ -88,3 +88,37 @@ def test_missing_root_and_bad_options_are_clear(tmp_path):
 def test_manifest_describes_the_tree(tree):
     manifest = json.loads((tree / "manifest.json").read_text())
     assert manifest["videos"] == 24 and len(manifest["broken"]) == 4
+
+
+def test_cache_gives_the_decoded_frames_and_is_rebuilt_when_sources_change(tree, tmp_path):
+    from cnnlstm.data.video_cache import ClipCache
+    from cnnlstm.data.video_io import decode_frames, probe_video
+
+    paths = sorted(str(p) for p in (tree / "dir090").glob("dir090_*.mp4"))[:3]
+    infos = [probe_video(p) for p in paths]
+    cache = ClipCache(paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    assert cache.counts == [8, 8, 8]
+    spread = [round(i * 19 / 7) for i in range(8)]  # 8 frames evenly over 20
+    expected = decode_frames(paths[1], spread, size=(32, 32), info=infos[1])
+    assert (cache.frames(1, range(8)) == expected).all()
+    again = ClipCache(paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    assert again.folder == cache.folder  # reused, not rebuilt
+    other = ClipCache(paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    assert other.folder != cache.folder  # another budget, another cache
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(open(paths[0], "rb").read())
+    a = ClipCache([str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    import os
+    os.utime(copy, ns=(1, 1))  # the source changed (mtime): a new cache
+    b = ClipCache([str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    assert a.folder != b.folder
+
+
+def test_cached_module_matches_the_decoding_one(tree, tmp_path):
+    kw = dict(root=str(tree), num_frames=4, frame_size=32, sampling="segments", batch_size=4)
+    plain = VideoDataModule(**kw)
+    cached = VideoDataModule(**kw, cache_frames=64, cache_dir=str(tmp_path))  # budget >= every video: all frames
+    plain.setup("validate")
+    cached.setup("validate")
+    for (x1, y1), (x2, y2) in zip(plain.val_dataloader(), cached.val_dataloader()):
+        assert torch.equal(y1, y2) and torch.equal(x1, x2)

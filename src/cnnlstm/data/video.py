@@ -35,11 +35,12 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from cnnlstm.data.base import BaseDataModule
-from cnnlstm.data.video_index import VideoSample, index_videos
+from cnnlstm.data.video_cache import ClipCache
+from cnnlstm.data.video_index import DatasetLayoutError, VideoSample, index_videos, list_video_files
 from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames, probe_video
 from cnnlstm.nn._checks import check_choice, check_positive_int, to_tuple
 
-__all__ = ["VideoClipDataset", "VideoDataModule", "clip_indices"]
+__all__ = ["VideoClipDataset", "VideoDataModule", "VideoWindowDataset", "clip_indices"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -136,6 +137,8 @@ class VideoClipDataset(Dataset):
         stride: frame step of dense clips.
         train: random clips (else deterministic).
         clips_per_video: clips per video in evaluation.
+        cache: read frames from this :class:`~cnnlstm.data.video_cache.ClipCache` (built over the
+            same samples, same order) instead of decoding.
 
     Example:
         >>> ds = VideoClipDataset(samples, infos, num_frames=8, frame_size=(64, 64), mode="dense")
@@ -153,6 +156,7 @@ class VideoClipDataset(Dataset):
         stride: int = 1,
         train: bool = False,
         clips_per_video: int = 1,
+        cache: ClipCache | None = None,
     ) -> None:
         if len(samples) != len(infos):
             raise ValueError(f"{len(samples)} samples but {len(infos)} probe results")
@@ -164,22 +168,25 @@ class VideoClipDataset(Dataset):
         self.stride = stride
         self.train = train
         self.clips = 1 if train else clips_per_video
+        self.cache = cache
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def _decode(self, index: int, frame_ids: list[int]) -> np.ndarray:
+        if self.cache is not None:
+            return self.cache.frames(index, frame_ids)
         sample, info = self.samples[index], self.infos[index]
         if Path(sample.path).is_dir():
             return _decode_folder(Path(sample.path), frame_ids, self.frame_size)
         return decode_frames(sample.path, frame_ids, size=self.frame_size, info=info)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        info = self.infos[index]
+        available = self.cache.counts[index] if self.cache is not None else self.infos[index].num_frames
         clips = []
         for k in range(self.clips):
             ids = clip_indices(
-                info.num_frames,
+                available,
                 num_frames=self.num_frames,
                 mode=self.mode,
                 stride=self.stride,
@@ -198,6 +205,33 @@ class VideoClipDataset(Dataset):
             clips.append(torch.from_numpy(frames).permute(0, 3, 1, 2))  # (T, H, W, C) -> (T, C, H, W)
         clip = clips[0] if self.clips == 1 else torch.stack(clips)
         return clip, self.samples[index].label
+
+
+class VideoWindowDataset(VideoClipDataset):
+    """Sliding windows over whole videos for a prediction timeline.
+
+    Item ``i`` is window ``(video, start)``: ``num_frames`` frames ``stride`` apart from frame
+    ``start``; windows start every ``step`` frames. Items are ``(clip, label, video, start)``.
+    """
+
+    def __init__(self, samples: Sequence[VideoSample], infos: Sequence[VideoInfo], *, step: int, **kwargs: Any) -> None:
+        super().__init__(samples, infos, **kwargs)
+        span = (self.num_frames - 1) * self.stride + 1
+        self.windows = [
+            (v, start)
+            for v, info in enumerate(self.infos)
+            for start in range(0, max(1, info.num_frames - span + 1), step)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:  # type: ignore[override]
+        video, start = self.windows[index]
+        n = self.infos[video].num_frames
+        ids = [(start + k * self.stride) % n for k in range(self.num_frames)]
+        frames = torch.from_numpy(self._decode(video, ids)).permute(0, 3, 1, 2)
+        return frames, self.samples[video].label, video, start
 
 
 class VideoDataModule(BaseDataModule):
@@ -221,6 +255,11 @@ class VideoDataModule(BaseDataModule):
         crop_scale: random crops keep this share of each side (then resize back), 1.0 = none.
         mean, std: per-channel normalisation (default ImageNet's).
         class_names: class order to use (set from a checkpoint when evaluating another tree).
+        cache_frames: decode each video once to this many evenly spread frames and train from a
+            memory-mapped cache (:mod:`cnnlstm.data.video_cache`); 0 decodes every clip.
+        cache_dir: where caches live (default ``~/.cache/cnnlstm/video``).
+        timeline_step: for prediction, also classify sliding windows starting every this many
+            frames and write a timeline (0: one prediction per video).
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
     Example:
@@ -247,6 +286,9 @@ class VideoDataModule(BaseDataModule):
         mean: list[float] = list(IMAGENET_MEAN),  # noqa: B006 - read-only default for the CLI
         std: list[float] = list(IMAGENET_STD),  # noqa: B006
         class_names: list[str] | None = None,
+        cache_frames: int = 0,
+        cache_dir: str | None = None,
+        timeline_step: int = 0,
         batch_size: int = 8,
         num_workers: int = 0,
         seed: int = 0,
@@ -273,6 +315,13 @@ class VideoDataModule(BaseDataModule):
             raise ValueError(f"mean and std need 3 values with std > 0; received mean={mean!r}, std={std!r}")
         self.mean, self.std = list(mean), list(std)
         self._class_names = list(class_names) if class_names else None
+        if isinstance(cache_frames, bool) or not isinstance(cache_frames, int) or cache_frames < 0:
+            raise ValueError(f"cache_frames must be an int >= 0; received cache_frames={cache_frames!r}")
+        self.cache_frames = cache_frames
+        self.cache_dir = cache_dir
+        if isinstance(timeline_step, bool) or not isinstance(timeline_step, int) or timeline_step < 0:
+            raise ValueError(f"timeline_step must be an int >= 0; received timeline_step={timeline_step!r}")
+        self.timeline_step = timeline_step
         self._index: Any = None
         self.skipped: list[dict[str, str]] = []
 
@@ -305,7 +354,7 @@ class VideoDataModule(BaseDataModule):
     # -- datasets --------------------------------------------------------------------------------
     def _remap(self, samples: list[VideoSample]) -> list[VideoSample]:
         """Relabel samples from the index's class order to ``class_names`` (a checkpoint's)."""
-        if self._class_names is None:
+        if self._class_names is None or all(s.label < 0 for s in samples):
             return samples
         position = {name: i for i, name in enumerate(self._class_names)}
         out = []
@@ -348,6 +397,13 @@ class VideoDataModule(BaseDataModule):
 
     def _dataset(self, samples: list[VideoSample], split: str, *, train: bool) -> VideoClipDataset:
         usable, infos = self.check(self._remap(samples), split)
+        cache = None
+        if self.cache_frames:
+            if any(Path(s.path).is_dir() for s in usable):
+                raise ValueError("cache_frames works on video files; folders of extracted frames are read directly")
+            show = self.trainer is None or self.trainer.progress_bar_callback is not None
+            cache = ClipCache([str(s.path) for s in usable], infos, frames_per_video=self.cache_frames,
+                              frame_size=self.frame_size, cache_dir=self.cache_dir, progress=show)
         return VideoClipDataset(
             usable,
             infos,
@@ -357,10 +413,11 @@ class VideoDataModule(BaseDataModule):
             stride=self.stride,
             train=train,
             clips_per_video=self.clips_per_video,
+            cache=cache,
         )
 
     def setup(self, stage: str | None = None) -> None:
-        splits = self.index.splits
+        splits = self.index.splits if stage != "predict" else {}
         if stage in (None, "fit") and self.train_dataset is None:
             if not splits.get("train"):
                 raise ValueError(f"{str(self.root)!r} has no training videos (format {self.index.format!r})")
@@ -370,19 +427,35 @@ class VideoDataModule(BaseDataModule):
             if not val:
                 raise ValueError(f"{str(self.root)!r} has no validation or test videos; raise val_fraction")
             self.val_dataset = self._dataset(val, "val", train=False)
-        if stage in (None, "test", "predict") and self.test_dataset is None:
+        if stage == "predict":
+            self.predict_dataset = self._predict_dataset()
+            return
+        if stage in (None, "test") and self.test_dataset is None:
             # A layout without a test split (a plain class-folder tree) is evaluated whole:
             # `cnnlstm test --data.root OTHER_TREE`.
             test = splits.get("test") or self.index.all_samples()
             self.test_dataset = self._dataset(test, "test", train=False)
-        if stage in (None, "predict"):
-            self.predict_dataset = self.test_dataset
+
+    def _predict_dataset(self) -> Dataset:
+        """A file, a folder of videos, or a labelled tree (then targets are known too)."""
+        if self.root.is_file():
+            samples = [VideoSample(path=self.root, label=-1)]
+        else:
+            try:
+                samples = self.index.all_samples()
+            except DatasetLayoutError:  # no classes to read: just videos
+                samples = [VideoSample(path=p, label=-1) for p in list_video_files(self.root)]
+        if not self.timeline_step:
+            return self._dataset(samples, "predict", train=False)
+        usable, infos = self.check(self._remap(samples), "predict")
+        return VideoWindowDataset(usable, infos, step=self.timeline_step, num_frames=self.num_frames,
+                                  frame_size=self.frame_size, mode="dense", stride=self.stride)
 
     # -- per-batch transforms --------------------------------------------------------------------
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        x, y = batch
+        x, *rest = batch
         training = self.trainer is not None and self.trainer.training
-        return self.transform(x, train=training), y
+        return [self.transform(x, train=training), *rest]
 
     def transform(self, x: Tensor, *, train: bool) -> Tensor:
         """uint8 clips ``(..., T, C, H, W)`` → normalised float; random crop and flip in training."""

@@ -105,4 +105,6 @@ class ClassificationTask(BaseTask):
         out = {"probs": probs, "pred": probs.argmax(-1)}
         if isinstance(batch, (list, tuple)) and len(batch) > 1:
             out["target"] = batch[1]
+        if isinstance(batch, (list, tuple)) and len(batch) == 4:  # sliding windows: (x, y, video, start)
+            out["video"], out["start"] = batch[2], batch[3]
         return out

@@ -1,0 +1,132 @@
+"""A decoded-clip cache: each video decoded once to ``frames_per_video`` uint8 frames on disk.
+
+Training then reads clips from a memory-mapped array instead of decoding: no codec work per
+epoch, and the OS page cache shares the file between DataLoader workers.
+
+Layout of one cache (a folder under ``cache_dir`` named by a hash of what it depends on)::
+
+    frames.npy   uint8 array (num_videos, frames_per_video, H, W, 3), memory-mapped
+    meta.json    per-video frame counts and the inputs of the hash
+
+The hash covers every source file's path, size and modification time, the frame size and the
+frame budget, so changing any of them builds a new cache instead of reading a stale one. A cache
+is written to a temporary folder and renamed into place when complete.
+
+Frames are taken evenly spread over each video (all of them when it has no more than the budget);
+clip sampling then works on this sequence, so ``stride`` counts cached frames. Budget size:
+``num_videos × frames_per_video × H × W × 3`` bytes, e.g. UCF101's 13,320 videos × 32 frames ×
+112 × 112 × 3 ≈ 16 GB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cnnlstm.data.video_io import VideoInfo, decode_frames
+
+__all__ = ["ClipCache", "default_cache_dir"]
+
+_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/cnnlstm/video`` or ``~/.cache/cnnlstm/video``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cnnlstm" / "video"
+
+
+def _source_key(paths: Sequence[str], frames_per_video: int, frame_size: tuple[int, int]) -> tuple[str, dict]:
+    sources = []
+    for p in paths:
+        stat = Path(p).stat()
+        sources.append([str(Path(p).resolve()), stat.st_size, stat.st_mtime_ns])
+    inputs = {"version": _VERSION, "frames_per_video": frames_per_video, "frame_size": list(frame_size), "sources": sources}
+    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    return digest, inputs
+
+
+class ClipCache:
+    """Decoded frames of a list of videos, built once and memory-mapped.
+
+    Args:
+        paths: video files, in dataset order.
+        infos: their probe results (frame counts), same order.
+        frames_per_video: frame budget per video.
+        frame_size: ``(H, W)`` the frames are resized to while decoding.
+        cache_dir: where caches live (default :func:`default_cache_dir`).
+        progress: show a progress bar while building.
+
+    Example:
+        >>> cache = ClipCache(paths, infos, frames_per_video=32, frame_size=(112, 112))
+        >>> cache.counts[0], cache.frames(0, [0, 1, 2]).shape
+        (32, (3, 112, 112, 3))
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        infos: Sequence[VideoInfo],
+        *,
+        frames_per_video: int,
+        frame_size: tuple[int, int],
+        cache_dir: str | Path | None = None,
+        progress: bool = True,
+    ) -> None:
+        if frames_per_video < 1:
+            raise ValueError(f"frames_per_video must be >= 1; received {frames_per_video!r}")
+        self.paths = [str(p) for p in paths]
+        self.frames_per_video = frames_per_video
+        self.frame_size = tuple(frame_size)
+        key, inputs = _source_key(self.paths, frames_per_video, self.frame_size)
+        self.folder = Path(cache_dir or default_cache_dir()) / key
+        if not (self.folder / "meta.json").is_file():
+            self._build(infos, inputs, progress)
+        meta = json.loads((self.folder / "meta.json").read_text())
+        self.counts: list[int] = meta["counts"]
+        self._array: np.memmap | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.paths), self.frames_per_video, *self.frame_size, 3)
+
+    def _build(self, infos: Sequence[VideoInfo], inputs: dict, progress: bool) -> None:
+        tmp = self.folder.with_name(f"{self.folder.name}.tmp-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        array = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8, shape=self.shape)
+        counts = []
+        items = zip(self.paths, infos)
+        if progress:
+            items = tqdm(items, total=len(self.paths), desc="caching decoded frames", unit="video", leave=False)
+        for i, (path, info) in enumerate(items):
+            n = min(info.num_frames, self.frames_per_video)
+            ids = np.linspace(0, info.num_frames - 1, n).round().astype(int).tolist()
+            array[i, :n] = decode_frames(path, ids, size=self.frame_size, info=info)
+            counts.append(n)
+        array.flush()
+        del array
+        (tmp / "meta.json").write_text(json.dumps({**inputs, "counts": counts, "shape": list(self.shape)}) + "\n")
+        try:
+            tmp.rename(self.folder)
+        except OSError:  # another process finished the same cache first
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def frames(self, index: int, frame_ids: Sequence[int]) -> np.ndarray:
+        """uint8 ``(len(frame_ids), H, W, 3)`` of cached video ``index``; ids below ``counts[index]``."""
+        if self._array is None:  # opened lazily: once per DataLoader worker
+            self._array = np.load(self.folder / "frames.npy", mmap_mode="r")
+        return np.ascontiguousarray(self._array[index, list(frame_ids)])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_array"] = None  # workers open their own map
+        return state
