@@ -29,7 +29,32 @@ def _check_frames(model: nn.Module, x: Tensor, in_channels: int) -> None:
         )
 
 
-class Conv3dLSTMClassifier(nn.Module):
+class _SequenceClassifier(nn.Module):
+    """Shared interface of the models whose head is a :class:`SequenceClassifierHead` on ``self.head``.
+
+    Subclasses set ``self.head`` and implement ``forward_features(x) -> (B, T', F)``.
+    """
+
+    head: SequenceClassifierHead
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head.reset(num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head(features, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+class Conv3dLSTMClassifier(_SequenceClassifier):
     """The specified video classifier, made correct: Conv3d stem → LSTM over time → linear.
 
     Architecture (as specified): Conv3d(C→32, k3, p1), ReLU, MaxPool3d(2); Conv3d(32→64, k3, p1),
@@ -99,13 +124,6 @@ class Conv3dLSTMClassifier(nn.Module):
             in_features=lstm_hidden, num_classes=num_classes, pool=pool, dropout=dropout
         )
 
-    @property
-    def num_classes(self) -> int:
-        return self.head.num_classes
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.head.reset(num_classes)
-
     def forward_features(self, x: Tensor) -> Tensor:
         """Frames ``(B, T, C, H, W)`` → LSTM outputs ``(B, T // 4, lstm_hidden)``."""
         _check_frames(self, x, self.in_channels)
@@ -121,14 +139,8 @@ class Conv3dLSTMClassifier(nn.Module):
         out, _ = self.lstm(feats)  # (B, T', lstm_hidden)
         return out
 
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        return self.head(features, pre_logits=pre_logits)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-class LRCN(nn.Module):
+class LRCN(_SequenceClassifier):
     """LRCN: a 2-D CNN on every frame (one batched call over ``B·T`` frames), an LSTM, a head.
 
     Args:
@@ -181,13 +193,6 @@ class LRCN(nn.Module):
             in_features=self.num_features, num_classes=num_classes, pool=pool, dropout=dropout
         )
 
-    @property
-    def num_classes(self) -> int:
-        return self.head.num_classes
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.head.reset(num_classes)
-
     def forward_features(self, x: Tensor) -> Tensor:
         """Frames ``(B, T, C, H, W)`` → LSTM outputs ``(B, T, num_features)``."""
         _check_frames(self, x, self.in_channels)
@@ -195,14 +200,8 @@ class LRCN(nn.Module):
         out, _ = self.lstm(frame_features)
         return out
 
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        return self.head(features, pre_logits=pre_logits)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
-
-
-class FrameMean(nn.Module):
+class FrameMean(_SequenceClassifier):
     """Baseline without recurrence: the LRCN frame CNN on every frame, a mean over time, a linear layer.
 
     It sees the same per-frame features as :class:`LRCN` but not their order, so on a task where
@@ -237,23 +236,11 @@ class FrameMean(nn.Module):
             in_features=self.num_features, num_classes=num_classes, pool="mean", dropout=dropout
         )
 
-    @property
-    def num_classes(self) -> int:
-        return self.head.num_classes
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.head.reset(num_classes)
-
     def forward_features(self, x: Tensor) -> Tensor:
         """Frames ``(B, T, C, H, W)`` → per-frame features ``(B, T, num_features)``."""
         _check_frames(self, x, self.in_channels)
         return self.encoder(x)
 
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        return self.head(features, pre_logits=pre_logits)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 # --- registered variants -------------------------------------------------------------------------
