@@ -76,13 +76,16 @@ class FrameCNN(nn.Module):
 
 
 class Conv3dStem(nn.Module):
-    """Blocks of Conv3d(k, same) → ReLU → MaxPool3d over a clip ``(B, C, T, H, W)``.
+    """Blocks of Conv3d(k, same) → [BatchNorm3d] → ReLU → MaxPool3d over a clip ``(B, C, T, H, W)``.
 
     Args:
         in_channels: channels of a frame.
         channels: output channels of each block.
         kernel_size: odd kernel size (int or (t, h, w)).
         pool: max-pool kernel and stride after each block (int or (t, h, w)); 2 halves T, H and W.
+        norm: ``"batch"`` puts BatchNorm3d after each convolution (the convolution then has no
+            bias); ``None`` (or ``"none"``, which survives config files that drop nulls) keeps the
+            plain Conv3d → ReLU blocks.
 
     Example:
         >>> stem = Conv3dStem(in_channels=3, channels=(32, 64))
@@ -97,9 +100,11 @@ class Conv3dStem(nn.Module):
         channels: Sequence[int] = (32, 64),
         kernel_size: int | Sequence[int] = 3,
         pool: int | Sequence[int] = 2,
+        norm: str | None = None,
     ) -> None:
         super().__init__()
         in_channels = check_positive_int("in_channels", in_channels)
+        self.norm = check_choice("norm", None if norm == "none" else norm, (None, "batch"))
         self.channels = _channels("channels", channels)
         k = to_tuple("kernel_size", kernel_size, 3)
         if any(v % 2 == 0 for v in k):
@@ -108,8 +113,10 @@ class Conv3dStem(nn.Module):
         layers: list[nn.Module] = []
         prev = in_channels
         for ch in self.channels:
+            layers.append(nn.Conv3d(prev, ch, k, padding=tuple(v // 2 for v in k), bias=self.norm is None))
+            if self.norm == "batch":
+                layers.append(nn.BatchNorm3d(ch))
             layers += [
-                nn.Conv3d(prev, ch, k, padding=tuple(v // 2 for v in k)),
                 nn.ReLU(inplace=True),
                 nn.MaxPool3d(self.pool),
             ]
