@@ -23,7 +23,7 @@ $(VENV)/.torch: constraints.txt | $(BIN)/python
 	@touch $@
 
 $(VENV)/.core: pyproject.toml $(VENV)/.torch
-	$(PIPI) -e ".[video]"
+	$(PIPI) -e ".[video,timeseries,forecasting]"
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core

@@ -85,7 +85,7 @@ def test_export_all_formats_match_eager(name, tmp_path):
     config = json.loads((out / CONFIG_FILE).read_text())
     assert config["format_version"] == 1 and config["cnnlstm_version"] == cnnlstm.__version__
     assert config["model_name"] == name and config["model_kwargs"] == {"num_classes": 3}
-    assert config["input_shape"] == list(x.shape[1:]) and config["input_layout"] == "(B, T, C, H, W)"
+    assert config["input_shape"] == list(x.shape[1:]) and config["input_layout"] == {3: "(B, T, C)", 5: "(B, T, C, H, W)"}[x.dim()]
     assert config["num_classes"] == 3 and set(config["files"]) == ALL_FILES
     assert config["torch_version"] == torch.__version__
 

@@ -391,7 +391,9 @@ def _cmd_export(argv: list[str]) -> int:
     for field in ("name", "input_shape"):
         if not hp.get(field):
             raise CLIError(f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?")
-    kwargs = build_kwargs(hp.get("model_kwargs"), hp.get("num_classes"))
+    kwargs = build_kwargs(
+        hp.get("model_kwargs"), hp.get("num_classes"), name=hp.get("name"), input_shape=hp.get("input_shape")
+    )
     model = create_model(hp["name"], **kwargs)
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state, strict=True)

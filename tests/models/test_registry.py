@@ -94,3 +94,27 @@ def test_lightning_style_checkpoint_is_accepted(tmp_path):
 class _Payload:
     def __reduce__(self):
         return (print, ("unpickled code ran",))
+
+
+def test_shape_kwargs_follow_the_data_and_never_override_explicit_ones():
+    from cnnlstm.models import shape_kwargs_for
+    from cnnlstm.tasks.base import build_kwargs
+
+    assert shape_kwargs_for("deepconvlstm", [100, 6]) == {"in_channels": 6}
+    assert shape_kwargs_for("lstm_fcn", [29, 12]) == {"in_channels": 12, "seq_len": 29}
+    assert shape_kwargs_for("seed_conv3d_lstm", [16, 3, 48, 64]) == {"in_channels": 3, "frame_size": [48, 64]}
+    assert shape_kwargs_for("lrcn", None) == {}
+    kwargs = build_kwargs({"in_channels": 4}, 5, name="deepconvlstm", input_shape=[100, 6])
+    assert kwargs == {"in_channels": 4, "num_classes": 5}
+    with pytest.raises(ValueError, match=r"reads frame_size from dimension \(2, 3\).*\[100, 6\]"):
+        shape_kwargs_for("seed_conv3d_lstm", [100, 6])
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_builds_from_its_input_shape_alone(name):
+    from cnnlstm.models import shape_kwargs_for
+
+    info = model_info(name)
+    model = create_model(name, num_classes=3, **shape_kwargs_for(name, info.test_input_size)).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, *info.test_input_size)).shape == (2, 3)

@@ -1,21 +1,31 @@
 """Datasets and DataModules; ``cnnlstm.data`` never imports ``cnnlstm.tasks``."""
 
+from importlib import import_module
+
 from cnnlstm.data.base import BaseDataModule, EpochSeededSampler
 from cnnlstm.data.synthetic import MovingSquareVideos, SyntheticVideoDataModule
 
 __all__ = [
     "BaseDataModule",
     "EpochSeededSampler",
+    "ForecastDataModule",
     "MovingSquareVideos",
+    "SensorStreamDataModule",
     "SyntheticVideoDataModule",
+    "UCRDataModule",
     "VideoDataModule",
 ]
 
+# Modules with optional dependencies (PyAV, sktime, pandas, mlxtend) load when first asked for.
+_LAZY = {
+    "VideoDataModule": "cnnlstm.data.video",
+    "UCRDataModule": "cnnlstm.data.timeseries",
+    "SensorStreamDataModule": "cnnlstm.data.sensor",
+    "ForecastDataModule": "cnnlstm.data.forecasting",
+}
+
 
 def __getattr__(name: str):
-    # Video support needs PyAV (the [video] extra): imported only when asked for.
-    if name == "VideoDataModule":
-        from cnnlstm.data.video import VideoDataModule
-
-        return VideoDataModule
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'cnnlstm.data' has no attribute {name!r}")

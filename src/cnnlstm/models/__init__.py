@@ -4,6 +4,7 @@ Importing this package imports every model file, which registers its variants.
 """
 
 from cnnlstm.models import convlstm, video  # noqa: F401  (registers the models)
+from cnnlstm.models import sensor  # noqa: F401  (registers the sensor models)
 from cnnlstm.models._registry import (
     ModelInfo,
     UnknownModelError,
@@ -12,6 +13,7 @@ from cnnlstm.models._registry import (
     load_weights,
     model_info,
     register_model,
+    shape_kwargs_for,
 )
 from cnnlstm.models.convlstm import ConvLSTMClassifier
 from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier, FrameMean
@@ -28,4 +30,5 @@ __all__ = [
     "load_weights",
     "model_info",
     "register_model",
+    "shape_kwargs_for",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ __all__ = [
     "load_weights",
     "model_info",
     "register_model",
+    "shape_kwargs_for",
 ]
 
 TASKS = ("classification", "forecasting")
@@ -42,6 +43,9 @@ class ModelInfo:
         input_size: one sample's nominal input shape, e.g. ``(T, C, H, W)``.
         test_input_size: a smaller input the model also accepts, used by tests and the demo.
         description: the builder's first docstring line.
+        shape_kwargs: constructor arguments read from the data's sample shape, as
+            ``{argument: index}`` (an int, or a tuple of ints for a tuple argument), e.g.
+            ``{"in_channels": -1}`` for ``(T, C)`` series; :func:`shape_kwargs_for` fills them.
     """
 
     name: str
@@ -51,6 +55,7 @@ class ModelInfo:
     input_size: tuple[int, ...]
     test_input_size: tuple[int, ...]
     description: str
+    shape_kwargs: tuple[tuple[str, int | tuple[int, ...]], ...] = ()
 
     @property
     def is_tiny(self) -> bool:
@@ -70,6 +75,7 @@ def register_model(
     modality: str,
     input_size: Iterable[int],
     test_input_size: Iterable[int] | None = None,
+    shape_kwargs: dict[str, int | tuple[int, ...]] | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a builder under its function name; a duplicate name is an error.
 
@@ -97,10 +103,33 @@ def register_model(
             input_size=size,
             test_input_size=test_size,
             description=doc.splitlines()[0] if doc else "",
+            shape_kwargs=tuple((shape_kwargs or {}).items()),
         )
         return fn
 
     return decorate
+
+
+def shape_kwargs_for(name: str, input_shape: Sequence[int] | None) -> dict[str, Any]:
+    """The constructor arguments of model ``name`` that follow from one sample's ``input_shape``.
+
+    Example:
+        >>> shape_kwargs_for("deepconvlstm", [128, 9])
+        {'in_channels': 9}
+    """
+    if not input_shape:
+        return {}
+    shape = list(input_shape)
+    out: dict[str, Any] = {}
+    for argument, index in model_info(name).shape_kwargs:
+        try:
+            out[argument] = [shape[i] for i in index] if isinstance(index, tuple) else shape[index]
+        except IndexError:
+            raise ValueError(
+                f"model {name!r} reads {argument} from dimension {index} of the sample shape, but the data's "
+                f"samples are {shape}; choose a model for this kind of data (cnnlstm models)"
+            ) from None
+    return out
 
 
 def list_models(

@@ -115,14 +115,23 @@ def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassif
 
 
 @register_model(
-    task="classification", modality="video", input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64)
+    task="classification",
+    modality="video",
+    input_size=(16, 3, 112, 112),
+    test_input_size=(4, 3, 64, 64),
+    shape_kwargs={"in_channels": 1},
 )
 def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
     """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average and max pooling + linear."""
     return _create({}, kwargs)
 
 
-@register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
+@register_model(
+    task="classification",
+    modality="video",
+    input_size=(6, 3, 32, 32),
+    shape_kwargs={"in_channels": 1},
+)
 def convlstm_classifier_tiny(**kwargs: Any) -> ConvLSTMClassifier:
     """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8; max pooling)."""
     return _create(dict(stem_channels=(8,), hidden_channels=(8, 8), pool="max"), kwargs)

@@ -13,7 +13,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from cnnlstm.models import create_model
+from cnnlstm.models import create_model, shape_kwargs_for
 from cnnlstm.nn._checks import check_choice, check_non_negative_float
 
 __all__ = ["BaseTask", "NonFiniteLossError", "build_kwargs"]
@@ -22,15 +22,25 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = (None, "cosine", "plateau")
 
 
-def build_kwargs(model_kwargs: dict[str, Any] | None, num_classes: int | None) -> dict[str, Any]:
-    """The ``create_model`` arguments of a task: ``model_kwargs``, with ``num_classes`` unless it sets one.
+def build_kwargs(
+    model_kwargs: dict[str, Any] | None,
+    num_classes: int | None,
+    *,
+    name: str | None = None,
+    input_shape: list[int] | None = None,
+) -> dict[str, Any]:
+    """The ``create_model`` arguments of a task: ``model_kwargs``, plus what the data decides.
 
-    Shared by the task and by ``cnnlstm export``, which rebuilds the model from a checkpoint's
-    hyper-parameters.
+    ``num_classes`` and the model's shape arguments (``in_channels`` of sensor series, ...; see
+    :func:`~cnnlstm.models.shape_kwargs_for`) are added unless ``model_kwargs`` sets them. Shared by
+    the task and by ``cnnlstm export``, which rebuilds the model from a checkpoint's hyper-parameters.
     """
     kwargs = dict(model_kwargs or {})
     if num_classes is not None:
         kwargs.setdefault("num_classes", num_classes)
+    if name is not None:
+        for argument, value in shape_kwargs_for(name, input_shape).items():
+            kwargs.setdefault(argument, value)
     return kwargs
 
 
@@ -76,7 +86,9 @@ class BaseTask(pl.LightningModule):
             raise ValueError(f"lr must be > 0; received lr={lr!r}")
         check_non_negative_float("weight_decay", weight_decay)
         self.save_hyperparameters()
-        self.model = create_model(name, **build_kwargs(model_kwargs, num_classes))
+        self.model = create_model(
+            name, **build_kwargs(model_kwargs, num_classes, name=name, input_shape=input_shape)
+        )
         self.configure_losses()
         self.configure_metrics()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -15,10 +16,16 @@ __all__ = ["ClassificationTask"]
 
 
 class ClassificationTask(BaseTask):
-    """Sequence classification: batches ``(x, y)`` with ``x`` ``(B, T, ...)`` and integer ``y`` ``(B,)``.
+    """Sequence classification: batches ``(x, y)`` or ``(x, y, lengths)``.
 
-    Logs ``{train,val,test}/loss``, ``/acc`` (micro accuracy) and ``/f1_macro``; keeps the
-    validation and test confusion matrices in ``self.confusion`` (rows: true, columns: predicted).
+    ``x`` is ``(B, T, ...)`` (frames ``(B, T, C, H, W)``, series ``(B, T, C)``), ``y`` integer
+    classes ``(B,)``, and ``lengths`` ``(B,)`` the true lengths of zero-padded series, passed to
+    models whose ``forward`` takes ``lengths``. Prediction also accepts sliding-window batches
+    ``(x, y, video, start)``.
+
+    Logs ``{train,val,test}/loss``, ``/acc`` (micro accuracy), ``/f1_macro`` and ``/f1_weighted``
+    (the activity-recognition papers' convention); keeps the validation and test confusion
+    matrices in ``self.confusion`` (rows: true, columns: predicted).
 
     Args:
         label_smoothing: cross-entropy label smoothing.
@@ -48,6 +55,7 @@ class ClassificationTask(BaseTask):
             {
                 "acc": MulticlassAccuracy(num_classes=n, average="micro"),
                 "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
+                "f1_weighted": MulticlassF1Score(num_classes=n, average="weighted"),
             }
         )
         self.train_metrics = metrics.clone(prefix="train/")
@@ -56,17 +64,23 @@ class ClassificationTask(BaseTask):
         self.val_confusion = MulticlassConfusionMatrix(num_classes=n)
         self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits ``(B, num_classes)``; for several clips per sample ``(B, N, ...)``, their mean."""
+        if lengths is not None and self._takes_lengths:
+            return self.model(x, lengths=lengths)
         sample_dims = len(self.hparams.input_shape) if self.hparams.get("input_shape") else None
         if sample_dims is not None and x.dim() == sample_dims + 2:
             b, n = x.shape[:2]
             return self.model(x.flatten(0, 1)).unflatten(0, (b, n)).mean(dim=1)
         return self.model(x)
 
+    @property
+    def _takes_lengths(self) -> bool:
+        return "lengths" in inspect.signature(self.model.forward).parameters
+
     def _shared_step(self, batch: Any, split: str, batch_idx: int) -> Tensor:
-        x, y = batch
-        logits = self(x)
+        x, y, *rest = batch
+        logits = self(x, rest[0] if len(rest) == 1 else None)
         loss = self.criterion(logits, y)
         if split == "train":
             self.check_loss(loss, batch_idx)
@@ -101,7 +115,8 @@ class ClassificationTask(BaseTask):
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
-        probs = torch.softmax(self(x), dim=-1)
+        lengths = batch[2] if isinstance(batch, (list, tuple)) and len(batch) == 3 else None
+        probs = torch.softmax(self(x, lengths), dim=-1)
         out = {"probs": probs, "pred": probs.argmax(-1)}
         if isinstance(batch, (list, tuple)) and len(batch) > 1:
             out["target"] = batch[1]

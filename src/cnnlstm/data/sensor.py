@@ -1,0 +1,588 @@
+"""Action recognition from users' sensor streams (accelerometers, IMUs, EMG...): sliding windows.
+
+Input files, one recording each (rows = time steps, in file order):
+
+* ``.csv`` — one column per channel, a label column (``label_column``), optionally a subject
+  column (``subject_column``) and a time column (``time_column``, never used as a feature);
+* ``.npz`` — arrays ``x`` ``(T, C)`` (numbers), ``y`` ``(T,)`` (labels) and optionally
+  ``subject`` ``(T,)``; its channels are every column of ``x``.
+
+``path`` is one file, a list of files, or a directory (its ``*.csv`` and ``*.npz`` files, sorted).
+Windows of ``window`` rows start every ``step`` rows and never cross a file boundary or a change
+of subject; a segment's tail shorter than ``window`` gives no window. Every sample is
+``(x (window, C) float32, y int64, length int64 == window)``, the same tuple as
+:class:`~cnnlstm.data.timeseries.UCRDataModule`, so the same models and task apply.
+
+Splits never mix overlapping windows: with a subject column the split is by subject; without one,
+each file is cut into contiguous time blocks (train first, then validation, test last).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.timeseries import channel_stats, check_fraction, sorted_labels
+from cnnlstm.nn._checks import check_choice, check_positive_int
+
+__all__ = ["SensorStreamDataModule", "SensorWindowDataset", "Window"]
+
+SPLITS = ("train", "val", "test")
+_Block = tuple[int, int, int, "str | None"]  # (stream, begin row, end row, subject)
+FILE_SUFFIXES = (".csv", ".npz")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where one window comes from: rows ``start .. start + window - 1`` of ``source``."""
+
+    source: str
+    subject: str | None
+    start: int
+
+
+@dataclass
+class _Stream:
+    """One file's rows: channels ``x (T, C)``, labels ``(T,)`` as strings (or None), subjects (or None)."""
+
+    source: str
+    x: np.ndarray
+    labels: np.ndarray | None
+    subjects: np.ndarray | None
+
+
+class SensorWindowDataset(Dataset):
+    """Windows cut on the fly from normalised streams: ``(x (window, C), y, length)``.
+
+    Args:
+        streams: one float32 ``(T_i, C)`` tensor per file.
+        index: ``(N, 2)`` int64 rows ``(stream, start)``.
+        labels: ``(N,)`` int64 class indices (``-1`` for unlabelled windows).
+        window: rows per window.
+        windows: optional :class:`Window` per sample, for tracing predictions back to the files.
+    """
+
+    def __init__(
+        self,
+        streams: Sequence[Tensor],
+        index: Tensor,
+        labels: Tensor,
+        window: int,
+        windows: Sequence[Window] | None = None,
+    ) -> None:
+        self.streams = list(streams)
+        self.index = index.long().reshape(-1, 2)
+        self.labels = labels.long()
+        self.window = int(window)
+        self.windows = list(windows) if windows is not None else None
+        self._length = torch.tensor(self.window, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+        stream, start = self.index[i].tolist()
+        x = self.streams[stream][start : start + self.window]  # (window, C)
+        return x, self.labels[i], self._length
+
+
+# -- reading files ----------------------------------------------------------------------------------
+def _list_files(path: Any, field: str) -> list[Path]:
+    items = list(path) if isinstance(path, (list, tuple)) else [path]
+    if not items:
+        raise ValueError(f"{field} is an empty list; give a .csv/.npz file, a list of them or a directory")
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in FILE_SUFFIXES)
+            if not found:
+                raise FileNotFoundError(f"{field} directory {str(p)!r} holds no .csv or .npz files")
+            files.extend(found)
+        elif not p.exists():
+            raise FileNotFoundError(f"{field} file {str(p)!r} does not exist")
+        elif p.suffix.lower() not in FILE_SUFFIXES:
+            raise ValueError(f"{field} file {str(p)!r} is not a .csv or .npz file")
+        else:
+            files.append(p)
+    return files
+
+
+def _as_strings(values: np.ndarray) -> np.ndarray:
+    return np.asarray([str(v) for v in values.tolist()], dtype=object)
+
+
+def _check_no_missing(name: str, column: str, values: np.ndarray) -> None:
+    if values.dtype.kind == "f":
+        missing = int(np.isnan(values).sum())
+    else:
+        missing = int(sum(v is None or (isinstance(v, float) and np.isnan(v)) for v in values.tolist()))
+    if missing:
+        raise ValueError(
+            f"{name}: column {column!r} has {missing} missing (NaN) values; fill or drop those rows first"
+        )
+
+
+class SensorStreamDataModule(BaseDataModule):
+    """Sliding windows over sensor recordings, split by subject or by contiguous time blocks.
+
+    Labels are mapped to ``0..K-1`` in sorted order (numeric order when all are numbers), or in
+    the order of ``class_names`` when given (a checkpoint's, for prediction). With ``normalize``,
+    each channel is standardised with the mean and std of the training rows only.
+
+    Splits: when the files have a subject column, ``val_subjects`` / ``test_subjects`` name the
+    held-out subjects; a split not named draws ``round(S * fraction)`` (at least one) of the other
+    subjects, fixed by ``seed``; the rest train. Without a subject column, each file is cut into
+    contiguous blocks: the first ``1 - val_fraction - test_fraction`` of its rows train, the next
+    ``val_fraction`` validate and the last ``test_fraction`` test. Random windows are never drawn:
+    overlapping windows would leak between splits. (Blocks inherit the recording's order: if the
+    activities come one after another, a subject column gives fairer splits.)
+
+    Data loads on first use (``input_shape``, ``num_classes`` or :meth:`setup`) and is cached.
+
+    Args:
+        path: a ``.csv`` or ``.npz`` file, a list of them, or a directory of them (see module doc).
+        label_column: the CSV column holding each row's label.
+        channels: CSV columns to use as channels, in order; ``None`` takes every numeric column of
+            the first CSV except the label, subject and time columns (others are skipped with a
+            warning). ``.npz`` files use every column of ``x``.
+        subject_column: the CSV column naming each row's subject; used when present.
+        time_column: a CSV column of timestamps, never a channel; rows are used in file order.
+        window: rows per window.
+        step: rows between window starts.
+        label_mode: ``"last"`` (the label of the window's last row) or ``"majority"`` (the most
+            frequent label in the window; ties go to the lower class index).
+        val_subjects, test_subjects: subjects held out for validation / test.
+        val_fraction, test_fraction: fractions of subjects (or of each file's rows) held out
+            when not named; ``0`` leaves that split empty.
+        normalize: standardise channels with training statistics.
+        class_names: fixed label order; a label not in it is an error.
+        predict_path: files to predict on (labels optional: unlabelled windows get ``y = -1``);
+            ``None`` predicts on the test split. :attr:`SensorWindowDataset.windows` says where
+            each window comes from.
+        batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`; ``seed``
+            also fixes the subjects drawn for validation and test.
+
+    Example:
+        >>> import pandas as pd, tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> rows = 300
+        >>> frame = pd.DataFrame({"ax": range(rows), "ay": 1.0, "subject": [1] * 100 + [2] * 100 + [3] * 100,
+        ...                       "label": ["walk"] * 150 + ["run"] * 150})
+        >>> frame.to_csv(os.path.join(folder, "rec.csv"), index=False)
+        >>> dm = SensorStreamDataModule(path=folder, window=40, step=20, batch_size=4)
+        >>> dm.input_shape, dm.class_names, dm.split_subjects
+        ([40, 2], ['run', 'walk'], {'train': ['2'], 'val': ['1'], 'test': ['3']})
+        >>> dm.setup("fit")
+        >>> x, y, length = next(iter(dm.train_dataloader()))
+        >>> tuple(x.shape), length.tolist()
+        ((4, 40, 2), [40, 40, 40, 40])
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | Path | list[str | Path],
+        label_column: str = "label",
+        channels: list[str] | None = None,
+        subject_column: str = "subject",
+        time_column: str = "time",
+        window: int = 128,
+        step: int = 64,
+        label_mode: str = "last",
+        val_subjects: list[Any] | None = None,
+        test_subjects: list[Any] | None = None,
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.2,
+        normalize: bool = True,
+        class_names: list[str] | None = None,
+        predict_path: str | Path | list[str | Path] | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        self.save_hyperparameters()
+        self.files = _list_files(path, "path")
+        self.predict_files = _list_files(predict_path, "predict_path") if predict_path is not None else None
+        for field, value in (("label_column", label_column), ("subject_column", subject_column),
+                             ("time_column", time_column)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{field} must be a column name; received {field}={value!r}")
+        self.label_column, self.subject_column, self.time_column = label_column, subject_column, time_column
+        if channels is not None:
+            if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
+                raise ValueError(
+                    f"channels must be a non-empty list of column names; received channels={channels!r}"
+                )
+            reserved = [c for c in channels if c in (label_column, subject_column, time_column)]
+            if reserved:
+                raise ValueError(
+                    f"channels must not include the label, subject or time column; received {reserved}"
+                )
+        self.channels_arg = list(channels) if channels is not None else None
+        self.window = check_positive_int("window", window)
+        self.step = check_positive_int("step", step)
+        self.label_mode = check_choice("label_mode", label_mode, ("last", "majority"))
+        self.val_subjects = [str(s) for s in val_subjects] if val_subjects is not None else None
+        self.test_subjects = [str(s) for s in test_subjects] if test_subjects is not None else None
+        self.val_fraction = check_fraction("val_fraction", val_fraction)
+        self.test_fraction = check_fraction("test_fraction", test_fraction)
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                f"val_fraction + test_fraction must be below 1 to leave training data; received "
+                f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}"
+            )
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be True or False; received normalize={normalize!r}")
+        self.normalize = normalize
+        if class_names is not None and (isinstance(class_names, str) or len(set(map(str, class_names))) < 2):
+            raise ValueError(
+                f"class_names must list at least 2 distinct labels; received class_names={class_names!r}"
+            )
+        self._class_names_arg = [str(c) for c in class_names] if class_names is not None else None
+        self._classes: list[str] = []
+        self._data: dict[str, Any] | None = None
+
+    # -- reading -------------------------------------------------------------------------------------
+    def _read_csv(
+        self, file: Path, channels: list[str] | None, need_labels: bool
+    ) -> tuple[_Stream, list[str]]:
+        import pandas as pd
+
+        frame = pd.read_csv(file)
+        name = file.name
+        if self.label_column not in frame.columns and need_labels:
+            raise ValueError(
+                f"{name} has no label column {self.label_column!r}; its columns are "
+                f"{list(frame.columns)} (set label_column)"
+            )
+        skip = {self.label_column, self.subject_column, self.time_column}
+        if channels is None:
+            candidates = [c for c in frame.columns if c not in skip]
+            channels = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
+            skipped = [c for c in candidates if c not in channels]
+            if skipped:
+                warnings.warn(
+                    f"{name}: non-numeric columns {skipped} are not used as channels "
+                    "(pass channels= to choose)",
+                    stacklevel=3,
+                )
+            if not channels:
+                raise ValueError(
+                    f"{name} has no numeric channel columns; its columns are {list(frame.columns)}"
+                )
+        missing = [c for c in channels if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks channel columns {missing}; its columns are {list(frame.columns)}")
+        for c in channels:
+            if not pd.api.types.is_numeric_dtype(frame[c]):
+                bad = frame[c][pd.to_numeric(frame[c], errors="coerce").isna() & frame[c].notna()]
+                example = bad.iloc[0] if len(bad) else frame[c].iloc[0]
+                raise ValueError(
+                    f"{name}: channel column {c!r} is not numeric (e.g. {example!r}); fix it or leave it "
+                    "out of channels"
+                )
+            _check_no_missing(name, c, frame[c].to_numpy(dtype=np.float64))
+        labels = subjects = None
+        if self.label_column in frame.columns:
+            values = frame[self.label_column].to_numpy()
+            _check_no_missing(name, self.label_column, values)
+            labels = _as_strings(values)
+        if self.subject_column in frame.columns:
+            values = frame[self.subject_column].to_numpy()
+            _check_no_missing(name, self.subject_column, values)
+            subjects = _as_strings(values)
+        x = frame[channels].to_numpy(dtype=np.float64)
+        return _Stream(name, x, labels, subjects), list(channels)
+
+    def _read_npz(self, file: Path, need_labels: bool) -> _Stream:
+        name = file.name
+        with np.load(file, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        if "x" not in arrays or ("y" not in arrays and need_labels):
+            raise ValueError(f"{name} must hold arrays 'x' (T, C) and 'y' (T,); it holds {sorted(arrays)}")
+        x = arrays["x"]
+        if x.ndim != 2 or x.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: 'x' must be a 2-D numeric array (T, C); received {x.dtype} {x.shape}")
+        x = x.astype(np.float64)
+        _check_no_missing(name, "x", x)
+        labels = subjects = None
+        for key in ("y", "subject"):
+            if key in arrays:
+                values = arrays[key]
+                if values.shape != (len(x),):
+                    raise ValueError(f"{name}: {key!r} has shape {values.shape} but 'x' has {len(x)} rows")
+                _check_no_missing(name, key, values)
+                if key == "y":
+                    labels = _as_strings(values)
+                else:
+                    subjects = _as_strings(values)
+        return _Stream(name, x, labels, subjects)
+
+    def _read(
+        self, files: list[Path], *, field: str, channels: list[str] | None
+    ) -> tuple[list[_Stream], list[str]]:
+        """Read ``files`` (``field`` is "path" or "predict_path"; only training files need labels)."""
+        need_labels = field == "path"
+        kinds = sorted({f.suffix.lower() for f in files + self.files})
+        if len(kinds) > 1:
+            raise ValueError(
+                f"{field} mixes {' and '.join(kinds)} files; use one kind, the same as the training files"
+            )
+        streams: list[_Stream] = []
+        for file in files:
+            if file.suffix.lower() == ".csv":
+                stream, channels = self._read_csv(file, channels, need_labels)
+            else:
+                stream = self._read_npz(file, need_labels)
+                if channels is None:
+                    channels = [f"x{i}" for i in range(stream.x.shape[1])]
+            if stream.x.shape[1] != len(channels):
+                raise ValueError(
+                    f"{stream.source} has {stream.x.shape[1]} channels but the training data has "
+                    f"{len(channels)} ({channels})"
+                )
+            streams.append(stream)
+        assert channels is not None
+        with_subjects = [s.subjects is not None for s in streams]
+        if any(with_subjects) and not all(with_subjects):
+            lacking = streams[with_subjects.index(False)].source
+            raise ValueError(
+                f"{lacking} has no subject column {self.subject_column!r} while other files do; "
+                "give every file one or none"
+            )
+        return streams, channels
+
+    # -- splitting -----------------------------------------------------------------------------------
+    @staticmethod
+    def _segments(stream: _Stream) -> list[tuple[int, int, str | None]]:
+        """Runs of rows ``[begin, end)`` with one subject (the whole file without subjects)."""
+        if stream.subjects is None:
+            return [(0, len(stream.x), None)]
+        change = np.flatnonzero(stream.subjects[1:] != stream.subjects[:-1]) + 1
+        bounds = [0, *change.tolist(), len(stream.x)]
+        return [(b, e, str(stream.subjects[b])) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+
+    def _assign_subjects(self, subjects: list[str]) -> dict[str, list[str]]:
+        named = {"val": self.val_subjects, "test": self.test_subjects}
+        for split, chosen in named.items():
+            if chosen is None:
+                continue
+            unknown = [s for s in chosen if s not in subjects]
+            if unknown:
+                raise ValueError(
+                    f"{split}_subjects {unknown} are not in the data; its subjects are {subjects}"
+                )
+        if named["val"] is not None and named["test"] is not None and set(named["val"]) & set(named["test"]):
+            raise ValueError(
+                f"val_subjects and test_subjects share {sorted(set(named['val']) & set(named['test']))}"
+            )
+        pool = [s for s in subjects if s not in (named["val"] or []) and s not in (named["test"] or [])]
+        pool = [pool[i] for i in np.random.default_rng(self.seed).permutation(len(pool))]
+        fractions = {"val": self.val_fraction, "test": self.test_fraction}
+        chosen_splits: dict[str, list[str]] = {}
+        for split in ("test", "val"):
+            if named[split] is not None:
+                chosen_splits[split] = list(named[split])
+            else:
+                count = max(1, round(len(subjects) * fractions[split])) if fractions[split] > 0 else 0
+                chosen_splits[split], pool = pool[:count], pool[count:]
+        if not pool:
+            raise ValueError(
+                f"no subject is left for training: {len(subjects)} subjects {subjects}, "
+                f"val={chosen_splits['val']}, test={chosen_splits['test']}; name fewer held-out subjects "
+                "or lower val_fraction/test_fraction"
+            )
+        out = {"train": pool, "val": chosen_splits["val"], "test": chosen_splits["test"]}
+        return {split: sorted_labels(names) if names else [] for split, names in out.items()}
+
+    def _blocks(self, streams: list[_Stream]) -> tuple[dict[str, list[_Block]], dict[str, list[str]] | None]:
+        """Row blocks ``(stream, begin, end, subject)`` of every split, and the subjects per split."""
+        blocks: dict[str, list[_Block]] = {s: [] for s in SPLITS}
+        if streams[0].subjects is not None:
+            subjects = sorted_labels(np.concatenate([s.subjects for s in streams]))
+            assignment = self._assign_subjects(subjects)
+            split_of = {subj: split for split, names in assignment.items() for subj in names}
+            for i, stream in enumerate(streams):
+                for begin, end, subject in self._segments(stream):
+                    blocks[split_of[subject]].append((i, begin, end, subject))
+            return blocks, assignment
+        for i, stream in enumerate(streams):
+            rows = len(stream.x)
+            a = round(rows * (1 - self.val_fraction - self.test_fraction))
+            b = round(rows * (1 - self.test_fraction))
+            for split, (begin, end) in zip(SPLITS, ((0, a), (a, b), (b, rows))):
+                if end > begin:
+                    blocks[split].append((i, begin, end, None))
+        return blocks, None
+
+    def _windows(
+        self, streams: list[_Stream], codes: list[np.ndarray], blocks: list[_Block]
+    ) -> tuple[np.ndarray, np.ndarray, list[Window]]:
+        """Window starts ``(N, 2)``, labels ``(N,)`` and :class:`Window` records for ``blocks``."""
+        index, labels, where = [], [], []
+        num_classes = len(self._classes)
+        for i, begin, end, subject in blocks:
+            for start in range(begin, end - self.window + 1, self.step):
+                segment = codes[i][start : start + self.window]
+                if segment[0] < 0:  # unlabelled stream
+                    label = -1
+                elif self.label_mode == "last":
+                    label = int(segment[-1])
+                else:
+                    label = int(np.bincount(segment, minlength=num_classes).argmax())
+                index.append((i, start))
+                labels.append(label)
+                where.append(Window(streams[i].source, subject, start))
+        return np.asarray(index, dtype=np.int64).reshape(-1, 2), np.asarray(labels, dtype=np.int64), where
+
+    def _codes(self, stream: _Stream) -> np.ndarray:
+        if stream.labels is None:
+            return np.full(len(stream.x), -1, dtype=np.int64)
+        lookup = {name: k for k, name in enumerate(self._classes)}
+        unknown = sorted(set(stream.labels.tolist()) - set(lookup))
+        if unknown:
+            raise ValueError(
+                f"{stream.source} has labels {unknown[:5]} that are not in class_names {self._classes}"
+            )
+        return np.asarray([lookup[v] for v in stream.labels.tolist()], dtype=np.int64)
+
+    def _too_short(self, streams: list[_Stream], blocks: list[_Block], what: str) -> str:
+        i, begin, end, subject = max(blocks, key=lambda b: b[2] - b[1])
+        who = f", subject {subject}" if subject is not None else ""
+        return (
+            f"window={self.window} is longer than every {what} (the longest: {end - begin} rows of "
+            f"{streams[i].source}{who}); lower window"
+        )
+
+    # -- loading -------------------------------------------------------------------------------------
+    def _load(self) -> dict[str, Any]:
+        if self._data is not None:
+            return self._data
+        streams, channels = self._read(self.files, field="path", channels=self.channels_arg)
+        self._classes = self._class_names_arg or sorted_labels(np.concatenate([s.labels for s in streams]))
+        codes = [self._codes(s) for s in streams]
+        blocks, assignment = self._blocks(streams)
+        every = [b for split in SPLITS for b in blocks[split]]
+        if all(end - begin < self.window for _, begin, end, _ in every):
+            raise ValueError(self._too_short(streams, every, "segment"))
+        short = [b for b in every if b[2] - b[1] < self.window]
+        if short:
+            i, begin, end, subject = short[0]
+            warnings.warn(
+                f"{len(short)} of {len(every)} segments are shorter than window={self.window} and give no "
+                f"window (e.g. {streams[i].source}" + (f", subject {subject}" if subject is not None else "")
+                + f": {end - begin} rows)",
+                stacklevel=3,
+            )
+        windows = {split: self._windows(streams, codes, blocks[split]) for split in SPLITS}
+        fractions = {"train": 1.0, "val": self.val_fraction, "test": self.test_fraction}
+        for split in SPLITS:
+            named = {"val": self.val_subjects, "test": self.test_subjects}.get(split)
+            wanted = bool(named) if named is not None and assignment else fractions[split] > 0
+            if wanted and len(windows[split][0]) == 0:
+                what = f"{split} subjects {assignment[split]}" if assignment else f"{split} block of any file"
+                raise ValueError(
+                    f"the {split} split has no window: window={self.window} is longer than every segment of "
+                    f"the {what}; lower window, or change the split"
+                )
+        mean, std = np.zeros(len(channels)), np.ones(len(channels))
+        if self.normalize:
+            rows = np.concatenate([streams[i].x[begin:end] for i, begin, end, _ in blocks["train"]])
+            mean, std = channel_stats(rows[None])
+        tensors = [torch.from_numpy(((s.x - mean) / std).astype(np.float32)) for s in streams]
+        self._data = dict(
+            channels=channels,
+            classes=list(self._classes),
+            mean=mean,
+            std=std,
+            tensors=tensors,
+            windows=windows,
+            subjects=assignment,
+        )
+        return self._data
+
+    def _dataset(self, split: str) -> SensorWindowDataset:
+        data = self._load()
+        index, labels, where = data["windows"][split]
+        return SensorWindowDataset(
+            data["tensors"], torch.from_numpy(index), torch.from_numpy(labels), self.window, where
+        )
+
+    def _predict_files_dataset(self) -> SensorWindowDataset:
+        data = self._load()
+        assert self.predict_files is not None
+        streams, _ = self._read(self.predict_files, field="predict_path", channels=list(data["channels"]))
+        codes = [self._codes(s) for s in streams]
+        blocks = [(i, b, e, subj) for i, s in enumerate(streams) for b, e, subj in self._segments(s)]
+        index, labels, where = self._windows(streams, codes, blocks)
+        if len(index) == 0:
+            raise ValueError(self._too_short(streams, blocks, "predict_path segment"))
+        tensors = [torch.from_numpy(((s.x - data["mean"]) / data["std"]).astype(np.float32)) for s in streams]
+        return SensorWindowDataset(
+            tensors, torch.from_numpy(index), torch.from_numpy(labels), self.window, where
+        )
+
+    def setup(self, stage: str | None = None) -> None:
+        self._load()
+        if stage in (None, "fit") and self.train_dataset is None:
+            self.train_dataset = self._dataset("train")
+        if stage in (None, "fit", "validate") and self.val_dataset is None:
+            self.val_dataset = self._dataset("val")
+        if stage in (None, "test", "predict") and self.test_dataset is None:
+            self.test_dataset = self._dataset("test")
+        if stage in (None, "predict") and self.predict_dataset is None:
+            if self.predict_files is None:
+                self.predict_dataset = self.test_dataset
+            else:
+                self.predict_dataset = self._predict_files_dataset()
+
+    # -- description ---------------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self._load()["classes"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self._load()["classes"])
+
+    @property
+    def input_shape(self) -> list[int]:
+        """``[window, C]``."""
+        return [self.window, len(self._load()["channels"])]
+
+    @property
+    def channel_names(self) -> list[str]:
+        """The channel columns, in order (``x0, x1, ...`` for ``.npz`` files)."""
+        return list(self._load()["channels"])
+
+    @property
+    def split_subjects(self) -> dict[str, list[str]] | None:
+        """Subjects of each split (``None`` when the files have no subject column)."""
+        subjects = self._load()["subjects"]
+        return {split: list(names) for split, names in subjects.items()} if subjects is not None else None
+
+    @property
+    def channel_mean(self) -> Tensor:
+        """Per-channel mean of the training rows (zeros when ``normalize=False``)."""
+        return torch.from_numpy(self._load()["mean"])
+
+    @property
+    def channel_std(self) -> Tensor:
+        """Per-channel std of the training rows (ones when ``normalize=False``)."""
+        return torch.from_numpy(self._load()["std"])
+
+    @property
+    def is_variable_length(self) -> bool:
+        """Always False: every window has ``window`` rows."""
+        return False

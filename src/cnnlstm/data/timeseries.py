@@ -1,0 +1,475 @@
+"""Time-series classification on the UCR/UEA archive, from the copies that sktime ships.
+
+:class:`UCRDataModule` loads a dataset by name with sktime's own reader, from the files bundled
+in ``sktime/datasets/data`` only: nothing is ever downloaded (:func:`available_datasets` lists
+what works offline). Every sample is a tuple ``(x, y, length)``:
+
+* ``x`` — float32 ``(T, C)``, time first and channels last, so batches are ``(B, T, C)``;
+* ``y`` — int64 class index (``-1`` for unlabelled series given to ``predict_path``);
+* ``length`` — int64, the number of real time steps in ``x``.
+
+Unequal-length datasets (JapaneseVowels, PLAID) are zero-padded at the end to the longest series
+of the dataset, train and test together, so every batch has the same ``T``; ``length`` says where
+the real data stops and no series is ever cut. Equal-length datasets return ``length == T``.
+
+:class:`SequenceDataset` and the helpers for labels and per-channel statistics are shared with
+:mod:`cnnlstm.data.sensor`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from cnnlstm.data.base import BaseDataModule
+
+__all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
+
+_MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "?")
+_INSTALL_HINT = 'UCR/UEA datasets need sktime; install it with: pip install "cnnlstm[timeseries]"'
+
+
+class SequenceDataset(Dataset):
+    """In-memory padded sequences ``x (N, T, C)`` with labels ``y (N,)`` and true ``lengths (N,)``.
+
+    ``__getitem__`` returns ``(x[i], y[i], lengths[i])``: float32 ``(T, C)``, int64, int64.
+
+    Example:
+        >>> ds = SequenceDataset(torch.zeros(3, 5, 2), torch.tensor([0, 1, 0]), torch.tensor([5, 3, 4]))
+        >>> x, y, length = ds[1]
+        >>> tuple(x.shape), int(y), int(length)
+        ((5, 2), 1, 3)
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, lengths: Tensor) -> None:
+        if x.dim() != 3:
+            raise ValueError(f"x must be (N, T, C); received shape {tuple(x.shape)}")
+        if not len(x) == len(y) == len(lengths):
+            raise ValueError(f"x, y and lengths differ in length: {len(x)}, {len(y)}, {len(lengths)}")
+        self.x = x.float()
+        self.y = y.long()
+        self.lengths = lengths.long()
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self.x[index], self.y[index], self.lengths[index]
+
+
+# -- helpers shared with the sensor data ------------------------------------------------------------
+def sorted_labels(labels: Sequence[Any]) -> list[str]:
+    """The distinct labels as strings, in numeric order when all are numbers, else in text order.
+
+    Numeric order keeps ``"2"`` before ``"10"`` (PLAID's classes 0..10).
+
+    Example:
+        >>> sorted_labels(["10", "2", "1", "2"])
+        ['1', '2', '10']
+        >>> sorted_labels(["walk", "run", "sit"])
+        ['run', 'sit', 'walk']
+    """
+    unique = sorted({str(label) for label in labels})
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return unique
+
+
+def channel_stats(x: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of ``x (N, T, C)`` over the real steps only.
+
+    Padding (steps at or beyond ``lengths[i]``) is excluded. A constant channel gets std 1, so
+    normalising leaves it at zero instead of dividing by zero.
+    """
+    n, t, c = x.shape
+    if lengths is None:
+        values = x.reshape(-1, c)
+    else:
+        mask = np.arange(t)[None, :] < np.asarray(lengths)[:, None]  # (N, T)
+        values = x[mask]  # (valid steps, C)
+    values = values.astype(np.float64)
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    std[std < 1e-8] = 1.0
+    return mean, std
+
+
+def normalize_padded(x: np.ndarray, lengths: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` on the real steps of ``x (N, T, C)``; padding stays exactly zero."""
+    out = ((x - mean) / std).astype(np.float32)
+    out[np.arange(x.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = 0.0
+    return out
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a number in ``[0, 1)``, else raise ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1); received {name}={value!r}")
+    return float(value)
+
+
+def _close_names(name: str, choices: Sequence[str]) -> list[str]:
+    close = difflib.get_close_matches(name, choices, n=5, cutoff=0.4)
+    lower = {c.lower(): c for c in choices}
+    if name.lower() in lower and lower[name.lower()] not in close:
+        close.insert(0, lower[name.lower()])
+    return close
+
+
+# -- the bundled archive -----------------------------------------------------------------------------
+def _bundled_dir() -> Path:
+    """sktime's ``datasets/data`` folder, found without importing sktime (which takes a second)."""
+    spec = importlib.util.find_spec("sktime")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(_INSTALL_HINT)
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+
+
+def _is_classification(train_file: Path) -> bool:
+    """True if the ``.ts`` header declares class labels (``@classLabel true``), not a regression target."""
+    with open(train_file, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            words = line.strip().lower().split()
+            if not words or words[0].startswith("#"):
+                continue
+            if words[0] == "@data":
+                return False
+            if words[0] == "@classlabel":
+                return len(words) > 1 and words[1] == "true"
+    return False
+
+
+def available_datasets() -> list[str]:
+    """The UCR/UEA classification datasets bundled with the installed sktime (usable offline).
+
+    A dataset counts when its folder holds ``<name>_TRAIN.ts`` and ``<name>_TEST.ts`` and the
+    header declares class labels; regression sets (Covid3Month, Tecator) are left out.
+
+    Example:
+        >>> "BasicMotions" in available_datasets()
+        True
+    """
+    root = _bundled_dir()
+    if not root.is_dir():
+        return []
+    names = []
+    for folder in sorted(root.iterdir()):
+        train, test = folder / f"{folder.name}_TRAIN.ts", folder / f"{folder.name}_TEST.ts"
+        if train.is_file() and test.is_file() and _is_classification(train):
+            names.append(folder.name)
+    return names
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a dataset name such as 'BasicMotions'; received name={name!r}")
+    available = available_datasets()
+    if name not in available and (_bundled_dir() / name / f"{name}_TRAIN.ts").is_file():
+        raise ValueError(
+            f"{name!r} is a regression dataset (no class labels); UCRDataModule classifies, "
+            f"choose one of {available}"
+        )
+    if name not in available:
+        close = _close_names(name, available)
+        hint = f"closest: {close}; " if close else ""
+        raise ValueError(
+            f"UCR/UEA dataset {name!r} is not bundled with the installed sktime ({hint}available: "
+            f"{available}); only bundled datasets work offline, nothing is downloaded"
+        )
+    return name
+
+
+@functools.lru_cache(maxsize=8)
+def _load_split(name: str, split: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """One split as read-only ``(T_i, C)`` float arrays and the string labels (cached: the bundled
+    files never change, and several datamodules of one dataset then read them once)."""
+    try:
+        from sktime.datasets import load_UCR_UEA_dataset
+    except ImportError as err:
+        raise ImportError(_INSTALL_HINT) from err
+
+    # "nested_univ" (a pd.Series per cell) keeps unequal lengths; numpy3D would refuse them.
+    frame, labels = load_UCR_UEA_dataset(
+        name, split=split, return_X_y=True, return_type="nested_univ", extract_path=str(_bundled_dir())
+    )
+    series = []
+    for i, row in enumerate(frame.to_numpy()):
+        channels = [np.asarray(cell, dtype=np.float64) for cell in row]
+        lengths = {len(ch) for ch in channels}
+        if len(lengths) != 1:
+            raise ValueError(
+                f"{name} {split} case {i} has channels of different lengths {sorted(lengths)}; "
+                "such cases are not supported"
+            )
+        case = np.stack(channels, axis=1)  # (T_i, C)
+        case.flags.writeable = False
+        series.append(case)
+    missing = sum(int(np.isnan(s).sum()) for s in series)
+    if missing:
+        raise ValueError(
+            f"{name} {split} split has {missing} missing (NaN) values; fill them in a copy of the "
+            "data before training (UCRDataModule does not impute)"
+        )
+    labels = np.asarray([str(label) for label in labels])
+    labels.flags.writeable = False
+    return tuple(series), labels
+
+
+def _pad(series: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad ``(T_i, C)`` arrays at the end to ``(N, length, C)``; return them and ``T_i``."""
+    channels = series[0].shape[1]
+    out = np.zeros((len(series), length, channels), dtype=np.float64)
+    lengths = np.zeros(len(series), dtype=np.int64)
+    for i, s in enumerate(series):
+        out[i, : len(s)] = s
+        lengths[i] = len(s)
+    return out, lengths
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(keep, held_out)`` with about ``fraction`` of every class held out.
+
+    Each class with at least two samples gives ``max(1, round(n * fraction))`` samples (at most
+    ``n - 1``) to the held-out part; a class with one sample stays in ``keep``. The draw depends
+    only on ``seed``. Both index arrays are sorted.
+    """
+    rng = np.random.default_rng(seed)
+    held = []
+    if fraction > 0:
+        for label in sorted(set(labels.tolist())):
+            members = np.flatnonzero(labels == label)
+            if len(members) < 2:
+                continue
+            count = min(len(members) - 1, max(1, round(len(members) * fraction)))
+            held.extend(rng.permutation(members)[:count].tolist())
+    held_out = np.sort(np.asarray(held, dtype=np.int64))
+    keep = np.setdiff1d(np.arange(len(labels)), held_out)
+    return keep, held_out
+
+
+def _read_series_file(path: Path) -> np.ndarray:
+    """A user's series for prediction: ``.npy`` ``(N, T, C)``, ``(T, C)`` or ``(T,)``, or a ``.csv`` of
+    one series (rows = time steps, columns = channels, an optional header row). Returns float64."""
+    if not path.is_file():
+        raise FileNotFoundError(f"predict_path {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        data = np.load(path, allow_pickle=False)
+        if data.dtype.kind not in "biuf":
+            raise ValueError(f"{path.name} holds {data.dtype} values; predict_path needs numbers")
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.ndim == 2:
+            data = data[None]
+        if data.ndim != 3:
+            raise ValueError(f"{path.name} has shape {data.shape}; expected (N, T, C), (T, C) or (T,)")
+        data = data.astype(np.float64)
+    elif suffix == ".csv":
+        import pandas as pd
+
+        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+        numeric = frame.apply(pd.to_numeric, errors="coerce")  # text -> NaN
+        if len(frame) > 1 and numeric.iloc[0].isna().all():
+            frame, numeric = frame.iloc[1:], numeric.iloc[1:]  # the first row is a header
+        blank = frame.apply(lambda col: col.str.strip().str.lower().isin(_MISSING_TOKENS))
+        text = numeric.isna() & ~blank
+        if text.any().any():
+            row, col = np.argwhere(text.to_numpy())[0]
+            raise ValueError(
+                f"{path.name} column {col} holds text ({frame.iat[row, col]!r}); predict_path CSVs "
+                "must be numbers only, with at most one header row"
+            )
+        data = numeric.to_numpy(dtype=np.float64)[None]
+    else:
+        raise ValueError(f"predict_path must be a .npy or .csv file; received {str(path)!r}")
+    missing = int(np.isnan(data).sum())
+    if missing:
+        raise ValueError(f"{path.name} has {missing} missing (NaN) values; fill them before predicting")
+    return data
+
+
+class UCRDataModule(BaseDataModule):
+    """A UCR/UEA classification dataset bundled with sktime: samples ``(x (T, C), y, length)``.
+
+    The archive's own train/test split is kept. The validation split is carved from TRAIN only,
+    stratified by class (see :func:`stratified_split`) and fixed by ``seed``. With ``normalize``,
+    each channel is standardised with the mean and std of the remaining training part (real steps
+    only, padding excluded) and the same statistics are applied to validation, test and
+    prediction data. Labels are the archive's strings mapped to ``0..K-1`` in sorted order
+    (numeric order when all are numbers); :attr:`class_names` gives the strings back. Missing
+    values (NaN) raise an error naming the dataset: nothing is imputed.
+
+    Data loads on first use (``input_shape``, ``num_classes`` or :meth:`setup`) and is cached.
+
+    Args:
+        name: dataset name, one of :func:`available_datasets` (e.g. ``"BasicMotions"``).
+        val_fraction: fraction of every class of TRAIN held out for validation, in ``[0, 1)``;
+            ``0`` gives an empty validation set (Lightning then skips validation).
+        normalize: standardise channels with training statistics.
+        predict_path: series to classify instead of the test split: a ``.npy`` of ``(N, T, C)``,
+            ``(T, C)`` or ``(T,)``, or a ``.csv`` of one series (rows = time steps, columns =
+            channels). Series are padded to ``T_max`` (never cut: a longer series is an error;
+            for equal-length datasets the length must equal ``T``), and their ``y`` is ``-1``.
+        batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`; ``seed``
+            also fixes the validation split.
+
+    Example:
+        >>> dm = UCRDataModule(name="BasicMotions", batch_size=8)
+        >>> dm.input_shape, dm.num_classes, dm.is_variable_length
+        ([100, 6], 4, False)
+        >>> dm.setup("fit")
+        >>> x, y, length = next(iter(dm.train_dataloader()))
+        >>> tuple(x.shape), tuple(y.shape), length[0].item()
+        ((8, 100, 6), (8,), 100)
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "BasicMotions",
+        val_fraction: float = 0.2,
+        normalize: bool = True,
+        predict_path: str | Path | None = None,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
+        # Lightning merges data and task hyper-parameters into one record, where the task's model
+        # ``name`` would clash with this ``name``: the dataset is recorded as ``dataset_name``.
+        self.save_hyperparameters(ignore=["name"])
+        self.dataset_name = _check_name(name)
+        self.hparams["dataset_name"] = self.dataset_name
+        self.val_fraction = check_fraction("val_fraction", val_fraction)
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be True or False; received normalize={normalize!r}")
+        self.normalize = normalize
+        self.predict_path = Path(predict_path) if predict_path is not None else None
+        if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
+            raise ValueError(
+                f"predict_path must be a .npy or .csv file; received predict_path={str(predict_path)!r}"
+            )
+        self._data: dict[str, Any] | None = None
+
+    # -- loading -------------------------------------------------------------------------------------
+    def _load(self) -> dict[str, Any]:
+        if self._data is not None:
+            return self._data
+        train_series, train_labels = _load_split(self.dataset_name, "train")
+        test_series, test_labels = _load_split(self.dataset_name, "test")
+        channels = {s.shape[1] for s in train_series + test_series}
+        if len(channels) != 1:
+            raise ValueError(f"{self.dataset_name} cases differ in channel count: {sorted(channels)}")
+        t_max = max(len(s) for s in train_series + test_series)
+        classes = sorted_labels(np.concatenate([train_labels, test_labels]))
+        index = {label: i for i, label in enumerate(classes)}
+        train_x, train_len = _pad(train_series, t_max)
+        test_x, test_len = _pad(test_series, t_max)
+        train_y = np.asarray([index[label] for label in train_labels], dtype=np.int64)
+        test_y = np.asarray([index[label] for label in test_labels], dtype=np.int64)
+        keep, val = stratified_split(train_y, self.val_fraction, self.seed)
+        if self.normalize:
+            mean, std = channel_stats(train_x[keep], train_len[keep])
+        else:
+            mean, std = np.zeros(train_x.shape[2]), np.ones(train_x.shape[2])
+        self._data = dict(
+            classes=classes,
+            t_max=t_max,
+            channels=channels.pop(),
+            variable=bool((np.concatenate([train_len, test_len]) != t_max).any()),
+            mean=mean,
+            std=std,
+            train=(train_x[keep], train_y[keep], train_len[keep]),
+            val=(train_x[val], train_y[val], train_len[val]),
+            test=(test_x, test_y, test_len),
+            train_indices=keep,
+            val_indices=val,
+        )
+        return self._data
+
+    def _dataset(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> SequenceDataset:
+        data = self._load()
+        x = normalize_padded(x, lengths, data["mean"], data["std"])
+        return SequenceDataset(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(lengths))
+
+    def _predict_file_dataset(self, path: Path) -> SequenceDataset:
+        data = self._load()
+        series = _read_series_file(path)  # (N, T, C)
+        n, t, c = series.shape
+        if c != data["channels"]:
+            raise ValueError(
+                f"{path.name} has {c} channels but {self.dataset_name} has {data['channels']}; "
+                "give an array (N, T, C) or (T, C) with one column per channel"
+            )
+        if t > data["t_max"]:
+            raise ValueError(
+                f"{path.name} has {t} time steps, more than {self.dataset_name}'s longest series "
+                f"({data['t_max']}); split the series, it is not cut silently"
+            )
+        if not data["variable"] and t != data["t_max"]:
+            raise ValueError(
+                f"{path.name} has {t} time steps but every {self.dataset_name} series has "
+                f"{data['t_max']}; resample the series to that length"
+            )
+        x, lengths = _pad(list(series), data["t_max"])
+        return self._dataset(x, np.full(n, -1, dtype=np.int64), lengths)
+
+    def setup(self, stage: str | None = None) -> None:
+        data = self._load()
+        if stage in (None, "fit") and self.train_dataset is None:
+            self.train_dataset = self._dataset(*data["train"])
+        if stage in (None, "fit", "validate") and self.val_dataset is None:
+            self.val_dataset = self._dataset(*data["val"])
+        if stage in (None, "test", "predict") and self.test_dataset is None:
+            self.test_dataset = self._dataset(*data["test"])
+        if stage in (None, "predict") and self.predict_dataset is None:
+            if self.predict_path is None:
+                self.predict_dataset = self.test_dataset
+            else:
+                self.predict_dataset = self._predict_file_dataset(self.predict_path)
+
+    # -- description ---------------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self._load()["classes"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self._load()["classes"])
+
+    @property
+    def input_shape(self) -> list[int]:
+        """``[T_max, C]``: the padded length and the channel count."""
+        data = self._load()
+        return [data["t_max"], data["channels"]]
+
+    @property
+    def is_variable_length(self) -> bool:
+        """True when the dataset's series differ in length (then ``length`` marks the padding)."""
+        return self._load()["variable"]
+
+    @property
+    def split_indices(self) -> dict[str, list[int]]:
+        """Positions in the archive's TRAIN split of the ``"train"`` and ``"val"`` samples (sorted)."""
+        data = self._load()
+        return {"train": data["train_indices"].tolist(), "val": data["val_indices"].tolist()}
+
+    @property
+    def channel_mean(self) -> Tensor:
+        """Per-channel mean used for normalisation (zeros when ``normalize=False``)."""
+        return torch.from_numpy(self._load()["mean"])
+
+    @property
+    def channel_std(self) -> Tensor:
+        """Per-channel std used for normalisation (ones when ``normalize=False``)."""
+        return torch.from_numpy(self._load()["std"])
