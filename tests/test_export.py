@@ -24,7 +24,7 @@ from cnnlstm.export import (
 )
 from cnnlstm.models import UnknownModelError, _registry
 
-TINY = cnnlstm.list_models("*_tiny")
+TINY = cnnlstm.list_models("*_tiny", task="classification")
 ALL_FILES = {CONFIG_FILE, WEIGHTS_FILE, "model.onnx", "model.pt2", "export_report.json"}
 
 

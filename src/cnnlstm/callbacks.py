@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import platform
 import random
 import sys
@@ -131,6 +132,8 @@ class RunArtifacts(Callback):
         if confusion is not None:
             plot_confusion_matrix(confusion, self.root / "confusion_val.png", class_names=self.class_names, title="validation")
             plots.append("confusion_val.png")
+        pictures = self._task_artifacts(pl_module, "val")
+        plots += pictures.pop("pictures", [])
         ckpt = trainer.checkpoint_callback
         self._update_summary(
             {
@@ -144,6 +147,11 @@ class RunArtifacts(Callback):
                 **self._skipped(trainer),
             }
         )
+
+    def _task_artifacts(self, pl_module: pl.LightningModule, split: str) -> dict[str, Any]:
+        """Pictures and tables a task makes of its own results (forecast frames, horizons ...)."""
+        make = getattr(pl_module, "evaluation_artifacts", None)
+        return dict(make(split, self.root)) if callable(make) else {}
 
     def _evaluation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str) -> None:
         if not trainer.is_global_zero:
@@ -161,6 +169,8 @@ class RunArtifacts(Callback):
             png = f"confusion_{split}.png"
             plot_confusion_matrix(confusion, self.root / png, class_names=self.class_names, title=split)
             updates[f"{name}_confusion_matrix"] = confusion.tolist()
+        for key, value in self._task_artifacts(pl_module, split).items():
+            updates[f"{name}_{key}"] = value
         self._update_summary(updates)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -195,6 +205,9 @@ class PredictionWriter(BasePredictionWriter):
         if not trainer.is_global_zero or not predictions:
             return
         batches = predictions[0] if isinstance(predictions[0], list) else predictions
+        if "frames" in batches[0]:
+            self._write_frames(batches)
+            return
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
         dataset = getattr(trainer.datamodule, "predict_dataset", None)
@@ -229,6 +242,26 @@ class PredictionWriter(BasePredictionWriter):
             mask = targets >= 0
             message += f" (accuracy {float((preds[mask] == targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
         print(message)
+
+    def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:
+        """Forecasts: ``predictions.npy`` ``(N, T_out, C, H, W)`` float32 in [0, 1], and PNG grids."""
+        from cnnlstm.plots import plot_forecast_grid
+
+        frames = torch.cat([b["frames"] for b in batches]).float().cpu()
+        inputs = torch.cat([b["inputs"] for b in batches]).float().cpu()
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "predictions.npy"
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as f:  # written whole, then renamed: never a half-written file
+            np.save(f, frames.numpy())
+        os.replace(partial, path)
+        for i in range(min(pictures, len(frames))):
+            plot_forecast_grid(
+                inputs=inputs[i : i + 1], targets=None, predictions=frames[i : i + 1],
+                path=self.root / f"prediction_{i:03d}.png",
+            )
+        print(f"wrote {len(frames)} forecasts of {frames.shape[1]} frames to {path} "
+              f"(and {min(pictures, len(frames))} PNG grids beside it)")
 
     def _write_timeline(self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor) -> None:
         span = (dataset.num_frames - 1) * dataset.stride

@@ -287,12 +287,9 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
                 ) from None
             finally:
                 task.train(was_training)
-            expected = (2, dm.num_classes)
-            if tuple(out.shape) != expected:
-                raise CLIError(
-                    f"model {task.hparams.name!r} outputs {tuple(out.shape)} for a batch of 2 but the data has "
-                    f"{dm.num_classes} classes; remove a conflicting num_classes from --model.model_kwargs"
-                )
+            problem = task.output_mismatch(out, dm)
+            if problem:
+                raise CLIError(f"model {task.hparams.name!r} {problem}")
 
         def before_fit(self) -> None:
             self._check_model_fits_data()

@@ -1,4 +1,4 @@
-"""Pictures of a run: loss and metric curves from ``metrics.csv``, confusion matrices."""
+"""Pictures of a run: loss and metric curves, confusion matrices, forecast frames and horizons."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-__all__ = ["plot_confusion_matrix", "plot_curves", "read_metrics_csv"]
+__all__ = [
+    "frames_to_images",
+    "plot_confusion_matrix",
+    "plot_curves",
+    "plot_forecast_grid",
+    "plot_horizon_metrics",
+    "read_metrics_csv",
+    "save_forecast_gif",
+]
 
 
 def read_metrics_csv(path: str | Path) -> dict[str, list[tuple[int, float]]]:
@@ -90,6 +98,81 @@ def plot_confusion_matrix(
     ax.set_ylabel("true")
     accuracy = matrix.diag().sum().item() / max(1, matrix.sum().item())
     ax.set_title(f"{title} accuracy {accuracy:.3f}".strip())
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def frames_to_images(frames: torch.Tensor) -> torch.Tensor:
+    """``(..., C, H, W)`` floats in [0, 1] → uint8 ``(..., H, W, 3)`` (grey frames repeated)."""
+    frames = frames.detach().float().cpu().clamp(0, 1)
+    if frames.shape[-3] == 1:
+        frames = frames.expand(*frames.shape[:-3], 3, *frames.shape[-2:])
+    return (frames[..., :3, :, :] * 255).round().to(torch.uint8).movedim(-3, -1)
+
+
+def plot_forecast_grid(
+    *, inputs: torch.Tensor, targets: torch.Tensor | None, predictions: torch.Tensor, path: str | Path
+) -> Path:
+    """A PNG grid: for each sequence a row of inputs, then the true (if known) and predicted future.
+
+    Shapes ``(N, T_in, C, H, W)``, ``(N, T_out, C, H, W)``, ``(N, T_out', C, H, W)``, in [0, 1].
+    """
+    rows = [("input", inputs)] + ([("target", targets)] if targets is not None else []) + [("predicted", predictions)]
+    n, per = inputs.shape[0], len(rows)
+    cols = max(frames.shape[1] for _, frames in rows)
+    fig, axes = plt.subplots(per * n, cols, figsize=(cols * 0.9, per * n * 0.95), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        for r, (label, frames) in enumerate(rows):
+            images = frames_to_images(frames[i])
+            for t in range(images.shape[0]):
+                ax = axes[per * i + r, t]
+                ax.imshow(images[t].numpy())
+                if t == 0:
+                    ax.set_title(f"{label} {i}", fontsize=7, loc="left")
+    fig.tight_layout(pad=0.2)
+    path = Path(path)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def save_forecast_gif(
+    *, inputs: torch.Tensor, targets: torch.Tensor, predictions: torch.Tensor, path: str | Path, fps: int = 4
+) -> Path:
+    """An animated GIF: each frame shows, per sequence, the truth (left) beside the model (right).
+
+    The input frames play first on both sides, then the target and the prediction.
+    """
+    from PIL import Image
+
+    truth = torch.cat([inputs, targets], dim=1)  # (N, T, C, H, W)
+    model = torch.cat([inputs, predictions], dim=1)
+    pair = torch.cat([truth, torch.ones_like(truth[..., :2]), model], dim=-1)  # a white bar between
+    strip = torch.cat(list(pair.unbind(0)), dim=-2)  # sequences stacked vertically: (T, C, N·H, W')
+    images = frames_to_images(strip)
+    scale = max(1, 128 // max(1, inputs.shape[-2]))
+    frames = [Image.fromarray(img.numpy()).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+              for img in images]
+    path = Path(path)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    return path
+
+
+def plot_horizon_metrics(per_horizon: dict[str, list[float]], path: str | Path) -> Path:
+    """Per-horizon MSE and SSIM (and MAE/PSNR when present) against the future frame index."""
+    names = [m for m in ("mse", "ssim", "mae", "psnr") if m in per_horizon]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = per_horizon[name]
+        ax.plot(range(1, len(values) + 1), values, marker="o")
+        ax.set_xlabel("future frame")
+        ax.set_title(name.upper() + (" per frame" if name in ("mse", "mae") else ""))
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)

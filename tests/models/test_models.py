@@ -9,7 +9,7 @@ import torch
 
 from cnnlstm import create_model, list_models, model_info
 
-ALL_MODELS = list_models()
+ALL_MODELS = list_models(task="classification")  # forecasters: tests/models/test_forecasting.py
 NUM_CLASSES = 7
 
 

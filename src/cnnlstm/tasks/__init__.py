@@ -2,5 +2,6 @@
 
 from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
 from cnnlstm.tasks.classification import ClassificationTask
+from cnnlstm.tasks.forecasting import ForecastingTask
 
-__all__ = ["BaseTask", "ClassificationTask", "NonFiniteLossError"]
+__all__ = ["BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError"]

@@ -103,6 +103,16 @@ class BaseTask(pl.LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
+    def output_mismatch(self, out: Tensor, data: Any) -> str | None:
+        """Why ``out`` (the output for ``data.example_input(2)``) does not fit ``data``; None if it does."""
+        expected = (2, data.num_classes)
+        if tuple(out.shape) != expected:
+            return (
+                f"outputs {tuple(out.shape)} for a batch of 2 but the data has {data.num_classes} classes; "
+                "remove a conflicting num_classes from --model.model_kwargs"
+            )
+        return None
+
     def check_loss(self, loss: Tensor, batch_idx: int) -> None:
         if not torch.isfinite(loss):
             raise NonFiniteLossError(

@@ -1,0 +1,271 @@
+"""Spatiotemporal forecasting with ConvLSTM: frames in, future frames out.
+
+* :class:`ConvLSTMForecaster` — the encoder–forecaster of Shi et al. 2015, "Convolutional LSTM
+  Network: A Machine Learning Approach for Precipitation Nowcasting" (NeurIPS): a ConvLSTM
+  encoder stack reads the input frames; a forecaster stack of the same sizes starts from the
+  encoder's final states; a 1×1 convolution over the concatenated forecaster states gives each
+  output frame. Frames may be folded into ``patch_size × patch_size`` patches first (the paper's
+  patching: a 64×64×1 frame with 4×4 patches becomes 16×16×16).
+* :class:`ConvLSTMSingleStack` — one ConvLSTM stack that reads a frame and predicts the next,
+  fed its own predictions after the inputs end, as OpenSTL's ConvLSTM baseline (Tan et al. 2023,
+  "OpenSTL: A Comprehensive Benchmark of Spatio-Temporal Predictive Learning") does.
+
+Both take frames ``(B, T_in, C, H, W)`` with values in [0, 1] and return
+``(B, future_frames, C, H, W)`` in [0, 1] (a sigmoid output, matching the paper's per-pixel
+cross-entropy), and both predict any number of frames: past the inputs they feed back their own
+previous prediction, so a model trained for 10 frames can be rolled out for 30. During training
+``teacher_forcing`` (scheduled sampling, Bengio et al. 2015) replaces fed-back predictions with
+the true frames with that probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from cnnlstm.models._registry import register_model
+from cnnlstm.nn import ConvLSTM
+from cnnlstm.nn._checks import check_choice, check_positive_int
+
+__all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack"]
+
+State = tuple[Tensor, Tensor]
+
+
+def _check_teacher_forcing(value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"teacher_forcing must be in [0, 1]; received teacher_forcing={value!r}")
+    return value
+
+
+class _FrameForecaster(nn.Module):
+    """Shared parts: argument checks, patching, feeding back predictions or true frames."""
+
+    def __init__(self, *, in_channels: int, patch_size: int, future_frames: int) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.patch_size = check_positive_int("patch_size", patch_size)
+        self.future_frames = check_positive_int("future_frames", future_frames)
+        self.patched_channels = self.in_channels * self.patch_size**2
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 5 or x.shape[2] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects frames (B, T, C, H, W) with C={self.in_channels}; "
+                f"received {tuple(x.shape)}"
+            )
+        h, w = x.shape[-2:]
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(
+                f"frames of {h}x{w} do not split into {self.patch_size}x{self.patch_size} patches; "
+                f"use a patch_size that divides both, or resize the frames"
+            )
+
+    def patch(self, frames: Tensor) -> Tensor:
+        """``(B, T, C, H, W)`` → ``(B, T, C·p², H/p, W/p)``."""
+        if self.patch_size == 1:
+            return frames
+        b, t = frames.shape[:2]
+        return F.pixel_unshuffle(frames.flatten(0, 1), self.patch_size).unflatten(0, (b, t))
+
+    def unpatch(self, frames: Tensor) -> Tensor:
+        """``(B, T, C·p², h, w)`` → ``(B, T, C, h·p, w·p)``."""
+        if self.patch_size == 1:
+            return frames
+        b, t = frames.shape[:2]
+        return F.pixel_shuffle(frames.flatten(0, 1), self.patch_size).unflatten(0, (b, t))
+
+    def _next_input(
+        self, prediction: Tensor, targets: Tensor | None, step: int, teacher_forcing: float
+    ) -> Tensor:
+        """The patched frame fed after future step ``step``: the prediction, or the true frame."""
+        if targets is None or teacher_forcing <= 0.0 or step >= targets.shape[1]:
+            return prediction
+        truth = self.patch(targets[:, step : step + 1])[:, 0]
+        if teacher_forcing >= 1.0:
+            return truth
+        use_truth = torch.rand(prediction.shape[0], 1, 1, 1, device=prediction.device) < teacher_forcing
+        return torch.where(use_truth, truth, prediction)
+
+    def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - documented interface
+        raise NotImplementedError
+
+
+class ConvLSTMForecaster(_FrameForecaster):
+    """Encoder–forecaster ConvLSTM (Shi et al. 2015): frames ``(B, T_in, C, H, W)`` → future frames.
+
+    Args:
+        in_channels: channels of a frame.
+        hidden_channels: hidden channels of each layer; the encoder and forecaster stacks have the
+            same sizes, so the forecaster starts from the encoder's states layer by layer.
+        kernel_size: odd kernel size of every ConvLSTM layer (int or one per layer).
+        patch_size: fold ``p × p`` patches into channels before the stacks (the paper's patching).
+        future_frames: frames predicted when ``forward`` is not told otherwise.
+        forecaster_input: ``"prediction"`` feeds the forecaster its previous output frame (the
+            last input frame first), which lets it roll out autoregressively; ``"none"`` gives
+            it no input, as in the paper's figure, where only the copied states drive it.
+        peephole: the paper's peephole connections (per channel).
+
+    Example:
+        >>> model = ConvLSTMForecaster(in_channels=1, hidden_channels=(16, 16), patch_size=4)
+        >>> model(torch.rand(2, 10, 1, 64, 64), future_frames=12).shape
+        torch.Size([2, 12, 1, 64, 64])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        hidden_channels: Sequence[int] = (64, 64),
+        kernel_size: int | Sequence[int] = 5,
+        patch_size: int = 4,
+        future_frames: int = 10,
+        forecaster_input: str = "prediction",
+        peephole: bool = False,
+    ) -> None:
+        super().__init__(in_channels=in_channels, patch_size=patch_size, future_frames=future_frames)
+        hidden = [check_positive_int("hidden_channels", h) for h in hidden_channels]
+        if not hidden:
+            raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
+        kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
+        self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
+        self.hidden_channels = hidden
+        self.encoder = ConvLSTM(self.patched_channels, hidden, kernels, peephole=peephole)
+        self.forecaster = ConvLSTM(self.patched_channels, hidden, kernels, peephole=peephole)
+        self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
+        self.num_features = sum(hidden)
+
+    def forward_features(self, x: Tensor) -> list[State]:
+        """The encoder's final ``(h, c)`` per layer for frames ``(B, T_in, C, H, W)``."""
+        self._check_input(x)
+        _, states = self.encoder(self.patch(x))
+        return states
+
+    def forward(
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``.
+
+        ``targets`` ``(B, F', C, H, W)`` and ``teacher_forcing`` only matter with
+        ``forecaster_input="prediction"``: each fed-back frame is the true one with probability
+        ``teacher_forcing``.
+        """
+        steps = self.future_frames if future_frames is None else check_positive_int("future_frames", future_frames)
+        teacher_forcing = _check_teacher_forcing(teacher_forcing)
+        states = self.forward_features(x)
+        frame = self.patch(x[:, -1:])[:, 0]  # (B, C·p², h, w)
+        if self.forecaster_input == "none":
+            frame = torch.zeros_like(frame)
+        outputs = []
+        for step in range(steps):
+            _, states = self.forecaster(frame[:, None], states)
+            hidden = torch.cat([h for h, _ in states], dim=1)  # (B, sum(hidden), h, w)
+            prediction = torch.sigmoid(self.output(hidden))
+            outputs.append(prediction)
+            if self.forecaster_input == "prediction":
+                frame = self._next_input(prediction, targets, step, teacher_forcing)
+        return self.unpatch(torch.stack(outputs, dim=1))
+
+
+class ConvLSTMSingleStack(_FrameForecaster):
+    """One ConvLSTM stack predicting the next frame from each frame (OpenSTL's ConvLSTM baseline).
+
+    It reads the ``T_in`` input frames one by one, then keeps going on its own predictions; the
+    output frame after each step is a 1×1 convolution of the last layer's hidden state.
+
+    Args:
+        in_channels, kernel_size, patch_size, future_frames: as in :class:`ConvLSTMForecaster`.
+        hidden_channels: hidden channels of each layer (OpenSTL's ConvLSTM-S: 4 × 128, 5×5,
+            patch 4).
+
+    Example:
+        >>> model = ConvLSTMSingleStack(in_channels=1, hidden_channels=(16, 16), patch_size=4)
+        >>> model(torch.rand(2, 10, 1, 64, 64)).shape
+        torch.Size([2, 10, 1, 64, 64])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        hidden_channels: Sequence[int] = (128, 128, 128, 128),
+        kernel_size: int | Sequence[int] = 5,
+        patch_size: int = 4,
+        future_frames: int = 10,
+    ) -> None:
+        super().__init__(in_channels=in_channels, patch_size=patch_size, future_frames=future_frames)
+        hidden = [check_positive_int("hidden_channels", h) for h in hidden_channels]
+        if not hidden:
+            raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
+        kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
+        self.hidden_channels = hidden
+        self.stack = ConvLSTM(self.patched_channels, hidden, kernels)
+        self.output = nn.Conv2d(hidden[-1], self.patched_channels, kernel_size=1, bias=False)
+        self.num_features = hidden[-1]
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, list[State]]:
+        """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
+        self._check_input(x)
+        return self.stack(self.patch(x))
+
+    def forward(
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``."""
+        steps = self.future_frames if future_frames is None else check_positive_int("future_frames", future_frames)
+        teacher_forcing = _check_teacher_forcing(teacher_forcing)
+        outputs_in, states = self.forward_features(x)
+        prediction = torch.sigmoid(self.output(outputs_in[:, -1]))  # the frame after the inputs
+        outputs = [prediction]
+        for step in range(steps - 1):
+            frame = self._next_input(prediction, targets, step, teacher_forcing)
+            out, states = self.stack(frame[:, None], states)
+            prediction = torch.sigmoid(self.output(out[:, 0]))
+            outputs.append(prediction)
+        return self.unpatch(torch.stack(outputs, dim=1))
+
+
+def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]) -> nn.Module:
+    return cls(**{**defaults, **kwargs})
+
+
+_FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels": 1})
+
+
+@register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))
+def convlstm_forecaster(**kwargs: Any) -> ConvLSTMForecaster:
+    """Encoder–forecaster ConvLSTM (Shi et al. 2015) of paper-like size: 3 layers 128-64-64, 5×5, 4×4 patches."""
+    return _create(ConvLSTMForecaster, dict(hidden_channels=(128, 64, 64), kernel_size=5, patch_size=4), kwargs)
+
+
+@register_model(**_FRAMES, input_size=(4, 1, 16, 16))
+def convlstm_forecaster_tiny(**kwargs: Any) -> ConvLSTMForecaster:
+    """Tiny encoder–forecaster for tests (2 layers of 8, 3×3, 2×2 patches)."""
+    return _create(ConvLSTMForecaster, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs)
+
+
+@register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))
+def convlstm_single_stack(**kwargs: Any) -> ConvLSTMSingleStack:
+    """One ConvLSTM stack as OpenSTL's ConvLSTM-S: 4 layers of 128, 5×5, 4×4 patches."""
+    return _create(ConvLSTMSingleStack, dict(hidden_channels=(128,) * 4, kernel_size=5, patch_size=4), kwargs)
+
+
+@register_model(**_FRAMES, input_size=(4, 1, 16, 16))
+def convlstm_single_stack_tiny(**kwargs: Any) -> ConvLSTMSingleStack:
+    """Tiny single-stack ConvLSTM for tests (2 layers of 8, 3×3, 2×2 patches)."""
+    return _create(ConvLSTMSingleStack, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs)

@@ -1,0 +1,232 @@
+"""Frame forecasting: predict the next frames of a sequence (ConvLSTM, Moving MNIST, nowcasting).
+
+Metrics follow the convention of OpenSTL and PredRNN so that numbers compare with theirs:
+``mse`` and ``mae`` are the squared / absolute error **summed over a frame's pixels** and averaged
+over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are per frame
+(torchmetrics, data range 1) and averaged. Every metric is also kept per horizon (future frame
+1, 2, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from cnnlstm.nn._checks import check_choice
+from cnnlstm.tasks.base import BaseTask
+
+__all__ = ["ForecastingTask", "FrameForecastMetrics"]
+
+LOSSES = ("mse", "l1", "bce")
+METRICS = ("mse", "mae", "ssim", "psnr")
+
+
+def binary_cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
+    """Per-pixel BCE of sigmoid outputs, in float32 even under mixed precision.
+
+    Autocast refuses ``F.binary_cross_entropy`` on half-precision inputs (the log of a rounded
+    probability is unstable); the forecasters output probabilities, so the loss leaves autocast.
+    """
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        return F.binary_cross_entropy(pred.float(), target.float())
+
+
+class FrameForecastMetrics(Metric):
+    """Per-horizon sums of MSE, MAE (per frame, summed over pixels), SSIM and PSNR.
+
+    ``update(pred, target)`` takes ``(B, T, C, H, W)`` in [0, 1]; :meth:`compute` returns the
+    overall means and :meth:`per_horizon` a ``{metric: [value at frame 1, 2, ...]}`` table.
+
+    Example:
+        >>> metric = FrameForecastMetrics(horizon=2)
+        >>> metric.update(torch.zeros(1, 2, 1, 16, 16), torch.ones(1, 2, 1, 16, 16))
+        >>> float(metric.compute()["mse"])  # 256 pixels, each off by 1
+        256.0
+    """
+
+    full_state_update = False
+
+    def __init__(self, *, horizon: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.horizon = int(horizon)
+        for name in METRICS:
+            self.add_state(f"sum_{name}", default=torch.zeros(self.horizon, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred: Tensor, target: Tensor) -> None:
+        if pred.shape != target.shape or pred.dim() != 5 or pred.shape[1] != self.horizon:
+            raise ValueError(
+                f"FrameForecastMetrics(horizon={self.horizon}) takes pred and target (B, {self.horizon}, C, H, W); "
+                f"received {tuple(pred.shape)} and {tuple(target.shape)}"
+            )
+        with torch.autocast(device_type=pred.device.type, enabled=False):  # metrics in float32 always
+            self._update(pred.detach().float().clamp(0, 1), target.detach().float())
+
+    def _update(self, pred: Tensor, target: Tensor) -> None:
+        b, t = pred.shape[:2]
+        diff = pred - target
+        self.sum_mse += diff.square().sum(dim=(2, 3, 4)).sum(0).double()
+        self.sum_mae += diff.abs().sum(dim=(2, 3, 4)).sum(0).double()
+        flat_pred, flat_target = pred.flatten(0, 1), target.flatten(0, 1)  # (B·T, C, H, W)
+        ssim = structural_similarity_index_measure(flat_pred, flat_target, data_range=1.0, reduction="none")
+        psnr = peak_signal_noise_ratio(flat_pred, flat_target, data_range=1.0, reduction="none", dim=(1, 2, 3))
+        self.sum_ssim += ssim.reshape(b, t).sum(0).double()
+        self.sum_psnr += psnr.clamp(max=100.0).reshape(b, t).sum(0).double()  # identical frames: capped
+        self.count += b
+
+    def per_horizon(self) -> dict[str, list[float]]:
+        count = self.count.clamp(min=1)
+        return {name: (getattr(self, f"sum_{name}") / count).tolist() for name in METRICS}
+
+    def compute(self) -> dict[str, Tensor]:
+        count = self.count.clamp(min=1)
+        return {name: (getattr(self, f"sum_{name}") / count).mean().float() for name in METRICS}
+
+
+class ForecastingTask(BaseTask):
+    """Train a forecaster on batches ``(inputs, targets)``: ``(B, T_in, C, H, W)`` → ``(B, T_out, C, H, W)``.
+
+    Logs ``{train,val,test}/loss`` and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
+    test, ``self.horizon_metrics[split]`` holds the per-horizon table and ``self.examples[split]``
+    a few sequences (inputs, targets, predictions) for the run's pictures.
+
+    Args:
+        name: registered forecasting model (``cnnlstm models`` lists them).
+        loss: ``"mse"``, ``"l1"`` or ``"bce"`` (per-pixel binary cross-entropy, the paper's).
+        teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
+            instead of its own prediction in training, decayed linearly from this value to
+            ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
+        teacher_forcing_end: final probability.
+        teacher_forcing_epochs: epochs of the decay (default: all of ``max_epochs``).
+        future_frames: frames predicted in ``predict`` (default: the data's target length).
+        num_examples: sequences kept for the pictures.
+        **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask`.
+
+    Example:
+        >>> task = ForecastingTask(name="convlstm_forecaster_tiny", input_shape=[4, 1, 16, 16])
+        >>> task(torch.rand(2, 4, 1, 16, 16), 6).shape
+        torch.Size([2, 6, 1, 16, 16])
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "convlstm_forecaster_tiny",
+        loss: str = "mse",
+        teacher_forcing: float = 0.0,
+        teacher_forcing_end: float = 0.0,
+        teacher_forcing_epochs: int | None = None,
+        future_frames: int | None = None,
+        num_examples: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        check_choice("loss", loss, LOSSES)
+        for key, value in (("teacher_forcing", teacher_forcing), ("teacher_forcing_end", teacher_forcing_end)):
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{key} must be in [0, 1]; received {key}={value!r}")
+        kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
+        kwargs.pop("class_names", None)
+        super().__init__(name=name, **kwargs)
+        self.examples: dict[str, dict[str, Tensor]] = {}
+        self.horizon_metrics: dict[str, dict[str, list[float]]] = {}
+
+    def configure_losses(self) -> None:
+        self.criterion = {"mse": F.mse_loss, "l1": F.l1_loss, "bce": binary_cross_entropy}[self.hparams.loss]
+
+    def configure_metrics(self) -> None:
+        self.frame_metrics: dict[str, FrameForecastMetrics] = {}
+
+    def _metric(self, split: str, horizon: int) -> FrameForecastMetrics:
+        metric = self.frame_metrics.get(split)
+        if metric is None or metric.horizon != horizon:
+            metric = FrameForecastMetrics(horizon=horizon).to(self.device)
+            self.frame_metrics[split] = metric
+        return metric
+
+    def forward(
+        self, x: Tensor, future_frames: int | None = None, *, targets: Tensor | None = None, teacher_forcing: float = 0.0
+    ) -> Tensor:
+        steps = future_frames or self.hparams.future_frames
+        return self.model(x, steps, targets=targets, teacher_forcing=teacher_forcing)
+
+    def output_mismatch(self, out: Tensor, data: Any) -> str | None:
+        frame = list(getattr(data, "target_shape", data.input_shape))[1:]
+        if list(out.shape[2:]) != frame:
+            return f"predicts frames of {list(out.shape[2:])} but the data's frames are {frame}"
+        return None
+
+    def teacher_forcing_now(self) -> float:
+        """The scheduled-sampling probability of the current epoch."""
+        hp = self.hparams
+        if hp.teacher_forcing <= 0 and hp.teacher_forcing_end <= 0:
+            return 0.0
+        epochs = hp.teacher_forcing_epochs or (self.trainer.max_epochs if self._trainer is not None else 1) or 1
+        progress = min(1.0, self.current_epoch / max(1, epochs))
+        return hp.teacher_forcing + (hp.teacher_forcing_end - hp.teacher_forcing) * progress
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        x, y = batch[0], batch[1]
+        pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now())
+        loss = self.criterion(pred, y)
+        self.check_loss(loss, batch_idx)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
+        return loss
+
+    def _evaluate(self, batch: Any, split: str, batch_idx: int) -> None:
+        x, y = batch[0], batch[1]
+        pred = self(x, y.shape[1])
+        loss = self.criterion(pred, y)
+        self.log(f"{split}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
+        self._metric(split, y.shape[1]).update(pred, y)
+        if batch_idx == 0:
+            k = self.hparams.num_examples
+            self.examples[split] = {"inputs": x[:k].cpu(), "targets": y[:k].cpu(), "predictions": pred[:k].cpu()}
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate(batch, "val", batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate(batch, "test", batch_idx)
+
+    def _finish(self, split: str) -> None:
+        metric = self.frame_metrics.get(split)
+        if metric is None:
+            return
+        values = metric.compute()
+        self.log_dict({f"{split}/{k}": v for k, v in values.items()}, prog_bar=split == "val")
+        self.horizon_metrics[split] = metric.per_horizon()
+        metric.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish("test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        steps = self.hparams.future_frames
+        if steps is None:
+            target_shape = getattr(getattr(self.trainer, "datamodule", None), "target_shape", None)
+            steps = target_shape[0] if target_shape else self.model.future_frames
+        return {"inputs": x, "frames": self(x, steps)}
+
+    def evaluation_artifacts(self, split: str, root: Path) -> dict[str, Any]:
+        """Write the split's pictures into ``root``; return what goes into summary.json."""
+        from cnnlstm.plots import plot_forecast_grid, plot_horizon_metrics, save_forecast_gif
+
+        written: list[str] = []
+        example = self.examples.get(split)
+        if example is not None:
+            written.append(plot_forecast_grid(**example, path=root / f"forecast_{split}.png").name)
+            written.append(save_forecast_gif(**example, path=root / f"forecast_{split}.gif").name)
+        horizon = self.horizon_metrics.get(split)
+        if horizon is not None:
+            written.append(plot_horizon_metrics(horizon, root / f"horizon_{split}.png").name)
+        return {"pictures": written, "per_horizon": horizon}

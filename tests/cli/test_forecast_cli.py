@@ -1,0 +1,50 @@
+"""`cnnlstm` on forecasting: fit, test and predict with the Moving MNIST presets, pictures written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnlstm.cli import main
+from cnnlstm.data.moving_mnist import generate
+
+SMALL = ["--model.init_args.name=convlstm_forecaster_tiny", "--model.init_args.model_kwargs={}",
+         "--data.num_train=16", "--data.num_val=8", "--data.num_test=8", "--data.input_frames=4",
+         "--data.target_frames=3", "--data.image_size=32", "--data.batch_size=4", "--data.num_workers=0",
+         "--trainer.max_epochs=1", "--quiet"]
+
+
+@pytest.mark.parametrize("preset", ["movingmnist-convlstm-small", "movingmnist-convlstm"])
+def test_fit_test_predict_write_metrics_pictures_and_frames(preset, tmp_path):
+    root = tmp_path / "run"
+    common = ["--config", preset, f"--trainer.default_root_dir={root}", *SMALL]
+    assert main(["fit", *common]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    assert {"forecast_val.png", "forecast_val.gif", "horizon_val.png", "loss.png"} <= set(summary["plots"])
+    for name in summary["plots"]:
+        assert (root / name).stat().st_size > 0
+
+    assert main(["test", *common, "--ckpt_path", "best"]) == 0
+    metrics = json.loads((root / "test_metrics.json").read_text())
+    assert set(metrics) >= {"test/loss", "test/mse", "test/mae", "test/ssim", "test/psnr"}
+    summary = json.loads((root / "summary.json").read_text())
+    assert len(summary["test_per_horizon"]["mse"]) == 3  # one value per future frame
+    assert (root / "forecast_test.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+
+    # Predict on a user's .npy of input frames (T, H, W), for a longer horizon than trained.
+    frames = generate(1, seq_len=4, image_size=32, seed=3, split="test")[0]
+    np.save(tmp_path / "inputs.npy", frames)
+    assert main(["predict", *common, "--ckpt_path", "last", f"--data.predict_path={tmp_path / 'inputs.npy'}",
+                 "--data.target_frames=7"]) == 0
+    predicted = np.load(root / "predictions.npy", allow_pickle=False)
+    assert predicted.shape == (1, 7, 1, 32, 32) and predicted.dtype == np.float32
+    assert 0 <= predicted.min() and predicted.max() <= 1
+    assert (root / "prediction_000.png").is_file()
+
+
+def test_a_classifier_preset_model_on_forecast_data_fails_in_seconds(tmp_path):
+    code = main(["fit", "--config", "movingmnist-convlstm-small", f"--trainer.default_root_dir={tmp_path}",
+                 *SMALL, "--model.init_args.name=lrcn_tiny"])
+    assert code != 0

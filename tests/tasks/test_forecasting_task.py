@@ -1,0 +1,95 @@
+"""The forecasting task: metric conventions against hand computation, scheduled sampling, steps."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from cnnlstm.tasks import ForecastingTask
+from cnnlstm.tasks.forecasting import FrameForecastMetrics
+
+
+def test_mse_and_mae_sum_over_pixels_and_average_over_frames():
+    pred = torch.zeros(2, 3, 1, 8, 8)
+    target = torch.zeros(2, 3, 1, 8, 8)
+    target[0, 0, 0, :2, :2] = 0.5  # 4 pixels off by 0.5 in one frame of one sequence
+    target[1, 2] = 1.0  # a whole frame off by 1
+    metric = FrameForecastMetrics(horizon=3)
+    metric.update(pred, target)
+    values, horizon = metric.compute(), metric.per_horizon()
+    # per (sequence, frame) sums of squares: 1.0 and 64.0; six frames in all
+    assert float(values["mse"]) == pytest.approx((4 * 0.25 + 64.0) / 6)
+    assert float(values["mae"]) == pytest.approx((4 * 0.5 + 64.0) / 6)
+    assert horizon["mse"] == pytest.approx([0.5, 0.0, 32.0])
+    # PSNR of frame (1, 2): per-pixel MSE 1 -> 0 dB; identical frames are capped at 100 dB
+    assert horizon["psnr"][2] == pytest.approx((100.0 + 0.0) / 2)
+    assert horizon["psnr"][0] == pytest.approx((10 * math.log10(1 / (1.0 / 64)) + 100.0) / 2)
+
+
+def test_ssim_is_one_for_identical_frames_and_lower_otherwise():
+    frames = torch.rand(2, 2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    same = FrameForecastMetrics(horizon=2)
+    same.update(frames, frames)
+    assert float(same.compute()["ssim"]) == pytest.approx(1.0, abs=1e-5)
+    other = FrameForecastMetrics(horizon=2)
+    other.update(frames.flip(-1), frames)
+    assert float(other.compute()["ssim"]) < 0.5
+
+
+def test_metric_accumulates_batches_like_one_big_batch():
+    g = torch.Generator().manual_seed(1)
+    pred, target = torch.rand(5, 2, 1, 16, 16, generator=g), torch.rand(5, 2, 1, 16, 16, generator=g)
+    whole, parts = FrameForecastMetrics(horizon=2), FrameForecastMetrics(horizon=2)
+    whole.update(pred, target)
+    parts.update(pred[:2], target[:2])
+    parts.update(pred[2:], target[2:])
+    for key, value in whole.compute().items():
+        assert float(parts.compute()[key]) == pytest.approx(float(value), rel=1e-5)
+
+
+def test_wrong_shapes_are_named():
+    with pytest.raises(ValueError, match=r"horizon=3.*received \(1, 2, 1, 8, 8\)"):
+        FrameForecastMetrics(horizon=3).update(torch.zeros(1, 2, 1, 8, 8), torch.zeros(1, 2, 1, 8, 8))
+
+
+def test_teacher_forcing_decays_linearly_over_its_epochs(monkeypatch):
+    task = ForecastingTask(name="convlstm_forecaster_tiny", teacher_forcing=1.0, teacher_forcing_end=0.0,
+                           teacher_forcing_epochs=4)
+    monkeypatch.setattr(ForecastingTask, "current_epoch", property(lambda self: self.epoch_for_test))
+    seen = []
+    for epoch in range(6):
+        task.epoch_for_test = epoch
+        seen.append(task.teacher_forcing_now())
+    assert seen == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0, 0.0])
+    assert ForecastingTask(name="convlstm_forecaster_tiny").teacher_forcing_now() == 0.0
+
+
+def test_task_arguments_are_validated():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ForecastingTask(name="convlstm_forecaster_tiny", loss="ssim")
+    with pytest.raises(ValueError, match="teacher_forcing must be in"):
+        ForecastingTask(name="convlstm_forecaster_tiny", teacher_forcing=2.0)
+
+
+@pytest.mark.parametrize("loss", ["mse", "l1", "bce"])
+def test_training_step_uses_the_requested_loss(loss):
+    torch.manual_seed(0)
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss=loss)
+    x, y = torch.rand(2, 3, 1, 8, 8), torch.rand(2, 2, 1, 8, 8)
+    with torch.no_grad():
+        pred = task(x, 2)
+    expected = {"mse": torch.nn.functional.mse_loss, "l1": torch.nn.functional.l1_loss,
+                "bce": torch.nn.functional.binary_cross_entropy}[loss](pred, y)
+    torch.testing.assert_close(task.criterion(pred, y), expected)
+
+
+def test_bce_works_under_bf16_autocast_and_equals_float32():
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss="bce")
+    pred = torch.rand(2, 2, 1, 8, 8).clamp(0.01, 0.99)
+    target = torch.rand(2, 2, 1, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = task.criterion(pred.bfloat16(), target)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, torch.nn.functional.binary_cross_entropy(pred.bfloat16().float(), target))
