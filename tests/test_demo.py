@@ -15,11 +15,17 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
     data = json.loads((tmp_path / "summary.json").read_text())
     assert [row["preset"] for row in data["rows"]] == [p for p, _ in DEMO_RUNS]
     for row in data["rows"]:
-        assert 0.0 <= row["test acc"] <= 1.0 and row["epochs"] == 1 and row["params"] > 0
+        assert row["epochs"] == 1 and row["params"] > 0
         # the video runs train on a tree with broken files, which are skipped and counted
         assert row["skipped files"] == (2 if row["preset"].startswith("video-") else 0)
-        for png in ("loss.png", "confusion_val.png", "confusion_test.png"):
-            assert (tmp_path / row["preset"] / png).is_file()
+        if row["preset"].startswith("movingmnist-"):  # forecasting: frame metrics and pictures
+            assert row["test acc"] is None and row["test MSE"] > 0 and 0 < row["test SSIM"] <= 1
+            pictures = ("loss.png", "forecast_val.png", "forecast_test.png", "forecast_test.gif", "horizon_test.png")
+        else:
+            assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None
+            pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
+        for picture in pictures:
+            assert (tmp_path / row["preset"] / picture).is_file()
     assert (tmp_path / "summary.md").read_text().count("\n| ") == len(DEMO_RUNS) + 1
     assert "Results:" in capsys.readouterr().out
 
@@ -37,5 +43,6 @@ def test_demo_rejects_unknown_presets(tmp_path, capsys):
 
 def test_markdown_formatting():
     row = {"preset": "p", "model": "m", "params": 12345, "epochs": 2, "fit s": 1.5, "val acc": 0.5,
-           "test acc": None, "test macro-F1": 0.25, "skipped files": 2, "plots": "loss.png"}
-    assert to_markdown([row]).splitlines()[-1] == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 2 | loss.png |"
+           "test acc": None, "test macro-F1": 0.25, "test MSE": None, "test SSIM": None, "skipped files": 2,
+           "plots": "loss.png"}
+    assert to_markdown([row]).splitlines()[-1] == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 |  |  | 2 | loss.png |"

@@ -26,6 +26,10 @@ _VIDEO = [
     "--model.init_args.lr=0.005", "--trainer.max_epochs=30",
 ]
 
+# Moving MNIST on CPU within the demo's time: fewer generated sequences than the preset.
+_MOVING_MNIST = ["--data.num_train=1000", "--data.num_val=100", "--data.num_test=200", "--data.num_workers=0",
+                 "--trainer.max_epochs=3"]
+
 # (preset, extra arguments): later presets join here.
 DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("synthetic-tiny", []),
@@ -36,11 +40,18 @@ DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("video-seed", [*_VIDEO, "--model.init_args.name=seed_conv3d_lstm_tiny", "--data.stride=1",
                     "--model.init_args.model_kwargs={frame_size: [32, 32]}"]),
     ("video-convlstm", [*_VIDEO, "--model.init_args.name=convlstm_classifier_tiny", "--model.init_args.model_kwargs={}", "--data.stride=1"]),
+    ("basicmotions-deepconvlstm", []),
+    ("movingmnist-convlstm-small", _MOVING_MNIST),
 ]
 VIDEO_TREE = dict(num_classes=4, videos_per_class=48, num_frames=16, frame_size=48)
 QUICK_ARGS = ["--trainer.max_epochs=1"]
-QUICK_SYNTHETIC = ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"]
-COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "skipped files", "plots")
+# --quick: fewer generated samples, by preset family (video trees are made small instead).
+QUICK_DATA = {
+    "synthetic-": ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"],
+    "movingmnist-": ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16"],
+}
+COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "test MSE",
+           "test SSIM", "skipped files", "plots")
 
 
 def _row(preset: str, summary: dict) -> dict:
@@ -55,8 +66,14 @@ def _row(preset: str, summary: dict) -> dict:
         "val acc": fit.get("val/acc"),
         "test acc": test.get("test/acc"),
         "test macro-F1": test.get("test/f1_macro"),
+        "test MSE": test.get("test/mse"),
+        "test SSIM": test.get("test/ssim"),
         "skipped files": summary.get("skipped_files", 0),
-        "plots": ", ".join(summary.get("plots", []) + (["confusion_test.png"] if "test_confusion_matrix" in summary else [])),
+        "plots": ", ".join(
+            summary.get("plots", [])
+            + (["confusion_test.png"] if "test_confusion_matrix" in summary else [])
+            + summary.get("test_pictures", [])
+        ),
     }
 
 
@@ -110,7 +127,7 @@ def fit_and_test(
         shutil.rmtree(root)  # a demo run starts clean
     common = ["--config", preset, f"--trainer.default_root_dir={root}", *extra]
     if quick:
-        common += QUICK_ARGS + ([] if preset.startswith("video-") else QUICK_SYNTHETIC)
+        common += QUICK_ARGS + next((v for k, v in QUICK_DATA.items() if preset.startswith(k)), [])
     if quiet:
         common.append("--quiet")
     # Video presets are tested on the held-out tree (a class-folder tree has no test split).
