@@ -10,7 +10,8 @@ Usage:
     cnnlstm presets | cnnlstm models [PATTERN] | cnnlstm demo
 
 Flags for every command: ``--quiet`` (no progress bars or model summary), ``--debug`` (show
-tracebacks instead of one-line errors).
+tracebacks instead of one-line errors), ``--compile`` (``torch.compile(fullgraph=True)`` the
+model; the same as ``--model.init_args.compile=true``).
 
 A run's outputs go to ``--trainer.default_root_dir`` (default ``runs/<preset>/<timestamp>``).
 ``--ckpt_path last|best`` picks the checkpoint of that folder, or of the preset's newest run.
@@ -442,6 +443,8 @@ def main(args: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     debug = _pop_flag(argv, "--debug")
     quiet = _pop_flag(argv, "--quiet")
+    if _pop_flag(argv, "--compile") and argv and argv[0] in LIGHTNING_COMMANDS:
+        argv.append("--model.init_args.compile=true")
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

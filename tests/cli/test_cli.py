@@ -226,3 +226,14 @@ def test_help_needs_no_config(capsys):
     assert main(["fit", "--help"]) == 0
     assert "--trainer.max_epochs" in capsys.readouterr().out
     assert main([]) == 0 and "cnnlstm fit --config" in capsys.readouterr().out
+
+
+def test_compile_flag_trains_a_compiled_model_with_plain_checkpoint_keys(tmp_path):
+    root = tmp_path / "compiled"
+    assert main(["fit", "--config", "synthetic-tiny", "--compile", "--trainer.max_epochs=1", "--data.num_train=32",
+                 "--data.num_val=16", "--data.num_test=16", f"--trainer.default_root_dir={root}", "--quiet"]) == 0
+    ckpt = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["compile"] is True
+    assert all(not k.startswith("model._orig_mod") for k in ckpt["state_dict"])
+    assert main(["test", "--config", "synthetic-tiny", "--data.num_test=16", f"--trainer.default_root_dir={root}",
+                 "--ckpt_path", "last", "--quiet"]) == 0

@@ -64,6 +64,8 @@ class BaseTask(pl.LightningModule):
             validation loss) or ``None``.
         class_names: the data's class names, recorded by the CLI so that predictions carry names
             and another tree is evaluated with the same label order.
+        compile: compile the model with ``torch.compile(fullgraph=True)`` (``cnnlstm fit
+            --compile``); the weights keep their names, so checkpoints stay interchangeable.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class BaseTask(pl.LightningModule):
         weight_decay: float = 0.0,
         scheduler: str | None = "cosine",
         class_names: list[str] | None = None,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -89,6 +92,8 @@ class BaseTask(pl.LightningModule):
         self.model = create_model(
             name, **build_kwargs(model_kwargs, num_classes, name=name, input_shape=input_shape)
         )
+        if compile:
+            self.model.compile(fullgraph=True)  # in place: state_dict keys unchanged
         self.configure_losses()
         self.configure_metrics()
 
