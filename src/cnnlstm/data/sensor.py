@@ -211,7 +211,9 @@ class SensorStreamDataModule(BaseDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
-        self.save_hyperparameters()
+        # Lightning merges data and task hyper-parameters; the task keeps the resolved class names,
+        # which would clash with a None here.
+        self.save_hyperparameters(ignore=["class_names"])
         self.files = _list_files(path, "path")
         self.predict_files = _list_files(predict_path, "predict_path") if predict_path is not None else None
         for field, value in (("label_column", label_column), ("subject_column", subject_column),

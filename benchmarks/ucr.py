@@ -1,0 +1,275 @@
+"""Test accuracy of the four sensor models on four UCR/UEA datasets, beside published results.
+
+Each (dataset, model, seed) trains through the real CLI with the generic preset of the model —
+``cnnlstm fit --config ucr-<model> --data.name <dataset> --seed_everything S --data.seed S``,
+then ``cnnlstm test --ckpt_path best`` on the archive's own test split (``cnnlstm.demo.fit_and_test``).
+The validation split (20 % of every class) is carved from the archive's TRAIN split, so the
+models train on 80 % of what the published methods train on; the checkpoint tested is the one
+with the lowest validation loss. The seed sets the initialisation, the validation split and the
+training order.
+
+    python benchmarks/ucr.py                                   # 4 datasets x 4 models x 5 seeds
+    python benchmarks/ucr.py --seeds 0 1 --datasets GunPoint --models lstm_fcn
+    python benchmarks/ucr.py --seeds 0 1 2 --resume           # add seed 2 to an earlier JSON
+
+Prints two markdown tables (test accuracy with the published anchors, and the mean CPU fit time)
+and writes JSON with every run (``--json``, default docs/results/ucr.json; with ``--resume`` the
+runs already in that file with the same settings are kept, not re-run). Torch runs on
+``--threads`` CPU threads (default 1: more threads on a shared 2-core machine slow it down).
+
+Published anchors (accuracy on the archive's default train/test split; "n/a" where the source
+has no result for the dataset) — see ``SOURCES`` for where each number comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from cnnlstm.demo import fit_and_test
+
+DATASETS = ["BasicMotions", "JapaneseVowels", "GunPoint", "ItalyPowerDemand"]
+MODELS = ["deepconvlstm", "lstm_fcn", "mlstm_fcn", "cnn_bilstm"]
+# The targets of issue 6 for the best model of each dataset.
+TARGETS = {"BasicMotions": 1.0, "JapaneseVowels": 0.99, "GunPoint": 0.99, "ItalyPowerDemand": 0.96}
+
+SOURCES = {
+    "fawaz2019": (
+        "Ismail Fawaz, Forestier, Weber, Idoumghar & Muller, 'Deep learning for time series "
+        "classification: a review', Data Mining and Knowledge Discovery 33 (2019): mean of 10 runs "
+        "on the default split, UCR/UEA-85 table (GunPoint, ItalyPowerDemand) and MTS-archive table "
+        "(JapaneseVowels); the authors' repository hfawaz/dl-4-tsc, results/results-uea-avg-std.csv "
+        "and results/results-mts-avg-std.csv. BasicMotions is in neither table."
+    ),
+    "ismailfawaz2020": (
+        "Ismail Fawaz et al., 'InceptionTime: Finding AlexNet for time series classification', "
+        "Data Mining and Knowledge Discovery 34 (2020): ensemble of 5 Inception networks, default "
+        "split, 85 UCR datasets (hfawaz/InceptionTime, results-InceptionTime-85.csv). The paper has "
+        "no multivariate results."
+    ),
+    "ruiz2021": (
+        "Ruiz, Flynn, Large, Middlehurst & Bagnall, 'The great multivariate time series "
+        "classification bake off', Data Mining and Knowledge Discovery 35 (2021): InceptionTime on "
+        "the 26 equal-length UEA datasets, fold 0 = default split (tsml-eval, "
+        "results/classification/ByClassifier/Multivariate/InceptionTime_TESTFOLDS.csv). "
+        "JapaneseVowels (unequal lengths) is not among them."
+    ),
+    "middlehurst2021": (
+        "Middlehurst, Large, Flynn, Lines, Bostrom & Bagnall, 'HIVE-COTE 2.0: a new meta ensemble "
+        "for time series classification', Machine Learning 110 (2021): HC2 on the 26 equal-length "
+        "UEA datasets, default split (tsml-eval, results/tsml/ByClassifier/Multivariate/"
+        "HC2_TESTFOLDS.csv). JapaneseVowels (unequal lengths) is not among them."
+    ),
+    "middlehurst2024": (
+        "Middlehurst, Schäfer & Bagnall, 'Bake off redux: a review and experimental evaluation of "
+        "recent time series classification algorithms', Data Mining and Knowledge Discovery 38 "
+        "(2024): HC2, fold 0 = default split (tsml-eval, tsml_eval/publications/y2023/tsc_bakeoff/"
+        "results/hybrid/HC2_ACC.csv); the mean over its 30 resamples is 0.999 on GunPoint and "
+        "0.962 on ItalyPowerDemand."
+    ),
+}
+
+# dataset -> method -> (accuracy, source key), or None where the source has no number.
+ANCHORS: dict[str, dict[str, tuple[float, str] | None]] = {
+    "BasicMotions": {
+        "FCN": None,
+        "ResNet": None,
+        "InceptionTime": (1.000, "ruiz2021"),
+        "HC2": (1.000, "middlehurst2021"),
+    },
+    "JapaneseVowels": {
+        "FCN": (0.993, "fawaz2019"),
+        "ResNet": (0.992, "fawaz2019"),
+        "InceptionTime": None,
+        "HC2": None,
+    },
+    "GunPoint": {
+        "FCN": (1.000, "fawaz2019"),
+        "ResNet": (0.991, "fawaz2019"),
+        "InceptionTime": (1.000, "ismailfawaz2020"),
+        "HC2": (1.000, "middlehurst2024"),
+    },
+    "ItalyPowerDemand": {
+        "FCN": (0.961, "fawaz2019"),
+        "ResNet": (0.963, "fawaz2019"),
+        "InceptionTime": (0.968, "ismailfawaz2020"),
+        "HC2": (0.970, "middlehurst2024"),
+    },
+}
+ANCHOR_METHODS = ["FCN", "ResNet", "InceptionTime", "HC2"]
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """What makes two runs of the same (dataset, model, seed) comparable."""
+    return {"epochs": args.epochs, "extra": list(args.extra)}
+
+
+def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> dict | None:
+    extra = [f"--data.name={dataset}", f"--seed_everything={seed}", f"--data.seed={seed}"]
+    if args.epochs is not None:
+        extra.append(f"--trainer.max_epochs={args.epochs}")
+    extra += args.extra
+    started = time.perf_counter()
+    unused = args.out / "unused"  # fit_and_test substitutes it for {videos}: these presets have none
+    summary = fit_and_test(
+        f"ucr-{model}", extra, root=args.out / f"{dataset}-{model}-seed{seed}",
+        videos=unused, test_videos=unused, quiet=True,
+    )
+    if summary is None:
+        return None
+    test = summary["test_metrics"]
+    best = Path(summary.get("best_checkpoint") or "").stem  # "epoch042"
+    return {
+        "dataset": dataset,
+        "model": model,
+        "seed": seed,
+        "test_acc": test["test/acc"],
+        "test_f1_macro": test["test/f1_macro"],
+        "test_f1_weighted": test["test/f1_weighted"],
+        "last_val_acc": summary["fit_metrics"].get("val/acc"),
+        "best_epoch": int(best[5:]) if best.startswith("epoch") and best[5:].isdigit() else None,
+        "epochs": summary["epochs"],
+        "parameters": summary["parameters"],
+        "fit_s": summary["fit_wall_time_s"],
+        "total_s": round(time.perf_counter() - started, 1),
+        **_settings(args),
+    }
+
+
+def _cell(values: list[float]) -> str:
+    if not values:
+        return "—"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {std:.3f}"
+
+
+def _anchor_cell(anchor: tuple[float, str] | None) -> str:
+    return "n/a" if anchor is None else f"{anchor[0]:.3f}"
+
+
+def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[dict]:
+    rows = []
+    for dataset in datasets:
+        for model in models:
+            mine = [r for r in runs if r["dataset"] == dataset and r["model"] == model]
+            if not mine:
+                continue
+            accs = [r["test_acc"] for r in mine]
+            rows.append({
+                "dataset": dataset,
+                "model": model,
+                "seeds": [r["seed"] for r in mine],
+                "test_acc_mean": statistics.mean(accs),
+                "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "test_acc_per_seed": accs,
+                "fit_s_mean": statistics.mean(r["fit_s"] for r in mine),
+                "epochs": mine[0]["epochs"],
+                "parameters": mine[0]["parameters"],
+                "target": TARGETS.get(dataset),
+            })
+    return rows
+
+
+def tables(runs: list[dict], datasets: list[str], models: list[str]) -> str:
+    """Markdown: accuracy per (dataset, model) with the anchors and the target; mean fit seconds."""
+    acc = {(r["dataset"], r["model"]): [] for r in runs}
+    fit = {(r["dataset"], r["model"]): [] for r in runs}
+    for r in runs:
+        acc[r["dataset"], r["model"]].append(r["test_acc"])
+        fit[r["dataset"], r["model"]].append(r["fit_s"])
+    header = ["dataset", *models, *ANCHOR_METHODS, "target", "met by"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for dataset in datasets:
+        target = TARGETS[dataset]
+        means = {m: statistics.mean(acc[dataset, m]) for m in models if acc.get((dataset, m))}
+        met = [m for m, mean in means.items() if mean >= target - 1e-9]
+        cells = [_cell(acc.get((dataset, m), [])) for m in models]
+        anchors = [_anchor_cell(ANCHORS[dataset][a]) for a in ANCHOR_METHODS]
+        target_text = f"{target:.3f}" if target == 1.0 else f">= {target:.2f}"
+        best = max(means, key=means.get) if means else None
+        verdict = ", ".join(met) or (f"none (best: {best} {means[best]:.4f})" if best else "—")
+        lines.append("| " + " | ".join([dataset, *cells, *anchors, target_text, verdict]) + " |")
+    lines += ["", "Mean CPU fit time per run, seconds (training + validation, 1 thread):", ""]
+    header = ["dataset", *models]
+    lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for dataset in datasets:
+        cells = [f"{statistics.mean(fit[dataset, m]):.1f}" if fit.get((dataset, m)) else "—"
+                 for m in models]
+        lines.append("| " + " | ".join([dataset, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="*", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--epochs", type=int, default=None, help="override every preset's max_epochs")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_ucr"), help="folder for the run folders")
+    parser.add_argument("--json", type=Path, default=Path("docs/results/ucr.json"))
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --json that have the same settings; "
+                             "run only the others")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--extra", action="append", default=[], metavar="ARG",
+                        help="one more CLI argument for every run (repeatable), "
+                             "e.g. --extra=--data.batch_size=8")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    runs: list[dict] = []
+    if args.resume and args.json.is_file():
+        settings = _settings(args)
+        runs = [r for r in json.loads(args.json.read_text()).get("runs", [])
+                if all(r.get(k) == v for k, v in settings.items())]
+    done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
+    started = time.perf_counter()
+    todo = [(d, m, s) for d in args.datasets for m in args.models for s in args.seeds
+            if (d, m, s) not in done]
+    print(f"cnnlstm UCR benchmark | torch {torch.__version__} | {torch.get_num_threads()} thread(s) | "
+          f"{len(todo)} runs to do, {len(done)} kept", flush=True)
+    for i, (dataset, model, seed) in enumerate(todo, 1):
+        row = _run_one(dataset, model, seed, args)
+        if row is None:
+            return 1
+        runs.append(row)
+        print(f"[{i}/{len(todo)}] {dataset} {model} seed {seed}: test acc {row['test_acc']:.3f} "
+              f"(fit {row['fit_s']:.0f} s, total {row['total_s']:.0f} s)", flush=True)
+        _write(args, runs, time.perf_counter() - started)  # progress survives an interruption
+
+    selected = [r for r in runs if r["dataset"] in args.datasets and r["model"] in args.models
+                and r["seed"] in args.seeds]
+    print("\n" + tables(selected, args.datasets, args.models))
+    _write(args, runs, time.perf_counter() - started)
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def _write(args: argparse.Namespace, runs: list[dict], elapsed: float) -> None:
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "datasets": args.datasets,
+        "models": args.models,
+        "seeds": args.seeds,
+        "epochs_override": args.epochs,
+        "extra_args": args.extra,
+        "this_invocation_s": round(elapsed, 1),
+        "targets": TARGETS,
+        "anchors": {d: {m: (None if a is None else {"acc": a[0], "source": a[1]}) for m, a in v.items()}
+                    for d, v in ANCHORS.items()},
+        "sources": SOURCES,
+        "summary": summarise(runs, args.datasets, args.models),
+        "runs": sorted(runs, key=lambda r: (DATASETS.index(r["dataset"]), MODELS.index(r["model"]),
+                                            r["seed"])),
+    }, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
