@@ -109,6 +109,21 @@ class ConvLSTMClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
 
+    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
+        """The state before the first frame of :meth:`step` (a unidirectional ConvLSTM only)."""
+        if self.convlstm.bidirectional:
+            raise ValueError("a bidirectional ConvLSTM reads the future, so it cannot run frame by frame")
+        return {"convlstm": None}
+
+    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        """One frame ``(B, C, H, W)`` → logits of the sequence so far, new state.
+
+        After frames ``x[:, 0] ... x[:, t]`` the logits equal ``model(x[:, : t + 1])``.
+        """
+        maps = self.stem(frame[:, None])  # (B, 1, C_stem, h, w)
+        last, hidden = self.convlstm(maps, state["convlstm"])  # (B, C', h, w)
+        return self.forward_head(last), {"convlstm": hidden}
+
 
 def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassifier:
     return ConvLSTMClassifier(**{**defaults, **kwargs})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from cnnlstm.models._registry import register_model
@@ -53,6 +54,18 @@ class _SequenceClassifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
+
+    # -- streaming: one frame at a time ------------------------------------------------------------
+    def _head_state(self, batch_size: int, device: torch.device | None) -> dict[str, Any]:
+        return {"sum": torch.zeros(batch_size, self.head.in_features, device=device), "count": 0}
+
+    def _head_step(self, out: Tensor, state: dict[str, Any]) -> Tensor:
+        """Logits after a step whose sequence output is ``out`` ``(B, F)``; the mean pool keeps a running sum."""
+        if self.head.pool == "mean":
+            state["sum"] = state["sum"] + out
+            state["count"] += 1
+            out = state["sum"] / state["count"]
+        return self.head(out[:, None])  # pooling one step returns it
 
 
 class Conv3dLSTMClassifier(_SequenceClassifier):
@@ -234,6 +247,24 @@ class LRCN(_SequenceClassifier):
         out, _ = self.lstm(frame_features)
         return out
 
+    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
+        """The state before the first frame of :meth:`step` (a unidirectional LSTM only)."""
+        if self.lstm.bidirectional:
+            raise ValueError("a bidirectional LSTM reads the future, so it cannot run frame by frame; "
+                             "build the model with bidirectional=False to stream")
+        return {"lstm": None, **self._head_state(batch_size, device)}
+
+    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        """One frame ``(B, C, H, W)`` → logits of the sequence so far ``(B, num_classes)``, new state.
+
+        After frames ``x[:, 0] ... x[:, t]`` the logits equal ``model(x[:, : t + 1])``; the work per
+        frame is one CNN call and one LSTM step, whatever the number of frames seen.
+        """
+        features = self.encoder.module(frame)  # (B, F)
+        out, hidden = self.lstm(features[:, None], state["lstm"])  # (B, 1, H)
+        state = {**state, "lstm": hidden}
+        return self._head_step(out[:, 0], state), state
+
 
 class FrameMean(_SequenceClassifier):
     """Baseline without recurrence: the LRCN frame CNN on every frame, a mean over time, a linear layer.
@@ -274,6 +305,15 @@ class FrameMean(_SequenceClassifier):
         """Frames ``(B, T, C, H, W)`` → per-frame features ``(B, T, num_features)``."""
         _check_frames(self, x, self.in_channels)
         return self.encoder(x)
+
+    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
+        """The state before the first frame of :meth:`step`: a running sum of frame features."""
+        return self._head_state(batch_size, device)
+
+    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+        """One frame ``(B, C, H, W)`` → logits of the frames so far, new state (a running mean)."""
+        state = dict(state)
+        return self._head_step(self.encoder.module(frame), state), state
 
 
 

@@ -1,0 +1,91 @@
+"""Per-frame latency of streaming (`step`) against re-running the model on a 16-frame window.
+
+A live source gets one new frame at a time. Without a recurrent state, each new frame means
+running the model again on the last `--window` frames; with `init_state`/`step` it is one CNN
+call and one recurrent step. Both are timed here on the same model, input size and thread count,
+interleaved, median of `--repeats` frames after a warm-up.
+
+    python benchmarks/streaming.py                      # CPU, batch 1, 16-frame window
+    python benchmarks/streaming.py --device cuda
+
+Prints a table and writes JSON (``--json``, default benchmarks/results/streaming-<device>.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from cnnlstm import create_model
+
+MODELS = {  # name -> (model kwargs, frame size)
+    "lrcn": ({}, 112),
+    "convlstm_classifier": ({}, 112),
+    "frame_mean": ({}, 112),
+}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def measure(name: str, *, device: torch.device, window: int, repeats: int, warmup: int) -> dict:
+    kwargs, size = MODELS[name]
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=10, **kwargs).to(device).eval()
+    frames = torch.randn(1, window + warmup + repeats, 3, size, size, device=device)
+    state = model.init_state(1, device=device)
+    for t in range(window):  # fill the window and the state alike
+        _, state = model.step(frames[:, t], state)
+    step_ms, window_ms = [], []
+    for t in range(window, frames.shape[1]):
+        _sync(device)
+        start = time.perf_counter()
+        _, state = model.step(frames[:, t], state)
+        _sync(device)
+        mid = time.perf_counter()
+        model(frames[:, t - window + 1 : t + 1])
+        _sync(device)
+        end = time.perf_counter()
+        if t >= window + warmup:
+            step_ms.append((mid - start) * 1e3)
+            window_ms.append((end - mid) * 1e3)
+    step, full = statistics.median(step_ms), statistics.median(window_ms)
+    return {"model": name, "frame_size": size, "window": window, "step_ms": step, "window_ms": full,
+            "speedup": full / step}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--window", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    rows = [measure(n, device=device, window=args.window, repeats=args.repeats, warmup=args.warmup) for n in MODELS]
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch 1, "
+          f"window {args.window} frames, median of {args.repeats} frames")
+    print("| model | frame | step ms/frame | re-run window ms/frame | speed-up |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['frame_size']}×{r['frame_size']} | {r['step_ms']:.2f} | {r['window_ms']:.2f} "
+              f"| {r['speedup']:.1f}× |")
+    out = args.json or Path("benchmarks/results") / f"streaming-{device.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"device": str(device), "torch": torch.__version__,
+                               "threads": torch.get_num_threads(), "rows": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Live inference: feed frames one at a time, get the sequence's prediction after each.
+
+:class:`Stream` wraps a model that offers ``init_state(batch_size)`` and
+``step(frame, state) -> (logits, state)`` (``lrcn``, ``frame_mean``, ``convlstm_classifier``):
+the work per frame stays the same however many frames came before, unlike re-running a window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["Stream"]
+
+
+class Stream:
+    """Frame-by-frame prediction for live sources (a camera, a sensor feed).
+
+    Args:
+        model: a model with ``init_state`` and ``step``; it is put in eval mode.
+        batch_size: independent streams fed together (frames ``(batch_size, C, H, W)``).
+        device: where the state lives (default: the model's device).
+
+    Example:
+        >>> from cnnlstm import create_model
+        >>> model = create_model("lrcn_tiny", num_classes=4)
+        >>> stream = Stream(model)
+        >>> for frame in torch.rand(5, 1, 3, 32, 32):  # five frames of one stream
+        ...     probs = stream.push(frame)
+        >>> probs.shape, stream.frames_seen
+        (torch.Size([1, 4]), 5)
+    """
+
+    def __init__(self, model: nn.Module, *, batch_size: int = 1, device: torch.device | str | None = None) -> None:
+        if not (callable(getattr(model, "init_state", None)) and callable(getattr(model, "step", None))):
+            raise TypeError(
+                f"{type(model).__name__} cannot stream: it has no init_state/step "
+                "(lrcn, frame_mean and convlstm_classifier have them)"
+            )
+        self.model = model.eval()
+        self.batch_size = int(batch_size)
+        first = next(model.parameters(), None)
+        self.device = torch.device(device) if device is not None else (first.device if first is not None else None)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the frames seen so far (a new video, a new recording)."""
+        self.state: Any = self.model.init_state(self.batch_size, device=self.device)
+        self.frames_seen = 0
+
+    @torch.no_grad()
+    def push(self, frame: Tensor) -> Tensor:
+        """Add one frame ``(batch_size, C, H, W)``; return class probabilities of everything so far."""
+        if frame.dim() == 3:
+            frame = frame[None]
+        if frame.shape[0] != self.batch_size:
+            raise ValueError(
+                f"this stream was opened for batch_size={self.batch_size}; received a frame batch of {frame.shape[0]}"
+            )
+        logits, self.state = self.model.step(frame.to(self.device), self.state)
+        self.frames_seen += 1
+        return torch.softmax(logits, dim=-1)
