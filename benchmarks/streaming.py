@@ -41,7 +41,7 @@ def measure(name: str, *, device: torch.device, window: int, repeats: int, warmu
     torch.manual_seed(0)
     model = create_model(name, num_classes=10, **kwargs).to(device).eval()
     frames = torch.randn(1, window + warmup + repeats, 3, size, size, device=device)
-    state = model.init_state(1, device=device)
+    state = model.init_state(1, device=device, frame_size=(size, size))
     for t in range(window):  # fill the window and the state alike
         _, state = model.step(frames[:, t], state)
     step_ms, window_ms = [], []

@@ -47,7 +47,7 @@ class Stream:
 
     def reset(self) -> None:
         """Forget the frames seen so far (a new video, a new recording)."""
-        self.state: Any = self.model.init_state(self.batch_size, device=self.device)
+        self.state: Any = None  # made on the first frame, whose size some models need
         self.frames_seen = 0
 
     @torch.no_grad()
@@ -59,6 +59,9 @@ class Stream:
             raise ValueError(
                 f"this stream was opened for batch_size={self.batch_size}; received a frame batch of {frame.shape[0]}"
             )
-        logits, self.state = self.model.step(frame.to(self.device), self.state)
+        frame = frame.to(self.device)
+        if self.state is None:
+            self.state = self.model.init_state(self.batch_size, device=self.device, frame_size=tuple(frame.shape[-2:]))
+        logits, self.state = self.model.step(frame, self.state)
         self.frames_seen += 1
         return torch.softmax(logits, dim=-1)

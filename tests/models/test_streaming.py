@@ -22,7 +22,7 @@ def test_each_step_equals_the_forward_on_the_frames_so_far(name, kwargs):
     torch.manual_seed(0)
     model = create_model(name, num_classes=5, **kwargs).eval()
     x = torch.randn(3, 6, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    state = model.init_state(3)
+    state = model.init_state(3, frame_size=(32, 32))
     with torch.no_grad():
         for t in range(x.shape[1]):
             logits, state = model.step(x[:, t], state)
@@ -49,6 +49,6 @@ def test_stream_wraps_step_and_resets():
 
 def test_models_that_cannot_stream_say_so():
     with pytest.raises(ValueError, match="bidirectional LSTM reads the future"):
-        create_model("lrcn_tiny", bidirectional=True, pool="mean").init_state(1)
+        create_model("lrcn_tiny", bidirectional=True, pool="mean").init_state(1, frame_size=(32, 32))
     with pytest.raises(TypeError, match="seed_conv3d_lstm_tiny|Conv3dLSTMClassifier cannot stream"):
         Stream(create_model("seed_conv3d_lstm_tiny"))

@@ -109,20 +109,32 @@ class ConvLSTMClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
-        """The state before the first frame of :meth:`step` (a unidirectional ConvLSTM only)."""
+    def init_state(
+        self, batch_size: int, device: torch.device | None = None, *, frame_size: tuple[int, int]
+    ) -> tuple[Tensor, ...]:
+        """The state before the first frame of :meth:`step`: ``(h_1, c_1, h_2, c_2, ...)``, zeros.
+
+        ``frame_size`` ``(H, W)`` of the input frames sizes the maps. Only a unidirectional
+        ConvLSTM can stream.
+        """
         if self.convlstm.bidirectional:
             raise ValueError("a bidirectional ConvLSTM reads the future, so it cannot run frame by frame")
-        return {"convlstm": None}
+        probe = torch.zeros(1, 1, self.in_channels, *frame_size, device=device)
+        h, w = self.stem(probe).shape[-2:]  # the stem's map size for these frames
+        state: list[Tensor] = []
+        for channels in self.convlstm.hidden_channels:
+            state += [torch.zeros(batch_size, channels, h, w, device=device) for _ in range(2)]
+        return tuple(state)
 
-    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+    def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → logits of the sequence so far, new state.
 
         After frames ``x[:, 0] ... x[:, t]`` the logits equal ``model(x[:, : t + 1])``.
         """
+        pairs = [(state[i], state[i + 1]) for i in range(0, len(state), 2)]
         maps = self.stem(frame[:, None])  # (B, 1, C_stem, h, w)
-        last, hidden = self.convlstm(maps, state["convlstm"])  # (B, C', h, w)
-        return self.forward_head(last), {"convlstm": hidden}
+        last, hidden = self.convlstm(maps, pairs)  # (B, C', h, w)
+        return self.forward_head(last), tuple(t for pair in hidden for t in pair)
 
 
 def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassifier:

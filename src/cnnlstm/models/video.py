@@ -55,17 +55,16 @@ class _SequenceClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))
 
-    # -- streaming: one frame at a time ------------------------------------------------------------
-    def _head_state(self, batch_size: int, device: torch.device | None) -> dict[str, Any]:
-        return {"sum": torch.zeros(batch_size, self.head.in_features, device=device), "count": 0}
+    # -- streaming: one frame at a time; states are tuples of tensors (exportable) ------------------
+    def _head_state(self, batch_size: int, device: torch.device | None) -> tuple[Tensor, Tensor]:
+        """``(running sum (B, F), frames seen (B, 1))`` for the mean pool (unused by the last-step pool)."""
+        return torch.zeros(batch_size, self.head.in_features, device=device), torch.zeros(batch_size, 1, device=device)
 
-    def _head_step(self, out: Tensor, state: dict[str, Any]) -> Tensor:
-        """Logits after a step whose sequence output is ``out`` ``(B, F)``; the mean pool keeps a running sum."""
-        if self.head.pool == "mean":
-            state["sum"] = state["sum"] + out
-            state["count"] += 1
-            out = state["sum"] / state["count"]
-        return self.head(out[:, None])  # pooling one step returns it
+    def _head_step(self, out: Tensor, total: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Logits after a step whose sequence output is ``out`` ``(B, F)``, and the new running sum/count."""
+        total, count = total + out, count + 1
+        pooled = total / count if self.head.pool == "mean" else out
+        return self.head(pooled[:, None]), total, count  # pooling one step returns it
 
 
 class Conv3dLSTMClassifier(_SequenceClassifier):
@@ -247,23 +246,29 @@ class LRCN(_SequenceClassifier):
         out, _ = self.lstm(frame_features)
         return out
 
-    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
-        """The state before the first frame of :meth:`step` (a unidirectional LSTM only)."""
+    def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> tuple[Tensor, ...]:
+        """The state before the first frame of :meth:`step`: ``(h, c, running sum, count)``, zeros.
+
+        Only a unidirectional LSTM can stream.
+        """
         if self.lstm.bidirectional:
             raise ValueError("a bidirectional LSTM reads the future, so it cannot run frame by frame; "
                              "build the model with bidirectional=False to stream")
-        return {"lstm": None, **self._head_state(batch_size, device)}
+        shape = (self.lstm.num_layers, batch_size, self.lstm.hidden_size)
+        h = torch.zeros(shape, device=device)
+        return (h, torch.zeros_like(h), *self._head_state(batch_size, device))
 
-    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+    def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → logits of the sequence so far ``(B, num_classes)``, new state.
 
         After frames ``x[:, 0] ... x[:, t]`` the logits equal ``model(x[:, : t + 1])``; the work per
         frame is one CNN call and one LSTM step, whatever the number of frames seen.
         """
+        h, c, total, count = state
         features = self.encoder.module(frame)  # (B, F)
-        out, hidden = self.lstm(features[:, None], state["lstm"])  # (B, 1, H)
-        state = {**state, "lstm": hidden}
-        return self._head_step(out[:, 0], state), state
+        out, (h, c) = self.lstm(features[:, None], (h, c))  # (B, 1, H)
+        logits, total, count = self._head_step(out[:, 0], total, count)
+        return logits, (h, c, total, count)
 
 
 class FrameMean(_SequenceClassifier):
@@ -306,14 +311,14 @@ class FrameMean(_SequenceClassifier):
         _check_frames(self, x, self.in_channels)
         return self.encoder(x)
 
-    def init_state(self, batch_size: int, device: torch.device | None = None) -> dict[str, Any]:
-        """The state before the first frame of :meth:`step`: a running sum of frame features."""
+    def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> tuple[Tensor, ...]:
+        """The state before the first frame of :meth:`step`: ``(running sum, count)`` of frame features."""
         return self._head_state(batch_size, device)
 
-    def step(self, frame: Tensor, state: dict[str, Any]) -> tuple[Tensor, dict[str, Any]]:
+    def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → logits of the frames so far, new state (a running mean)."""
-        state = dict(state)
-        return self._head_step(self.encoder.module(frame), state), state
+        logits, total, count = self._head_step(self.encoder.module(frame), *state)
+        return logits, (total, count)
 
 
 

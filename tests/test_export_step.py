@@ -1,0 +1,23 @@
+"""The streaming step exported to ONNX runs any number of frames in onnxruntime, equal to eager."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from cnnlstm import create_model
+from cnnlstm.export_step import export_step
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.mark.parametrize("name", ["lrcn_tiny", "convlstm_classifier_tiny"])
+def test_onnx_step_loop_matches_the_eager_forward_over_50_frames(name, tmp_path):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=4, **({"pool": "mean"} if name == "lrcn_tiny" else {}))
+    report = export_step(model, torch.zeros(2, 3, 32, 32), tmp_path, steps=50)
+    assert report["steps_checked"] == 50 and report["max_abs_diff"] < 1e-4
+    assert json.loads((tmp_path / "step.json").read_text()) == report
+    assert (tmp_path / "step.onnx").stat().st_size > 0
