@@ -1,7 +1,8 @@
-"""Live inference: feed frames one at a time, get the sequence's prediction after each.
+"""Live inference: feed frames (or sensor samples) one at a time, get the prediction after each.
 
 :class:`Stream` wraps a model that offers ``init_state(batch_size)`` and
-``step(frame, state) -> (logits, state)`` (``lrcn``, ``frame_mean``, ``convlstm_classifier``):
+``step(frame, state) -> (logits, state)`` (``lrcn``, ``frame_mean``, ``convlstm_classifier``,
+``deepconvlstm``):
 the work per frame stays the same however many frames came before, unlike re-running a window.
 """
 
@@ -37,7 +38,7 @@ class Stream:
         if not (callable(getattr(model, "init_state", None)) and callable(getattr(model, "step", None))):
             raise TypeError(
                 f"{type(model).__name__} cannot stream: it has no init_state/step "
-                "(lrcn, frame_mean and convlstm_classifier have them)"
+                "(lrcn, frame_mean, convlstm_classifier and deepconvlstm have them)"
             )
         self.model = model.eval()
         self.batch_size = int(batch_size)
@@ -52,7 +53,10 @@ class Stream:
 
     @torch.no_grad()
     def push(self, frame: Tensor) -> Tensor:
-        """Add one frame ``(batch_size, C, H, W)``; return class probabilities of everything so far."""
+        """Add one frame ``(batch_size, C, H, W)`` or sensor sample ``(batch_size, C)``.
+
+        Returns the class probabilities of everything seen so far.
+        """
         if frame.dim() == 3:
             frame = frame[None]
         if frame.shape[0] != self.batch_size:

@@ -52,3 +52,20 @@ def test_models_that_cannot_stream_say_so():
         create_model("lrcn_tiny", bidirectional=True, pool="mean").init_state(1, frame_size=(32, 32))
     with pytest.raises(TypeError, match="seed_conv3d_lstm_tiny|Conv3dLSTMClassifier cannot stream"):
         Stream(create_model("seed_conv3d_lstm_tiny"))
+
+
+def test_deepconvlstm_streams_sample_by_sample():
+    torch.manual_seed(0)
+    model = create_model("deepconvlstm_tiny", num_classes=4, in_channels=3).eval()
+    x = torch.randn(2, 30, 3, generator=torch.Generator().manual_seed(3))
+    state = model.init_state(2)
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            logits, state = model.step(x[:, t], state)
+            if t + 1 >= model.min_steps:
+                torch.testing.assert_close(logits, model(x[:, : t + 1]), rtol=1e-4, atol=1e-5)
+    stream = Stream(model, batch_size=2)
+    for t in range(x.shape[1]):
+        probs = stream.push(x[:, t])
+    with torch.no_grad():
+        torch.testing.assert_close(probs, torch.softmax(model(x), -1), rtol=1e-4, atol=1e-5)

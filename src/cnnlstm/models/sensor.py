@@ -260,6 +260,30 @@ class DeepConvLSTM(_SensorClassifier):
         _, (h_n, _) = self.lstm(self.lstm_drop(seq), lengths=lengths)
         return h_n[-1]  # last layer's state after each series' last valid step
 
+    # -- streaming: one sample at a time ------------------------------------------------------------
+    def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> tuple[Tensor, ...]:
+        """``(last shrink samples (B, shrink, C), h, c, samples seen (B, 1))``, zeros."""
+        window = torch.zeros(batch_size, self.shrink, self.in_channels, device=device)
+        h = torch.zeros(self.lstm.num_layers, batch_size, self.lstm.hidden_size, device=device)
+        return window, h, torch.zeros_like(h), torch.zeros(batch_size, 1, device=device)
+
+    def step(self, sample: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One sample ``(B, C)`` → logits of the series so far ``(B, num_classes)``, new state.
+
+        The valid convolutions see the last ``shrink + 1`` samples, so the first output exists at
+        sample ``min_steps``; from then on the logits equal ``model(x[:, : t + 1])``, and before it
+        they are those of an empty series (the head on a zero state). The work per sample is the
+        convolutions over one window and one LSTM step.
+        """
+        window, h, c, seen = state
+        full = torch.cat([window, sample[:, None]], dim=1)  # (B, shrink + 1, C)
+        features = self.convs(full.unsqueeze(1)).permute(0, 2, 1, 3).flatten(2)  # (B, 1, F·C)
+        _, (h_step, c_step) = self.lstm(self.lstm_drop(features), (h, c))
+        seen = seen + 1
+        ready = (seen >= self.min_steps)[None]  # (1, B, 1): the window holds real samples only
+        h, c = torch.where(ready, h_step, h), torch.where(ready, c_step, c)
+        return self.forward_head(h[-1]), (full[:, 1:], h, c, seen)
+
 
 # --- LSTM-FCN and MLSTM-FCN ----------------------------------------------------------------------
 
