@@ -83,11 +83,12 @@ CONFIGS = [
 ]
 
 
-def _time_fwd_bwd(model: nn.Module, x: Tensor) -> float:
+def _time_fwd_bwd(model: nn.Module, x: Tensor, autocast: torch.dtype | None = None) -> float:
     if x.device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    out = model(x)
+    with torch.autocast(x.device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
+        out = model(x)
     out = out[0] if isinstance(out, tuple) else out
     out.float().pow(2).mean().backward()
     if x.device.type == "cuda":
@@ -103,7 +104,9 @@ def bench_config(cfg: Config, device: str, repeats: int, warmup: int) -> list[di
         "cnnlstm (auto)": ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers),
         "cnnlstm (fused)": ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers, impl="fused"),
         "cnnlstm (split)": ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers, impl="split"),
+        "cnnlstm (auto) bf16": ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers),
     }
+    autocast = {"cnnlstm (auto) bf16": torch.bfloat16}  # mixed precision; the rest run in fp32
     params = {name: sum(p.numel() for p in m.parameters()) for name, m in models.items()}
     for m in models.values():
         m.to(device).train()
@@ -111,7 +114,7 @@ def bench_config(cfg: Config, device: str, repeats: int, warmup: int) -> list[di
     for i in range(warmup + repeats):
         for name, model in models.items():  # interleaved
             model.zero_grad(set_to_none=True)
-            ms = _time_fwd_bwd(model, x)
+            ms = _time_fwd_bwd(model, x, autocast.get(name))
             if i >= warmup:
                 times[name].append(ms)
     ref_median = statistics.median(times["reference"])
@@ -144,13 +147,13 @@ def main(argv: list[str] | None = None) -> dict:
     for cfg in CONFIGS:
         rows += bench_config(cfg, args.device, args.repeats, args.warmup)
 
-    header = f"| {'config':<11} | {'shape':<22} | {'model':<17} | {'params':>7} | {'median ms':>9} | {'ratio':>5} |"
+    header = f"| {'config':<11} | {'shape':<22} | {'model':<19} | {'params':>7} | {'median ms':>9} | {'ratio':>5} |"
     print(f"ConvLSTM forward+backward, hidden 64, 2 layers, 3x3, device={args.device}, "
           f"threads={torch.get_num_threads()}, {args.repeats} interleaved repeats")
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for r in rows:
-        print(f"| {r['config']:<11} | {r['shape']:<22} | {r['model']:<17} | {r['params']:>7} | "
+        print(f"| {r['config']:<11} | {r['shape']:<22} | {r['model']:<19} | {r['params']:>7} | "
               f"{r['median_ms']:>9.2f} | {r['ratio_to_reference']:>5.2f} |")
 
     result = dict(

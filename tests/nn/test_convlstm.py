@@ -234,3 +234,20 @@ def test_bad_inputs_raise():
         layer(x, [(torch.zeros(1, 4, 8, 8), torch.zeros(1, 4, 8, 8))])
     with pytest.raises(ValueError, match=r"state\[1\]"):
         layer(x, [(torch.zeros(1, 4, 8, 8),) * 2, (torch.zeros(1, 4, 4, 4),) * 2])
+
+
+@pytest.mark.parametrize("impl", ["fused", "split"])
+def test_bf16_autocast_on_cpu_stays_within_bf16_tolerance(impl):
+    torch.manual_seed(0)
+    layer = ConvLSTM(4, [8, 8], 3, impl=impl)
+    x = torch.randn(2, 5, 4, 12, 12)
+    reference, _ = layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed, _ = layer(x)
+    # the convolutions ran in bf16 (the state stays float32, so the output is float32)
+    assert not torch.equal(mixed.float(), reference)
+    # bf16 keeps 8 bits of mantissa: outputs in (-1, 1) agree to a few 1e-2 over 5 steps
+    torch.testing.assert_close(mixed.float(), reference, rtol=0, atol=5e-2)
+    assert (mixed.float() - reference).abs().mean() < 1e-2
+    mixed.float().square().mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
