@@ -20,7 +20,29 @@ from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 from cnnlstm import __version__
 from cnnlstm.plots import plot_confusion_matrix, plot_curves
 
-__all__ = ["PredictionWriter", "RNGStateCallback", "RunArtifacts"]
+__all__ = ["MetricsHistoryCallback", "PredictionWriter", "RNGStateCallback", "RunArtifacts"]
+
+
+class MetricsHistoryCallback(Callback):
+    """Keep ``metrics.csv`` in step with the checkpoints across a kill and a resume.
+
+    Logged rows are flushed before each checkpoint is written, so a run killed right after a
+    checkpoint has that epoch's rows on disk; a resumed run first drops rows of epochs after its
+    checkpoint (a run killed mid-epoch may have flushed some), which it then runs again.
+    """
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        for logger in trainer.loggers:
+            logger.save()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.ckpt_path or not trainer.is_global_zero:
+            return
+        from cnnlstm.loggers import ResumableCSVLogger
+
+        for logger in trainer.loggers:
+            if isinstance(logger, ResumableCSVLogger):
+                logger.drop_epochs_from(trainer.current_epoch)
 
 
 class RNGStateCallback(Callback):

@@ -208,7 +208,7 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
     from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from cnnlstm.callbacks import PredictionWriter, RNGStateCallback, RunArtifacts
+    from cnnlstm.callbacks import MetricsHistoryCallback, PredictionWriter, RNGStateCallback, RunArtifacts
     from cnnlstm.checkpoint_io import SafeCheckpointIO
     from cnnlstm.data import BaseDataModule
     from cnnlstm.loggers import ResumableCSVLogger
@@ -251,6 +251,7 @@ def _lightning_cli(command: str, argv: list[str], *, quiet: bool) -> int:
                 ]
             ours: list[Any] = [
                 RNGStateCallback(),
+                MetricsHistoryCallback(),
                 RunArtifacts(run_root, preset=run_name, class_names=class_names),
                 PredictionWriter(run_root, class_names=class_names),
             ]

@@ -25,7 +25,32 @@ class _AppendingWriter(ExperimentWriter):
 
 
 class ResumableCSVLogger(CSVLogger):
-    """:class:`~lightning.pytorch.loggers.CSVLogger` that appends to an existing ``metrics.csv``."""
+    """:class:`~lightning.pytorch.loggers.CSVLogger` that appends to an existing ``metrics.csv``.
+
+    :class:`~cnnlstm.callbacks.MetricsHistoryCallback` flushes it whenever a checkpoint is written
+    and, on resume, drops the rows of epochs the checkpoint does not hold (they are run again), so
+    the history matches the weights: nothing lost, nothing twice.
+    """
+
+    def drop_epochs_from(self, epoch: int) -> int:
+        """Remove the rows of ``epoch`` and later from ``metrics.csv``; returns how many went."""
+        path = os.path.join(self.log_dir, "metrics.csv")
+        if not os.path.isfile(path):
+            return 0
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            fields = reader.fieldnames or []
+            rows = list(reader)
+        kept = [r for r in rows if not (r.get("epoch") or "").isdigit() or int(r["epoch"]) < epoch]
+        if len(kept) == len(rows):
+            return 0
+        partial = path + ".partial"
+        with open(partial, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(kept)
+        os.replace(partial, path)  # never a half-written history
+        return len(rows) - len(kept)
 
     @property
     @rank_zero_experiment

@@ -212,9 +212,9 @@ def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     straight = _cli("fit", *args, f"--trainer.default_root_dir={straight_root}", timeout=300)
     assert straight.returncode == 0, straight.stderr[-3000:]
 
-    with open(killed_root / "metrics.csv") as f:  # the resumed run appended to the history
-        epochs = {row["epoch"] for row in csv.DictReader(f) if row.get("val/loss")}
-    assert len(epochs) == 6
+    with open(killed_root / "metrics.csv") as f:  # the resumed run appended to the history:
+        epochs = [row["epoch"] for row in csv.DictReader(f) if row.get("val/loss")]
+    assert sorted(epochs, key=int) == [str(e) for e in range(6)]  # every epoch once, none lost or twice
 
     a, b = _final_weights(killed_root), _final_weights(straight_root)
     assert a.keys() == b.keys()
@@ -237,3 +237,13 @@ def test_compile_flag_trains_a_compiled_model_with_plain_checkpoint_keys(tmp_pat
     assert all(not k.startswith("model._orig_mod") for k in ckpt["state_dict"])
     assert main(["test", "--config", "synthetic-tiny", "--data.num_test=16", f"--trainer.default_root_dir={root}",
                  "--ckpt_path", "last", "--quiet"]) == 0
+
+
+def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
+    from cnnlstm.loggers import ResumableCSVLogger
+
+    (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\n0,9,1.0\n1,19,0.9\n2,24,\n2,29,0.8\n")
+    logger = ResumableCSVLogger(tmp_path, name="", version="")
+    assert logger.drop_epochs_from(2) == 2
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,step,val/loss", "0,9,1.0", "1,19,0.9"]
+    assert logger.drop_epochs_from(2) == 0
