@@ -23,10 +23,11 @@ import torch
 
 from cnnlstm import create_model
 
-MODELS = {  # name -> (model kwargs, frame size)
-    "lrcn": ({}, 112),
-    "convlstm_classifier": ({}, 112),
-    "frame_mean": ({}, 112),
+MODELS = {  # name -> (model kwargs, one step's shape: a 112x112 RGB frame, or a 113-channel sensor sample)
+    "lrcn": ({}, (3, 112, 112)),
+    "convlstm_classifier": ({}, (3, 112, 112)),
+    "frame_mean": ({}, (3, 112, 112)),
+    "deepconvlstm": ({"in_channels": 113}, (113,)),
 }
 
 
@@ -36,12 +37,15 @@ def _sync(device: torch.device) -> None:
 
 
 @torch.no_grad()
-def measure(name: str, *, device: torch.device, window: int, repeats: int, warmup: int) -> dict:
-    kwargs, size = MODELS[name]
+def measure(name: str, *, device: torch.device, window: int, sensor_window: int, repeats: int, warmup: int) -> dict:
+    kwargs, step_shape = MODELS[name]
     torch.manual_seed(0)
     model = create_model(name, num_classes=10, **kwargs).to(device).eval()
-    frames = torch.randn(1, window + warmup + repeats, 3, size, size, device=device)
-    state = model.init_state(1, device=device, frame_size=(size, size))
+    if len(step_shape) == 1:  # sensors: a HAR-style window (UCI HAR: 128 samples, 2.56 s at 50 Hz)
+        window = sensor_window
+    window = max(window, getattr(model, "min_steps", 1))
+    frames = torch.randn(1, window + warmup + repeats, *step_shape, device=device)
+    state = model.init_state(1, device=device, frame_size=tuple(step_shape[-2:]))
     for t in range(window):  # fill the window and the state alike
         _, state = model.step(frames[:, t], state)
     step_ms, window_ms = [], []
@@ -58,26 +62,29 @@ def measure(name: str, *, device: torch.device, window: int, repeats: int, warmu
             step_ms.append((mid - start) * 1e3)
             window_ms.append((end - mid) * 1e3)
     step, full = statistics.median(step_ms), statistics.median(window_ms)
-    return {"model": name, "frame_size": size, "window": window, "step_ms": step, "window_ms": full,
+    return {"model": name, "step_shape": list(step_shape), "window": window, "step_ms": step, "window_ms": full,
             "speedup": full / step}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--window", type=int, default=16)
+    parser.add_argument("--window", type=int, default=16, help="frames re-run per new frame (video models)")
+    parser.add_argument("--sensor_window", type=int, default=128, help="samples re-run per new sample (sensor models)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    rows = [measure(n, device=device, window=args.window, repeats=args.repeats, warmup=args.warmup) for n in MODELS]
+    rows = [measure(n, device=device, window=args.window, sensor_window=args.sensor_window, repeats=args.repeats,
+                    warmup=args.warmup) for n in MODELS]
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch 1, "
-          f"window {args.window} frames, median of {args.repeats} frames")
-    print("| model | frame | step ms/frame | re-run window ms/frame | speed-up |")
-    print("|---|---|---|---|---|")
+          f"window {args.window} frames / {args.sensor_window} sensor samples, median of {args.repeats} steps")
+    print("| model | one step | window | step ms | re-run window ms | speed-up |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['frame_size']}×{r['frame_size']} | {r['step_ms']:.2f} | {r['window_ms']:.2f} "
+        shape = "×".join(str(v) for v in r["step_shape"])
+        print(f"| {r['model']} | {shape} | {r['window']} | {r['step_ms']:.2f} | {r['window_ms']:.2f} "
               f"| {r['speedup']:.1f}× |")
     out = args.json or Path("benchmarks/results") / f"streaming-{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
