@@ -1,8 +1,9 @@
 """The data layer's shared parts: one loader factory for every split, and an epoch-seeded sampler.
 
-A concrete DataModule sets ``train_dataset`` / ``val_dataset`` / ``test_dataset`` /
-``predict_dataset`` in :meth:`setup` and reports ``num_classes`` and ``input_shape`` (one sample's
-shape, e.g. ``(T, C, H, W)``), which the CLI passes to the task so the model is built to fit.
+A concrete DataModule implements :meth:`~BaseDataModule.make_dataset` (and, to predict on other
+data than the test split, :meth:`~BaseDataModule.make_predict_dataset`), or overrides ``setup``
+where its splits need more; it reports ``num_classes`` and ``input_shape`` (one sample's shape,
+e.g. ``(T, C, H, W)``), which the CLI passes to the task so the model is built to fit.
 """
 
 from __future__ import annotations
@@ -76,6 +77,26 @@ class BaseDataModule(pl.LightningDataModule):
     @property
     def class_names(self) -> list[str]:
         return [str(i) for i in range(self.num_classes)]
+
+    def make_dataset(self, split: str) -> Dataset:
+        """The ``"train"``, ``"val"`` or ``"test"`` dataset; used by the default :meth:`setup`."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither make_dataset nor setup")
+
+    def make_predict_dataset(self) -> Dataset | None:
+        """What ``predict`` reads; None (the default) predicts on the test split."""
+        return None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build each split the stage needs, once."""
+        if stage in (None, "fit") and self.train_dataset is None:
+            self.train_dataset = self.make_dataset("train")
+        if stage in (None, "fit", "validate") and self.val_dataset is None:
+            self.val_dataset = self.make_dataset("val")
+        if stage in (None, "test", "predict") and self.test_dataset is None:
+            self.test_dataset = self.make_dataset("test")
+        if stage in (None, "predict") and self.predict_dataset is None:
+            predict = self.make_predict_dataset()
+            self.predict_dataset = self.test_dataset if predict is None else predict
 
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
         dataset = getattr(self, f"{split}_dataset")

@@ -514,16 +514,17 @@ class SensorStreamDataModule(BaseDataModule):
         )
         return self._data
 
-    def _dataset(self, split: str) -> SensorWindowDataset:
+    def make_dataset(self, split: str) -> SensorWindowDataset:
         data = self._load()
         index, labels, where = data["windows"][split]
         return SensorWindowDataset(
             data["tensors"], torch.from_numpy(index), torch.from_numpy(labels), self.window, where
         )
 
-    def _predict_files_dataset(self) -> SensorWindowDataset:
+    def make_predict_dataset(self) -> SensorWindowDataset | None:
+        if self.predict_files is None:
+            return None  # predict on the test split
         data = self._load()
-        assert self.predict_files is not None
         streams, _ = self._read(self.predict_files, field="predict_path", channels=list(data["channels"]))
         codes = [self._codes(s) for s in streams]
         blocks = [(i, b, e, subj) for i, s in enumerate(streams) for b, e, subj in self._segments(s)]
@@ -536,18 +537,8 @@ class SensorStreamDataModule(BaseDataModule):
         )
 
     def setup(self, stage: str | None = None) -> None:
-        self._load()
-        if stage in (None, "fit") and self.train_dataset is None:
-            self.train_dataset = self._dataset("train")
-        if stage in (None, "fit", "validate") and self.val_dataset is None:
-            self.val_dataset = self._dataset("val")
-        if stage in (None, "test", "predict") and self.test_dataset is None:
-            self.test_dataset = self._dataset("test")
-        if stage in (None, "predict") and self.predict_dataset is None:
-            if self.predict_files is None:
-                self.predict_dataset = self.test_dataset
-            else:
-                self.predict_dataset = self._predict_files_dataset()
+        self._load()  # read and check the files once, before any split
+        super().setup(stage)
 
     # -- description ---------------------------------------------------------------------------------
     @property

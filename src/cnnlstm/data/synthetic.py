@@ -173,7 +173,7 @@ class SyntheticVideoDataModule(BaseDataModule):
     def class_names(self) -> list[str]:
         return [f"{round(360 * k / self.num_classes)}°" for k in range(self.num_classes)]
 
-    def _dataset(self, split: str) -> MovingSquareVideos:
+    def make_dataset(self, split: str) -> MovingSquareVideos:
         frames, channels, size, _ = self._shape
         # No bar when the trainer runs without one (``--quiet``).
         progress = self.progress and (self.trainer is None or self.trainer.progress_bar_callback is not None)
@@ -188,16 +188,6 @@ class SyntheticVideoDataModule(BaseDataModule):
             split=split,
             progress=progress,
         )
-
-    def setup(self, stage: str | None = None) -> None:
-        if stage in (None, "fit") and self.train_dataset is None:
-            self.train_dataset = self._dataset("train")
-        if stage in (None, "fit", "validate") and self.val_dataset is None:
-            self.val_dataset = self._dataset("val")
-        if stage in (None, "test", "predict") and self.test_dataset is None:
-            self.test_dataset = self._dataset("test")
-        if stage in (None, "predict"):
-            self.predict_dataset = self.test_dataset
 
 
 def write_video_tree(

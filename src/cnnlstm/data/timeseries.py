@@ -424,19 +424,11 @@ class UCRDataModule(BaseDataModule):
         x, lengths = _pad(list(series), data["t_max"])
         return self._dataset(x, np.full(n, -1, dtype=np.int64), lengths)
 
-    def setup(self, stage: str | None = None) -> None:
-        data = self._load()
-        if stage in (None, "fit") and self.train_dataset is None:
-            self.train_dataset = self._dataset(*data["train"])
-        if stage in (None, "fit", "validate") and self.val_dataset is None:
-            self.val_dataset = self._dataset(*data["val"])
-        if stage in (None, "test", "predict") and self.test_dataset is None:
-            self.test_dataset = self._dataset(*data["test"])
-        if stage in (None, "predict") and self.predict_dataset is None:
-            if self.predict_path is None:
-                self.predict_dataset = self.test_dataset
-            else:
-                self.predict_dataset = self._predict_file_dataset(self.predict_path)
+    def make_dataset(self, split: str) -> SequenceDataset:
+        return self._dataset(*self._load()[split])
+
+    def make_predict_dataset(self) -> SequenceDataset | None:
+        return None if self.predict_path is None else self._predict_file_dataset(self.predict_path)
 
     # -- description ---------------------------------------------------------------------------------
     @property
