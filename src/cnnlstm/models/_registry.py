@@ -26,6 +26,7 @@ __all__ = [
     "model_info",
     "register_model",
     "shape_kwargs_for",
+    "with_defaults",
 ]
 
 TASKS = ("classification", "forecasting")
@@ -108,6 +109,18 @@ def register_model(
         return fn
 
     return decorate
+
+
+def with_defaults(
+    cls: Callable[..., nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]
+) -> nn.Module:
+    """``cls(**defaults)`` with the caller's ``kwargs`` taking precedence: the body of a variant builder.
+
+    Example:
+        >>> with_defaults(nn.Linear, {"in_features": 4, "out_features": 2}, {"out_features": 3}).out_features
+        3
+    """
+    return cls(**{**defaults, **kwargs})
 
 
 def shape_kwargs_for(name: str, input_shape: Sequence[int] | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlstm.models._registry import register_model
+from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
 from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 
@@ -137,9 +137,6 @@ class ConvLSTMClassifier(nn.Module):
         return self.forward_head(last), tuple(t for pair in hidden for t in pair)
 
 
-def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassifier:
-    return ConvLSTMClassifier(**{**defaults, **kwargs})
-
 
 @register_model(
     task="classification",
@@ -150,7 +147,7 @@ def _create(defaults: dict[str, Any], kwargs: dict[str, Any]) -> ConvLSTMClassif
 )
 def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
     """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average and max pooling + linear."""
-    return _create({}, kwargs)
+    return with_defaults(ConvLSTMClassifier, {}, kwargs)
 
 
 @register_model(
@@ -161,4 +158,6 @@ def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
 )
 def convlstm_classifier_tiny(**kwargs: Any) -> ConvLSTMClassifier:
     """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8; max pooling)."""
-    return _create(dict(stem_channels=(8,), hidden_channels=(8, 8), pool="max"), kwargs)
+    return with_defaults(
+        ConvLSTMClassifier, dict(stem_channels=(8,), hidden_channels=(8, 8), pool="max"), kwargs
+    )

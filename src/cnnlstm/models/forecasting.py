@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cnnlstm.models._registry import register_model
+from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM
 from cnnlstm.nn._checks import check_choice, check_positive_int
 
@@ -240,9 +240,6 @@ class ConvLSTMSingleStack(_FrameForecaster):
         return self.unpatch(torch.stack(outputs, dim=1))
 
 
-def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]) -> nn.Module:
-    return cls(**{**defaults, **kwargs})
-
 
 _FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels": 1})
 
@@ -250,22 +247,30 @@ _FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels
 @register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))
 def convlstm_forecaster(**kwargs: Any) -> ConvLSTMForecaster:
     """Encoder–forecaster ConvLSTM (Shi et al. 2015) of paper-like size: 3 layers 128-64-64, 5×5, 4×4 patches."""
-    return _create(ConvLSTMForecaster, dict(hidden_channels=(128, 64, 64), kernel_size=5, patch_size=4), kwargs)
+    return with_defaults(
+        ConvLSTMForecaster, dict(hidden_channels=(128, 64, 64), kernel_size=5, patch_size=4), kwargs
+    )
 
 
 @register_model(**_FRAMES, input_size=(4, 1, 16, 16))
 def convlstm_forecaster_tiny(**kwargs: Any) -> ConvLSTMForecaster:
     """Tiny encoder–forecaster for tests (2 layers of 8, 3×3, 2×2 patches)."""
-    return _create(ConvLSTMForecaster, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs)
+    return with_defaults(
+        ConvLSTMForecaster, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs
+    )
 
 
 @register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))
 def convlstm_single_stack(**kwargs: Any) -> ConvLSTMSingleStack:
     """One ConvLSTM stack as OpenSTL's ConvLSTM-S: 4 layers of 128, 5×5, 4×4 patches."""
-    return _create(ConvLSTMSingleStack, dict(hidden_channels=(128,) * 4, kernel_size=5, patch_size=4), kwargs)
+    return with_defaults(
+        ConvLSTMSingleStack, dict(hidden_channels=(128,) * 4, kernel_size=5, patch_size=4), kwargs
+    )
 
 
 @register_model(**_FRAMES, input_size=(4, 1, 16, 16))
 def convlstm_single_stack_tiny(**kwargs: Any) -> ConvLSTMSingleStack:
     """Tiny single-stack ConvLSTM for tests (2 layers of 8, 3×3, 2×2 patches)."""
-    return _create(ConvLSTMSingleStack, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs)
+    return with_defaults(
+        ConvLSTMSingleStack, dict(hidden_channels=(8, 8), kernel_size=3, patch_size=2), kwargs
+    )

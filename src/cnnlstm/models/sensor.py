@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from cnnlstm.models._registry import register_model
+from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM
 from cnnlstm.nn._checks import check_non_negative_float, check_num_classes, check_positive_int
 
@@ -508,9 +508,6 @@ class CNNBiLSTM(_SensorClassifier):
 _SHUFFLE_SHAPE = {"in_channels": -1, "seq_len": 0}
 
 
-def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]) -> nn.Module:
-    return cls(**{**defaults, **kwargs})
-
 
 @register_model(
     task="classification",
@@ -520,7 +517,7 @@ def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, An
 )
 def deepconvlstm(**kwargs: Any) -> DeepConvLSTM:
     """DeepConvLSTM (Ordóñez & Roggen 2016): 4 valid convs of 64 (5×1), 2 LSTMs of 128, last step."""
-    return _create(DeepConvLSTM, {}, kwargs)
+    return with_defaults(DeepConvLSTM, {}, kwargs)
 
 
 @register_model(
@@ -531,7 +528,7 @@ def deepconvlstm(**kwargs: Any) -> DeepConvLSTM:
 )
 def deepconvlstm_tiny(**kwargs: Any) -> DeepConvLSTM:
     """Tiny DeepConvLSTM for tests and tutorials (4 convs of 8 (5×1), 2 LSTMs of 16, 3 channels)."""
-    return _create(DeepConvLSTM, dict(in_channels=3, conv_channels=8, lstm_hidden=16), kwargs)
+    return with_defaults(DeepConvLSTM, dict(in_channels=3, conv_channels=8, lstm_hidden=16), kwargs)
 
 
 @register_model(
@@ -543,13 +540,13 @@ def deepconvlstm_tiny(**kwargs: Any) -> DeepConvLSTM:
 )
 def lstm_fcn(**kwargs: Any) -> LSTMFCN:
     """LSTM-FCN (Karim et al. 2018): FCN 128-256-128 (k 8, 5, 3) + shuffled LSTM of 8, dropout 0.8."""
-    return _create(LSTMFCN, {}, kwargs)
+    return with_defaults(LSTMFCN, {}, kwargs)
 
 
 @register_model(task="classification", modality="sensor", input_size=(32, 3), shape_kwargs=_SHUFFLE_SHAPE)
 def lstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
     """Tiny LSTM-FCN for tests and tutorials (FCN 16-32-16, shuffled LSTM of 8, series up to 32)."""
-    return _create(LSTMFCN, dict(conv_channels=(16, 32, 16), seq_len=32), kwargs)
+    return with_defaults(LSTMFCN, dict(conv_channels=(16, 32, 16), seq_len=32), kwargs)
 
 
 @register_model(
@@ -561,14 +558,14 @@ def lstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
 )
 def mlstm_fcn(**kwargs: Any) -> LSTMFCN:
     """MLSTM-FCN (Karim et al. 2019): LSTM-FCN with squeeze-and-excitation (r=16) after conv 1 and 2."""
-    return _create(LSTMFCN, dict(in_channels=9, squeeze_excite=True), kwargs)
+    return with_defaults(LSTMFCN, dict(in_channels=9, squeeze_excite=True), kwargs)
 
 
 @register_model(task="classification", modality="sensor", input_size=(32, 3), shape_kwargs=_SHUFFLE_SHAPE)
 def mlstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
     """Tiny MLSTM-FCN for tests and tutorials (FCN 16-32-16 with SE r=4, shuffled LSTM of 8)."""
     defaults = dict(conv_channels=(16, 32, 16), seq_len=32, squeeze_excite=True, se_reduction=4)
-    return _create(LSTMFCN, defaults, kwargs)
+    return with_defaults(LSTMFCN, defaults, kwargs)
 
 
 @register_model(
@@ -580,7 +577,7 @@ def mlstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
 )
 def cnn_bilstm(**kwargs: Any) -> CNNBiLSTM:
     """Baseline: Conv1d 64, 128 (k5, max-pool 2) + BiLSTM 128, mean and last-step pooling."""
-    return _create(CNNBiLSTM, {}, kwargs)
+    return with_defaults(CNNBiLSTM, {}, kwargs)
 
 
 @register_model(
@@ -591,4 +588,4 @@ def cnn_bilstm(**kwargs: Any) -> CNNBiLSTM:
 )
 def cnn_bilstm_tiny(**kwargs: Any) -> CNNBiLSTM:
     """Tiny CNN-BiLSTM for tests and tutorials (Conv1d 8, 16; BiLSTM 16; 3 channels)."""
-    return _create(CNNBiLSTM, dict(in_channels=3, conv_channels=(8, 16), lstm_hidden=16), kwargs)
+    return with_defaults(CNNBiLSTM, dict(in_channels=3, conv_channels=(8, 16), lstm_hidden=16), kwargs)

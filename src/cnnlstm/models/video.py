@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlstm.models._registry import register_model
+from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
 from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int, to_tuple
 from cnnlstm.nn.backbones import TORCHVISION_BACKBONES, TorchvisionBackbone
@@ -325,9 +325,6 @@ class FrameMean(_SequenceClassifier):
 # --- registered variants -------------------------------------------------------------------------
 
 
-def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, Any]) -> nn.Module:
-    return cls(**{**defaults, **kwargs})
-
 
 @register_model(
     task="classification",
@@ -338,7 +335,7 @@ def _create(cls: type[nn.Module], defaults: dict[str, Any], kwargs: dict[str, An
 )
 def seed_conv3d_lstm(**kwargs: Any) -> Conv3dLSTMClassifier:
     """The specified Conv3d(32, 64) + 2×128 LSTM video classifier, made correct."""
-    return _create(Conv3dLSTMClassifier, {}, kwargs)
+    return with_defaults(Conv3dLSTMClassifier, {}, kwargs)
 
 
 @register_model(
@@ -350,7 +347,7 @@ def seed_conv3d_lstm(**kwargs: Any) -> Conv3dLSTMClassifier:
 def seed_conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
     """Tiny seed_conv3d_lstm for tests and tutorials (Conv3d 4, 8; LSTM 2×16; 32×32 frames)."""
     defaults = dict(frame_size=(32, 32), conv_channels=(4, 8), lstm_hidden=16, lstm_layers=2)
-    return _create(Conv3dLSTMClassifier, defaults, kwargs)
+    return with_defaults(Conv3dLSTMClassifier, defaults, kwargs)
 
 
 @register_model(
@@ -362,7 +359,7 @@ def seed_conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
 )
 def lrcn(**kwargs: Any) -> LRCN:
     """LRCN: frame CNN (32, 64, 128) + LSTM 256, last step."""
-    return _create(LRCN, {}, kwargs)
+    return with_defaults(LRCN, {}, kwargs)
 
 
 @register_model(
@@ -373,7 +370,7 @@ def lrcn(**kwargs: Any) -> LRCN:
 )
 def lrcn_tiny(**kwargs: Any) -> LRCN:
     """Tiny LRCN for tests and tutorials (frame CNN 8, 16 pooled to 4×4; LSTM 32)."""
-    return _create(LRCN, dict(cnn_channels=(8, 16), frame_pool_size=4, lstm_hidden=32), kwargs)
+    return with_defaults(LRCN, dict(cnn_channels=(8, 16), frame_pool_size=4, lstm_hidden=32), kwargs)
 
 
 @register_model(
@@ -385,7 +382,7 @@ def lrcn_tiny(**kwargs: Any) -> LRCN:
 )
 def frame_mean(**kwargs: Any) -> FrameMean:
     """Baseline: LRCN's frame CNN (32, 64, 128), mean over time, no LSTM."""
-    return _create(FrameMean, {}, kwargs)
+    return with_defaults(FrameMean, {}, kwargs)
 
 
 @register_model(
@@ -396,4 +393,4 @@ def frame_mean(**kwargs: Any) -> FrameMean:
 )
 def frame_mean_tiny(**kwargs: Any) -> FrameMean:
     """Tiny frame_mean, the same frame CNN as lrcn_tiny (8, 16 pooled to 4×4)."""
-    return _create(FrameMean, dict(cnn_channels=(8, 16), frame_pool_size=4), kwargs)
+    return with_defaults(FrameMean, dict(cnn_channels=(8, 16), frame_pool_size=4), kwargs)
