@@ -46,12 +46,30 @@ def _check_teacher_forcing(value: float) -> float:
 class _FrameForecaster(nn.Module):
     """Shared parts: argument checks, patching, feeding back predictions or true frames."""
 
-    def __init__(self, *, in_channels: int, patch_size: int, future_frames: int) -> None:
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        hidden_channels: Sequence[int],
+        kernel_size: int | Sequence[int],
+        patch_size: int,
+        future_frames: int,
+    ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.patch_size = check_positive_int("patch_size", patch_size)
         self.future_frames = check_positive_int("future_frames", future_frames)
         self.patched_channels = self.in_channels * self.patch_size**2
+        self.hidden_channels = [check_positive_int("hidden_channels", h) for h in hidden_channels]
+        if not self.hidden_channels:
+            raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
+        self.kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
+
+    def _rollout_args(self, future_frames: int | None, teacher_forcing: float) -> tuple[int, float]:
+        """The checked number of frames to predict (default ``self.future_frames``) and forcing rate."""
+        if future_frames is None:
+            return self.future_frames, _check_teacher_forcing(teacher_forcing)
+        return check_positive_int("future_frames", future_frames), _check_teacher_forcing(teacher_forcing)
 
     def _check_input(self, x: Tensor) -> None:
         if x.dim() != 5 or x.shape[2] != self.in_channels:
@@ -128,15 +146,14 @@ class ConvLSTMForecaster(_FrameForecaster):
         forecaster_input: str = "prediction",
         peephole: bool = False,
     ) -> None:
-        super().__init__(in_channels=in_channels, patch_size=patch_size, future_frames=future_frames)
-        hidden = [check_positive_int("hidden_channels", h) for h in hidden_channels]
-        if not hidden:
-            raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
-        kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
+        super().__init__(
+            in_channels=in_channels, hidden_channels=hidden_channels, kernel_size=kernel_size,
+            patch_size=patch_size, future_frames=future_frames,
+        )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
-        self.hidden_channels = hidden
-        self.encoder = ConvLSTM(self.patched_channels, hidden, kernels, peephole=peephole)
-        self.forecaster = ConvLSTM(self.patched_channels, hidden, kernels, peephole=peephole)
+        hidden = self.hidden_channels
+        self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
+        self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
         self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
         self.num_features = sum(hidden)
 
@@ -160,8 +177,7 @@ class ConvLSTMForecaster(_FrameForecaster):
         ``forecaster_input="prediction"``: each fed-back frame is the true one with probability
         ``teacher_forcing``.
         """
-        steps = self.future_frames if future_frames is None else check_positive_int("future_frames", future_frames)
-        teacher_forcing = _check_teacher_forcing(teacher_forcing)
+        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
         states = self.forward_features(x)
         frame = self.patch(x[:, -1:])[:, 0]  # (B, C·p², h, w)
         if self.forecaster_input == "none":
@@ -203,15 +219,13 @@ class ConvLSTMSingleStack(_FrameForecaster):
         patch_size: int = 4,
         future_frames: int = 10,
     ) -> None:
-        super().__init__(in_channels=in_channels, patch_size=patch_size, future_frames=future_frames)
-        hidden = [check_positive_int("hidden_channels", h) for h in hidden_channels]
-        if not hidden:
-            raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
-        kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
-        self.hidden_channels = hidden
-        self.stack = ConvLSTM(self.patched_channels, hidden, kernels)
-        self.output = nn.Conv2d(hidden[-1], self.patched_channels, kernel_size=1, bias=False)
-        self.num_features = hidden[-1]
+        super().__init__(
+            in_channels=in_channels, hidden_channels=hidden_channels, kernel_size=kernel_size,
+            patch_size=patch_size, future_frames=future_frames,
+        )
+        self.stack = ConvLSTM(self.patched_channels, self.hidden_channels, self.kernels)
+        self.output = nn.Conv2d(self.hidden_channels[-1], self.patched_channels, kernel_size=1, bias=False)
+        self.num_features = self.hidden_channels[-1]
 
     def forward_features(self, x: Tensor) -> tuple[Tensor, list[State]]:
         """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
@@ -227,8 +241,7 @@ class ConvLSTMSingleStack(_FrameForecaster):
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``."""
-        steps = self.future_frames if future_frames is None else check_positive_int("future_frames", future_frames)
-        teacher_forcing = _check_teacher_forcing(teacher_forcing)
+        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
         outputs_in, states = self.forward_features(x)
         prediction = torch.sigmoid(self.output(outputs_in[:, -1]))  # the frame after the inputs
         outputs = [prediction]
@@ -246,7 +259,7 @@ _FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels
 
 @register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))
 def convlstm_forecaster(**kwargs: Any) -> ConvLSTMForecaster:
-    """Encoder–forecaster ConvLSTM (Shi et al. 2015) of paper-like size: 3 layers 128-64-64, 5×5, 4×4 patches."""
+    """Encoder–forecaster ConvLSTM (Shi et al. 2015), paper-like: 3 layers 128-64-64, 5×5, 4×4 patches."""
     return with_defaults(
         ConvLSTMForecaster, dict(hidden_channels=(128, 64, 64), kernel_size=5, patch_size=4), kwargs
     )
