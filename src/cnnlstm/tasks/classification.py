@@ -41,6 +41,8 @@ class ClassificationTask(BaseTask):
         self.label_smoothing = float(label_smoothing)
         super().__init__(name=name, **kwargs)
         self.confusion: dict[str, Tensor] = {}
+        # read once: models for padded series take the true lengths (sensor models do)
+        self.takes_lengths = "lengths" in inspect.signature(self.model.forward).parameters
 
     @property
     def num_classes(self) -> int:
@@ -66,17 +68,13 @@ class ClassificationTask(BaseTask):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits ``(B, num_classes)``; for several clips per sample ``(B, N, ...)``, their mean."""
-        if lengths is not None and self._takes_lengths:
+        if lengths is not None and self.takes_lengths:
             return self.model(x, lengths=lengths)
         sample_dims = len(self.hparams.input_shape) if self.hparams.get("input_shape") else None
         if sample_dims is not None and x.dim() == sample_dims + 2:
             b, n = x.shape[:2]
             return self.model(x.flatten(0, 1)).unflatten(0, (b, n)).mean(dim=1)
         return self.model(x)
-
-    @property
-    def _takes_lengths(self) -> bool:
-        return "lengths" in inspect.signature(self.model.forward).parameters
 
     def _shared_step(self, batch: Any, split: str, batch_idx: int) -> Tensor:
         x, y, *rest = batch
