@@ -138,24 +138,16 @@ class ConvLSTMClassifier(nn.Module):
 
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(16, 3, 112, 112),
-    test_input_size=(4, 3, 64, 64),
-    shape_kwargs={"in_channels": 1},
-)
+_VIDEO = dict(task="classification", modality="video", shape_kwargs={"in_channels": 1})
+
+
+@register_model(**_VIDEO, input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64))
 def convlstm_classifier(**kwargs: Any) -> ConvLSTMClassifier:
     """Frame stem (32, 64) + ConvLSTM 2×64 (3×3) + average and max pooling + linear."""
     return with_defaults(ConvLSTMClassifier, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(6, 3, 32, 32),
-    shape_kwargs={"in_channels": 1},
-)
+@register_model(**_VIDEO, input_size=(6, 3, 32, 32))
 def convlstm_classifier_tiny(**kwargs: Any) -> ConvLSTMClassifier:
     """Tiny ConvLSTM classifier for tests and tutorials (stem 8; ConvLSTM 2×8; max pooling)."""
     return with_defaults(

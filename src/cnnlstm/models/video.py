@@ -324,6 +324,7 @@ class FrameMean(_SequenceClassifier):
 
 # --- registered variants -------------------------------------------------------------------------
 
+_VIDEO = dict(task="classification", modality="video", shape_kwargs={"in_channels": 1})
 
 
 @register_model(
@@ -350,47 +351,25 @@ def seed_conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
     return with_defaults(Conv3dLSTMClassifier, defaults, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(16, 3, 112, 112),
-    test_input_size=(4, 3, 64, 64),
-    shape_kwargs={"in_channels": 1},
-)
+@register_model(**_VIDEO, input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64))
 def lrcn(**kwargs: Any) -> LRCN:
     """LRCN: frame CNN (32, 64, 128) + LSTM 256, last step."""
     return with_defaults(LRCN, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(6, 3, 32, 32),
-    shape_kwargs={"in_channels": 1},
-)
+@register_model(**_VIDEO, input_size=(6, 3, 32, 32))
 def lrcn_tiny(**kwargs: Any) -> LRCN:
     """Tiny LRCN for tests and tutorials (frame CNN 8, 16 pooled to 4×4; LSTM 32)."""
     return with_defaults(LRCN, dict(cnn_channels=(8, 16), frame_pool_size=4, lstm_hidden=32), kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(16, 3, 112, 112),
-    test_input_size=(4, 3, 64, 64),
-    shape_kwargs={"in_channels": 1},
-)
+@register_model(**_VIDEO, input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64))
 def frame_mean(**kwargs: Any) -> FrameMean:
     """Baseline: LRCN's frame CNN (32, 64, 128), mean over time, no LSTM."""
     return with_defaults(FrameMean, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(6, 3, 32, 32),
-    shape_kwargs={"in_channels": 1},
-)
+@register_model(**_VIDEO, input_size=(6, 3, 32, 32))
 def frame_mean_tiny(**kwargs: Any) -> FrameMean:
     """Tiny frame_mean, the same frame CNN as lrcn_tiny (8, 16 pooled to 4×4)."""
     return with_defaults(FrameMean, dict(cnn_channels=(8, 16), frame_pool_size=4), kwargs)
