@@ -367,7 +367,7 @@ def _cmd_models(argv: list[str]) -> int:
         info = model_info(name)
         params = sum(p.numel() for p in create_model(name).parameters())
         rows.append((name, info.task, info.modality, f"{params:,}", "(" + ", ".join(map(str, info.input_size)) + ")"))
-    header = ("model", "task", "input", "params", "input shape (T, C, H, W)")
+    header = ("model", "task", "input", "params", "one sample: (T, C, H, W) frames, (T, C) series")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
