@@ -50,8 +50,8 @@ def test_stream_wraps_step_and_resets():
 def test_models_that_cannot_stream_say_so():
     with pytest.raises(ValueError, match="bidirectional LSTM reads the future"):
         create_model("lrcn_tiny", bidirectional=True, pool="mean").init_state(1, frame_size=(32, 32))
-    with pytest.raises(TypeError, match="seed_conv3d_lstm_tiny|Conv3dLSTMClassifier cannot stream"):
-        Stream(create_model("seed_conv3d_lstm_tiny"))
+    with pytest.raises(TypeError, match="LSTMFCN cannot stream: it has no init_state/step"):
+        Stream(create_model("lstm_fcn_tiny", in_channels=3))
 
 
 def test_deepconvlstm_streams_sample_by_sample():

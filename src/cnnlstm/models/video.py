@@ -10,6 +10,7 @@ All models take frames ``(B, T, C, H, W)`` and return logits ``(B, num_classes)`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
 from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int, to_tuple
+from cnnlstm.nn.conv3d_stream import Conv3dStemStream, StemStreamState
 from cnnlstm.nn.backbones import TORCHVISION_BACKBONES, TorchvisionBackbone
 
 __all__ = ["LRCN", "Conv3dLSTMClassifier", "FrameMean"]
@@ -65,6 +67,23 @@ class _SequenceClassifier(nn.Module):
         total, count = total + out, count + 1
         pooled = total / count if self.head.pool == "mean" else out
         return self.head(pooled[:, None]), total, count  # pooling one step returns it
+
+
+@dataclass(frozen=True)
+class Conv3dLSTMStreamState:
+    """What :meth:`Conv3dLSTMClassifier.step` carries from frame to frame.
+
+    ``stem``: the stem's bounded frame buffers; ``h``, ``c``: the LSTM state ``(layers, B, hidden)``
+    after the stem outputs that are final; ``total``, ``count``: running sum ``(B, hidden)`` and
+    number ``(B, 1)`` of those LSTM outputs; ``last``: the latest of them ``(B, hidden)``.
+    """
+
+    stem: StemStreamState
+    h: Tensor
+    c: Tensor
+    total: Tensor
+    count: Tensor
+    last: Tensor
 
 
 class Conv3dLSTMClassifier(_SequenceClassifier):
@@ -158,6 +177,47 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         feats = feats.permute(0, 2, 1, 3, 4).flatten(2)  # (B, T', C'·H'·W'): one vector per step
         out, _ = self.lstm(feats)  # (B, T', lstm_hidden)
         return out
+
+    @property
+    def min_steps(self) -> int:
+        """Frames before the first output (the temporal poolings need ``min_frames``)."""
+        return self.min_frames
+
+    def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> Conv3dLSTMStreamState:
+        """The state before the first frame of :meth:`step` (empty buffers, zero LSTM state)."""
+        h = torch.zeros(self.lstm.num_layers, batch_size, self.lstm.hidden_size, device=device)
+        out = torch.zeros(batch_size, self.lstm.hidden_size, device=device)
+        count = torch.zeros(batch_size, 1, device=device)
+        return Conv3dLSTMStreamState(Conv3dStemStream(self.stem).init_state(), h, torch.zeros_like(h), out, count, out)
+
+    def step(self, frame: Tensor, state: Conv3dLSTMStreamState) -> tuple[Tensor, Conv3dLSTMStreamState]:
+        """One frame ``(B, C, H, W)`` → logits of the clip so far ``(B, num_classes)``, new state.
+
+        The stem's 'same' temporal padding reads one frame ahead, so its last outputs on a clip
+        depend on the clip's end; the state keeps what later frames cannot change and recomputes
+        the rest (at most two LSTM steps) on every frame, so from frame ``min_steps`` on the
+        logits equal ``model(x[:, : t + 1])`` (in eval mode), and before it they are those of an
+        empty clip (the head on a zero state). The work per frame is bounded: about one Conv3d
+        step per block plus the provisional tail, and up to three LSTM steps. The state holds
+        Python-side buffers, so this step streams in Python (:class:`cnnlstm.predict.Stream`)
+        but does not export to ONNX.
+        """
+        if frame.dim() != 4 or frame.shape[1] != self.in_channels or tuple(frame.shape[-2:]) != self.frame_size:
+            raise ValueError(
+                f"{type(self).__name__}.step expects one frame (B, {self.in_channels}, "
+                f"{self.frame_size[0]}, {self.frame_size[1]}); received {tuple(frame.shape)}"
+            )
+        final, tail, stem_state = Conv3dStemStream(self.stem).step(frame, state.stem)
+        h, c, total, count, last = state.h, state.c, state.total, state.count, state.last
+        if final is not None:  # one more stem output that later frames cannot change
+            out, (h, c) = self.lstm(final.flatten(1)[:, None], (h, c))
+            last, total, count = out[:, 0], total + out[:, 0], count + 1
+        new_state = Conv3dLSTMStreamState(stem_state, h, c, total, count, last)
+        for feature in tail:  # outputs that read the clip's end padding: recomputed next frame
+            out, (h, c) = self.lstm(feature.flatten(1)[:, None], (h, c))
+            last, total, count = out[:, 0], total + out[:, 0], count + 1
+        pooled = total / count.clamp(min=1) if self.head.pool == "mean" else last
+        return self.head(pooled[:, None]), new_state
 
 
 class LRCN(_SequenceClassifier):
