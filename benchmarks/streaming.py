@@ -5,6 +5,10 @@ running the model again on the last `--window` frames; with `init_state`/`step` 
 call and one recurrent step. Both are timed here on the same model, input size and thread count,
 interleaved, median of `--repeats` frames after a warm-up.
 
+A forecaster's step (`convlstm_forecaster`, 1×64×64 frames) is one encoder step plus its roll-out
+of `future_frames` (10) frames, and re-running the window is its `--window` encoder steps plus that
+same roll-out, so its gain is smaller than a classifier's.
+
     python benchmarks/streaming.py                      # CPU, batch 1, 16-frame window
     python benchmarks/streaming.py --device cuda
 
@@ -23,11 +27,12 @@ import torch
 
 from cnnlstm import create_model
 
-MODELS = {  # name -> (model kwargs, one step's shape: a 112x112 RGB frame, or a 113-channel sensor sample)
-    "lrcn": ({}, (3, 112, 112)),
-    "convlstm_classifier": ({}, (3, 112, 112)),
-    "frame_mean": ({}, (3, 112, 112)),
-    "deepconvlstm": ({"in_channels": 113}, (113,)),
+MODELS = {  # name -> (model kwargs, one step's shape: a 112x112 RGB frame, 64x64 grey frame or sensor sample)
+    "lrcn": ({"num_classes": 10}, (3, 112, 112)),
+    "convlstm_classifier": ({"num_classes": 10}, (3, 112, 112)),
+    "frame_mean": ({"num_classes": 10}, (3, 112, 112)),
+    "deepconvlstm": ({"num_classes": 10, "in_channels": 113}, (113,)),
+    "convlstm_forecaster": ({}, (1, 64, 64)),  # its output: future_frames predicted frames
 }
 
 
@@ -40,11 +45,13 @@ def _sync(device: torch.device) -> None:
 def measure(name: str, *, device: torch.device, window: int, sensor_window: int, repeats: int, warmup: int) -> dict:
     kwargs, step_shape = MODELS[name]
     torch.manual_seed(0)
-    model = create_model(name, num_classes=10, **kwargs).to(device).eval()
+    model = create_model(name, **kwargs).to(device).eval()
     if len(step_shape) == 1:  # sensors: a HAR-style window (UCI HAR: 128 samples, 2.56 s at 50 Hz)
         window = sensor_window
     window = max(window, getattr(model, "min_steps", 1))
     frames = torch.randn(1, window + warmup + repeats, *step_shape, device=device)
+    if getattr(model, "step_output", "logits") == "frames":
+        frames = frames.sigmoid()  # forecasters read (and predict) frames in [0, 1]
     state = model.init_state(1, device=device, frame_size=tuple(step_shape[-2:]))
     for t in range(window):  # fill the window and the state alike
         _, state = model.step(frames[:, t], state)
@@ -62,8 +69,8 @@ def measure(name: str, *, device: torch.device, window: int, sensor_window: int,
             step_ms.append((mid - start) * 1e3)
             window_ms.append((end - mid) * 1e3)
     step, full = statistics.median(step_ms), statistics.median(window_ms)
-    return {"model": name, "step_shape": list(step_shape), "window": window, "step_ms": step, "window_ms": full,
-            "speedup": full / step}
+    return {"model": name, "output": getattr(model, "step_output", "logits"), "step_shape": list(step_shape),
+            "window": window, "step_ms": step, "window_ms": full, "speedup": full / step}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,11 @@ cross-entropy), and both predict any number of frames: past the inputs they feed
 previous prediction, so a model trained for 10 frames can be rolled out for 30. During training
 ``teacher_forcing`` (scheduled sampling, Bengio et al. 2015) replaces fed-back predictions with
 the true frames with that probability.
+
+Both stream (``init_state``/``step``, as the classifiers do; see :class:`cnnlstm.predict.Stream`):
+each new frame advances the encoder (or the single stack) by one step and rolls out
+``future_frames`` frames from a copy of its state, so the work per frame does not grow with the
+frames seen.
 """
 
 from __future__ import annotations
@@ -43,8 +48,20 @@ def _check_teacher_forcing(value: float) -> float:
     return value
 
 
+def _pairs(state: tuple[Tensor, ...]) -> list[State]:
+    """The flat streaming state ``(h_1, c_1, h_2, c_2, ...)`` as ConvLSTM's list of ``(h, c)``."""
+    return [(state[i], state[i + 1]) for i in range(0, len(state), 2)]
+
+
 class _FrameForecaster(nn.Module):
-    """Shared parts: argument checks, patching, feeding back predictions or true frames."""
+    """Shared parts: argument checks, patching, feeding back predictions or true frames, streaming.
+
+    Subclasses implement ``_advance(patched_frame, states)``: one recurrent step on a patched
+    frame ``(B, 1, C·p², h, w)`` from the layer states, returning the patched forecast
+    ``(B, future_frames, C·p², h, w)`` and the new states.
+    """
+
+    step_output = "frames"  # what ``step`` returns (classifiers: logits); read by Stream and export_step
 
     def __init__(
         self,
@@ -113,6 +130,48 @@ class _FrameForecaster(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - documented interface
         raise NotImplementedError
 
+    # -- streaming: one frame at a time; states are tuples of tensors (exportable) ------------------
+    def init_state(
+        self, batch_size: int, device: torch.device | None = None, *, frame_size: tuple[int, int], **_: Any
+    ) -> tuple[Tensor, ...]:
+        """The state before the first frame of :meth:`step`: ``(h_1, c_1, h_2, c_2, ...)``, zeros.
+
+        ``frame_size`` is the ``(H, W)`` of the frames (before patching); each map is
+        ``(B, hidden_channels[layer], H / patch_size, W / patch_size)``.
+        """
+        h, w = frame_size
+        p = self.patch_size
+        if h % p or w % p:
+            raise ValueError(f"frame_size={tuple(frame_size)!r} does not split into {p}x{p} patches; "
+                             f"use frames whose H and W divide by patch_size={p}")
+        state: list[Tensor] = []
+        for channels in self.hidden_channels:
+            state += [torch.zeros(batch_size, channels, h // p, w // p, device=device) for _ in range(2)]
+        return tuple(state)
+
+    def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """One frame ``(B, C, H, W)`` → the forecast ``(B, future_frames, C, H, W)`` after it, new state.
+
+        After frames ``x[:, 0] ... x[:, t]`` (``x`` is ``(B, T, C, H, W)``) the forecast equals
+        ``model(x[:, : t + 1])``. The work per frame is one recurrent step plus the roll-out of
+        ``future_frames`` frames, whatever the number of frames seen.
+
+        Example:
+            >>> model = ConvLSTMForecaster(hidden_channels=(8,), patch_size=2, future_frames=3).eval()
+            >>> state = model.init_state(2, frame_size=(16, 16))
+            >>> for frame in torch.rand(4, 2, 1, 16, 16):  # four frames of two streams
+            ...     forecast, state = model.step(frame, state)
+            >>> forecast.shape
+            torch.Size([2, 3, 1, 16, 16])
+        """
+        frames = frame[:, None]  # (B, 1, C, H, W)
+        self._check_input(frames)
+        forecast, states = self._advance(self.patch(frames), _pairs(state))
+        return self.unpatch(forecast), tuple(t for pair in states for t in pair)
+
+    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:  # pragma: no cover
+        raise NotImplementedError
+
 
 class ConvLSTMForecaster(_FrameForecaster):
     """Encoder–forecaster ConvLSTM (Shi et al. 2015): frames ``(B, T_in, C, H, W)`` → future frames.
@@ -179,7 +238,15 @@ class ConvLSTMForecaster(_FrameForecaster):
         """
         steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
         states = self.forward_features(x)
-        frame = self.patch(x[:, -1:])[:, 0]  # (B, C·p², h, w)
+        last = self.patch(x[:, -1:])[:, 0]  # (B, C·p², h, w)
+        return self.unpatch(self._rollout(states, last, steps, targets, teacher_forcing))
+
+    def _rollout(
+        self, states: list[State], frame: Tensor, steps: int, targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """Patched predictions ``(B, steps, C·p², h, w)`` of the forecaster stack started from the
+        encoder's ``states``, after the last patched input ``frame`` ``(B, C·p², h, w)``."""
         if self.forecaster_input == "none":
             frame = torch.zeros_like(frame)
         outputs = []
@@ -190,7 +257,11 @@ class ConvLSTMForecaster(_FrameForecaster):
             outputs.append(prediction)
             if self.forecaster_input == "prediction":
                 frame = self._next_input(prediction, targets, step, teacher_forcing)
-        return self.unpatch(torch.stack(outputs, dim=1))
+        return torch.stack(outputs, dim=1)
+
+    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:
+        _, states = self.encoder(frame, states)
+        return self._rollout(states, frame[:, 0], self.future_frames), states
 
 
 class ConvLSTMSingleStack(_FrameForecaster):
@@ -243,15 +314,26 @@ class ConvLSTMSingleStack(_FrameForecaster):
         """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``."""
         steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
         outputs_in, states = self.forward_features(x)
-        prediction = torch.sigmoid(self.output(outputs_in[:, -1]))  # the frame after the inputs
+        return self.unpatch(self._rollout(outputs_in[:, -1], states, steps, targets, teacher_forcing))
+
+    def _rollout(
+        self, out: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """Patched predictions ``(B, steps, C·p², h, w)`` after the stack's last output ``out``
+        ``(B, H_last, h, w)`` and ``states``, fed back (or fed the true frames) one by one."""
+        prediction = torch.sigmoid(self.output(out))  # the frame after the inputs
         outputs = [prediction]
         for step in range(steps - 1):
             frame = self._next_input(prediction, targets, step, teacher_forcing)
-            out, states = self.stack(frame[:, None], states)
-            prediction = torch.sigmoid(self.output(out[:, 0]))
+            out_step, states = self.stack(frame[:, None], states)
+            prediction = torch.sigmoid(self.output(out_step[:, 0]))
             outputs.append(prediction)
-        return self.unpatch(torch.stack(outputs, dim=1))
+        return torch.stack(outputs, dim=1)
 
+    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:
+        out, states = self.stack(frame, states)
+        return self._rollout(out[:, 0], states, self.future_frames), states
 
 
 _FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels": 1})
