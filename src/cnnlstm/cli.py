@@ -11,7 +11,8 @@ Usage:
 
 Flags for every command: ``--quiet`` (no progress bars or model summary), ``--debug`` (show
 tracebacks instead of one-line errors), ``--compile`` (``torch.compile(fullgraph=True)`` the
-model; the same as ``--model.init_args.compile=true``).
+model; the same as ``--model.init_args.compile=true``); ``--compile=reduce-overhead`` (or another
+torch.compile mode) also captures the steps in CUDA graphs on a GPU.
 
 A run's outputs go to ``--trainer.default_root_dir`` (default ``runs/<preset>/<timestamp>``).
 ``--ckpt_path last|best`` picks the checkpoint of that folder, or of the preset's newest run.
@@ -82,6 +83,16 @@ def _pop_flag(argv: list[str], flag: str) -> bool:
     while flag in argv:
         argv.remove(flag)
     return found
+
+
+def _pop_compile(argv: list[str]) -> str | None:
+    """Remove ``--compile`` / ``--compile=MODE`` from ``argv``; ``"true"``, the mode, or ``None``."""
+    mode = None
+    for arg in list(argv):
+        if arg == "--compile" or arg.startswith("--compile="):
+            argv.remove(arg)
+            mode = arg.partition("=")[2] or "true"
+    return mode
 
 
 def _get_option(argv: list[str], key: str) -> str | None:
@@ -444,8 +455,9 @@ def main(args: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     debug = _pop_flag(argv, "--debug")
     quiet = _pop_flag(argv, "--quiet")
-    if _pop_flag(argv, "--compile") and argv and argv[0] in LIGHTNING_COMMANDS:
-        argv.append("--model.init_args.compile=true")
+    compile_mode = _pop_compile(argv)
+    if compile_mode and argv and argv[0] in LIGHTNING_COMMANDS:
+        argv.append(f"--model.init_args.compile={compile_mode}")
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

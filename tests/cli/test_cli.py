@@ -247,3 +247,18 @@ def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
     assert logger.drop_epochs_from(2) == 2
     assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,step,val/loss", "0,9,1.0", "1,19,0.9"]
     assert logger.drop_epochs_from(2) == 0
+
+
+def test_compile_mode_reaches_torch_compile_and_bad_modes_are_named(tmp_path, capsys):
+    from cnnlstm.tasks import ClassificationTask
+
+    task = ClassificationTask(name="lrcn_tiny", num_classes=3, compile="reduce-overhead")
+    assert task.model._compiled_call_impl is not None  # compiled in place (CUDA graphs on a GPU)
+    with pytest.raises(ValueError, match="compile must be one of"):
+        ClassificationTask(name="lrcn_tiny", num_classes=3, compile="fastest")
+    root = tmp_path / "ro"
+    assert main(["fit", "--config", "synthetic-tiny", "--compile=reduce-overhead", "--trainer.max_epochs=1",
+                 "--data.num_train=16", "--data.num_val=8", "--data.num_test=8", f"--trainer.default_root_dir={root}",
+                 "--quiet"]) == 0
+    ckpt = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["compile"] == "reduce-overhead"
