@@ -453,8 +453,8 @@ class ForecastDataModule(BaseDataModule):
     Example:
         >>> dm = ForecastDataModule(num_train=64, num_val=16, num_test=16, batch_size=8)
         >>> dm.setup("fit")
-        >>> [t.shape for t in next(iter(dm.train_dataloader()))]  # doctest: +SKIP
-        [torch.Size([8, 10, 1, 64, 64]), torch.Size([8, 10, 1, 64, 64])]
+        >>> [tuple(t.shape) for t in next(iter(dm.train_dataloader()))]
+        [(8, 10, 1, 64, 64), (8, 10, 1, 64, 64)]
     """
 
     def __init__(

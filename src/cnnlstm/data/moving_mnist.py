@@ -259,7 +259,7 @@ def generate_one(
     """One sequence ``(T, H, W)`` uint8 drawn from ``rng`` (see :func:`draw_sequence`, :func:`render`).
 
     Example:
-        >>> generate_one(np.random.default_rng(0), seq_len=10).shape  # doctest: +SKIP
+        >>> generate_one(np.random.default_rng(0), seq_len=10).shape
         (10, 64, 64)
     """
     digit_ids, positions = draw_sequence(
@@ -295,8 +295,8 @@ class MovingMNIST:
         split: digit pool, ``"train"`` or ``"test"`` (:func:`digit_pool`).
 
     Example:
-        >>> mm = MovingMNIST(10_000, seq_len=20)  # doctest: +SKIP
-        >>> mm.shape, mm[3].shape  # doctest: +SKIP
+        >>> mm = MovingMNIST(10_000, seq_len=20)
+        >>> mm.shape, mm[3].shape
         ((10000, 20, 64, 64), (20, 64, 64))
     """
 
@@ -369,7 +369,7 @@ def generate(
     on demand (10,000 × 20 × 64 × 64 is 800 MB).
 
     Example:
-        >>> generate(4, seq_len=10, seed=1).shape  # doctest: +SKIP
+        >>> generate(4, seq_len=10, seed=1).shape
         (4, 10, 64, 64)
     """
     return np.asarray(MovingMNIST(num_sequences, seq_len=seq_len, num_digits=num_digits,
