@@ -270,6 +270,9 @@ def load_pretrained(path: str | os.PathLike[str], *, map_location: str | torch.d
         cnnlstm.models.UnknownModelError: ``model_name`` is not registered.
 
     Example:
+        >>> _ = export_model(create_model("lrcn_tiny", num_classes=5), model_name="lrcn_tiny",
+        ...                  model_kwargs={"num_classes": 5}, example_input=torch.randn(2, 6, 3, 32, 32),
+        ...                  output_dir="lrcn_export", formats=["safetensors"])
         >>> model = load_pretrained("lrcn_export")
         >>> model(torch.randn(2, 6, 3, 32, 32)).shape
         torch.Size([2, 5])
