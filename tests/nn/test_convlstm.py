@@ -102,12 +102,31 @@ def test_execution_paths_agree(kwargs):
     x = torch.randn(2, 5, 3, 9, 7)
     layer.impl = "fused"
     a, sa = layer(x)
-    layer.impl = "split"
-    b, sb = layer(x)
-    torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
-    for (ha, ca), (hb, cb) in zip(sa, sb):
-        torch.testing.assert_close(ha, hb, atol=ATOL, rtol=0)
-        torch.testing.assert_close(ca, cb, atol=ATOL, rtol=0)
+    for impl, channels_last in [("split", False), ("fused", True), ("split", True)]:
+        layer.impl, layer.channels_last = impl, channels_last
+        b, sb = layer(x)
+        torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
+        for (ha, ca), (hb, cb) in zip(sa, sb):
+            torch.testing.assert_close(ha, hb, atol=ATOL, rtol=0)
+            torch.testing.assert_close(ca, cb, atol=ATOL, rtol=0)
+    assert sb[0][0].is_contiguous(memory_format=torch.channels_last)  # the layout was really used
+
+
+def test_channels_last_gradients_equal_the_default_layout():
+    torch.manual_seed(4)
+    x = torch.randn(2, 4, 3, 8, 8, requires_grad=True)
+    grads = []
+    for channels_last in (False, True):
+        torch.manual_seed(5)
+        layer = ConvLSTM(3, [4, 6], 3, impl="split", channels_last=channels_last)
+        out, _ = layer(x)
+        out.square().mean().backward()
+        grads.append([x.grad.clone()] + [p.grad for p in layer.parameters()])
+        x.grad = None
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="channels_last needs 2-D maps"):
+        ConvLSTM1d(3, 4, channels_last=True)
 
 
 def test_shapes_lists_and_return_sequences():

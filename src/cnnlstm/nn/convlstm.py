@@ -20,7 +20,10 @@ Two execution paths compute the same function (tested equal):
   state-to-state convolution per step.
 
 ``impl="auto"`` picks the faster one for the device (``benchmarks/convlstm_speed.py`` measures
-both against a plain reference).
+both against a plain reference). ``channels_last=True`` runs the steps in the channels-last layout
+(NHWC), which tensor-core convolutions on GPUs prefer in bf16/fp16. On a GPU the remaining cost
+of small maps is kernel launches; ``torch.compile(model, mode="reduce-overhead")`` (``cnnlstm fit
+--compile=reduce-overhead``) captures the steps in CUDA graphs and fuses the gate arithmetic.
 
 References:
     Shi, Chen, Wang, Yeung, Wong & Woo, "Convolutional LSTM Network: A Machine Learning Approach
@@ -250,6 +253,7 @@ class _ConvLSTMNd(nn.Module):
         norm_groups: int = 4,
         return_sequences: bool = True,
         impl: Impl = "auto",
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if num_layers is None:
@@ -270,6 +274,9 @@ class _ConvLSTMNd(nn.Module):
         self.num_directions = 2 if self.bidirectional else 1
         self.return_sequences = bool(return_sequences)
         self.impl: Impl = check_choice("impl", impl, ("auto", "fused", "split"))
+        self.channels_last = bool(channels_last)
+        if self.channels_last and self.spatial_dims != 2:
+            raise ValueError(f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones")
 
         cells = []
         for layer in range(self.num_layers):
@@ -333,7 +340,7 @@ class _ConvLSTMNd(nn.Module):
                 cell = self.cells[idx]
                 seq = layer_input if direction == 0 else layer_input.flip(1)
                 init = None if state is None else state[idx]
-                out, final = _run_cell(cell, seq, init, impl)
+                out, final = _run_cell(cell, seq, init, impl, self.channels_last)
                 outputs.append(out if direction == 0 else out.flip(1))
                 finals.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
@@ -413,12 +420,19 @@ class _ConvLSTMNd(nn.Module):
             parts.append("return_sequences=False")
         if self.impl != "auto":
             parts.append(f"impl={self.impl!r}")
+        if self.channels_last:
+            parts.append("channels_last=True")
         return ", ".join(parts)
 
 
-def _run_cell(cell: ConvLSTMCell, x: Tensor, state: State | None, impl: str) -> tuple[Tensor, State]:
+def _run_cell(
+    cell: ConvLSTMCell, x: Tensor, state: State | None, impl: str, channels_last: bool = False
+) -> tuple[Tensor, State]:
     """Run one cell over ``x`` ``(B, T, C, *S)``; returns ``(B, T, H, *S)`` and the final state."""
     h, c = cell.init_state(x[:, 0]) if state is None else state
+    if channels_last:  # every frame NHWC: the convolutions return NHWC and the gate arithmetic keeps it
+        x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)  # memory (B, T, H, W, C)
+        h, c = h.contiguous(memory_format=torch.channels_last), c.contiguous(memory_format=torch.channels_last)
     outputs = []
     # Steps are taken with unbind(1), not x[:, t]: the backward of unbind stacks the step
     # gradients once, where T separate selects would each allocate and fill a full-size zero grad.
@@ -452,6 +466,7 @@ _CONVLSTM_DOC = """Stacked ConvLSTM (Shi et al. 2015) over {layout}, batch first
         return_sequences: ``False`` returns only the final hidden state of the last layer
             (both directions' final states concatenated when bidirectional).
         impl: ``"fused"``, ``"split"`` or ``"auto"`` (the measured-faster path for the device).
+        channels_last: run the steps in the channels-last (NHWC) layout; 2-D maps only.
 
     Call arguments:
         x: {shape}.
