@@ -50,6 +50,19 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.autocast("cuda", dtype=torch.bfloat16):
         bf16 = conv(frames)[0]
     rows.append(("ConvLSTM bf16 autocast vs fp32 (GPU)", _max_diff(bf16, split), 5e-2))
+    conv.channels_last = True
+    rows.append(("ConvLSTM channels_last vs default layout (GPU)", _max_diff(conv(frames)[0], split), 1e-4))
+    conv.channels_last = False
+
+    for name in ("seed_conv3d_lstm_tiny", "lrcn_tiny", "convlstm_forecaster_tiny"):
+        torch.manual_seed(0)
+        model = create_model(name).to(dev).eval()
+        clip = torch.rand(2, 9, *model_info(name).input_size[1:], device=dev)
+        state = model.init_state(2, device=dev, frame_size=tuple(clip.shape[-2:]))
+        with torch.no_grad():
+            for t in range(clip.shape[1]):
+                out, state = model.step(clip[:, t], state)
+            rows.append((f"{name}: streamed step vs forward (GPU)", _max_diff(out, model(clip)), 1e-4))
 
     for name in list_models():
         torch.manual_seed(0)
