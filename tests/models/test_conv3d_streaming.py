@@ -39,9 +39,9 @@ def test_stem_stream_equals_the_stem_on_every_prefix(kernel_size, pool, channels
             assert len(finals) + len(tail) == expected_steps
             if expected_steps:
                 torch.testing.assert_close(torch.stack(finals + tail, 2), stem(clip[:, :, : t + 1]), rtol=1e-5, atol=1e-6)
-    # bounded buffers: each block keeps at most 2r inputs and pool_t - 1 pending outputs
+    # bounded buffers: each block keeps 2r partial sums and at most pool_t - 1 pending outputs
     r = stem.features[0].kernel_size[0] // 2
-    assert all(len(b.recent) <= 2 * r and len(b.pending) < stem.pool[0] for b in state.blocks)
+    assert all(len(b.partial) <= 2 * r and len(b.pending) < stem.pool[0] for b in state.blocks)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"pool": "mean"}, {"norm": "none", "lstm_layers": 1}])

@@ -3,11 +3,12 @@
 A Conv3d with "same" padding along time is not causal: its output at step ``τ`` reads frame
 ``τ + r`` (``r = kernel_t // 2``), and at the clip's end it reads zero padding instead. So after
 ``T`` frames the stem's output on ``x[:, :, :T]`` has a *final* part, which later frames cannot
-change, and a short *provisional* tail, computed with the end padding and recomputed when the next
-frame arrives. :class:`Conv3dStemStream` keeps, for every block, its last ``2r`` final inputs and
-the final convolution outputs of a temporal pooling group not yet complete, so each frame costs
-about one convolution step per block for the final part plus the provisional tail (at most
-``r + pool_t - 1`` steps per block), however many frames came before.
+change, and a short *provisional* tail, computed with the end padding and recomputed when the
+next frame arrives. :class:`Conv3dStemStream` keeps, for every block, the partial convolution sums
+of the ``2r`` outputs its final inputs reach but do not complete, and the final outputs of a
+temporal pooling group not yet complete. Each input step is convolved once, when it arrives (a
+final input) or on every frame while it is provisional (at most a few steps per block), so the
+work per frame is bounded however many frames came before.
 
 The max-pooling of a block factors into a spatial pooling of every step and a max over the
 ``pool_t`` steps of a group; both are exact.
@@ -40,7 +41,7 @@ __all__ = ["Conv3dStemStream", "StemStreamState"]
 @dataclass(frozen=True)
 class _BlockState:
     count: int = 0  # final inputs seen
-    recent: tuple[Tensor, ...] = ()  # the last 2r final inputs, oldest first
+    partial: tuple[Tensor, ...] = ()  # conv sums over final inputs of outputs count - r ... count + r - 1
     pending: tuple[Tensor, ...] = ()  # final conv outputs of the pooling group not yet complete
 
 
@@ -52,57 +53,75 @@ class StemStreamState:
 
 
 class _Block:
-    """One Conv3d → [BatchNorm3d] → ReLU → MaxPool3d block, evaluated over chosen output steps."""
+    """One Conv3d → [BatchNorm3d] → ReLU → MaxPool3d block, fed one input step at a time.
+
+    The convolution is linear, so output ``τ`` is the sum over its inputs ``u_i`` (``|i - τ| ≤ r``)
+    of the kernel's time slice ``W[:, :, τ - i + r]`` applied to ``u_i``. Each input is convolved
+    once with all ``k_t`` slices (one 2-D convolution with ``k_t`` times the output channels, the
+    cost of one output step) and its parts are added to the sums of the outputs it reaches; an
+    output whose inputs are all final is complete. Provisional outputs add the tail inputs' parts
+    to those sums; the end padding adds nothing.
+    """
 
     def __init__(self, conv: nn.Conv3d, norm: nn.Module | None, pool: tuple[int, int, int]) -> None:
         self.conv, self.norm = conv, norm
         self.radius = conv.kernel_size[0] // 2
         self.pool_t, self.pool_hw = pool[0], pool[1:]
 
-    def conv_steps(self, window: Tensor) -> Tensor:
-        """``(B, C, n + 2r, H, W)`` inputs → ``(B, C', n, H', W')`` outputs after norm, ReLU, spatial pool."""
-        out = F.conv3d(window, self.conv.weight, self.conv.bias, 1, (0, *self.conv.padding[1:]))
+    def parts(self, inputs: list[Tensor]) -> Tensor:
+        """``n`` inputs ``(B, C, H, W)`` → their parts ``(n, k_t, B, C', H, W)``; part ``k`` goes to
+        output ``i + r - k`` of input ``i``."""
+        weight = self.conv.weight  # (C', C, k_t, kh, kw)
+        out_ch, kt = weight.shape[0], weight.shape[2]
+        slices = weight.permute(2, 0, 1, 3, 4).flatten(0, 1)  # (k_t·C', C, kh, kw)
+        x = torch.stack(inputs).flatten(0, 1)  # (n·B, C, H, W)
+        y = F.conv2d(x, slices, None, 1, self.conv.padding[1:])  # (n·B, k_t·C', H, W)
+        return y.unflatten(1, (kt, out_ch)).unflatten(0, (len(inputs), -1)).transpose(1, 2)
+
+    def finish(self, sums: Tensor) -> Tensor:
+        """Conv sums ``(N, C', H, W)`` → outputs after bias, norm, ReLU and the spatial pooling."""
+        if self.conv.bias is not None:
+            sums = sums + self.conv.bias.view(-1, 1, 1)
+        out = sums[:, :, None]  # (N, C', 1, H, W): the norm and pooling modules are 3-D
         if self.norm is not None:
             out = self.norm(out)
-        out = F.relu(out)
-        return F.max_pool3d(out, (1, *self.pool_hw), (1, *self.pool_hw))
+        return F.max_pool3d(F.relu(out), (1, *self.pool_hw), (1, *self.pool_hw))[:, :, 0]
 
     def step(
         self, state: _BlockState, new_final: Tensor | None, tail: list[Tensor]
     ) -> tuple[_BlockState, Tensor | None, list[Tensor]]:
         """Take the block's next final input (or none) and its provisional tail; return the same for its output."""
         r, p = self.radius, self.pool_t
-        count, recent, pending = state.count, state.recent, state.pending
+        count, partial, pending = state.count, state.partial, state.pending
         out_final = None
         if new_final is not None:
-            count += 1
-            recent = (*recent, new_final)
-            if count > r:  # conv output τ = count - 1 - r now reads only final inputs
-                tau = count - 1 - r
-                window = [torch.zeros_like(new_final)] * max(0, r - tau) + list(recent[-(2 * r + 1) :])
-                v = self.conv_steps(torch.stack(window, dim=2))[:, :, 0]
-                pending = (*pending, v)
+            new_parts = self.parts([new_final])[0]  # (k_t, B, C', H, W); part k → output count + r - k
+            if not partial:
+                partial = (torch.zeros_like(new_parts[0]),) * (2 * r)
+            # sums of outputs count - r ... count + r: the old ones, a new empty one, plus this input
+            sums = [partial[j] if j < 2 * r else 0 for j in range(2 * r + 1)]
+            sums = [sums[j] + new_parts[2 * r - j] for j in range(2 * r + 1)]
+            if count >= r:  # output count - r now has all its inputs
+                pending = (*pending, self.finish(sums[0]))
                 if len(pending) == p:
-                    out_final, pending = torch.stack(pending, dim=0).amax(dim=0), ()
-            recent = recent[-2 * r :] if r else ()
+                    out_final, pending = torch.stack(pending).amax(0), ()
+            count, partial = count + 1, tuple(sums[1:])
         # Provisional conv outputs: τ from the first non-final one to the last one a pool group uses.
         length = count + len(tail)
         first, stop = max(count - r, 0), p * (length // p)
         out_tail: list[Tensor] = []
         if first < stop:
-            like = tail[0] if tail else recent[-1] if recent else new_final
-            zero = torch.zeros_like(like)
-            known = list(recent) + list(tail)  # inputs count - len(recent) ... length - 1
-            offset = count - len(recent)
-
-            def inp(i: int) -> Tensor:
-                return known[i - offset] if 0 <= i < length else zero
-
-            window = torch.stack([inp(i) for i in range(first - r, stop + r)], dim=2)
-            provisional = list(self.conv_steps(window).unbind(2))
-            values = list(pending) + provisional  # conv outputs from the current group's start
-            out_tail = [torch.stack(values[i : i + p], 0).amax(0) for i in range(0, len(values) - p + 1, p)]
-        return _BlockState(count, recent, pending), out_final, out_tail
+            tail_parts = self.parts(tail) if tail else None
+            sums = []
+            for tau in range(first, stop):
+                j = tau - (count - r)  # index into partial
+                total = partial[j] if j < len(partial) else 0
+                for i in range(max(count, tau - r), min(length, tau + r + 1)):  # tail inputs reaching τ
+                    total = total + tail_parts[i - count, i + r - tau]
+                sums.append(total)
+            values = list(pending) + list(self.finish(torch.stack(sums).flatten(0, 1)).unflatten(0, (len(sums), -1)))
+            out_tail = [torch.stack(values[i : i + p]).amax(0) for i in range(0, len(values) - p + 1, p)]
+        return _BlockState(count, partial, pending), out_final, out_tail
 
 
 class Conv3dStemStream:
