@@ -394,6 +394,10 @@ def _cmd_export(argv: list[str]) -> int:
     parser.add_argument("--ckpt_path", required=True, help="a .ckpt file written by `cnnlstm fit`")
     parser.add_argument("--output", required=True, type=Path, help="folder for the exported files")
     parser.add_argument("--batch_size", type=int, default=2, help="batch size of the check batch")
+    parser.add_argument(
+        "--step", action="store_true",
+        help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models)",
+    )
     args = parser.parse_args(argv)
     check_positive_int("--batch_size", args.batch_size)
     ckpt = safe_torch_load(args.ckpt_path)
@@ -407,6 +411,8 @@ def _cmd_export(argv: list[str]) -> int:
     model = create_model(hp["name"], **kwargs)
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state, strict=True)
+    if args.step and not callable(getattr(model, "step", None)):
+        raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
     report = export_model(
         model, model_name=hp["name"], model_kwargs=kwargs, example_input=example, output_dir=args.output
@@ -414,6 +420,12 @@ def _cmd_export(argv: list[str]) -> int:
     for fmt, diff in report.get("max_abs_diff", {}).items():
         print(f"{fmt}: max |exported - eager| = {diff:.3g}")
     print(f"exported {hp['name']} to {args.output} (load with cnnlstm.load_pretrained({str(args.output)!r}))")
+    if args.step:
+        from cnnlstm.export_step import export_step
+
+        step_report = export_step(model, example[:, 0], args.output)
+        print(f"step.onnx: {step_report['steps_checked']} steps in onnxruntime, max |onnx - eager| = "
+              f"{step_report['max_abs_diff']:.3g} (inputs and state shapes in step.json)")
     return 0
 
 

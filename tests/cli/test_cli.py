@@ -67,9 +67,12 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
         assert float(row["prob"]) == max(float(row[p]) for p in probabilities)
 
     out_dir = tmp_path / "export"
-    assert main(["export", "--ckpt_path", str(root / "checkpoints" / "last.ckpt"), "--output", str(out_dir)]) == 0
+    assert main(["export", "--ckpt_path", str(root / "checkpoints" / "last.ckpt"), "--output", str(out_dir),
+                 "--step"]) == 0
     printed = capsys.readouterr().out
     assert "onnx" in printed and "max |exported - eager|" in printed
+    assert "step.onnx: 50 steps in onnxruntime" in printed  # lrcn_tiny streams: its step for any length
+    assert json.loads((out_dir / "step.json").read_text())["max_abs_diff"] < 1e-4
 
     from cnnlstm.checkpoint_io import safe_torch_load
     from cnnlstm.export import load_pretrained
