@@ -19,8 +19,8 @@ from torch import Tensor, nn
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
 from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int, to_tuple
-from cnnlstm.nn.conv3d_stream import Conv3dStemStream, StemStreamState
 from cnnlstm.nn.backbones import TORCHVISION_BACKBONES, TorchvisionBackbone
+from cnnlstm.nn.conv3d_stream import Conv3dStemStream, StemStreamState
 
 __all__ = ["LRCN", "Conv3dLSTMClassifier", "FrameMean"]
 
