@@ -56,9 +56,11 @@ def _pairs(state: tuple[Tensor, ...]) -> list[State]:
 class _FrameForecaster(nn.Module):
     """Shared parts: argument checks, patching, feeding back predictions or true frames, streaming.
 
-    Subclasses implement ``_advance(patched_frame, states)``: one recurrent step on a patched
-    frame ``(B, 1, C·p², h, w)`` from the layer states, returning the patched forecast
-    ``(B, future_frames, C·p², h, w)`` and the new states.
+    Subclasses implement ``_read(patched_frames, states)``, which runs their recurrent stack over
+    patched frames ``(B, T, C·p², h, w)`` from ``states`` (zeros when ``None``) and returns what
+    the roll-out starts from and the new states, and ``_rollout(start, states, steps, targets,
+    teacher_forcing)``, the patched predictions ``(B, steps, C·p², h, w)``. :meth:`forward` reads
+    the whole input, :meth:`step` one frame; both then roll out the same way.
     """
 
     step_output = "frames"  # what ``step`` returns (classifiers: logits); read by Stream and export_step
@@ -130,6 +132,34 @@ class _FrameForecaster(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - documented interface
         raise NotImplementedError
 
+    def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _rollout(
+        self, start: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        raise NotImplementedError  # pragma: no cover
+
+    def forward(
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``.
+
+        ``targets`` ``(B, F', C, H, W)`` and ``teacher_forcing``: each fed-back frame is the true
+        one with probability ``teacher_forcing`` (not with ``forecaster_input="none"``, which
+        feeds none).
+        """
+        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
+        self._check_input(x)
+        start, states = self._read(self.patch(x))
+        return self.unpatch(self._rollout(start, states, steps, targets, teacher_forcing))
+
     # -- streaming: one frame at a time; states are tuples of tensors (exportable) ------------------
     def init_state(
         self, batch_size: int, device: torch.device | None = None, *, frame_size: tuple[int, int], **_: Any
@@ -166,11 +196,9 @@ class _FrameForecaster(nn.Module):
         """
         frames = frame[:, None]  # (B, 1, C, H, W)
         self._check_input(frames)
-        forecast, states = self._advance(self.patch(frames), _pairs(state))
+        start, states = self._read(self.patch(frames), _pairs(state))
+        forecast = self._rollout(start, states, self.future_frames)
         return self.unpatch(forecast), tuple(t for pair in states for t in pair)
-
-    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:  # pragma: no cover
-        raise NotImplementedError
 
 
 class ConvLSTMForecaster(_FrameForecaster):
@@ -219,30 +247,15 @@ class ConvLSTMForecaster(_FrameForecaster):
     def forward_features(self, x: Tensor) -> list[State]:
         """The encoder's final ``(h, c)`` per layer for frames ``(B, T_in, C, H, W)``."""
         self._check_input(x)
-        _, states = self.encoder(self.patch(x))
-        return states
+        return self._read(self.patch(x))[1]
 
-    def forward(
-        self,
-        x: Tensor,
-        future_frames: int | None = None,
-        *,
-        targets: Tensor | None = None,
-        teacher_forcing: float = 0.0,
-    ) -> Tensor:
-        """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``.
-
-        ``targets`` ``(B, F', C, H, W)`` and ``teacher_forcing`` only matter with
-        ``forecaster_input="prediction"``: each fed-back frame is the true one with probability
-        ``teacher_forcing``.
-        """
-        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
-        states = self.forward_features(x)
-        last = self.patch(x[:, -1:])[:, 0]  # (B, C·p², h, w)
-        return self.unpatch(self._rollout(states, last, steps, targets, teacher_forcing))
+    def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
+        """The encoder over patched frames; the roll-out starts from the last of them."""
+        _, states = self.encoder(frames, states)
+        return frames[:, -1], states
 
     def _rollout(
-        self, states: list[State], frame: Tensor, steps: int, targets: Tensor | None = None,
+        self, frame: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         """Patched predictions ``(B, steps, C·p², h, w)`` of the forecaster stack started from the
@@ -258,10 +271,6 @@ class ConvLSTMForecaster(_FrameForecaster):
             if self.forecaster_input == "prediction":
                 frame = self._next_input(prediction, targets, step, teacher_forcing)
         return torch.stack(outputs, dim=1)
-
-    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:
-        _, states = self.encoder(frame, states)
-        return self._rollout(states, frame[:, 0], self.future_frames), states
 
 
 class ConvLSTMSingleStack(_FrameForecaster):
@@ -303,18 +312,10 @@ class ConvLSTMSingleStack(_FrameForecaster):
         self._check_input(x)
         return self.stack(self.patch(x))
 
-    def forward(
-        self,
-        x: Tensor,
-        future_frames: int | None = None,
-        *,
-        targets: Tensor | None = None,
-        teacher_forcing: float = 0.0,
-    ) -> Tensor:
-        """Predict ``future_frames`` frames ``(B, F, C, H, W)`` after the frames ``x``."""
-        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
-        outputs_in, states = self.forward_features(x)
-        return self.unpatch(self._rollout(outputs_in[:, -1], states, steps, targets, teacher_forcing))
+    def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
+        """The stack over patched frames; the roll-out starts from its last output."""
+        out, states = self.stack(frames, states)
+        return out[:, -1], states
 
     def _rollout(
         self, out: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
@@ -330,10 +331,6 @@ class ConvLSTMSingleStack(_FrameForecaster):
             prediction = torch.sigmoid(self.output(out_step[:, 0]))
             outputs.append(prediction)
         return torch.stack(outputs, dim=1)
-
-    def _advance(self, frame: Tensor, states: list[State]) -> tuple[Tensor, list[State]]:
-        out, states = self.stack(frame, states)
-        return self._rollout(out[:, 0], states, self.future_frames), states
 
 
 _FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels": 1})

@@ -10,7 +10,7 @@ All models take frames ``(B, T, C, H, W)`` and return logits ``(B, num_classes)`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -208,16 +208,20 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
                 f"{self.frame_size[0]}, {self.frame_size[1]}); received {tuple(frame.shape)}"
             )
         final, tail, stem_state = Conv3dStemStream(self.stem).step(frame, state.stem)
-        h, c, total, count, last = state.h, state.c, state.total, state.count, state.last
-        if final is not None:  # one more stem output that later frames cannot change
-            out, (h, c) = self.lstm(final.flatten(1)[:, None], (h, c))
-            last, total, count = out[:, 0], total + out[:, 0], count + 1
-        new_state = Conv3dLSTMStreamState(stem_state, h, c, total, count, last)
-        for feature in tail:  # outputs that read the clip's end padding: recomputed next frame
-            out, (h, c) = self.lstm(feature.flatten(1)[:, None], (h, c))
-            last, total, count = out[:, 0], total + out[:, 0], count + 1
-        pooled = total / count.clamp(min=1) if self.head.pool == "mean" else last
+        # the stem output that later frames cannot change (if any) moves the kept LSTM state on
+        new_state = self._lstm_steps([] if final is None else [final], replace(state, stem=stem_state))
+        # the outputs that read the clip's end padding run on a copy: they are recomputed next frame
+        seen = self._lstm_steps(tail, new_state)
+        pooled = seen.total / seen.count.clamp(min=1) if self.head.pool == "mean" else seen.last
         return self.head(pooled[:, None]), new_state
+
+    def _lstm_steps(self, features: list[Tensor], state: Conv3dLSTMStreamState) -> Conv3dLSTMStreamState:
+        """``state`` after LSTM steps on stem outputs ``(B, C', H', W')``, in one LSTM call."""
+        if not features:
+            return state
+        out, (h, c) = self.lstm(torch.stack(features, 1).flatten(2), (state.h, state.c))  # (B, n, hidden)
+        return replace(state, h=h, c=c, total=state.total + out.sum(1), count=state.count + len(features),
+                       last=out[:, -1])
 
 
 class LRCN(_SequenceClassifier):
