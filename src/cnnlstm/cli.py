@@ -32,8 +32,8 @@ from typing import Any
 
 import torch
 
+from cnnlstm._validation import check_positive_int
 from cnnlstm.checkpoint_io import safe_torch_load
-from cnnlstm.nn._checks import check_positive_int
 
 __all__ = ["CLIError", "list_presets", "main", "preset_path"]
 

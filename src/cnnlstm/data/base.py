@@ -15,7 +15,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from cnnlstm.nn._checks import check_positive_int
+from cnnlstm._validation import check_non_negative_int, check_positive_int
 
 __all__ = ["BaseDataModule", "EpochSeededSampler"]
 
@@ -56,9 +56,7 @@ class BaseDataModule(pl.LightningDataModule):
     def __init__(self, *, batch_size: int = 32, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
         self.batch_size = check_positive_int("batch_size", batch_size)
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be an int >= 0; received num_workers={num_workers!r}")
-        self.num_workers = num_workers
+        self.num_workers = check_non_negative_int("num_workers", num_workers)
         self.seed = int(seed)
         self.train_dataset: Dataset | None = None
         self.val_dataset: Dataset | None = None

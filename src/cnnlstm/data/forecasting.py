@@ -25,9 +25,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from cnnlstm._validation import check_positive_int
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.moving_mnist import DIGIT_SIZE, MovingMNIST, is_standard_layout, load_standard_file
-from cnnlstm.nn._checks import check_positive_int
 
 __all__ = [
     "FrameSequenceDataset",

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlstm.nn._checks import check_choice, check_positive_int
+from cnnlstm._validation import check_choice, check_positive_int
 
 __all__ = [
     "DIGIT_SIZE",

@@ -30,9 +30,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from cnnlstm._validation import check_bool, check_choice, check_fraction, check_positive_int
 from cnnlstm.data.base import BaseDataModule
-from cnnlstm.data.timeseries import channel_stats, check_fraction, sorted_labels
-from cnnlstm.nn._checks import check_choice, check_positive_int
+from cnnlstm.data.timeseries import channel_stats, sorted_labels
 
 __all__ = ["SensorStreamDataModule", "SensorWindowDataset", "Window"]
 
@@ -244,9 +244,7 @@ class SensorStreamDataModule(BaseDataModule):
                 f"val_fraction + test_fraction must be below 1 to leave training data; received "
                 f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}"
             )
-        if not isinstance(normalize, bool):
-            raise ValueError(f"normalize must be True or False; received normalize={normalize!r}")
-        self.normalize = normalize
+        self.normalize = check_bool("normalize", normalize)
         if class_names is not None and (isinstance(class_names, str) or len(set(map(str, class_names))) < 2):
             raise ValueError(
                 f"class_names must list at least 2 distinct labels; received class_names={class_names!r}"

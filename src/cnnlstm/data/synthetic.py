@@ -16,8 +16,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from cnnlstm._validation import check_non_negative_float, check_positive_int
 from cnnlstm.data.base import BaseDataModule
-from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
 
 __all__ = ["MovingSquareVideos", "SyntheticVideoDataModule", "write_video_tree"]
 

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from cnnlstm._validation import check_bool, check_fraction
 from cnnlstm.data.base import BaseDataModule
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
@@ -109,13 +110,6 @@ def normalize_padded(x: np.ndarray, lengths: np.ndarray, mean: np.ndarray, std: 
     out = ((x - mean) / std).astype(np.float32)
     out[np.arange(x.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = 0.0
     return out
-
-
-def check_fraction(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a number in ``[0, 1)``, else raise ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1); received {name}={value!r}")
-    return float(value)
 
 
 def _close_names(name: str, choices: Sequence[str]) -> list[str]:
@@ -351,9 +345,7 @@ class UCRDataModule(BaseDataModule):
         self.dataset_name = _check_name(name)
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
-        if not isinstance(normalize, bool):
-            raise ValueError(f"normalize must be True or False; received normalize={normalize!r}")
-        self.normalize = normalize
+        self.normalize = check_bool("normalize", normalize)
         self.predict_path = Path(predict_path) if predict_path is not None else None
         if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
             raise ValueError(

@@ -34,11 +34,11 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from cnnlstm._validation import check_choice, check_non_negative_int, check_positive_int, to_tuple
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.video_cache import ClipCache
 from cnnlstm.data.video_index import DatasetLayoutError, VideoSample, index_videos, list_video_files
 from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames, probe_video
-from cnnlstm.nn._checks import check_choice, check_positive_int, to_tuple
 
 __all__ = ["VideoClipDataset", "VideoDataModule", "VideoWindowDataset", "clip_indices"]
 
@@ -315,13 +315,9 @@ class VideoDataModule(BaseDataModule):
             raise ValueError(f"mean and std need 3 values with std > 0; received mean={mean!r}, std={std!r}")
         self.mean, self.std = list(mean), list(std)
         self._class_names = list(class_names) if class_names else None
-        if isinstance(cache_frames, bool) or not isinstance(cache_frames, int) or cache_frames < 0:
-            raise ValueError(f"cache_frames must be an int >= 0; received cache_frames={cache_frames!r}")
-        self.cache_frames = cache_frames
+        self.cache_frames = check_non_negative_int("cache_frames", cache_frames)
         self.cache_dir = cache_dir
-        if isinstance(timeline_step, bool) or not isinstance(timeline_step, int) or timeline_step < 0:
-            raise ValueError(f"timeline_step must be an int >= 0; received timeline_step={timeline_step!r}")
-        self.timeline_step = timeline_step
+        self.timeline_step = check_non_negative_int("timeline_step", timeline_step)
         self._index: Any = None
         self.skipped: list[dict[str, str]] = []
 

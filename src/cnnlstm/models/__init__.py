@@ -3,8 +3,7 @@
 Importing this package imports every model file, which registers its variants.
 """
 
-from cnnlstm.models import convlstm, video  # noqa: F401  (registers the models)
-from cnnlstm.models import forecasting, sensor  # noqa: F401  (registers the sensor and forecasting models)
+from cnnlstm.models import convlstm, forecasting, sensor, video  # noqa: F401  (importing registers the models)
 from cnnlstm.models._registry import (
     ModelInfo,
     UnknownModelError,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
+
+from cnnlstm._io import read_state_dict
 
 __all__ = [
     "ModelInfo",
@@ -213,26 +214,7 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint_path {str(path)!r} does not exist or is not a file")
-    if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                f"reading {path.name} needs safetensors: pip install 'cnnlstm[export]'"
-            ) from err
-        state = load_file(str(path))
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(
-                f"could not read weights from {str(path)!r} ({type(err).__name__}: {err}); expected a "
-                "state dict saved with torch.save or a .safetensors file"
-            ) from err
-        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-            state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"{str(path)!r} holds {type(state).__name__}, not a state dict")
+    state = read_state_dict(path)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from cnnlstm._validation import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
-from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 
 __all__ = ["ConvLSTMClassifier"]
 

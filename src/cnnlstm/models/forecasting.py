@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cnnlstm._validation import check_choice, check_positive_int, check_probability
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM
-from cnnlstm.nn._checks import check_choice, check_positive_int
 
 __all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack"]
 
@@ -42,10 +42,7 @@ State = tuple[Tensor, Tensor]
 
 
 def _check_teacher_forcing(value: float) -> float:
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"teacher_forcing must be in [0, 1]; received teacher_forcing={value!r}")
-    return value
+    return check_probability("teacher_forcing", value)
 
 
 def _pairs(state: tuple[Tensor, ...]) -> list[State]:

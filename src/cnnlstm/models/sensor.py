@@ -32,21 +32,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from cnnlstm._validation import check_dropout, check_num_classes, check_positive_int
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM
-from cnnlstm.nn._checks import check_non_negative_float, check_num_classes, check_positive_int
 
 __all__ = ["CNNBiLSTM", "DeepConvLSTM", "LSTMFCN", "SqueezeExcite1d"]
 
 
 # --- shared pieces -------------------------------------------------------------------------------
-
-
-def _check_dropout(value: Any) -> float:
-    p = check_non_negative_float("dropout", value)
-    if p >= 1.0:
-        raise ValueError(f"dropout must be in [0, 1); received dropout={value!r}")
-    return p
 
 
 def _check_channels(name: str, value: Any) -> tuple[int, ...]:
@@ -230,7 +223,7 @@ class DeepConvLSTM(_SensorClassifier):
         conv_channels = check_positive_int("conv_channels", conv_channels)
         num_conv = check_positive_int("num_conv", num_conv)
         kernel_size = check_positive_int("kernel_size", kernel_size)
-        dropout = _check_dropout(dropout)
+        dropout = check_dropout(dropout)
         layers: list[nn.Module] = []
         for i in range(num_conv):
             conv = nn.Conv2d(1 if i == 0 else conv_channels, conv_channels, (kernel_size, 1))
@@ -364,7 +357,7 @@ class LSTMFCN(_SensorClassifier):
                 f"kernel_sizes needs one entry per conv block ({len(channels)}); "
                 f"received kernel_sizes={kernel_sizes!r}"
             )
-        dropout = _check_dropout(dropout)
+        dropout = check_dropout(dropout)
         self.dimension_shuffle = bool(dimension_shuffle)
         self.seq_len = check_positive_int("seq_len", seq_len)
         self.blocks = nn.ModuleList(
@@ -458,7 +451,7 @@ class CNNBiLSTM(_SensorClassifier):
         channels = _check_channels("conv_channels", conv_channels)
         kernel_size = check_positive_int("kernel_size", kernel_size)
         self.pool = check_positive_int("pool", pool)
-        dropout = _check_dropout(dropout)
+        dropout = check_dropout(dropout)
         self.blocks = nn.ModuleList(
             _SameConvBlock(c_in, c_out, kernel_size)
             for c_in, c_out in zip((self.in_channels, *channels[:-1]), channels)

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from cnnlstm._validation import check_choice, check_non_negative_float, check_positive_int, to_tuple
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
-from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_positive_int, to_tuple
 from cnnlstm.nn.backbones import TORCHVISION_BACKBONES, TorchvisionBackbone
 from cnnlstm.nn.conv3d_stream import Conv3dStemStream, StemStreamState
 

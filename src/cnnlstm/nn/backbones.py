@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from cnnlstm._io import read_state_dict
+
 __all__ = ["TORCHVISION_BACKBONES", "TorchvisionBackbone"]
 
 # name -> the attribute holding the classifier, which the extractor replaces by an identity.
@@ -46,16 +48,7 @@ def _import_torchvision():
 def _load_local(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights file {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"backbone weights file {path} holds a {type(state).__name__}, not a state dict")
-    return state
+    return read_state_dict(path)
 
 
 class TorchvisionBackbone(nn.Module):

@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cnnlstm.nn._checks import (
+from cnnlstm._validation import (
     check_choice,
-    check_non_negative_float,
+    check_dropout,
     check_positive_int,
     per_layer,
     to_tuple,
@@ -267,9 +267,7 @@ class _ConvLSTMNd(nn.Module):
         ]
         kernels = per_layer("kernel_size", kernel_size, self.num_layers)
         dilations = per_layer("dilation", dilation, self.num_layers)
-        self.dropout = check_non_negative_float("dropout", dropout)
-        if self.dropout >= 1.0:
-            raise ValueError(f"dropout must be in [0, 1); received dropout={dropout!r}")
+        self.dropout = check_dropout(dropout)
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if self.bidirectional else 1
         self.return_sequences = bool(return_sequences)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from cnnlstm.nn._checks import check_choice, check_positive_int, to_tuple
+from cnnlstm._validation import check_choice, check_positive_int, to_tuple
 
 __all__ = ["Conv3dStem", "FrameCNN", "TemporalConvEncoder"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from cnnlstm.nn._checks import check_choice, check_non_negative_float, check_num_classes, check_positive_int
+from cnnlstm._validation import check_choice, check_non_negative_float, check_num_classes, check_positive_int
 
 __all__ = ["SequenceClassifierHead"]
 

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from cnnlstm.nn._checks import check_non_negative_float, check_positive_int
+from cnnlstm._validation import check_dropout, check_positive_int
 
 __all__ = ["LSTM", "LSTMCell", "lstm_step"]
 
@@ -187,9 +187,7 @@ class LSTM(nn.Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        self.dropout = check_non_negative_float("dropout", dropout)
-        if self.dropout >= 1.0:
-            raise ValueError(f"dropout must be in [0, 1); received dropout={dropout!r}")
+        self.dropout = check_dropout(dropout)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)

@@ -13,8 +13,8 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
+from cnnlstm._validation import check_choice, check_non_negative_float, check_positive_float
 from cnnlstm.models import create_model, shape_kwargs_for
-from cnnlstm.nn._checks import check_choice, check_non_negative_float
 
 __all__ = ["BaseTask", "NonFiniteLossError", "build_kwargs"]
 
@@ -89,8 +89,7 @@ class BaseTask(pl.LightningModule):
         super().__init__()
         check_choice("optimizer", optimizer, OPTIMIZERS)
         check_choice("scheduler", scheduler, SCHEDULERS)
-        if not lr > 0:
-            raise ValueError(f"lr must be > 0; received lr={lr!r}")
+        check_positive_float("lr", lr)
         check_non_negative_float("weight_decay", weight_decay)
         if isinstance(compile, str):
             check_choice("compile", compile, COMPILE_MODES)

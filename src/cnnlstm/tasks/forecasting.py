@@ -18,7 +18,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from cnnlstm.nn._checks import check_choice
+from cnnlstm._validation import check_choice, check_probability
 from cnnlstm.tasks.base import BaseTask
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics"]
@@ -127,9 +127,8 @@ class ForecastingTask(BaseTask):
         **kwargs: Any,
     ) -> None:
         check_choice("loss", loss, LOSSES)
-        for key, value in (("teacher_forcing", teacher_forcing), ("teacher_forcing_end", teacher_forcing_end)):
-            if not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"{key} must be in [0, 1]; received {key}={value!r}")
+        check_probability("teacher_forcing", teacher_forcing)
+        check_probability("teacher_forcing_end", teacher_forcing_end)
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
