@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from cnnlstm._io import UnsafeCheckpointError
 from cnnlstm import create_model
 from cnnlstm.nn.backbones import TorchvisionBackbone
 
@@ -83,7 +84,7 @@ def test_local_weights_file_loads_exactly(fake_torchvision, tmp_path, suffix):
 def test_local_weights_file_is_never_unpickled(fake_torchvision, tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"conv.weight": torch.zeros(1), "payload": types.SimpleNamespace(x=1)}, path)
-    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+    with pytest.raises(UnsafeCheckpointError, match=r"refusing to load .*evil\.pth.*SimpleNamespace"):
         TorchvisionBackbone(name="resnet18", weights=str(path))
 
 
