@@ -109,6 +109,8 @@ def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if "global" not in str(err).lower():  # no object to build: garbage, or not a pickle at all
+            raise ValueError(f"{str(path)!r} is not a torch.save file or is corrupt") from None
         found = re.search(r"GLOBAL ([\w.]+)", str(err))
         what = f" ({found.group(1)})" if found else ""
         raise UnsafeCheckpointError(

@@ -118,7 +118,7 @@ def check_probability(name: str, value: Any) -> float:
     1.0
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1]; received {name}={value!r}")
+        raise ValueError(f"{name} must be in [0, 1]; received {name}={value!r}")
     return float(value)
 
 

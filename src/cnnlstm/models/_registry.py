@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from cnnlstm._io import read_state_dict
+from cnnlstm._io import one_line, read_state_dict
 
 __all__ = [
     "ModelInfo",
@@ -214,7 +214,13 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint_path {str(path)!r} does not exist or is not a file")
-    state = read_state_dict(path)
+    try:
+        state = read_state_dict(path)
+    except (ValueError, ImportError) as err:
+        raise ValueError(
+            f"could not read weights from {str(path)!r} ({one_line(err)}); expected a state dict saved "
+            "with torch.save or a .safetensors file"
+        ) from err
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
