@@ -2,7 +2,7 @@
 
 Each (dataset, model, seed) trains through the real CLI with the generic preset of the model —
 ``cnnlstm fit --config ucr-<model> --data.name <dataset> --seed_everything S --data.seed S``,
-then ``cnnlstm test --ckpt_path best`` on the archive's own test split (``cnnlstm.demo.fit_and_test``).
+then ``cnnlstm test --ckpt_path best`` on the archive's own test split (``cnnlstm.cli.demo.fit_and_test``).
 The validation split (20 % of every class) is carved from the archive's TRAIN split, so the
 models train on 80 % of what the published methods train on; the checkpoint tested is the one
 with the lowest validation loss. The seed sets the initialisation, the validation split and the
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlstm.demo import fit_and_test
+from cnnlstm.cli.demo import fit_and_test
 
 DATASETS = ["BasicMotions", "JapaneseVowels", "GunPoint", "ItalyPowerDemand"]
 MODELS = ["deepconvlstm", "lstm_fcn", "mlstm_fcn", "cnn_bilstm"]

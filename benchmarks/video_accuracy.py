@@ -3,7 +3,7 @@
 The task: real H.264 files of a square moving in one of 4 directions (``write_video_tree``), so
 no single frame tells the class; a class-folder training tree with 4 broken files, and a held-out
 test tree written with another seed. Each model trains with the demo's settings for its preset
-(``cnnlstm.demo.DEMO_RUNS``: tiny model, 8 frames of 32×32, CPU) through the real CLI
+(``cnnlstm.cli.demo.DEMO_RUNS``: tiny model, 8 frames of 32×32, CPU) through the real CLI
 (``cnnlstm fit`` then ``cnnlstm test --ckpt_path best`` on the held-out tree), once per seed.
 
 The CNN+LSTM models should reach >= 0.95, while ``frame_mean`` (the same per-frame CNN averaged
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlstm.demo import DEMO_RUNS, VIDEO_TREE, fit_and_test, write_video_trees
+from cnnlstm.cli.demo import DEMO_RUNS, VIDEO_TREE, fit_and_test, write_video_trees
 
 MODELS = ["video-lrcn", "video-seed", "video-convlstm", "video-framemean"]
 LSTM_TARGET = 0.95

@@ -9,11 +9,11 @@ import time
 import pytest
 import torch
 
-from cnnlstm.checkpoint_io import UnsafeCheckpointError, atomic_torch_save, safe_torch_load
+from cnnlstm.training.checkpoint_io import UnsafeCheckpointError, atomic_torch_save, safe_torch_load
 
 WRITER = """
 import sys, torch
-from cnnlstm.checkpoint_io import atomic_torch_save
+from cnnlstm.training.checkpoint_io import atomic_torch_save
 path = sys.argv[1]
 i = 0
 print("ready", flush=True)

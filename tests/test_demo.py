@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cnnlstm.cli import list_presets
-from cnnlstm.demo import DEMO_RUNS, main, to_markdown
+from cnnlstm.cli.demo import DEMO_RUNS, main, to_markdown
 
 
 def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):

@@ -12,16 +12,9 @@ import torch
 from torch import nn
 
 import cnnlstm
-from cnnlstm.export import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    ExportVerificationError,
-    _compare,
-    _read_safetensors,
-    _save_safetensors,
-    export_model,
-    load_pretrained,
-)
+from cnnlstm.deploy import ExportVerificationError, export_model, load_pretrained
+from cnnlstm.deploy._common import CONFIG_FILE, WEIGHTS_FILE, compare_outputs
+from cnnlstm.deploy.safetensors_io import read_safetensors, save_safetensors
 from cnnlstm.models import UnknownModelError, _registry
 
 TINY = cnnlstm.list_models("*_tiny", task="classification")
@@ -181,8 +174,8 @@ def test_safetensors_helpers_handle_shared_and_strided_tensors(tmp_path):
         "slice": torch.randn(10)[2:5],  # a view into a larger storage
         "empty": torch.empty(0),
     }
-    assert _save_safetensors(state, tmp_path / WEIGHTS_FILE) == 1
-    loaded = _read_safetensors(tmp_path / WEIGHTS_FILE)
+    assert save_safetensors(state, tmp_path / WEIGHTS_FILE) == 1
+    loaded = read_safetensors(tmp_path / WEIGHTS_FILE)
     assert set(loaded) == set(state)
     for name, tensor in state.items():
         torch.testing.assert_close(loaded[name], tensor)
@@ -354,9 +347,9 @@ def test_missing_optional_dependency_says_what_to_install(tmp_path, monkeypatch)
 
 def test_compare_names_the_format_and_the_difference():
     want = {2: torch.zeros(2, 3)}
-    assert _compare("onnx", {2: torch.full((2, 3), 1e-6)}, want, 1e-4)["max_abs_diff"] == pytest.approx(1e-6)
+    assert compare_outputs("onnx", {2: torch.full((2, 3), 1e-6)}, want, 1e-4)["max_abs_diff"] == pytest.approx(1e-6)
     too_far = r"onnx: max abs difference from eager is 0\.01 .*0\.0001"
     with pytest.raises(ExportVerificationError, match=too_far):
-        _compare("onnx", {2: torch.full((2, 3), 0.01)}, want, 1e-4)
+        compare_outputs("onnx", {2: torch.full((2, 3), 0.01)}, want, 1e-4)
     with pytest.raises(ExportVerificationError, match="torch_export.*nan"):
-        _compare("torch_export", {2: torch.full((2, 3), float("nan"))}, want, 1e-4)
+        compare_outputs("torch_export", {2: torch.full((2, 3), float("nan"))}, want, 1e-4)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cnnlstm import create_model
-from cnnlstm.export_step import export_step
+from cnnlstm.deploy.step import export_step
 
 pytest.importorskip("onnxruntime")
 

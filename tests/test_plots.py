@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlstm.plots import plot_confusion_matrix, plot_curves, read_metrics_csv
+from cnnlstm.training.plots import plot_confusion_matrix, plot_curves, read_metrics_csv
 
 CSV = """epoch,step,train/loss_epoch,train/loss_step,val/acc,val/loss
 0,3,,1.5,,

@@ -1,5 +1,5 @@
 """``python -m cnnlstm`` is the ``cnnlstm`` command."""
 
-from cnnlstm.cli import main
+from cnnlstm.cli.main import main
 
 raise SystemExit(main())

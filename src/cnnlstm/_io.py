@@ -46,13 +46,20 @@ class UnsafeCheckpointError(ValueError):
     """A checkpoint holds pickled objects other than tensors and plain containers."""
 
 
-def one_line(err: BaseException | str, *, limit: int | None = None) -> str:
-    """``err`` (an exception or a message) with its whitespace and line breaks collapsed to one line.
+def one_line(
+    err: BaseException | str, *, limit: int | None = None, sep: str = " ", skip_first: bool = False
+) -> str:
+    """``err`` (an exception or a message) as one line: its lines stripped and joined with ``sep``.
 
-    An exception with an empty message is shown by its type name; ``limit`` cuts long text with
+    An exception with an empty message is shown by its type name; ``skip_first`` drops a heading
+    line (such as torch's "Error(s) in loading state_dict for X:"); ``limit`` cuts long text with
     ``...``.
     """
-    text = " ".join(str(err).split()) or (type(err).__name__ if isinstance(err, BaseException) else "")
+    lines = [" ".join(line.split()) for line in str(err).splitlines()]
+    lines = [line for line in lines if line]
+    if skip_first and len(lines) > 1:
+        lines = lines[1:]
+    text = sep.join(lines) or (type(err).__name__ if isinstance(err, BaseException) else "")
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 3, 0)] + "..."
     return text

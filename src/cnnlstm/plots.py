@@ -1,180 +1,19 @@
-"""Pictures of a run: loss and metric curves, confusion matrices, forecast frames and horizons."""
+"""Deprecated location of :mod:`cnnlstm.training.plots`, kept for one release; import from ``cnnlstm.training.plots``."""
 
-from __future__ import annotations
+import warnings
 
-import csv
-from collections import defaultdict
-from collections.abc import Sequence
-from pathlib import Path
+from cnnlstm.training.plots import (  # noqa: F401
+    frames_to_images,
+    plot_confusion_matrix,
+    plot_curves,
+    plot_forecast_grid,
+    plot_horizon_metrics,
+    read_metrics_csv,
+    save_forecast_gif,
+)
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-__all__ = [
-    "frames_to_images",
-    "plot_confusion_matrix",
-    "plot_curves",
-    "plot_forecast_grid",
-    "plot_horizon_metrics",
-    "read_metrics_csv",
-    "save_forecast_gif",
-]
-
-
-def read_metrics_csv(path: str | Path) -> dict[str, list[tuple[int, float]]]:
-    """``{metric: [(epoch, value), ...]}`` from Lightning's CSVLogger file (empty cells skipped)."""
-    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            epoch = row.get("epoch")
-            if epoch in (None, ""):
-                continue
-            for key, value in row.items():
-                if key in ("epoch", "step") or value in (None, ""):
-                    continue
-                series[key].append((int(float(epoch)), float(value)))
-    return dict(series)
-
-
-def plot_curves(metrics_csv: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write ``loss.png`` (train/val loss per epoch) and ``metrics.png`` (other epoch metrics)."""
-    series = read_metrics_csv(metrics_csv)
-    out_dir = Path(out_dir)
-    written = []
-    # Per-epoch series only: "train/loss_epoch" is the epoch mean of "train/loss_step".
-    epoch_keys = [k for k in series if not k.endswith("_step") and not k.startswith(("test/", "lr"))]
-    groups = {
-        "loss.png": [k for k in epoch_keys if k.removesuffix("_epoch").endswith("loss")],
-        "metrics.png": [k for k in epoch_keys if not k.removesuffix("_epoch").endswith("loss")],
-    }
-    for filename, keys in groups.items():
-        if not keys:
-            continue
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for key in sorted(keys):
-            points = _per_epoch(series[key])
-            ax.plot([e + 1 for e, _ in points], [v for _, v in points], marker="o", label=key.removesuffix("_epoch"))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss" if filename == "loss.png" else "value")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out_dir / filename, dpi=100)
-        plt.close(fig)
-        written.append(out_dir / filename)
-    return written
-
-
-def _per_epoch(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    last: dict[int, float] = {}
-    for epoch, value in points:
-        last[epoch] = value  # the epoch-level value is logged last
-    return sorted(last.items())
-
-
-def plot_confusion_matrix(
-    matrix: torch.Tensor, path: str | Path, *, class_names: Sequence[str] | None = None, title: str = ""
-) -> Path:
-    """Write a confusion matrix (rows: true class, columns: predicted) as a PNG with counts."""
-    matrix = matrix.detach().cpu().to(torch.int64)
-    n = matrix.shape[0]
-    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
-    size = max(4.0, 0.5 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
-    totals = matrix.sum(1, keepdim=True).clamp(min=1)
-    ax.imshow((matrix / totals).numpy(), cmap="Blues", vmin=0, vmax=1)
-    if n <= 30:
-        for i in range(n):
-            for j in range(n):
-                share = matrix[i, j].item() / totals[i, 0].item()
-                ax.text(j, i, str(matrix[i, j].item()), ha="center", va="center",
-                        color="white" if share > 0.5 else "black", fontsize=8)
-        ax.set_xticks(range(n), names, rotation=45, ha="right")
-        ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    accuracy = matrix.diag().sum().item() / max(1, matrix.sum().item())
-    ax.set_title(f"{title} accuracy {accuracy:.3f}".strip())
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def frames_to_images(frames: torch.Tensor) -> torch.Tensor:
-    """``(..., C, H, W)`` floats in [0, 1] → uint8 ``(..., H, W, 3)`` (grey frames repeated)."""
-    frames = frames.detach().float().cpu().clamp(0, 1)
-    if frames.shape[-3] == 1:
-        frames = frames.expand(*frames.shape[:-3], 3, *frames.shape[-2:])
-    return (frames[..., :3, :, :] * 255).round().to(torch.uint8).movedim(-3, -1)
-
-
-def plot_forecast_grid(
-    *, inputs: torch.Tensor, targets: torch.Tensor | None, predictions: torch.Tensor, path: str | Path
-) -> Path:
-    """A PNG grid: for each sequence a row of inputs, then the true (if known) and predicted future.
-
-    Shapes ``(N, T_in, C, H, W)``, ``(N, T_out, C, H, W)``, ``(N, T_out', C, H, W)``, in [0, 1].
-    """
-    rows = [("input", inputs)] + ([("target", targets)] if targets is not None else []) + [("predicted", predictions)]
-    n, per = inputs.shape[0], len(rows)
-    cols = max(frames.shape[1] for _, frames in rows)
-    fig, axes = plt.subplots(per * n, cols, figsize=(cols * 0.9, per * n * 0.95), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i in range(n):
-        for r, (label, frames) in enumerate(rows):
-            images = frames_to_images(frames[i])
-            for t in range(images.shape[0]):
-                ax = axes[per * i + r, t]
-                ax.imshow(images[t].numpy())
-                if t == 0:
-                    ax.set_title(f"{label} {i}", fontsize=7, loc="left")
-    fig.tight_layout(pad=0.2)
-    path = Path(path)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
-
-
-def save_forecast_gif(
-    *, inputs: torch.Tensor, targets: torch.Tensor, predictions: torch.Tensor, path: str | Path, fps: int = 4
-) -> Path:
-    """An animated GIF: each frame shows, per sequence, the truth (left) beside the model (right).
-
-    The input frames play first on both sides, then the target and the prediction.
-    """
-    from PIL import Image
-
-    truth = torch.cat([inputs, targets], dim=1)  # (N, T, C, H, W)
-    model = torch.cat([inputs, predictions], dim=1)
-    pair = torch.cat([truth, torch.ones_like(truth[..., :2]), model], dim=-1)  # a white bar between
-    strip = torch.cat(list(pair.unbind(0)), dim=-2)  # sequences stacked vertically: (T, C, N·H, W')
-    images = frames_to_images(strip)
-    scale = max(1, 128 // max(1, inputs.shape[-2]))
-    frames = [Image.fromarray(img.numpy()).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
-              for img in images]
-    path = Path(path)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
-    return path
-
-
-def plot_horizon_metrics(per_horizon: dict[str, list[float]], path: str | Path) -> Path:
-    """Per-horizon MSE and SSIM (and MAE/PSNR when present) against the future frame index."""
-    names = [m for m in ("mse", "ssim", "mae", "psnr") if m in per_horizon]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        values = per_horizon[name]
-        ax.plot(range(1, len(values) + 1), values, marker="o")
-        ax.set_xlabel("future frame")
-        ax.set_title(name.upper() + (" per frame" if name in ("mse", "mae") else ""))
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+warnings.warn(
+    "cnnlstm.plots moved to cnnlstm.training.plots; the old module will be removed in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)

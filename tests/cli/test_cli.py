@@ -74,8 +74,8 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     assert "step.onnx: 50 steps in onnxruntime" in printed  # lrcn_tiny streams: its step for any length
     assert json.loads((out_dir / "step.json").read_text())["max_abs_diff"] < 1e-4
 
-    from cnnlstm.checkpoint_io import safe_torch_load
-    from cnnlstm.export import load_pretrained
+    from cnnlstm.training.checkpoint_io import safe_torch_load
+    from cnnlstm.deploy.export import load_pretrained
     from cnnlstm.tasks import ClassificationTask
 
     ckpt = safe_torch_load(root / "checkpoints" / "last.ckpt")
@@ -178,7 +178,7 @@ def test_subprocess_ddp_two_cpu_processes(tmp_path):
 
 
 def _final_weights(root: Path) -> dict[str, torch.Tensor]:
-    from cnnlstm.checkpoint_io import safe_torch_load
+    from cnnlstm.training.checkpoint_io import safe_torch_load
 
     return safe_torch_load(root / "checkpoints" / "last.ckpt")["state_dict"]
 
@@ -202,7 +202,7 @@ def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     proc.kill()  # SIGKILL: no cleanup, possibly in the middle of writing the next checkpoint
     proc.wait()
     assert proc.returncode == -9, "the run ended before it could be killed; make it longer"
-    from cnnlstm.checkpoint_io import safe_torch_load
+    from cnnlstm.training.checkpoint_io import safe_torch_load
 
     epoch_at_kill = safe_torch_load(last)["epoch"]
     assert epoch_at_kill < 5
@@ -243,7 +243,7 @@ def test_compile_flag_trains_a_compiled_model_with_plain_checkpoint_keys(tmp_pat
 
 
 def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
-    from cnnlstm.loggers import ResumableCSVLogger
+    from cnnlstm.training.loggers import ResumableCSVLogger
 
     (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\n0,9,1.0\n1,19,0.9\n2,24,\n2,29,0.8\n")
     logger = ResumableCSVLogger(tmp_path, name="", version="")

@@ -48,7 +48,7 @@ def test_unequal_length_dataset_with_every_family(family, tmp_path):
                              "--data.name=JapaneseVowels", "--data.batch_size=64")
     assert len(summary["test_confusion_matrix"]) == 9  # 9 speakers
     assert sum(map(sum, summary["test_confusion_matrix"])) == 370
-    from cnnlstm.checkpoint_io import safe_torch_load
+    from cnnlstm.training.checkpoint_io import safe_torch_load
 
     ckpt = safe_torch_load(summary["test_checkpoint"])
     assert ckpt["hyper_parameters"]["input_shape"] == [29, 12]  # padded to the longest series

@@ -10,7 +10,7 @@ import torch
 from cnnlstm import create_model
 from cnnlstm.nn import Conv3dStem
 from cnnlstm.nn.conv3d_stream import Conv3dStemStream
-from cnnlstm.predict import Stream
+from cnnlstm.deploy.stream import Stream
 
 
 def _randomise_batchnorm(model: torch.nn.Module) -> None:
@@ -74,8 +74,8 @@ def test_seed_streams_through_stream_and_checks_the_frame():
 
 
 def test_export_step_refuses_the_python_side_state_with_a_clear_error(tmp_path):
-    from cnnlstm.export_step import export_step
+    from cnnlstm.deploy.step import export_step
 
     pytest.importorskip("onnxruntime")
-    with pytest.raises(ValueError, match="state is not a tuple of tensors.*cnnlstm.predict.Stream"):
+    with pytest.raises(ValueError, match="state is not a tuple of tensors.*cnnlstm.deploy.stream.Stream"):
         export_step(create_model("seed_conv3d_lstm_tiny"), torch.zeros(1, 3, 32, 32), tmp_path)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cnnlstm import create_model
-from cnnlstm.predict import Stream
+from cnnlstm.deploy.stream import Stream
 
 CASES = [
     ("convlstm_forecaster_tiny", {}),
@@ -61,7 +61,7 @@ def test_a_frame_size_that_does_not_split_into_patches_is_refused(name):
 
 def test_onnx_step_loop_of_the_forecaster_matches_the_eager_forward(tmp_path):
     pytest.importorskip("onnxruntime")
-    from cnnlstm.export_step import export_step
+    from cnnlstm.deploy.step import export_step
 
     torch.manual_seed(0)
     model = create_model("convlstm_forecaster_tiny")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cnnlstm import create_model
-from cnnlstm.predict import Stream
+from cnnlstm.deploy.stream import Stream
 
 CASES = [
     ("lrcn_tiny", {}),

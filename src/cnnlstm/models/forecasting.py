@@ -17,7 +17,7 @@ previous prediction, so a model trained for 10 frames can be rolled out for 30. 
 ``teacher_forcing`` (scheduled sampling, Bengio et al. 2015) replaces fed-back predictions with
 the true frames with that probability.
 
-Both stream (``init_state``/``step``, as the classifiers do; see :class:`cnnlstm.predict.Stream`):
+Both stream (``init_state``/``step``, as the classifiers do; see :class:`cnnlstm.deploy.Stream`):
 each new frame advances the encoder (or the single stack) by one step and rolls out
 ``future_frames`` frames from a copy of its state, so the work per frame does not grow with the
 frames seen.

@@ -199,7 +199,7 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         logits equal ``model(x[:, : t + 1])`` (in eval mode), and before it they are those of an
         empty clip (the head on a zero state). The work per frame is bounded: about one Conv3d
         step per block plus the provisional tail, and up to three LSTM steps. The state holds
-        Python-side buffers, so this step streams in Python (:class:`cnnlstm.predict.Stream`)
+        Python-side buffers, so this step streams in Python (:class:`cnnlstm.deploy.Stream`)
         but does not export to ONNX.
         """
         if frame.dim() != 4 or frame.shape[1] != self.in_channels or tuple(frame.shape[-2:]) != self.frame_size:

@@ -218,7 +218,7 @@ class ForecastingTask(BaseTask):
 
     def evaluation_artifacts(self, split: str, root: Path) -> dict[str, Any]:
         """Write the split's pictures into ``root``; return what goes into summary.json."""
-        from cnnlstm.plots import plot_forecast_grid, plot_horizon_metrics, save_forecast_gif
+        from cnnlstm.training.plots import plot_forecast_grid, plot_horizon_metrics, save_forecast_gif
 
         written: list[str] = []
         example = self.examples.get(split)

@@ -1,0 +1,80 @@
+"""Small helpers over the raw argument list, before Lightning's parser sees it.
+
+Example:
+    >>> argv = ["--config", "a.yaml", "--trainer.max_epochs=3"]
+    >>> get_option(argv, "--trainer.max_epochs")
+    '3'
+    >>> set_option(argv, "--trainer.max_epochs", "5")
+    ['--config', 'a.yaml', '--trainer.max_epochs=5']
+"""
+
+from __future__ import annotations
+
+from cnnlstm.cli.presets import preset_path
+
+__all__ = ["get_option", "pop_compile", "pop_flag", "resolve_configs", "set_option"]
+
+
+def pop_flag(argv: list[str], flag: str) -> bool:
+    found = flag in argv
+    while flag in argv:
+        argv.remove(flag)
+    return found
+
+
+def pop_compile(argv: list[str]) -> str | None:
+    """Remove ``--compile`` / ``--compile=MODE`` from ``argv``; ``"true"``, the mode, or ``None``."""
+    mode = None
+    for arg in list(argv):
+        if arg == "--compile" or arg.startswith("--compile="):
+            argv.remove(arg)
+            mode = arg.partition("=")[2] or "true"
+    return mode
+
+
+def get_option(argv: list[str], key: str) -> str | None:
+    """The last value given for ``--key`` as ``--key V`` or ``--key=V``."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == key and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(key + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def set_option(argv: list[str], key: str, value: str) -> list[str]:
+    """Replace every ``--key`` occurrence with ``--key=value`` (appended if absent)."""
+    out, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == key:
+            skip = i + 1 < len(argv)
+            continue
+        if arg.startswith(key + "="):
+            continue
+        out.append(arg)
+    return out + [f"{key}={value}"]
+
+
+def resolve_configs(argv: list[str]) -> tuple[list[str], str]:
+    """Turn preset names after ``--config`` into file paths; return the run name (first config's stem)."""
+    out, run_name = [], ""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        value = None
+        if arg == "--config" and i + 1 < len(argv):
+            value, i = argv[i + 1], i + 1
+        elif arg.startswith("--config="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            path = preset_path(value)
+            run_name = run_name or path.stem
+            out += ["--config", str(path)]
+        else:
+            out.append(arg)
+        i += 1
+    return out, run_name

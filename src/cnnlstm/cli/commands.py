@@ -1,0 +1,113 @@
+"""The commands that are not Lightning runs: ``presets``, ``models``, ``export``, and the report of
+``data check`` (whose data module the Lightning CLI builds)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cnnlstm._io import safe_torch_load
+from cnnlstm._validation import check_positive_int
+from cnnlstm.cli.errors import CLIError
+from cnnlstm.cli.presets import list_presets
+
+__all__ = ["cmd_export", "cmd_models", "cmd_presets", "data_check"]
+
+
+def data_check(datamodule: Any) -> int:
+    """Set up every split and report the files that cannot be used, without training."""
+    problem = None
+    try:
+        datamodule.setup(None)
+    except ValueError as err:  # e.g. no usable video at all: still list every file and why
+        problem = err
+    sizes = {
+        split: len(getattr(datamodule, f"{split}_dataset") or [])
+        for split in ("train", "val", "test")
+    }
+    print("usable samples: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    skipped = getattr(datamodule, "skipped", [])
+    print(f"skipped: {len(skipped)}")
+    for item in skipped:
+        where = item.get("path") or item.get("sequence") or "?"
+        print(f"  [{item.get('split', '?')}] {where}: {item.get('reason', '')}")
+    if problem is not None:
+        raise problem
+    return 0
+
+
+def cmd_presets(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="cnnlstm presets", description="List the shipped presets.").parse_args(argv)
+    presets = list_presets()
+    width = max(map(len, presets), default=0)
+    for name, description in presets.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def cmd_models(argv: list[str]) -> int:
+    from cnnlstm.models import create_model, list_models, model_info
+
+    parser = argparse.ArgumentParser(prog="cnnlstm models", description="List registered models.")
+    parser.add_argument("pattern", nargs="?", default="*", help="wildcard, e.g. 'lrcn*'")
+    args = parser.parse_args(argv)
+    names = list_models(args.pattern)
+    if not names:
+        raise CLIError(f"no model matches {args.pattern!r}; `cnnlstm models` lists all")
+    rows = []
+    for name in names:
+        info = model_info(name)
+        params = sum(p.numel() for p in create_model(name).parameters())
+        rows.append((name, info.task, info.modality, f"{params:,}", "(" + ", ".join(map(str, info.input_size)) + ")"))
+    header = ("model", "task", "input", "params", "one sample: (T, C, H, W) frames, (T, C) series")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    from cnnlstm.deploy.export import export_model
+    from cnnlstm.models import create_model
+    from cnnlstm.tasks.base import build_kwargs
+
+    parser = argparse.ArgumentParser(prog="cnnlstm export", description="Export a checkpoint.")
+    parser.add_argument("--ckpt_path", required=True, help="a .ckpt file written by `cnnlstm fit`")
+    parser.add_argument("--output", required=True, type=Path, help="folder for the exported files")
+    parser.add_argument("--batch_size", type=int, default=2, help="batch size of the check batch")
+    parser.add_argument(
+        "--step", action="store_true",
+        help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models)",
+    )
+    args = parser.parse_args(argv)
+    check_positive_int("--batch_size", args.batch_size)
+    ckpt = safe_torch_load(args.ckpt_path)
+    hp = ckpt.get("hyper_parameters") or {}
+    for field in ("name", "input_shape"):
+        if not hp.get(field):
+            raise CLIError(f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?")
+    kwargs = build_kwargs(
+        hp.get("model_kwargs"), hp.get("num_classes"), name=hp.get("name"), input_shape=hp.get("input_shape")
+    )
+    model = create_model(hp["name"], **kwargs)
+    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state, strict=True)
+    if args.step and not callable(getattr(model, "step", None)):
+        raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
+    example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
+    report = export_model(
+        model, model_name=hp["name"], model_kwargs=kwargs, example_input=example, output_dir=args.output
+    )
+    for fmt, diff in report.get("max_abs_diff", {}).items():
+        print(f"{fmt}: max |exported - eager| = {diff:.3g}")
+    print(f"exported {hp['name']} to {args.output} (load with cnnlstm.load_pretrained({str(args.output)!r}))")
+    if args.step:
+        from cnnlstm.deploy.step import export_step
+
+        step_report = export_step(model, example[:, 0], args.output)
+        print(f"step.onnx: {step_report['steps_checked']} steps in onnxruntime, max |onnx - eager| = "
+              f"{step_report['max_abs_diff']:.3g} (inputs and state shapes in step.json)")
+    return 0

@@ -1,0 +1,192 @@
+"""The demo (``cnnlstm demo``, ``make demo``): train and test every demo preset, then one table.
+
+Each preset runs ``fit`` then ``test`` on its best checkpoint, in ``<out>/<preset>/``; the summary
+goes to ``<out>/summary.md`` and ``<out>/summary.json``, and each run folder keeps its plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from cnnlstm import __version__
+
+# Video presets run on a tree of real H.264 files the demo writes first ({videos}), with tiny
+# models and small clips so that each trains in well under a minute on CPU: every frame is decoded
+# once into the clip cache, then 30 epochs read the cache. Flips stay off: the direction of motion
+# is the label.
+_VIDEO = [
+    "--data.root={videos}", "--data.init_args.hflip=false", "--data.num_frames=8", "--data.frame_size=32",
+    "--data.batch_size=16", "--data.num_workers=0", "--data.cache_frames=16", "--data.cache_dir={videos}.cache",
+    "--model.init_args.lr=0.005", "--trainer.max_epochs=30",
+]
+
+# Moving MNIST on CPU within the demo's time: fewer generated sequences than the preset.
+_MOVING_MNIST = ["--data.num_train=1000", "--data.num_val=100", "--data.num_test=200", "--data.num_workers=0",
+                 "--trainer.max_epochs=3"]
+
+# (preset, extra arguments): later presets join here.
+DEMO_RUNS: list[tuple[str, list[str]]] = [
+    ("synthetic-tiny", []),
+    ("synthetic-seed", []),
+    ("synthetic-convlstm", []),
+    ("video-lrcn", [*_VIDEO, "--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={frame_pool_size: 2}"]),
+    ("video-framemean", [*_VIDEO, "--model.init_args.name=frame_mean_tiny", "--model.init_args.model_kwargs={}"]),
+    ("video-seed", [*_VIDEO, "--model.init_args.name=seed_conv3d_lstm_tiny", "--data.stride=1",
+                    "--model.init_args.model_kwargs={frame_size: [32, 32]}"]),
+    ("video-convlstm", [*_VIDEO, "--model.init_args.name=convlstm_classifier_tiny", "--model.init_args.model_kwargs={}", "--data.stride=1"]),
+    ("basicmotions-deepconvlstm", []),
+    ("movingmnist-convlstm-small", _MOVING_MNIST),
+]
+VIDEO_TREE = dict(num_classes=4, videos_per_class=48, num_frames=16, frame_size=48)
+QUICK_ARGS = ["--trainer.max_epochs=1"]
+# --quick: fewer generated samples, by preset family (video trees are made small instead).
+QUICK_DATA = {
+    "synthetic-": ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"],
+    "movingmnist-": ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16"],
+}
+COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "test MSE",
+           "test SSIM", "skipped files", "plots")
+
+
+def _row(preset: str, summary: dict) -> dict:
+    test = summary.get("test_metrics", {})
+    fit = summary.get("fit_metrics", {})
+    return {
+        "preset": preset,
+        "model": summary.get("model", ""),
+        "params": summary.get("parameters", 0),
+        "epochs": summary.get("epochs", 0),
+        "fit s": summary.get("fit_wall_time_s", 0.0),
+        "val acc": fit.get("val/acc"),
+        "test acc": test.get("test/acc"),
+        "test macro-F1": test.get("test/f1_macro"),
+        "test MSE": test.get("test/mse"),
+        "test SSIM": test.get("test/ssim"),
+        "skipped files": summary.get("skipped_files", 0),
+        "plots": ", ".join(
+            summary.get("plots", [])
+            + (["confusion_test.png"] if "test_confusion_matrix" in summary else [])
+            + summary.get("test_pictures", [])
+        ),
+    }
+
+
+def to_markdown(rows: list[dict]) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        return "" if value is None else str(value)
+
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cell(r[c]) for c in COLUMNS) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_video_trees(videos: Path, test_videos: Path, *, quick: bool = False, quiet: bool = False) -> None:
+    """Write the demo's H.264 training tree (with 4 broken files) and its held-out test tree."""
+    from cnnlstm.data.synthetic import write_video_tree
+
+    tree = dict(VIDEO_TREE, videos_per_class=8) if quick else VIDEO_TREE
+    print(f"writing {tree['num_classes'] * tree['videos_per_class']} H.264 training videos (a square moving in "
+          f"one of {tree['num_classes']} directions, 4 broken files among them) to {videos}/, and a held-out "
+          f"test tree to {test_videos}/")
+    for folder in (videos, test_videos, Path(f"{videos}.cache")):
+        if folder.exists():
+            shutil.rmtree(folder)
+    write_video_tree(videos, **tree, include_broken=True, progress=not quiet)
+    write_video_tree(test_videos, **dict(tree, videos_per_class=max(4, tree["videos_per_class"] // 3)),
+                     seed=1, progress=not quiet)
+
+
+def fit_and_test(
+    preset: str,
+    extra: list[str],
+    *,
+    root: Path,
+    videos: Path,
+    test_videos: Path,
+    quick: bool = False,
+    quiet: bool = False,
+) -> dict | None:
+    """``cnnlstm fit`` then ``cnnlstm test --ckpt_path best`` of one preset in ``root``; its summary.
+
+    Returns None (after printing why) when a command fails.
+    """
+    from cnnlstm.cli.errors import guarded
+    from cnnlstm.cli.lightning_cli import run_lightning
+
+    extra = [arg.replace("{videos}", str(videos)) for arg in extra]
+    if root.exists():
+        shutil.rmtree(root)  # a demo run starts clean
+    common = ["--config", preset, f"--trainer.default_root_dir={root}", *extra]
+    if quick:
+        common += QUICK_ARGS + next((v for k, v in QUICK_DATA.items() if preset.startswith(k)), [])
+    # Video presets are tested on the held-out tree (a class-folder tree has no test split).
+    test_extra = [f"--data.root={test_videos}"] if preset.startswith("video-") else []
+    for command, after in ((["fit"], []), (["test", "--ckpt_path", "best"], test_extra)):
+        args = [*command[1:], *common, *after]  # later options win: `after` overrides common
+        code = guarded(lambda: run_lightning(command[0], args, quiet=quiet))  # noqa: B023 (called at once)
+        if code != 0:
+            print(f"demo: `cnnlstm {command[0]}` failed for {preset} (exit {code})")
+            return None
+    return json.loads((root / "summary.json").read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cnnlstm.cli.presets import list_presets
+
+    parser = argparse.ArgumentParser(prog="cnnlstm demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the runs and the summary")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these presets")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on few clips: a smoke test, not a result")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    runs = [(p, extra) for p, extra in DEMO_RUNS if args.only is None or p in args.only]
+    unknown = set(args.only or []) - {p for p, _ in DEMO_RUNS}
+    if unknown:
+        parser.error(f"--only names no demo preset: {sorted(unknown)}; demo presets: {[p for p, _ in DEMO_RUNS]}")
+    missing = [p for p, _ in runs if p not in list_presets()]
+    if missing:
+        raise RuntimeError(f"demo presets missing from the package: {missing}")
+
+    print(f"cnnlstm {__version__} demo | torch {torch.__version__} | {torch.get_num_threads()} CPU threads")
+    rows = []
+    started = time.perf_counter()
+    videos, test_videos = args.out / "videos", args.out / "videos_test"
+    if any("{videos}" in arg for _, extra in runs for arg in extra):
+        write_video_trees(videos, test_videos, quick=args.quick, quiet=args.quiet)
+    for i, (preset, extra) in enumerate(runs, 1):
+        print(f"\n[{i}/{len(runs)}] {preset}: fit, then test on the best checkpoint", flush=True)
+        summary = fit_and_test(
+            preset, extra, root=args.out / preset, videos=videos, test_videos=test_videos,
+            quick=args.quick, quiet=args.quiet,
+        )
+        if summary is None:
+            return 1
+        rows.append(_row(preset, summary))
+
+    table = to_markdown(rows)
+    print("\n" + table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    header = (
+        f"# cnnlstm demo\n\ncnnlstm {__version__}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+        f"{', quick mode (1 epoch, few clips)' if args.quick else ''}; total {time.perf_counter() - started:.0f} s. "
+        "Each row: `cnnlstm fit --config PRESET` then `cnnlstm test --ckpt_path best`; plots are in "
+        "`<preset>/` beside this file.\n\n"
+    )
+    (args.out / "summary.md").write_text(header + table + "\n")
+    (args.out / "summary.json").write_text(json.dumps({"quick": args.quick, "rows": rows}, indent=2) + "\n")
+    print(f"\nResults: {args.out / 'summary.md'}, {args.out / 'summary.json'}, plots in {args.out}/<preset>/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""fit / validate / test / predict and ``data check`` over Lightning's CLI.
+
+:class:`CnnLstmCLI` links the data's classes and sample shape into the task, adds the run's
+callbacks, loggers and atomic checkpoint I/O, and checks one batch through the model before any
+work starts. :func:`run_lightning` resolves presets and the run folder, then runs it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from cnnlstm.cli.argv import resolve_configs
+from cnnlstm.cli.commands import data_check
+from cnnlstm.cli.errors import CLIError
+from cnnlstm.cli.run_folders import plan_run
+from cnnlstm.data import BaseDataModule
+from cnnlstm.tasks import BaseTask
+from cnnlstm.training.callbacks import (
+    MetricsHistoryCallback,
+    PredictionWriter,
+    RNGStateCallback,
+    RunArtifacts,
+)
+from cnnlstm.training.checkpoint_io import SafeCheckpointIO
+from cnnlstm.training.loggers import ResumableCSVLogger
+
+__all__ = ["CnnLstmCLI", "RunPlan", "run_lightning"]
+
+
+@dataclass
+class RunPlan:
+    """What one command runs: the subcommand, the preset's name, its folder, the checkpoint's
+    hyper-parameters (empty without a checkpoint)."""
+
+    command: str
+    run_name: str
+    root: Path
+    ckpt_hparams: dict[str, Any] = field(default_factory=dict)
+
+
+class CnnLstmCLI(LightningCLI):
+    """Lightning's CLI with the run's folder, callbacks and checks of :class:`RunPlan`."""
+
+    def __init__(self, plan: RunPlan, *args: Any, **kwargs: Any) -> None:
+        self.plan = plan  # read by the hooks below, which LightningCLI.__init__ calls
+        super().__init__(*args, **kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
+        parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        # Evaluating a checkpoint on another tree: label the data in the checkpoint's class order.
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        data_args = config.data.get("init_args") if config.get("data") else None
+        names = self.plan.ckpt_hparams.get("class_names")
+        if names and data_args is not None and "class_names" in data_args and not data_args.class_names:
+            data_args.class_names = list(names)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        cfg = self._get(self.config_init, "trainer", default={})
+        run_root = Path(cfg.get("default_root_dir") or self.plan.root)
+        kwargs["logger"] = self._loggers(cfg, run_root)
+        kwargs["callbacks"] = list(cfg.get("callbacks") or []) + self._callbacks(cfg, run_root)
+        plugins = cfg.get("plugins") or []
+        kwargs["plugins"] = (plugins if isinstance(plugins, list) else [plugins]) + [SafeCheckpointIO()]
+        return super().instantiate_trainer(**kwargs)
+
+    def _loggers(self, cfg: Any, run_root: Path) -> Any:
+        if self.plan.command != "fit":
+            return False  # evaluation writes its own JSON; fit's metrics.csv stays intact
+        if cfg.get("logger") not in (None, True):
+            return cfg.get("logger")
+        return [
+            ResumableCSVLogger(run_root, name="", version=""),
+            TensorBoardLogger(run_root, name="", version="", default_hp_metric=False),
+        ]
+
+    def _callbacks(self, cfg: Any, run_root: Path) -> list[Any]:
+        class_names = getattr(self.datamodule, "class_names", None)
+        ours: list[Any] = [
+            RNGStateCallback(),
+            MetricsHistoryCallback(),
+            RunArtifacts(run_root, preset=self.plan.run_name, class_names=class_names),
+            PredictionWriter(run_root, class_names=class_names),
+        ]
+        if cfg.get("enable_checkpointing", True) is not False:
+            ours.append(
+                ModelCheckpoint(
+                    dirpath=run_root / "checkpoints",
+                    filename="epoch{epoch:03d}",
+                    auto_insert_metric_name=False,
+                    monitor="val/loss",
+                    mode="min",
+                    save_top_k=1,
+                    save_last=True,
+                )
+            )
+        return ours
+
+    def _check_model_fits_data(self) -> None:
+        """Run one tiny batch before any training so a shape mismatch fails in seconds."""
+        dm, task = self.datamodule, self.model
+        example = dm.example_input(2)
+        was_training = task.training
+        task.eval()
+        try:
+            with torch.no_grad():
+                out = task(example)
+        except Exception as err:  # the model's own error message names the problem
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CLIError(
+                f"model {task.hparams.name!r} cannot take this data's samples of shape "
+                f"{tuple(example.shape[1:])}: {first}"
+            ) from None
+        finally:
+            task.train(was_training)
+        problem = task.output_mismatch(out, dm)
+        if problem:
+            raise CLIError(f"model {task.hparams.name!r} {problem}")
+
+    def before_fit(self) -> None:
+        self._check_model_fits_data()
+
+    before_validate = before_test = before_predict = before_fit
+
+
+def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
+    """Run ``cnnlstm COMMAND ARGV`` for a Lightning command, or ``data`` (``data check``).
+
+    Errors propagate (wrap the call in :func:`cnnlstm.cli.errors.guarded` for one-line output).
+    """
+    argv, run_name = resolve_configs(argv)
+    if not run_name and any(a in ("-h", "--help") for a in argv):
+        run_name = "help"  # Lightning prints the options and exits; nothing is written
+    if not run_name:
+        raise CLIError(f"`cnnlstm {command}` needs --config PRESET_OR_FILE (`cnnlstm presets` lists the presets)")
+    if command == "data":
+        plan = RunPlan(command, run_name, Path("."))
+    else:
+        argv, root, hparams = plan_run(command, argv, run_name)
+        plan = RunPlan(command, run_name, root, hparams)
+
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
+    if quiet:
+        trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
+    config_file = "config.yaml" if command == "fit" else f"config_{command}.yaml"
+    cli = CnnLstmCLI(
+        plan,
+        BaseTask,
+        BaseDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=argv if command == "data" else [command, *argv],
+        run=command != "data",
+        trainer_defaults=trainer_defaults,
+        save_config_kwargs={"overwrite": True, "config_filename": config_file},
+        parser_kwargs={"exit_on_error": False, "allow_abbrev": False},
+        auto_configure_optimizers=False,
+    )
+    if command == "data":
+        return data_check(cli.datamodule)
+    print(f"run folder: {plan.root}")
+    return 0

@@ -1,0 +1,99 @@
+"""Export a streaming model's single step to ONNX, so deployments run any number of frames.
+
+A whole-sequence ONNX graph is unrolled for the sequence length it was traced with; the step graph
+is not: ``(frame, *state) -> (output, *new_state)``, called once per frame with the state it
+returned. :func:`export_step` writes ``step.onnx`` and ``step.json`` (input and state names and
+shapes, the initial state is zeros) and checks the graph in onnxruntime: a loop of ``steps``
+frames against the eager model's forward on the frames so far.
+
+The output is named after the model's ``step_output``: ``"logits"`` (the default, classifiers)
+or ``"frames"`` (forecasters: the predicted frames ``(B, future_frames, C, H, W)``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["export_step"]
+
+
+class _Step(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, frame: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        output, new_state = self.model.step(frame, tuple(state))
+        return (output, *new_state)
+
+
+def export_step(
+    model: nn.Module,
+    example_frame: Tensor,
+    output_dir: str | Path,
+    *,
+    steps: int = 50,
+    tolerance: float = 1e-4,
+) -> dict[str, Any]:
+    """Write ``step.onnx`` for ``model.step`` on inputs shaped like ``example_frame``.
+
+    ``example_frame`` is one time step of a batch: a frame ``(B, C, H, W)`` or a sensor sample ``(B, C)``.
+
+    Returns the report also written to ``step.json``, with the largest difference between the
+    onnxruntime loop's output (logits, or a forecaster's predicted frames) and
+    ``model(frames[:, : t + 1])`` after every one of ``steps`` random frames (in [0, 1]);
+    raises ``RuntimeError`` above ``tolerance``.
+
+    Example:
+        >>> model = create_model("lrcn_tiny", num_classes=4).eval()  # doctest: +SKIP
+        >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/")["max_abs_diff"]  # doctest: +SKIP
+    """
+    import onnxruntime as ort
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    batch, frame_size = example_frame.shape[0], tuple(example_frame.shape[-2:])
+    state = model.init_state(batch, device=example_frame.device, frame_size=frame_size)
+    if not (isinstance(state, tuple) and all(isinstance(s, Tensor) for s in state)):
+        raise ValueError(
+            f"{type(model).__name__}'s streaming state is not a tuple of tensors, so its step cannot be "
+            "exported to ONNX; stream it in Python with cnnlstm.deploy.Stream"
+        )
+    names = [f"state_{i}" for i in range(len(state))]
+    output_name = getattr(model, "step_output", "logits")
+    path = out / "step.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            _Step(model), (example_frame, *state), str(path), dynamo=True,
+            input_names=["frame", *names], output_names=[output_name, *[f"new_{n}" for n in names]],
+        )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    frames = torch.rand(batch, steps, *example_frame.shape[1:], generator=torch.Generator().manual_seed(0))
+    feed = {n: s.numpy() for n, s in zip(names, state)}
+    worst = 0.0
+    with torch.no_grad():
+        for t in range(steps):
+            output, *new_state = session.run(None, {"frame": frames[:, t].numpy(), **feed})
+            feed = dict(zip(names, new_state))
+            if t + 1 < getattr(model, "min_steps", 1):
+                continue  # no output yet (e.g. DeepConvLSTM's valid convolutions need 17 samples)
+            expected = model(frames[:, : t + 1])
+            worst = max(worst, float((torch.from_numpy(output) - expected).abs().max()))
+    report = {
+        "file": path.name,
+        "inputs": {"frame": list(example_frame.shape), **{n: list(s.shape) for n, s in zip(names, state)}},
+        "outputs": [output_name, *[f"new_{n}" for n in names]],
+        "initial_state": "zeros of the shapes above",
+        "steps_checked": steps,
+        "max_abs_diff": worst,
+    }
+    (out / "step.json").write_text(json.dumps(report, indent=2) + "\n")
+    if worst > tolerance:
+        raise RuntimeError(f"the ONNX step drifts from eager by {worst:.3g} over {steps} frames (tolerance {tolerance})")
+    return report

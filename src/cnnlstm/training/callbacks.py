@@ -1,0 +1,313 @@
+"""Callbacks the CLI adds to every run: exact resume, run artifacts, predictions on disk."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+
+from cnnlstm import __version__
+from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
+
+__all__ = ["MetricsHistoryCallback", "PredictionWriter", "RNGStateCallback", "RunArtifacts"]
+
+
+class MetricsHistoryCallback(Callback):
+    """Keep ``metrics.csv`` in step with the checkpoints across a kill and a resume.
+
+    Logged rows are flushed before each checkpoint is written, so a run killed right after a
+    checkpoint has that epoch's rows on disk; a resumed run first drops rows of epochs after its
+    checkpoint (a run killed mid-epoch may have flushed some), which it then runs again.
+    """
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        for logger in trainer.loggers:
+            logger.save()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.ckpt_path or not trainer.is_global_zero:
+            return
+        from cnnlstm.training.loggers import ResumableCSVLogger
+
+        for logger in trainer.loggers:
+            if isinstance(logger, ResumableCSVLogger):
+                logger.drop_epochs_from(trainer.current_epoch)
+
+
+class RNGStateCallback(Callback):
+    """Save the torch, numpy and Python RNG states in each checkpoint and restore them on resume.
+
+    With the epoch-seeded sampler this makes a resumed run draw the same dropout masks and
+    augmentations as an uninterrupted one. States are stored as tensors and plain containers so
+    the checkpoint still loads with ``weights_only=True``.
+    """
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        version, py_state, gauss = random.getstate()
+        np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+        checkpoint["cnnlstm_rng"] = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "python": [version, list(py_state), gauss],
+            "numpy": [np_name, torch.from_numpy(np.asarray(np_keys, dtype=np.int64)), np_pos, np_has_gauss, np_gauss],
+        }
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        state = checkpoint.get("cnnlstm_rng")
+        if not state:
+            return
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+        version, py_state, gauss = state["python"]
+        random.setstate((version, tuple(py_state), gauss))
+        name, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            out[key] = round(float(value), 6)
+        elif isinstance(value, (int, float)):
+            out[key] = round(float(value), 6)
+    return dict(sorted(out.items()))
+
+
+class RunArtifacts(Callback):
+    """Everything a run leaves besides checkpoints: ``summary.json``, metrics JSON, PNG plots.
+
+    Args:
+        root: the run folder.
+        preset: the preset or config the run came from (recorded in the summary).
+        class_names: labels for the confusion-matrix axes (``None``: class indices).
+    """
+
+    def __init__(self, root: str | Path, *, preset: str = "", class_names: list[str] | None = None) -> None:
+        self.root = Path(root)
+        self.preset = preset
+        self.class_names = class_names
+        self._started = 0.0
+
+    def _summary_path(self) -> Path:
+        return self.root / "summary.json"
+
+    def _update_summary(self, updates: dict[str, Any]) -> None:
+        path = self._summary_path()
+        summary = json.loads(path.read_text()) if path.is_file() else {}
+        summary.update(updates)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+        tmp.replace(path)
+
+    @staticmethod
+    def _skipped(trainer: pl.Trainer) -> dict[str, Any]:
+        skipped = getattr(trainer.datamodule, "skipped", None)
+        return {} if skipped is None else {"skipped_files": len(skipped), "skipped": list(skipped)}
+
+    def _environment(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        device = trainer.strategy.root_device  # the module may already be back on the CPU at fit end
+        return {
+            "preset": self.preset,
+            "model": getattr(pl_module.hparams, "name", type(pl_module).__name__),
+            "parameters": sum(p.numel() for p in pl_module.parameters()),
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU",
+            "accelerator": device.type,
+            "num_devices": trainer.num_devices,
+            "precision": str(trainer.precision),
+            "versions": {
+                "cnnlstm": __version__,
+                "torch": torch.__version__,
+                "lightning": pl.__version__,
+                "python": sys.version.split()[0],
+            },
+        }
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._started = time.perf_counter()
+
+    def _flush_loggers(self, trainer: pl.Trainer) -> None:
+        for logger in trainer.loggers:
+            logger.save()
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        self._flush_loggers(trainer)
+        plots = []
+        metrics_csv = self.root / "metrics.csv"
+        if metrics_csv.is_file():
+            plots += [p.name for p in plot_curves(metrics_csv, self.root)]
+        confusion = getattr(pl_module, "confusion", {}).get("val")
+        if confusion is not None:
+            plot_confusion_matrix(confusion, self.root / "confusion_val.png", class_names=self.class_names, title="validation")
+            plots.append("confusion_val.png")
+        pictures = self._task_artifacts(pl_module, "val")
+        plots += pictures.pop("pictures", [])
+        ckpt = trainer.checkpoint_callback
+        self._update_summary(
+            {
+                **self._environment(trainer, pl_module),
+                "epochs": trainer.current_epoch,
+                "fit_wall_time_s": round(time.perf_counter() - self._started, 2),
+                "fit_metrics": _scalars(trainer.callback_metrics),
+                "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
+                "best_score": float(ckpt.best_model_score) if getattr(ckpt, "best_model_score", None) is not None else None,
+                "plots": plots,
+                **self._skipped(trainer),
+            }
+        )
+
+    def _task_artifacts(self, pl_module: pl.LightningModule, split: str) -> dict[str, Any]:
+        """Pictures and tables a task makes of its own results (forecast frames, horizons ...)."""
+        make = getattr(pl_module, "evaluation_artifacts", None)
+        return dict(make(split, self.root)) if callable(make) else {}
+
+    def _evaluation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str) -> None:
+        if not trainer.is_global_zero:
+            return
+        metrics = {k: v for k, v in _scalars(trainer.callback_metrics).items() if k.startswith(f"{split}/")}
+        name = "test" if split == "test" else "validate"
+        (self.root / f"{name}_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        updates: dict[str, Any] = {
+            f"{name}_metrics": metrics,
+            f"{name}_checkpoint": str(trainer.ckpt_path or ""),
+            **{f"{name}_{k}": v for k, v in self._skipped(trainer).items()},
+        }
+        confusion = getattr(pl_module, "confusion", {}).get(split)
+        if confusion is not None:
+            png = f"confusion_{split}.png"
+            plot_confusion_matrix(confusion, self.root / png, class_names=self.class_names, title=split)
+            updates[f"{name}_confusion_matrix"] = confusion.tolist()
+        for key, value in self._task_artifacts(pl_module, split).items():
+            updates[f"{name}_{key}"] = value
+        self._update_summary(updates)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == "validate":
+            self._evaluation_end(trainer, pl_module, "val")
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._evaluation_end(trainer, pl_module, "test")
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Write ``predictions.csv``: one row per sample with its predicted class and every probability.
+
+    Columns: ``index``, ``path`` (when the dataset has file samples), ``pred``, ``pred_name``,
+    ``prob``, ``target`` (when any is known; -1 = unknown) and ``p_<class>`` per class. For
+    sliding-window predictions (items carry ``video`` and ``start``) it also writes
+    ``timeline.csv`` / ``timeline.json`` (video, start/end in seconds, label, probability) and
+    the per-video rows average the windows' probabilities.
+    """
+
+    def __init__(self, root: str | Path, *, class_names: list[str] | None = None) -> None:
+        super().__init__(write_interval="epoch")
+        self.root = Path(root)
+        self.class_names = class_names
+
+    def _name(self, k: int) -> str:
+        return self.class_names[k] if self.class_names and k < len(self.class_names) else str(k)
+
+    def write_on_epoch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, predictions: Any, batch_indices: Any
+    ) -> None:
+        if not trainer.is_global_zero or not predictions:
+            return
+        batches = predictions[0] if isinstance(predictions[0], list) else predictions
+        if "frames" in batches[0]:
+            self._write_frames(batches)
+            return
+        probs = torch.cat([b["probs"] for b in batches]).float().cpu()
+        targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
+        dataset = getattr(trainer.datamodule, "predict_dataset", None)
+        samples = getattr(dataset, "samples", None)
+        paths = [str(s.path) for s in samples] if samples is not None else None
+        if "video" in batches[0]:
+            videos = torch.cat([b["video"] for b in batches]).cpu()
+            starts = torch.cat([b["start"] for b in batches]).cpu()
+            self._write_timeline(dataset, probs, videos, starts)
+            # one row per video: the mean of its windows' probabilities
+            count = len(paths)
+            sums = torch.zeros(count, probs.shape[1]).index_add_(0, videos, probs)
+            probs = sums / torch.bincount(videos, minlength=count).clamp(min=1)[:, None]
+            targets = torch.tensor([s.label for s in samples]) if targets is not None else None
+        preds = probs.argmax(-1)
+        known = targets is not None and bool((targets >= 0).any())
+        path = self.root / "predictions.csv"
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            header = ["index"] + (["path"] if paths else []) + ["pred", "pred_name", "prob"]
+            header += ["target"] if known else []
+            header += [f"p_{self._name(k)}" for k in range(probs.shape[1])]
+            writer.writerow(header)
+            for i in range(len(preds)):
+                k = int(preds[i])
+                row: list[Any] = [i] + ([paths[i]] if paths else []) + [k, self._name(k), f"{float(probs[i, k]):.6f}"]
+                row += [int(targets[i])] if known else []
+                row += [f"{float(p):.6f}" for p in probs[i]]
+                writer.writerow(row)
+        message = f"wrote {len(preds)} predictions to {path}"
+        if known:
+            mask = targets >= 0
+            message += f" (accuracy {float((preds[mask] == targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
+        print(message)
+
+    def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:
+        """Forecasts: ``predictions.npy`` ``(N, T_out, C, H, W)`` float32 in [0, 1], and PNG grids."""
+        from cnnlstm.training.plots import plot_forecast_grid
+
+        frames = torch.cat([b["frames"] for b in batches]).float().cpu()
+        inputs = torch.cat([b["inputs"] for b in batches]).float().cpu()
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "predictions.npy"
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as f:  # written whole, then renamed: never a half-written file
+            np.save(f, frames.numpy())
+        os.replace(partial, path)
+        for i in range(min(pictures, len(frames))):
+            plot_forecast_grid(
+                inputs=inputs[i : i + 1], targets=None, predictions=frames[i : i + 1],
+                path=self.root / f"prediction_{i:03d}.png",
+            )
+        print(f"wrote {len(frames)} forecasts of {frames.shape[1]} frames to {path} "
+              f"(and {min(pictures, len(frames))} PNG grids beside it)")
+
+    def _write_timeline(self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor) -> None:
+        span = (dataset.num_frames - 1) * dataset.stride
+        rows = []
+        for p, v, start in zip(probs, videos.tolist(), starts.tolist()):
+            info = dataset.infos[v]
+            times = info.pts if info.pts else None
+            fps = info.fps or 1.0
+            end = min(start + span, info.num_frames - 1)
+            k = int(p.argmax())
+            rows.append(
+                {
+                    "path": str(dataset.samples[v].path),
+                    "start_s": round(times[start] if times else start / fps, 3),
+                    "end_s": round(times[end] if times else end / fps, 3),
+                    "start_frame": start,
+                    "end_frame": end,
+                    "label": self._name(k),
+                    "prob": round(float(p[k]), 6),
+                }
+            )
+        with open(self.root / "timeline.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        (self.root / "timeline.json").write_text(json.dumps(rows, indent=2) + "\n")
+        print(f"wrote a {len(rows)}-window timeline to {self.root / 'timeline.csv'} and timeline.json")
