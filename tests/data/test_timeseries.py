@@ -36,7 +36,7 @@ def module(name: str, **kwargs) -> UCRDataModule:
     return _cache[key]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def raw(name: str, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     """The series ``(T_i, C)`` and labels straight from sktime, for independent checks."""
     from sktime.datasets import load_UCR_UEA_dataset
@@ -93,7 +93,7 @@ def test_loaders_yield_batch_time_channels():
     assert y.shape == (8,) and y.dtype == torch.int64
     assert length.shape == (8,) and length.dtype == torch.int64
     assert torch.all(length == 100)
-    assert 0 <= int(y.min()) and int(y.max()) < 4
+    assert int(y.min()) >= 0 and int(y.max()) < 4
     x, y, length = next(iter(dm.val_dataloader()))
     assert x.shape[1:] == (100, 6) and y.shape == length.shape == (x.shape[0],)
 

@@ -9,6 +9,8 @@ __all__ = [
     "BaseDataModule",
     "EpochSeededSampler",
     "ForecastDataModule",
+    "FrameSequenceDataModule",
+    "MovingMNISTDataModule",
     "MovingSquareVideos",
     "SensorStreamDataModule",
     "SyntheticVideoDataModule",
@@ -21,7 +23,9 @@ _LAZY = {
     "VideoDataModule": "cnnlstm.data.video",
     "UCRDataModule": "cnnlstm.data.timeseries",
     "SensorStreamDataModule": "cnnlstm.data.sensor",
-    "ForecastDataModule": "cnnlstm.data.forecasting",
+    "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
+    "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
+    "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
 }
 
 

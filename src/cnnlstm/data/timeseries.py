@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from cnnlstm._validation import check_bool, check_fraction
+from cnnlstm._validation import InputError, check_bool, check_fraction
 from cnnlstm.data.base import BaseDataModule
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
@@ -68,7 +68,7 @@ class SequenceDataset(Dataset):
 
 
 # -- helpers shared with the sensor data ------------------------------------------------------------
-def sorted_labels(labels: Sequence[Any]) -> list[str]:
+def sorted_labels(labels: Iterable[Any]) -> list[str]:
     """The distinct labels as strings, in numeric order when all are numbers, else in text order.
 
     Numeric order keeps ``"2"`` before ``"10"`` (PLAID's classes 0..10).
@@ -166,19 +166,23 @@ def available_datasets() -> list[str]:
 
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a dataset name such as 'BasicMotions'; received name={name!r}")
+        raise InputError(
+            f"name must be a dataset name such as 'BasicMotions'; received name={name!r}", field="name"
+        )
     available = available_datasets()
     if name not in available and (_bundled_dir() / name / f"{name}_TRAIN.ts").is_file():
-        raise ValueError(
+        raise InputError(
             f"{name!r} is a regression dataset (no class labels); UCRDataModule classifies, "
-            f"choose one of {available}"
+            f"choose one of {available}",
+            field="name",
         )
     if name not in available:
         close = _close_names(name, available)
         hint = f"closest: {close}; " if close else ""
-        raise ValueError(
+        raise InputError(
             f"UCR/UEA dataset {name!r} is not bundled with the installed sktime ({hint}available: "
-            f"{available}); only bundled datasets work offline, nothing is downloaded"
+            f"{available}); only bundled datasets work offline, nothing is downloaded",
+            field="name",
         )
     return name
 
@@ -348,8 +352,9 @@ class UCRDataModule(BaseDataModule):
         self.normalize = check_bool("normalize", normalize)
         self.predict_path = Path(predict_path) if predict_path is not None else None
         if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
-            raise ValueError(
-                f"predict_path must be a .npy or .csv file; received predict_path={str(predict_path)!r}"
+            raise InputError(
+                f"predict_path must be a .npy or .csv file; received predict_path={str(predict_path)!r}",
+                field="predict_path",
             )
         self._data: dict[str, Any] | None = None
 
