@@ -34,6 +34,8 @@ from cnnlstm.training.loggers import ResumableCSVLogger
 
 __all__ = ["CnnLstmCLI", "RunPlan", "run_lightning"]
 
+_OUR_DEPRECATIONS = r"(ForecastDataModule is deprecated|cnnlstm\.\w+ moved to)"
+
 
 @dataclass
 class RunPlan:
@@ -151,6 +153,9 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
         plan = RunPlan(command, run_name, root, hparams)
 
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    # Our own deprecations name what a user's config should say instead; Python hides
+    # DeprecationWarnings raised inside jsonargparse, so show these ones.
+    warnings.filterwarnings("default", category=DeprecationWarning, message=_OUR_DEPRECATIONS)
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:
         trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
