@@ -53,7 +53,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from cnnlstm.data.video import VideoClipDataset, clip_indices
 from cnnlstm.data.video_cache import ClipCache
-from cnnlstm.data.video_index import VideoSample
+from cnnlstm.data.video_layouts import VideoSample
 from cnnlstm.data.video_io import decode_frames, probe_video, write_video
 
 # Test video settings (fixed: the setting).

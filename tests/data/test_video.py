@@ -79,10 +79,45 @@ def test_batch_transform_normalises_and_augments(tree):
 
 
 def test_missing_root_and_bad_options_are_clear(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist; point it at your videos"):
+    with pytest.raises(FileNotFoundError, match="does not exist; point it at your videos") as info:
         VideoDataModule(root=str(tmp_path / "nope"))
+    assert info.value.field == "root" and "--data." not in str(info.value)  # the CLI adds the flag
     with pytest.raises(ValueError, match="sampling='random'"):
         VideoDataModule(root=str(tmp_path), sampling="random")
+    bad = [
+        ({"format": "ucf"}, "format must be one of .*received format='ucf'"),
+        ({"split": 0}, "split must be a positive integer; received split=0"),
+        ({"val_fraction": 1.0}, r"val_fraction must be a number in \[0, 1\); received val_fraction=1.0"),
+        ({"hflip": "false"}, "hflip must be True or False; received hflip='false'"),
+        ({"pad_short": 1}, "pad_short must be True or False"),
+    ]
+    for kwargs, match in bad:  # refused when the module is built, not at setup
+        with pytest.raises(ValueError, match=match):
+            VideoDataModule(root=str(tmp_path), **kwargs)
+
+
+def test_window_dataset_tells_a_writer_paths_labels_and_window_times(tree):
+    from pathlib import Path
+
+    from cnnlstm.data.video import VideoWindowDataset
+    from cnnlstm.data.video_io import VideoInfo, probe_video
+    from cnnlstm.data.video_layouts import VideoSample
+
+    paths = sorted((tree / "dir090").glob("dir090_*.mp4"))[:2]
+    infos = [probe_video(p) for p in paths]
+    ds = VideoWindowDataset([VideoSample(p, 1) for p in paths], infos, step=5, num_frames=4,
+                            frame_size=(32, 32), mode="dense", stride=2)
+    assert ds.num_videos == 2 and len(ds) == 2 * 3  # 20 frames, 7-frame windows from 0, 5, 10
+    assert ds.sample_path(1) == str(paths[1]) and ds.sample_label(0) == 1
+    assert ds.window_frames(0, 10) == (10, 16)
+    assert ds.window_frames(0, 15) == (15, 19)  # clipped to the last frame
+    assert ds.window_seconds(0, 10) == (infos[0].pts[10], infos[0].pts[16])
+    # A folder of frames has no timestamps: frame / fps, or the frame index without a rate.
+    frames = VideoWindowDataset([VideoSample(Path("clip"), -1)], [VideoInfo("clip", 10, 0.0, 0.0, 0, 0, (), ())],
+                                step=2, num_frames=4, frame_size=(32, 32), mode="dense", stride=2)
+    assert frames.window_seconds(0, 2) == (2.0, 8.0)
+    frames.infos[0] = VideoInfo("clip", 10, 5.0, 2.0, 0, 0, (), ())
+    assert frames.window_seconds(0, 2) == (0.4, 1.6)
 
 
 def test_manifest_describes_the_tree(tree):
@@ -112,6 +147,54 @@ def test_cache_gives_the_decoded_frames_and_is_rebuilt_when_sources_change(tree,
     os.utime(copy, ns=(1, 1))  # the source changed (mtime): a new cache
     b = ClipCache([str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
     assert a.folder != b.folder
+
+
+def _cache_inputs(tree, n=2):
+    from cnnlstm.data.video_io import probe_video
+
+    paths = sorted(str(p) for p in (tree / "dir000").glob("dir000_*.mp4"))[:n]
+    return paths, [probe_video(p) for p in paths]
+
+
+def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeypatch):
+    from cnnlstm.data import video_cache
+    from cnnlstm.data.video_io import VideoDecodeError
+
+    paths, infos = _cache_inputs(tree)
+    real = video_cache.decode_frames
+    calls = []
+
+    def fails_on_the_second_video(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise VideoDecodeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video_cache, "decode_frames", fails_on_the_second_video)
+    with pytest.raises(VideoDecodeError, match="boom"):
+        video_cache.ClipCache(paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []  # neither a half-written cache nor its temporary folder
+
+
+def test_a_cache_build_that_loses_a_race_uses_the_finished_cache(tree, tmp_path, monkeypatch):
+    import shutil
+
+    from cnnlstm.data.video_cache import ClipCache
+
+    paths, infos = _cache_inputs(tree)
+    kw = {"frames_per_video": 4, "frame_size": (32, 32), "progress": False}
+    winner = ClipCache(paths, infos, cache_dir=tmp_path / "a", **kw)
+    build = ClipCache._decode_into
+
+    def another_process_finishes_first(self, *args):
+        counts = build(self, *args)
+        shutil.copytree(winner.folder, self.folder)
+        return counts
+
+    monkeypatch.setattr(ClipCache, "_decode_into", another_process_finishes_first)
+    cache = ClipCache(paths, infos, cache_dir=tmp_path / "b", **kw)
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [cache.folder.name]  # no temporary folder left
+    assert cache.counts == winner.counts and (cache.frames(1, [0, 3]) == winner.frames(1, [0, 3])).all()
 
 
 def test_cached_module_matches_the_decoding_one(tree, tmp_path):

@@ -1,16 +1,19 @@
-"""``cnnlstm.data.video_index`` on fake dataset trees: empty files stand in for videos (none is decoded)."""
+"""``cnnlstm.data.video_layouts`` on fake dataset trees: empty files stand in for videos (none is decoded)."""
 
 from __future__ import annotations
 
 import doctest
 import os
+import pkgutil
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
-from cnnlstm.data import video_index
-from cnnlstm.data.video_index import (
+from cnnlstm.data import video_index, video_layouts
+from cnnlstm.data.video_layouts import (
     FORMATS,
+    LAYOUTS,
     VIDEO_EXTENSIONS,
     DatasetLayoutError,
     VideoIndex,
@@ -19,6 +22,8 @@ from cnnlstm.data.video_index import (
     index_videos,
     list_video_files,
 )
+
+_ANY = object()
 
 
 def touch(root: Path, *names: str) -> None:
@@ -38,19 +43,49 @@ def names(samples: list[VideoSample]) -> list[str]:
     return [s.path.name for s in samples]
 
 
-def layout_error(match: str, call, *args, **kwargs) -> str:
-    """Run ``call``; it must raise a one-line DatasetLayoutError matching ``match``."""
+def layout_error(match: str, call, *args, field=_ANY, **kwargs) -> str:
+    """Run ``call``; it must raise a one-line DatasetLayoutError matching ``match``.
+
+    The message speaks of values, never of command-line flags; ``field``, when given, is the
+    argument the error must name.
+    """
     with pytest.raises(DatasetLayoutError, match=match) as info:
         call(*args, **kwargs)
     message = str(info.value)
     assert "\n" not in message
+    assert "--data." not in message
     assert isinstance(info.value, ValueError)
+    if field is not _ANY:
+        assert info.value.field == field, message
     return message
 
 
+def layout_modules() -> list:
+    """Every public module of the ``video_layouts`` package."""
+    found = pkgutil.iter_modules(video_layouts.__path__)
+    return [import_module(f"{video_layouts.__name__}.{m.name}") for m in found if not m.name.startswith("_")]
+
+
 def test_docstring_examples_run():
-    result = doctest.testmod(video_index, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+    for module in [video_layouts, *layout_modules()]:
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_every_layout_module_is_in_the_table():
+    modules = layout_modules()
+    assert sorted(m.__name__ for m in modules) == sorted(m.__name__ for m in LAYOUTS.values())
+    assert FORMATS == ("folders", "list", "ucf101", "hmdb51", "kinetics", "frames")
+    for name, module in LAYOUTS.items():
+        assert module.NAME == name
+        assert callable(module.detect) and callable(module.index)
+        assert isinstance(module.USES_LIST_FILE, bool)
+    assert [name for name, m in LAYOUTS.items() if m.USES_LIST_FILE] == ["list", "kinetics"]
+
+
+def test_old_module_reexports_the_public_names():
+    for name in video_index.__all__:
+        assert getattr(video_index, name) is getattr(video_layouts, name)
 
 
 # ------------------------------------------------------------------------------------------ folders
@@ -217,7 +252,8 @@ def test_list_file_argument(tmp_path):
         assert index.format == "list" and index.class_names == ["x", "y"]
         assert names(index.splits["train"]) == ["a.mp4", "b.mp4"]
     layout_error(
-        r"list file 'nope.txt' not found .*--data.list_file", index_videos, tmp_path, list_file="nope.txt"
+        r"list file 'nope.txt' not found \(looked in ", index_videos, tmp_path, list_file="nope.txt",
+        field="list_file",
     )
 
 
@@ -303,10 +339,11 @@ def test_ucf101_missing_videos_and_errors(tmp_path):
     what, why = index.missing[0]
     assert what == "Archery/v_Archery_g01_c01.avi" and "testlist01.txt line" in why
     layout_error(
-        r"UCF101 split 3 is not available: .* no trainlist03.txt; use --data.split with one of 1, 2",
+        r"UCF101 split 3 is not available: .* no trainlist03.txt; available splits: 1, 2$",
         index_videos,
         tmp_path,
         split=3,
+        field="split",
     )
     testlist = tmp_path / "ucfTrainTestlist/testlist01.txt"
     write(testlist, "Archery/v_Archery_g01_c02.avi\nSkiing/v_Skiing_g01_c01.avi\n")
@@ -352,7 +389,8 @@ def test_hmdb51_split_files_in_root_missing_videos_and_errors(tmp_path):
     why = f"not found under {tmp_path} (cartwheel_test_split1.txt line 1)"
     assert index.missing == [("cartwheel/cartwheel_clip_0.avi", why)]
     layout_error(
-        r"HMDB51 split 3 is not available: .*--data.split with one of 1, 2", index_videos, tmp_path, split=3
+        r"HMDB51 split 3 is not available: .*available splits: 1, 2$", index_videos, tmp_path, split=3,
+        field="split",
     )
     write(tmp_path / "cartwheel_test_split1.txt", "cartwheel_clip_1.avi 1\ncartwheel_clip_2.avi 3\n")
     layout_error(r"cartwheel_test_split1.txt line 2: expected '<video> <0\|1\|2>'", index_videos, tmp_path)
@@ -413,7 +451,10 @@ def test_kinetics_per_split_csvs_in_annotations_and_list_file(tmp_path):
     assert only.format == "kinetics" and only.class_names == ["swim"]
     assert len(only.splits["train"]) + len(only.splits["val"]) == 2
     write(tmp_path / "annotations/other.csv", "label,youtube_id,time_start,time_end,split\nrun,z,0,1,train\n")
-    layout_error(r"several Kinetics CSVs .*pass --data.list_file", index_videos, tmp_path, format="kinetics")
+    layout_error(
+        r"several Kinetics CSVs .*pass list_file with the one", index_videos, tmp_path, format="kinetics",
+        field="list_file",
+    )
 
 
 def test_kinetics_bad_rows(tmp_path):
@@ -426,7 +467,9 @@ def test_kinetics_bad_rows(tmp_path):
     message = layout_error(r"no videos found .* all 1 listed videos are missing", index_videos, tmp_path)
     assert "train/run/a_000000_000010.mp4" in message
     other = str(write(tmp_path / "x.csv", "a,b\n"))
-    layout_error(r"is not a Kinetics CSV", index_videos, tmp_path, format="kinetics", list_file=other)
+    layout_error(
+        r"is not a Kinetics CSV", index_videos, tmp_path, format="kinetics", list_file=other, field="list_file"
+    )
 
 
 # ----------------------------------------------------------------------------------- detect_format
@@ -446,21 +489,59 @@ def test_detect_format_annotation_locations(tmp_path):
     assert detect_format(tmp_path / "n") == "folders"
 
 
+def make_frames(root: Path) -> None:
+    touch(root, "jump/v1/img_00001.jpg", "jump/v2/img_00001.jpg", "sit/v3/img_00001.png")
+
+
+def make_list(root: Path) -> None:
+    touch(root, "a.mp4", "b.mp4")
+    write(root / "list.txt", "a.mp4 run\nb.mp4 walk\n")
+
+
+def make_kinetics(root: Path) -> None:
+    write(root / "kinetics400.csv", KINETICS_CSV)
+    touch(root, "train/abseiling/aaa_000000_000010.mp4", "val/zumba/eee_000001_000011.mp4")
+
+
+TREE_OF = {
+    "folders": lambda root: make_folders(root, {"a": 3, "b": 2}),
+    "list": make_list,
+    "ucf101": make_ucf,
+    "hmdb51": make_hmdb,
+    "kinetics": make_kinetics,
+    "frames": make_frames,
+}
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_detection_picks_each_layout_from_a_tiny_tree(format, tmp_path):
+    TREE_OF[format](tmp_path)
+    assert LAYOUTS[format].detect(tmp_path) is not None
+    assert detect_format(tmp_path) == format
+    index = index_videos(tmp_path)
+    assert index.format == format and index.all_samples()
+
+
 def test_detect_format_ambiguous(tmp_path):
     write(tmp_path / "ucfTrainTestlist/classInd.txt", "1 A\n")
     write(tmp_path / "list.txt", "a.mp4 0\n")
-    message = layout_error(r"ambiguous dataset layout", detect_format, tmp_path)
+    message = layout_error(r"ambiguous dataset layout", detect_format, tmp_path, field="format")
     assert "ucfTrainTestlist/classInd.txt (ucf101)" in message and "list.txt (list)" in message
     assert ", ".join(FORMATS) in message
     touch(tmp_path / "mixed", "a/clip.mp4", "b/v1/img_00001.jpg")
-    layout_error(r"ambiguous .* both video files and folders of images", detect_format, tmp_path / "mixed")
+    layout_error(
+        r"ambiguous .* both video files and folders of images; set format='folders' or format='frames'",
+        detect_format,
+        tmp_path / "mixed",
+        field="format",
+    )
 
 
 def test_detect_format_unknown_lists_what_it_found(tmp_path):
     touch(tmp_path, "readme.md", "data.json", "photos/cat.jpg")
-    message = layout_error(r"cannot tell the dataset layout", detect_format, tmp_path)
+    message = layout_error(r"cannot tell the dataset layout", detect_format, tmp_path, field="format")
     assert "2 files (data.json, readme.md) and 1 folder (photos)" in message
-    assert "--data.format to one of " + ", ".join(FORMATS) in message
+    assert "set format to one of " + ", ".join(FORMATS) in message
     (tmp_path / "empty").mkdir()
     layout_error(r"found nothing \(the folder is empty\)", detect_format, tmp_path / "empty")
     layout_error(r"empty", index_videos, tmp_path / "empty")
@@ -471,43 +552,60 @@ def test_detect_format_unknown_lists_what_it_found(tmp_path):
 
 def test_option_and_root_errors(tmp_path):
     touch(tmp_path, "c/a.mp4")
-    message = layout_error(r"unknown --data.format='ucf'", index_videos, tmp_path, format="ucf")
+    message = layout_error(r"^format='ucf' is not one of ", index_videos, tmp_path, format="ucf", field="format")
     assert "auto, " + ", ".join(FORMATS) in message
-    layout_error(r"--data.split must be an int >= 1", index_videos, tmp_path, split=0)
-    layout_error(r"--data.val_fraction must be a number in \[0, 1\)", index_videos, tmp_path, val_fraction=1)
-    layout_error(r"--data.seed must be an int", index_videos, tmp_path, seed="1")
+    layout_error(r"^split must be a positive integer; received split=0$", index_videos, tmp_path, split=0,
+                 field="split")
+    layout_error(r"^val_fraction must be a number in \[0, 1\); received val_fraction=1$", index_videos,
+                 tmp_path, val_fraction=1, field="val_fraction")
+    layout_error(r"^seed must be an int >= 0; received seed='1'$", index_videos, tmp_path, seed="1", field="seed")
+    layout_error(r"received seed=-1$", index_videos, tmp_path, seed=-1, field="seed")
     layout_error(
-        r"--data.list_file applies to --data.format=list or kinetics",
+        r"^list_file applies to format='list' or 'kinetics', not 'folders'",
         index_videos,
         tmp_path,
         format="folders",
         list_file="x",
+        field="list_file",
     )
-    layout_error(r"root .*nowhere does not exist; check --data.root", index_videos, tmp_path / "nowhere")
-    layout_error(r"does not exist", detect_format, tmp_path / "nowhere")
-    layout_error(r"is not a folder", index_videos, tmp_path / "c" / "a.mp4")
-    layout_error(r"--data.root is not set", index_videos, "")
-    layout_error(r"no list file in .*list.txt, or train.txt", index_videos, tmp_path, format="list")
-    layout_error(r"no classInd.txt", index_videos, tmp_path, format="ucf101")
-    layout_error(r"no <class>_test_split<N>.txt", index_videos, tmp_path, format="hmdb51")
-    layout_error(r"no Kinetics CSV", index_videos, tmp_path, format="kinetics")
+    layout_error(r"root .*nowhere does not exist$", index_videos, tmp_path / "nowhere", field="root")
+    with pytest.raises(FileNotFoundError):  # a missing root is a DatasetLayoutError and a FileNotFoundError
+        index_videos(tmp_path / "nowhere")
+    layout_error(r"does not exist", detect_format, tmp_path / "nowhere", field="root")
+    layout_error(r"is not a folder", index_videos, tmp_path / "c" / "a.mp4", field="root")
+    layout_error(r"^root is not set", index_videos, "", field="root")
+    layout_error(r"no list file in .*list.txt, or train.txt", index_videos, tmp_path, format="list", field="root")
+    layout_error(r"no classInd.txt", index_videos, tmp_path, format="ucf101", field="root")
+    layout_error(r"no <class>_test_split<N>.txt", index_videos, tmp_path, format="hmdb51", field="root")
+    layout_error(r"no Kinetics CSV", index_videos, tmp_path, format="kinetics", field="root")
 
 
 def test_empty_tree_errors(tmp_path):
     touch(tmp_path, "cls/readme.txt", "loose.mp4")
     message = layout_error(
-        r"no class folders with video files .* expects .*<class>/<video>",
+        r"no class folders with video files .*\(format='folders' expects .*<class>/<video>",
         index_videos,
         tmp_path,
         format="folders",
+        field="root",
     )
     assert "loose.mp4" in message
     write(tmp_path / "list.txt", "gone.mp4 a\n")
-    layout_error(r"all 1 listed videos are missing, e.g. gone.mp4", index_videos, tmp_path, format="list")
+    layout_error(
+        r"no videos found under .* for format='list': all 1 listed videos are missing, e.g. gone.mp4",
+        index_videos,
+        tmp_path,
+        format="list",
+        field="root",
+    )
 
 
-def test_error_message_is_one_line():
-    assert str(DatasetLayoutError("a\nb\r\nc")) == "a b c"
+def test_error_message_is_one_line_and_an_input_error():
+    from cnnlstm._validation import InputError
+
+    err = DatasetLayoutError("a\nb\r\nc", field="root")
+    assert str(err) == "a b c" and err.field == "root" and isinstance(err, InputError)
+    assert DatasetLayoutError("x").field is None
 
 
 # ------------------------------------------------------------------------------- list_video_files
@@ -519,8 +617,10 @@ def test_list_video_files(tmp_path):
     assert found == ["a/z.MOV", "b.mp4", "c/d/e.mpeg"]
     assert list_video_files(str(tmp_path / "b.mp4")) == [tmp_path / "b.mp4"]
     (tmp_path / "empty").mkdir()
-    layout_error(r"no video files", list_video_files, tmp_path / "empty")
-    layout_error(r"does not exist", list_video_files, tmp_path / "missing.mp4")
+    layout_error(r"no video files", list_video_files, tmp_path / "empty", field="root")
+    layout_error(r"does not exist", list_video_files, tmp_path / "missing.mp4", field="root")
+    with pytest.raises(FileNotFoundError):
+        list_video_files(tmp_path / "missing.mp4")
 
 
 def test_symlinked_class_folder_is_followed(tmp_path):

@@ -11,12 +11,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from cnnlstm._validation import check_non_negative_float, check_positive_int
+from cnnlstm._validation import check_choice, check_non_negative_float, check_positive_int
 from cnnlstm.data.base import BaseDataModule
 
 __all__ = ["MovingSquareVideos", "SyntheticVideoDataModule", "write_video_tree"]
@@ -61,8 +62,7 @@ class MovingSquareVideos(Dataset):
         self.channels = check_positive_int("channels", channels)
         self.square_size = check_positive_int("square_size", square_size)
         self.noise = check_non_negative_float("noise", noise)
-        if split not in _SPLIT_OFFSET:
-            raise ValueError(f"split must be one of {list(_SPLIT_OFFSET)}; received split={split!r}")
+        check_choice("split", split, tuple(_SPLIT_OFFSET))
         travel = 2.0 * (self.num_frames - 1)  # the longest path: 2 px per frame
         if self.frame_size < self.square_size + travel + 2:
             raise ValueError(
@@ -236,29 +236,11 @@ def write_video_tree(
         indices = tqdm(indices, desc="writing videos", unit="video", leave=False)
     for i in indices:
         frames, label = clips[i]
-        # (T, C, H, W) float around [0, 1] -> (T, H, W, 3) uint8; grey frames for 1-channel clips.
-        rgb = frames.expand(-1, 3, -1, -1) if frames.shape[1] == 1 else frames[:, :3]
-        pixels = ((rgb + 0.2) / 1.4).clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1)
         path = root / names[label] / f"{names[label]}_{i // num_classes:03d}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_video(path, pixels.numpy(), fps=fps, gop=max(1, round(fps)))  # a keyframe a second: seekable
+        write_video(path, _to_pixels(frames), fps=fps, gop=max(1, round(fps)))  # a keyframe a second: seekable
         written.append(str(path.relative_to(root)))
-    broken = {}
-    if include_broken:
-        first = root / names[0]
-        (first / "broken_empty.mp4").write_bytes(b"")
-        (first / "broken_random.mp4").write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
-        whole = (root / written[0]).read_bytes()
-        (first / "broken_truncated.mp4").write_bytes(whole[: len(whole) // 2])
-        short, _ = clips[0]
-        short_px = ((short[:3, :3] + 0.2) / 1.4).clamp(0, 1).mul(255).to(torch.uint8).permute(0, 2, 3, 1)
-        write_video(first / "broken_short.mp4", short_px.numpy(), fps=fps)
-        broken = {
-            "broken_empty.mp4": "zero-length file",
-            "broken_random.mp4": "not a video",
-            "broken_truncated.mp4": "first half of a video",
-            "broken_short.mp4": "3 frames",
-        }
+    broken = _write_broken(root / names[0], root / written[0], clips[0][0], fps) if include_broken else {}
     manifest = {
         "classes": names,
         "videos": len(written),
@@ -271,3 +253,30 @@ def write_video_tree(
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _to_pixels(frames: Tensor) -> np.ndarray:
+    """A clip ``(T, C, H, W)`` of floats around [0, 1] as ``(T, H, W, 3)`` uint8 (grey for 1 channel)."""
+    rgb = frames.expand(-1, 3, -1, -1) if frames.shape[1] == 1 else frames[:, :3]
+    return ((rgb + 0.2) / 1.4).clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def _write_broken(folder: Path, good: Path, clip: Tensor, fps: float) -> dict[str, str]:
+    """The files a loader must survive, written into ``folder``; ``{file name: what it is}``.
+
+    ``good`` is a complete video whose first half becomes the truncated one; the short video is
+    the first 3 frames of ``clip``.
+    """
+    from cnnlstm.data.video_io import write_video
+
+    (folder / "broken_empty.mp4").write_bytes(b"")
+    (folder / "broken_random.mp4").write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
+    whole = good.read_bytes()
+    (folder / "broken_truncated.mp4").write_bytes(whole[: len(whole) // 2])
+    write_video(folder / "broken_short.mp4", _to_pixels(clip[:3]), fps=fps)
+    return {
+        "broken_empty.mp4": "zero-length file",
+        "broken_random.mp4": "not a video",
+        "broken_truncated.mp4": "first half of a video",
+        "broken_short.mp4": "3 frames",
+    }

@@ -1,6 +1,6 @@
 """Video classification data from users' files: index a layout, probe, sample clips, decode.
 
-Flow: :func:`~cnnlstm.data.video_index.index_videos` turns a folder (class folders, list files,
+Flow: :func:`~cnnlstm.data.video_layouts.index_videos` turns a folder (class folders, list files,
 UCF101, HMDB51, Kinetics, extracted frames) into samples; every sample is probed once at setup
 (broken or too-short files are listed with the reason and skipped, never crash a run); each
 ``__getitem__`` decodes only the frames its clip needs, resized inside the decoder, as uint8.
@@ -20,7 +20,6 @@ predictions.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,17 +33,31 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from cnnlstm._validation import check_choice, check_non_negative_int, check_positive_int, to_tuple
+from cnnlstm._validation import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_non_negative_int,
+    check_positive_int,
+    to_tuple,
+)
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.video_cache import ClipCache
-from cnnlstm.data.video_index import DatasetLayoutError, VideoSample, index_videos, list_video_files
 from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames, probe_video
+from cnnlstm.data.video_layouts import (
+    FORMATS,
+    IMAGE_EXTENSIONS,
+    DatasetLayoutError,
+    DatasetNotFoundError,
+    VideoSample,
+    index_videos,
+    list_video_files,
+)
 
 __all__ = ["VideoClipDataset", "VideoDataModule", "VideoWindowDataset", "clip_indices"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def clip_indices(
@@ -173,6 +186,20 @@ class VideoClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    # -- what a prediction writer reads (see cnnlstm.callbacks.PredictionWriter) ------------------
+    @property
+    def num_videos(self) -> int:
+        """How many videos (files or folders of frames) the dataset reads."""
+        return len(self.samples)
+
+    def sample_path(self, video: int) -> str:
+        """The file (or folder of frames) of video ``video``, as a string."""
+        return str(self.samples[video].path)
+
+    def sample_label(self, video: int) -> int:
+        """The label of video ``video``; ``-1`` when unknown."""
+        return self.samples[video].label
+
     def _decode(self, index: int, frame_ids: list[int]) -> np.ndarray:
         if self.cache is not None:
             return self.cache.frames(index, frame_ids)
@@ -226,6 +253,24 @@ class VideoWindowDataset(VideoClipDataset):
     def __len__(self) -> int:
         return len(self.windows)
 
+    def window_frames(self, video: int, start: int) -> tuple[int, int]:
+        """The first and last frame of window ``(video, start)``; the last is at most the video's last."""
+        span = (self.num_frames - 1) * self.stride
+        return start, min(start + span, self.infos[video].num_frames - 1)
+
+    def window_seconds(self, video: int, start: int) -> tuple[float, float]:
+        """The times in seconds of :meth:`window_frames`: the frames' presentation times.
+
+        Where the video has none (a folder of frames) they are frame / fps, and with no frame
+        rate either, the frame indices.
+        """
+        info = self.infos[video]
+        first, last = self.window_frames(video, start)
+        if info.pts:
+            return info.pts[first], info.pts[last]
+        fps = info.fps or 1.0
+        return first / fps, last / fps
+
     def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:  # type: ignore[override]
         video, start = self.windows[index]
         n = self.infos[video].num_frames
@@ -235,7 +280,7 @@ class VideoWindowDataset(VideoClipDataset):
 
 
 class VideoDataModule(BaseDataModule):
-    """Video classification from a folder of videos (see :mod:`cnnlstm.data.video_index` for layouts).
+    """Video classification from a folder of videos (see :mod:`cnnlstm.data.video_layouts` for layouts).
 
     Args:
         root: the dataset folder (or, for prediction, a video file or a folder of videos).
@@ -296,18 +341,18 @@ class VideoDataModule(BaseDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         self.root = Path(root)
         if not self.root.exists():
-            raise FileNotFoundError(f"--data.root {str(self.root)!r} does not exist; point it at your videos")
-        self.format = format
-        self.split = split
+            raise DatasetNotFoundError(f"root {str(self.root)!r} does not exist; point it at your videos", field="root")
+        self.format = check_choice("format", format, ("auto", *FORMATS))
+        self.split = check_positive_int("split", split)
         self.list_file = list_file
-        self.val_fraction = val_fraction
+        self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.num_frames = check_positive_int("num_frames", num_frames)
         self.frame_size = to_tuple("frame_size", frame_size, 2)
         self.sampling = check_choice("sampling", sampling, ("segments", "dense"))
         self.stride = check_positive_int("stride", stride)
         self.clips_per_video = check_positive_int("clips_per_video", clips_per_video)
-        self.pad_short = bool(pad_short)
-        self.hflip = bool(hflip)
+        self.pad_short = check_bool("pad_short", pad_short)
+        self.hflip = check_bool("hflip", hflip)
         if not 0 < crop_scale <= 1:
             raise ValueError(f"crop_scale must be in (0, 1]; received crop_scale={crop_scale!r}")
         self.crop_scale = float(crop_scale)
@@ -480,6 +525,3 @@ class VideoDataModule(BaseDataModule):
 
     def example_input(self, batch_size: int = 2) -> Tensor:
         return torch.zeros(batch_size, *self.input_shape)
-
-    def skipped_report(self) -> str:
-        return json.dumps(self.skipped, indent=2)

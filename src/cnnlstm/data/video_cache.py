@@ -10,7 +10,9 @@ Layout of one cache (a folder under ``cache_dir`` named by a hash of what it dep
 
 The hash covers every source file's path, size and modification time, the frame size and the
 frame budget, so changing any of them builds a new cache instead of reading a stale one. A cache
-is written to a temporary folder and renamed into place when complete.
+is written to a temporary folder beside it (``<hash>.tmp-<pid>``) and renamed into place when
+complete, so a cache folder is always whole; the temporary folder is removed whether the build
+succeeds, fails or loses a race with another process building the same cache.
 
 Frames are taken evenly spread over each video (all of them when it has no more than the budget);
 clip sampling then works on this sequence, so ``stride`` counts cached frames. Budget size:
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from cnnlstm._validation import check_positive_int
 from cnnlstm.data.video_io import VideoInfo, decode_frames
 
 __all__ = ["ClipCache", "default_cache_dir"]
@@ -80,11 +83,10 @@ class ClipCache:
         cache_dir: str | Path | None = None,
         progress: bool = True,
     ) -> None:
-        if frames_per_video < 1:
-            raise ValueError(f"frames_per_video must be >= 1; received {frames_per_video!r}")
         self.paths = [str(p) for p in paths]
-        self.frames_per_video = frames_per_video
-        self.frame_size = tuple(frame_size)
+        self.frames_per_video = check_positive_int("frames_per_video", frames_per_video)
+        height, width = frame_size
+        self.frame_size = (height, width)
         key, inputs = _source_key(self.paths, frames_per_video, self.frame_size)
         self.folder = Path(cache_dir or default_cache_dir()) / key
         if not (self.folder / "meta.json").is_file():
@@ -98,11 +100,25 @@ class ClipCache:
         return (len(self.paths), self.frames_per_video, *self.frame_size, 3)
 
     def _build(self, infos: Sequence[VideoInfo], inputs: dict, progress: bool) -> None:
+        """Decode into a temporary folder, then rename it to :attr:`folder` (whole, or not at all)."""
         tmp = self.folder.with_name(f"{self.folder.name}.tmp-{os.getpid()}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)  # left by an earlier, killed run of this process id
         tmp.mkdir(parents=True)
-        array = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8, shape=self.shape)
+        try:
+            counts = self._decode_into(tmp / "frames.npy", infos, progress)
+            (tmp / "meta.json").write_text(json.dumps({**inputs, "counts": counts, "shape": list(self.shape)}) + "\n")
+            try:
+                tmp.rename(self.folder)
+            except OSError:
+                if not (self.folder / "meta.json").is_file():
+                    raise
+                # another process finished the same cache first: use its copy
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone after the rename; a partial build otherwise
+
+    def _decode_into(self, file: Path, infos: Sequence[VideoInfo], progress: bool) -> list[int]:
+        """Write every video's frames into a new ``.npy`` ``file``; return the frame counts."""
+        array = np.lib.format.open_memmap(file, mode="w+", dtype=np.uint8, shape=self.shape)
         counts = []
         items = zip(self.paths, infos)
         if progress:
@@ -113,12 +129,7 @@ class ClipCache:
             array[i, :n] = decode_frames(path, ids, size=self.frame_size, info=info)
             counts.append(n)
         array.flush()
-        del array
-        (tmp / "meta.json").write_text(json.dumps({**inputs, "counts": counts, "shape": list(self.shape)}) + "\n")
-        try:
-            tmp.rename(self.folder)
-        except OSError:  # another process finished the same cache first
-            shutil.rmtree(tmp, ignore_errors=True)
+        return counts
 
     def frames(self, index: int, frame_ids: Sequence[int]) -> np.ndarray:
         """uint8 ``(len(frame_ids), H, W, 3)`` of cached video ``index``; ids below ``counts[index]``."""

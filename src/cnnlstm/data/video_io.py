@@ -40,16 +40,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import os
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
+
+from cnnlstm._io import one_line
 
 __all__ = ["VideoDecodeError", "VideoInfo", "decode_frames", "probe_video", "write_video"]
 
@@ -127,18 +130,13 @@ def _av_errors(av: Any) -> tuple[type[BaseException], ...]:
     return (av.FFmpegError, OSError, EOFError, ValueError)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _reason(exc: BaseException) -> str:
     """A short, single-line description of a PyAV/OS error."""
-    message = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return _one_line(message)
+    return one_line(getattr(exc, "strerror", None) or exc)
 
 
 def _fail(path: str, reason: str) -> VideoDecodeError:
-    return VideoDecodeError(f"{path}: {_one_line(reason)}")
+    return VideoDecodeError(f"{path}: {one_line(reason)}")
 
 
 def _check_file(path: PathLike) -> str:
@@ -242,79 +240,99 @@ def probe_video(path: PathLike) -> VideoInfo:
     container = _open_input(av, path_str)
     try:
         stream = _video_stream(container, path_str)
-        time_base = stream.time_base
-        if time_base is None or time_base <= 0:
+        if stream.time_base is None or stream.time_base <= 0:
             raise _fail(path_str, "video stream has no time base")
-
-        records: list[_PacketRecord] = []
-        packets_read = 0
-        truncated = False
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:  # the end-of-stream flush packet, or an empty (dropped) frame
-                    continue
-                end = packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1
-                if packet.is_corrupt or end > file_size:
-                    truncated = True
-                    break
-                packets_read += 1
-                if packet.is_discard:
-                    continue
-                pts = packet.pts if packet.pts is not None else packet.dts
-                if pts is None:  # no timestamp at all: cannot be identified by time, skip
-                    continue
-                dts = packet.dts if packet.dts is not None else pts
-                duration = packet.duration if packet.duration else 0
-                records.append(_PacketRecord(int(pts), int(dts), int(duration), bool(packet.is_keyframe)))
-        except errors:
-            truncated = True
-
-        if not truncated:
-            truncated = _index_lists_more(stream, packets_read) or _declared_end_beyond(
-                container, stream, records
-            )
-        if truncated and records:
-            last_dts = max(record.dts for record in records)
-            records = [record for record in records if record.pts <= last_dts]
-
-        records.sort(key=lambda record: record.pts)
-        unique: list[_PacketRecord] = []
-        for record in records:  # one frame per timestamp: identity is by time
-            if unique and unique[-1].pts == record.pts:
-                continue
-            unique.append(record)
-        if not unique:
+        records, truncated = _read_packets(container, stream, file_size, errors)
+        frames = _frames(records, truncated)
+        if not frames:
             reason = "no decodable frames in the video stream"
             if truncated:
                 reason += " (file truncated before the first complete frame)"
             raise _fail(path_str, reason)
-
-        ticks = [record.pts for record in unique]
-        last_duration = unique[-1].duration
-        if last_duration <= 0:
-            last_duration = _typical_step(ticks, stream)
-        duration = (Fraction(ticks[-1] - ticks[0] + last_duration) * time_base) if ticks else Fraction(0)
-        if duration > 0:
-            fps = float(len(unique) / duration)
-        else:
-            rate = stream.average_rate or stream.guessed_rate
-            fps = float(rate) if rate else 0.0
-
-        codec_context = stream.codec_context
-        return VideoInfo(
-            path=path_str,
-            num_frames=len(unique),
-            fps=fps,
-            duration_s=float(duration),
-            width=int(codec_context.width or 0),
-            height=int(codec_context.height or 0),
-            keyframes=tuple(i for i, record in enumerate(unique) if record.keyframe),
-            pts=tuple(float(Fraction(t) * time_base) for t in ticks),
-        )
+        return _video_info(path_str, stream, frames)
     except errors as exc:  # anything PyAV raised outside the demux loop
         raise _fail(path_str, f"cannot read video stream ({_reason(exc)})") from exc
     finally:
         container.close()
+
+
+def _read_packets(
+    container: Any, stream: Any, file_size: int, errors: tuple[type[BaseException], ...]
+) -> tuple[list[_PacketRecord], bool]:
+    """The stream's frame packets in file order, and whether the file is truncated.
+
+    Reading stops at the first packet that is corrupt or extends past the end of the file, and
+    at a demuxing error; otherwise the file still counts as truncated when the container's index
+    lists unread packets or its declared end lies well past the last frame read.
+    """
+    records: list[_PacketRecord] = []
+    packets_read = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the end-of-stream flush packet, or an empty (dropped) frame
+                continue
+            end = packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1
+            if packet.is_corrupt or end > file_size:
+                return records, True
+            packets_read += 1
+            record = _record(packet)
+            if record is not None:
+                records.append(record)
+    except errors:
+        return records, True
+    truncated = _index_lists_more(stream, packets_read) or _declared_end_beyond(container, stream, records)
+    return records, truncated
+
+
+def _record(packet: Any) -> _PacketRecord | None:
+    """A packet's timing, or None for one the decoder outputs no frame for or that has no time."""
+    if packet.is_discard:
+        return None
+    pts = packet.pts if packet.pts is not None else packet.dts
+    if pts is None:  # no timestamp at all: cannot be identified by time, skip
+        return None
+    dts = packet.dts if packet.dts is not None else pts
+    return _PacketRecord(int(pts), int(dts), int(packet.duration or 0), bool(packet.is_keyframe))
+
+
+def _frames(records: list[_PacketRecord], truncated: bool) -> list[_PacketRecord]:
+    """The frames to report, in presentation order, one per timestamp.
+
+    Of a truncated file only frames presented by the largest decode time read are kept: the
+    gap-free prefix that is sure to decode (see :func:`probe_video`).
+    """
+    if truncated and records:
+        last_dts = max(record.dts for record in records)
+        records = [record for record in records if record.pts <= last_dts]
+    unique: list[_PacketRecord] = []
+    for record in sorted(records, key=lambda record: record.pts):  # one frame per timestamp
+        if not unique or unique[-1].pts != record.pts:
+            unique.append(record)
+    return unique
+
+
+def _video_info(path: str, stream: Any, frames: list[_PacketRecord]) -> VideoInfo:
+    """The :class:`VideoInfo` of ``frames`` (non-empty, in presentation order)."""
+    time_base = stream.time_base
+    ticks = [record.pts for record in frames]
+    last_duration = frames[-1].duration if frames[-1].duration > 0 else _typical_step(ticks, stream)
+    duration = Fraction(ticks[-1] - ticks[0] + last_duration) * time_base
+    if duration > 0:
+        fps = float(len(frames) / duration)
+    else:
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 0.0
+    codec_context = stream.codec_context
+    return VideoInfo(
+        path=path,
+        num_frames=len(frames),
+        fps=fps,
+        duration_s=float(duration),
+        width=int(codec_context.width or 0),
+        height=int(codec_context.height or 0),
+        keyframes=tuple(i for i, record in enumerate(frames) if record.keyframe),
+        pts=tuple(float(Fraction(t) * time_base) for t in ticks),
+    )
 
 
 def _typical_step(ticks: Sequence[int], stream: Any) -> int:
@@ -358,7 +376,7 @@ def _declared_end_beyond(container: Any, stream: Any, records: Sequence[_PacketR
 # --------------------------------------------------------------------------- decoding
 
 
-def _decode_stream(container: Any, stream: Any, errors: list[str]) -> Iterator[Any]:
+def _decode_stream(container: Any, stream: Any, errors: list[str]) -> Generator[Any, None, None]:
     """Yield decoded frames of ``stream`` from the container's current position, in pts order.
 
     Decoding errors of single packets and a demuxing error (truncated file) do not stop the
@@ -452,102 +470,120 @@ def decode_frames(
     for i in indices:
         if not 0 <= i < info.num_frames:
             raise _fail(path_str, f"frame index {i} out of range [0, {info.num_frames})")
-
     positions: dict[int, list[int]] = {}
     for position, i in enumerate(indices):
         positions.setdefault(i, []).append(position)
-    needed = sorted(positions)
-
-    key_position = bisect_right(info.keyframes, needed[0]) - 1
-    keyframe = info.keyframes[key_position] if key_position >= 0 else None
-    # Seeking to the very first frame is the same as not seeking; skip it.
-    starts: list[int | None] = [keyframe, None] if keyframe not in (None, 0) else [None]
+    request = _Request(path_str, info, positions, out)
 
     av = _require_av()
-    remaining = set(needed)
-    errors: list[str] = []
-    for start in starts:
-        overshot = _decode_window(
-            av, path_str, info, start, needed, remaining, positions, out, (out_height, out_width), errors
-        )
+    for start in _seek_starts(info, request.needed[0]):
+        overshot = _decode_window(av, request, start)
         if not overshot:
             break
 
-    if remaining:
-        missing = sorted(remaining)
+    if request.remaining:
+        missing = sorted(request.remaining)
         not_found = "frame not found in the stream (truncated file, or info from another file)"
-        reason = errors[-1] if errors else not_found
+        reason = request.errors[-1] if request.errors else not_found
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise _fail(path_str, f"cannot decode frame index {missing[0]}{more} of {info.num_frames}: {reason}")
     return out
 
 
-def _decode_window(
-    av: Any,
-    path: str,
-    info: VideoInfo,
-    start: int | None,
-    needed: list[int],
-    remaining: set[int],
-    positions: dict[int, list[int]],
-    out: np.ndarray,
-    out_size: tuple[int, int],
-    errors: list[str],
-) -> bool:
-    """Decode from keyframe ``start`` (``None``: file start) into ``out``; True if the seek overshot."""
+@dataclass
+class _Request:
+    """One :func:`decode_frames` call: the frames wanted, where each goes, which are still missing."""
+
+    path: str
+    info: VideoInfo
+    positions: dict[int, list[int]]  # frame index -> its positions in ``out``
+    out: np.ndarray
+    remaining: set[int] = field(init=False)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.remaining = set(self.positions)
+
+    @property
+    def needed(self) -> list[int]:
+        return sorted(self.positions)
+
+    def take(self, index: int, frame: Any) -> None:
+        """Convert decoded ``frame`` (frame ``index``) to RGB at the output size, into every position."""
+        height, width = self.out.shape[1:3]
+        array = frame.to_ndarray(format="rgb24", width=width, height=height, threads=1)
+        for position in self.positions[index]:
+            self.out[position] = array
+        self.remaining.discard(index)
+
+
+def _seek_starts(info: VideoInfo, first_needed: int) -> list[int | None]:
+    """Where to start decoding: the keyframe at or before ``first_needed``, then (if that seek
+    overshoots) the file start, ``None``. Seeking to the very first frame is the same as not
+    seeking, so it is skipped."""
+    key_position = bisect_right(info.keyframes, first_needed) - 1
+    keyframe = info.keyframes[key_position] if key_position >= 0 else None
+    return [keyframe, None] if keyframe not in (None, 0) else [None]
+
+
+def _decode_window(av: Any, request: _Request, start: int | None) -> bool:
+    """Decode from keyframe ``start`` (``None``: file start) into the request; True if the seek overshot."""
     av_errors = _av_errors(av)
-    out_height, out_width = out_size
-    container = _open_input(av, path)
+    container = _open_input(av, request.path)
     try:
-        stream = _video_stream(container, path)
+        stream = _video_stream(container, request.path)
         _single_threaded(stream)
         time_base = stream.time_base
 
         def ticks(seconds: float) -> int:
             return round(seconds * time_base.denominator / time_base.numerator)
 
-        wanted = {ticks(info.pts[i]): i for i in needed if i in remaining}
-        first_tick = ticks(info.pts[min(remaining)])
-        last_tick = ticks(info.pts[needed[-1]])
         if start is not None:
             try:
-                container.seek(ticks(info.pts[start]), backward=True, any_frame=False, stream=stream)
+                container.seek(ticks(request.info.pts[start]), backward=True, any_frame=False, stream=stream)
             except av_errors as exc:
-                errors.append(f"seek failed ({_reason(exc)})")
+                request.errors.append(f"seek failed ({_reason(exc)})")
                 return True  # retry from the start of the file
-
-        frames = _decode_stream(container, stream, errors)
+        frames = _decode_stream(container, stream, request.errors)
         try:
-            first = True
-            frames_past = 0
-            for frame in frames:
-                pts = frame.pts if frame.pts is not None else frame.dts
-                if pts is None:
-                    continue
-                if first and start is not None and pts > first_tick:
-                    return True  # seek landed after the first needed frame
-                first = False
-                index = wanted.get(pts)
-                if index is not None and index in remaining:
-                    array = frame.to_ndarray(format="rgb24", width=out_width, height=out_height, threads=1)
-                    for position in positions[index]:
-                        out[position] = array
-                    remaining.discard(index)
-                    if not remaining:
-                        break
-                if pts > last_tick:
-                    # Frames come out in pts order, so a needed frame not seen by now is missing;
-                    # a few extra frames tolerate a decoder that reorders late after a seek.
-                    frames_past += 1
-                    if frames_past > _FRAMES_PAST_LAST:
-                        break
+            return _take_frames(frames, request, ticks, seeked=start is not None)
         finally:
             frames.close()
-        return False
     except av_errors as exc:
-        raise _fail(path, f"decoding failed ({_reason(exc)})") from exc
+        raise _fail(request.path, f"decoding failed ({_reason(exc)})") from exc
     finally:
         container.close()
+
+
+def _take_frames(frames: Iterator[Any], request: _Request, ticks: Callable[[float], int], *, seeked: bool) -> bool:
+    """Take the wanted frames as they come out of the decoder; True if a seek landed too late.
+
+    Frames come out in pts order, so once the last needed frame's time has passed, a needed frame
+    not seen yet is missing; a few extra frames tolerate a decoder that reorders late after a seek.
+    """
+    pts_of = request.info.pts
+    wanted = {ticks(pts_of[i]): i for i in sorted(request.remaining)}
+    first_tick = ticks(pts_of[min(request.remaining)])
+    last_tick = ticks(pts_of[max(request.positions)])
+    first = True
+    frames_past = 0
+    for frame in frames:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None:
+            continue
+        if first and seeked and pts > first_tick:
+            return True  # the seek landed after the first needed frame
+        first = False
+        index = wanted.get(pts)
+        if index is not None and index in request.remaining:
+            request.take(index, frame)
+            if not request.remaining:
+                break
+        if pts > last_tick:
+            frames_past += 1
+            if frames_past > _FRAMES_PAST_LAST:
+                break
+    return False
 
 
 # --------------------------------------------------------------------------- writing
@@ -588,6 +624,25 @@ def write_video(
         >>> import numpy as np
         >>> write_video("/tmp/gray.mp4", np.full((10, 48, 64, 3), 128, np.uint8), fps=10, gop=5)
     """
+    array = _check_frames(frames)
+    _check_encoding(fps=fps, codec=codec, gop=gop, crf=crf)
+    av = _require_av()
+    path_str = os.fspath(path)
+    is_mov = os.path.splitext(path_str)[1].lower() in _MOV_EXTENSIONS
+    container = av.open(path_str, mode="w", container_options={"movflags": "+faststart"} if is_mov else {})
+    ok = False
+    try:
+        _encode(av, container, array, fps=fps, codec=codec, gop=gop, crf=crf)
+        ok = True
+    finally:
+        container.close()
+        if not ok:
+            with contextlib.suppress(OSError):
+                os.remove(path_str)
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    """``frames`` as a ``uint8`` ``(T, H, W, 3)`` array with ``T >= 1`` and an even ``H`` and ``W``."""
     array = np.asarray(frames)
     if array.dtype != np.uint8:
         raise TypeError(f"frames must be uint8, got {array.dtype}")
@@ -600,6 +655,10 @@ def write_video(
         raise ValueError(
             f"H.264 yuv420p needs an even, non-zero width and height, got {width}x{height} (W x H)"
         )
+    return array
+
+
+def _check_encoding(*, fps: float, codec: str, gop: int | None, crf: int) -> None:
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive finite number, got {fps!r}")
     if gop is not None and (not isinstance(gop, int) or isinstance(gop, bool) or gop < 1):
@@ -607,36 +666,23 @@ def write_video(
     if codec in _CRF_CODECS and (not isinstance(crf, int) or not 0 <= crf <= 51):
         raise ValueError(f"crf must be an int in [0, 51], got {crf!r}")
 
-    av = _require_av()
-    path_str = os.fspath(path)
-    rate = Fraction(fps).limit_denominator(10_000)
-    is_mov = os.path.splitext(path_str)[1].lower() in _MOV_EXTENSIONS
-    container_options = {"movflags": "+faststart"} if is_mov else {}
 
-    container = av.open(path_str, mode="w", container_options=container_options)
-    ok = False
-    try:
-        stream = container.add_stream(codec, rate=rate)
-        stream.width = width
-        stream.height = height
-        stream.pix_fmt = "yuv420p"
-        options: dict[str, str] = {}
-        if gop is not None:
-            stream.codec_context.gop_size = gop
-            options.update(g=str(gop), keyint_min=str(gop), sc_threshold="0")
-        if codec in _CRF_CODECS:
-            options["crf"] = str(crf)
-        stream.options = options
-        for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array[i]), format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        ok = True
-    finally:
-        container.close()
-        if not ok:
-            try:
-                os.remove(path_str)
-            except OSError:
-                pass
+def _encode(av: Any, container: Any, array: np.ndarray, *, fps: float, codec: str, gop: int | None, crf: int) -> None:
+    """Encode the frames of ``array`` into a new video stream of ``container``; frame ``i`` at ``i / fps``."""
+    num_frames, height, width, _ = array.shape
+    stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(10_000))
+    stream.width = width
+    stream.height = height
+    stream.pix_fmt = "yuv420p"
+    options: dict[str, str] = {}
+    if gop is not None:
+        stream.codec_context.gop_size = gop
+        options.update(g=str(gop), keyint_min=str(gop), sc_threshold="0")
+    if codec in _CRF_CODECS:
+        options["crf"] = str(crf)
+    stream.options = options
+    for i in range(num_frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array[i]), format="rgb24")
+        frame.pts = i
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))

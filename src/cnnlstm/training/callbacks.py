@@ -203,6 +203,13 @@ class RunArtifacts(Callback):
         self._evaluation_end(trainer, pl_module, "test")
 
 
+def _sample_paths(dataset: Any) -> list[str] | None:
+    """Each video's file from the dataset's ``sample_path``; None for data without files."""
+    if not hasattr(dataset, "sample_path"):
+        return None
+    return [dataset.sample_path(i) for i in range(dataset.num_videos)]
+
+
 class PredictionWriter(BasePredictionWriter):
     """Write ``predictions.csv``: one row per sample with its predicted class and every probability.
 
@@ -211,6 +218,12 @@ class PredictionWriter(BasePredictionWriter):
     sliding-window predictions (items carry ``video`` and ``start``) it also writes
     ``timeline.csv`` / ``timeline.json`` (video, start/end in seconds, label, probability) and
     the per-video rows average the windows' probabilities.
+
+    What it reads of the prediction dataset is public: ``num_videos``, ``sample_path(i)`` and
+    ``sample_label(i)`` for file data (a dataset without ``sample_path`` gets no ``path``
+    column), and ``window_frames(video, start)`` / ``window_seconds(video, start)`` for windows
+    (see :class:`~cnnlstm.data.video.VideoClipDataset` and
+    :class:`~cnnlstm.data.video.VideoWindowDataset`).
     """
 
     def __init__(self, root: str | Path, *, class_names: list[str] | None = None) -> None:
@@ -233,17 +246,16 @@ class PredictionWriter(BasePredictionWriter):
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
         dataset = getattr(trainer.datamodule, "predict_dataset", None)
-        samples = getattr(dataset, "samples", None)
-        paths = [str(s.path) for s in samples] if samples is not None else None
+        paths = _sample_paths(dataset)
         if "video" in batches[0]:
             videos = torch.cat([b["video"] for b in batches]).cpu()
             starts = torch.cat([b["start"] for b in batches]).cpu()
             self._write_timeline(dataset, probs, videos, starts)
             # one row per video: the mean of its windows' probabilities
-            count = len(paths)
+            count = dataset.num_videos
             sums = torch.zeros(count, probs.shape[1]).index_add_(0, videos, probs)
             probs = sums / torch.bincount(videos, minlength=count).clamp(min=1)[:, None]
-            targets = torch.tensor([s.label for s in samples]) if targets is not None else None
+            targets = torch.tensor([dataset.sample_label(v) for v in range(count)]) if targets is not None else None
         preds = probs.argmax(-1)
         known = targets is not None and bool((targets >= 0).any())
         path = self.root / "predictions.csv"
@@ -286,21 +298,18 @@ class PredictionWriter(BasePredictionWriter):
               f"(and {min(pictures, len(frames))} PNG grids beside it)")
 
     def _write_timeline(self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor) -> None:
-        span = (dataset.num_frames - 1) * dataset.stride
         rows = []
         for p, v, start in zip(probs, videos.tolist(), starts.tolist()):
-            info = dataset.infos[v]
-            times = info.pts if info.pts else None
-            fps = info.fps or 1.0
-            end = min(start + span, info.num_frames - 1)
+            first, last = dataset.window_frames(v, start)
+            start_s, end_s = dataset.window_seconds(v, start)
             k = int(p.argmax())
             rows.append(
                 {
-                    "path": str(dataset.samples[v].path),
-                    "start_s": round(times[start] if times else start / fps, 3),
-                    "end_s": round(times[end] if times else end / fps, 3),
-                    "start_frame": start,
-                    "end_frame": end,
+                    "path": dataset.sample_path(v),
+                    "start_s": round(start_s, 3),
+                    "end_s": round(end_s, 3),
+                    "start_frame": first,
+                    "end_frame": last,
                     "label": self._name(k),
                     "prob": round(float(p[k]), 6),
                 }
