@@ -99,7 +99,7 @@ def test_bf16_mixed_precision_on_cpu(tmp_path):
         (["fit", "--config", "synthetic-tiny", "--model.init_args.name=lrcnn_tiny"], "unknown model 'lrcnn_tiny'; did you mean lrcn_tiny"),
         (["fit", "--config", "synthetic-tiny", "--trainer.max_epoch=3"], "did you mean --trainer.max_epochs?"),
         (["fit", "--config", "synthetic-tiny", "--model.init_args.lrr=3"], "error: Option 'lrr' is not accepted"),
-        (["fit", "--config", "synthetic-tiny", "--data.init_args.batch_size=0"], "error: batch_size must be a positive integer; received batch_size=0"),
+        (["fit", "--config", "synthetic-tiny", "--data.init_args.batch_size=0"], "error: --data.batch_size: batch_size must be a positive integer; received batch_size=0"),
         (["fit", "--config", "missing/file.yaml"], "config file 'missing/file.yaml' does not exist"),
         (["test", "--config", "synthetic-tiny", "--ckpt_path", "nowhere.ckpt"], "--ckpt_path 'nowhere.ckpt' does not exist"),
         (["fitt"], "unknown command 'fitt'; did you mean fit"),

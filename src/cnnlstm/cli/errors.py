@@ -26,12 +26,17 @@ class CLIError(Exception):
 def error_text(err: BaseException) -> str:
     """``err`` as the one line the command prints after ``error:``."""
     text = one_line(err) or type(err).__name__
+    from_data = re.search(r"class_path '?=?'?cnnlstm\.data\.|cnnlstm\.data\.base\.BaseDataModule", text)
     # jsonargparse reports a failed subclass as "Does not validate against any of the Union
     # subtypes ... Errors: - <the real error> - Expected a <class 'NoneType'> ...": keep the real one.
     if "Errors: - " in text:
         text = text.split("Errors: - ", 1)[1].split(" - Expected a <class 'NoneType'>", 1)[0]
     text = re.sub(r"^Problem with given class_path '[\w.]+': ", "", text)
     field = getattr(_input_error(err), "field", None)
+    if field is None and from_data:
+        # A data module's argument check ("batch_size must be ...; received batch_size=0").
+        named = re.match(r"^(\w+) must .*; received \1=", text)
+        field = named.group(1) if named else None
     if field and f"--data.{field}" not in text:
         text = f"--data.{field}: {text}"
     return text + _trainer_option_hint(text)
