@@ -33,7 +33,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -46,14 +46,42 @@ from cnnlstm._validation import (
     per_layer,
     to_tuple,
 )
+from cnnlstm.nn.lstm import LSTM
 
-__all__ = ["ConvLSTM", "ConvLSTM1d", "ConvLSTMCell"]
+__all__ = ["ConvLSTM", "ConvLSTM1d", "ConvLSTMCell", "flatten_state", "unflatten_state"]
 
 State = tuple[Tensor, Tensor]
 Impl = Literal["auto", "fused", "split"]
 Norm = Literal["layer", "group"] | None
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def flatten_state(state: Sequence[State]) -> tuple[Tensor, ...]:
+    """A stack's list of ``(h, c)`` as one flat tuple ``(h_1, c_1, h_2, c_2, ...)``.
+
+    The flat form is what a streaming ``step`` carries and what an exported step graph takes
+    as separate inputs; :func:`unflatten_state` is its inverse.
+
+    Example:
+        >>> h, c = torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 4, 4)
+        >>> len(flatten_state([(h, c), (h, c)]))
+        4
+    """
+    return tuple(t for pair in state for t in pair)
+
+
+def unflatten_state(flat: Sequence[Tensor]) -> list[State]:
+    """The flat tuple ``(h_1, c_1, h_2, c_2, ...)`` as a stack's list of ``(h, c)``.
+
+    Example:
+        >>> state = unflatten_state(flatten_state([(torch.zeros(1), torch.ones(1))]))
+        >>> [(float(h), float(c)) for h, c in state]
+        [(0.0, 1.0)]
+    """
+    if len(flat) % 2:
+        raise ValueError(f"a flat ConvLSTM state holds (h, c) pairs, an even number of tensors; received {len(flat)}")
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
 class ConvLSTMCell(nn.Module):
@@ -131,7 +159,7 @@ class ConvLSTMCell(nn.Module):
             self.weight_cf = nn.Parameter(torch.zeros(shape))
             self.weight_co = nn.Parameter(torch.zeros(shape))
 
-        self.norm: nn.Module | None = None
+        self.norm: nn.GroupNorm | None = None
         if self.norm_kind is not None:
             per_gate = 1 if self.norm_kind == "layer" else check_positive_int("norm_groups", norm_groups)
             if self.hidden_channels % per_gate:
@@ -276,27 +304,45 @@ class _ConvLSTMNd(nn.Module):
         if self.channels_last and self.spatial_dims != 2:
             raise ValueError(f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones")
 
+        shared = dict(
+            spatial_dims=self.spatial_dims, bias=bias, forget_bias=forget_bias, peephole=peephole,
+            peephole_size=peephole_size, norm=norm, norm_groups=norm_groups,
+        )
+        # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
+        self.cells = nn.ModuleList(self._make_cells(kernels, dilations, shared))
+
+    def _make_cells(self, kernels: list[Any], dilations: list[Any], shared: dict[str, Any]) -> list[ConvLSTMCell]:
+        """One cell per layer and direction; layer ``k > 0`` reads layer ``k - 1``'s (concatenated) output."""
         cells = []
         for layer in range(self.num_layers):
             layer_in = self.in_channels if layer == 0 else self.hidden_channels[layer - 1] * self.num_directions
             for _ in range(self.num_directions):
                 cells.append(
                     ConvLSTMCell(
-                        in_channels=layer_in,
-                        hidden_channels=self.hidden_channels[layer],
-                        kernel_size=kernels[layer],
-                        spatial_dims=self.spatial_dims,
-                        bias=bias,
-                        forget_bias=forget_bias,
-                        peephole=peephole,
-                        peephole_size=peephole_size,
-                        dilation=dilations[layer],
-                        norm=norm,
-                        norm_groups=norm_groups,
+                        in_channels=layer_in, hidden_channels=self.hidden_channels[layer],
+                        kernel_size=kernels[layer], dilation=dilations[layer], **shared,
                     )
                 )
-        # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
-        self.cells = nn.ModuleList(cells)
+        return cells
+
+    def cell(self, index: int) -> ConvLSTMCell:
+        """The cell of state row ``index`` (``layer * D + direction``)."""
+        return cast(ConvLSTMCell, self.cells[index])
+
+    def zero_state(
+        self, batch_size: int, spatial_size: Sequence[int], *, device: torch.device | str | None = None
+    ) -> list[State]:
+        """Zero ``(h, c)`` for every layer and direction, for maps of ``spatial_size`` (e.g. ``(H, W)``).
+
+        Example:
+            >>> [tuple(h.shape) for h, _ in ConvLSTM(3, [4, 8]).zero_state(2, (5, 6))]
+            [(2, 4, 5, 6), (2, 8, 5, 6)]
+        """
+        state = []
+        for index in range(len(self.cells)):
+            zeros = torch.zeros(batch_size, self.cell(index).hidden_channels, *spatial_size, device=device)
+            state.append((zeros, torch.zeros_like(zeros)))
+        return state
 
     @property
     def out_channels(self) -> int:
@@ -335,7 +381,7 @@ class _ConvLSTMNd(nn.Module):
             outputs = []
             for direction in range(self.num_directions):
                 idx = layer * self.num_directions + direction
-                cell = self.cells[idx]
+                cell = self.cell(idx)
                 seq = layer_input if direction == 0 else layer_input.flip(1)
                 init = None if state is None else state[idx]
                 out, final = _run_cell(cell, seq, init, impl, self.channels_last)
@@ -356,7 +402,7 @@ class _ConvLSTMNd(nn.Module):
                 f"state must hold one (h, c) per layer and direction ({n_states}); received {len(state)}"
             )
         for idx, (h, c) in enumerate(state):
-            expected = (batch, self.cells[idx].hidden_channels, *spatial_size)
+            expected = (batch, self.cell(idx).hidden_channels, *spatial_size)
             if tuple(h.shape) != expected or tuple(c.shape) != expected:
                 raise ValueError(
                     f"state[{idx}] must be (h, c) of shape {expected}; "
@@ -364,7 +410,7 @@ class _ConvLSTMNd(nn.Module):
                 )
 
     @classmethod
-    def from_lstm(cls, lstm: nn.Module) -> _ConvLSTMNd:
+    def from_lstm(cls, lstm: nn.LSTM | LSTM) -> _ConvLSTMNd:
         """A ConvLSTM with 1×1 kernels computing exactly what ``lstm`` computes at every position.
 
         ``lstm`` is a :class:`torch.nn.LSTM` or :class:`cnnlstm.nn.LSTM` (no projections). On a
@@ -396,13 +442,13 @@ class _ConvLSTMNd(nn.Module):
         with torch.no_grad():
             for layer in range(lstm.num_layers):
                 for direction, suffix in enumerate(suffixes):
-                    cell = conv.cells[layer * conv.num_directions + direction]
+                    cell = conv.cell(layer * conv.num_directions + direction)
                     name = f"l{layer}{suffix}"
                     w_ih = getattr(lstm, f"weight_ih_{name}")
                     w_hh = getattr(lstm, f"weight_hh_{name}")
                     cell.weight_ih.copy_(w_ih.reshape(*w_ih.shape, *ones))
                     cell.weight_hh.copy_(w_hh.reshape(*w_hh.shape, *ones))
-                    if lstm.bias:
+                    if cell.bias_ih is not None:
                         cell.bias_ih.copy_(getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}"))
         return conv.to(next(lstm.parameters()).device)
 

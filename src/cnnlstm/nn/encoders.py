@@ -22,6 +22,11 @@ def _channels(name: str, channels: Sequence[int]) -> tuple[int, ...]:
     return tuple(check_positive_int(name, c) for c in channels)
 
 
+def _triple(name: str, value: int | Sequence[int]) -> tuple[int, int, int]:
+    t, h, w = to_tuple(name, value, 3)
+    return t, h, w
+
+
 class FrameCNN(nn.Module):
     """Per-frame 2-D CNN: blocks of conv(k, same) → norm → ReLU → max-pool(2), then global pooling.
 
@@ -106,14 +111,15 @@ class Conv3dStem(nn.Module):
         in_channels = check_positive_int("in_channels", in_channels)
         self.norm = check_choice("norm", None if norm == "none" else norm, (None, "batch"))
         self.channels = _channels("channels", channels)
-        k = to_tuple("kernel_size", kernel_size, 3)
+        k = _triple("kernel_size", kernel_size)
         if any(v % 2 == 0 for v in k):
             raise ValueError(f"kernel_size must be odd; received kernel_size={kernel_size!r}")
-        self.pool = to_tuple("pool", pool, 3)
+        self.pool = _triple("pool", pool)
         layers: list[nn.Module] = []
         prev = in_channels
         for ch in self.channels:
-            layers.append(nn.Conv3d(prev, ch, k, padding=tuple(v // 2 for v in k), bias=self.norm is None))
+            padding = (k[0] // 2, k[1] // 2, k[2] // 2)
+            layers.append(nn.Conv3d(prev, ch, k, padding=padding, bias=self.norm is None))
             if self.norm == "batch":
                 layers.append(nn.BatchNorm3d(ch))
             layers += [
