@@ -94,7 +94,9 @@ class TorchvisionBackbone(nn.Module):
     def __init__(self, *, name: str, weights: str | Path | None = None, freeze: bool = False) -> None:
         super().__init__()
         if name not in TORCHVISION_BACKBONES:
-            raise ValueError(f"backbone must be one of {sorted(TORCHVISION_BACKBONES)}; received backbone={name!r}")
+            raise ValueError(
+                f"backbone must be one of {sorted(TORCHVISION_BACKBONES)}; received backbone={name!r}"
+            )
         network = _build_network(name, weights)
         head = TORCHVISION_BACKBONES[name]
         setattr(network, head, nn.Identity())

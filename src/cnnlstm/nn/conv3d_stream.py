@@ -90,14 +90,16 @@ class _Block:
     def step(
         self, state: _BlockState, new_final: Tensor | None, tail: list[Tensor]
     ) -> tuple[_BlockState, Tensor | None, list[Tensor]]:
-        """Take the block's next final input (or none) and its provisional tail; return the same for its output."""
+        """Take the block's next final input (or none) and its provisional tail; return the same for
+        its output."""
         out_final = None
         if new_final is not None:
             state, out_final = self._take_final(state, new_final)
         return state, out_final, self._provisional(state, tail)
 
     def _take_final(self, state: _BlockState, new_final: Tensor) -> tuple[_BlockState, Tensor | None]:
-        """Add a final input to the partial sums; return the new state and a pooled output if one completed."""
+        """Add a final input to the partial sums; return the new state, and a pooled output if one
+        is complete."""
         r, count, pending = self.radius, state.count, state.pending
         new_parts = self.parts([new_final])[0]  # (k_t, B, C', H, W); part k → output count + r - k
         partial = state.partial or (torch.zeros_like(new_parts[0]),) * (2 * r)
@@ -151,7 +153,9 @@ class Conv3dStemStream:
     def init_state(self) -> StemStreamState:
         return StemStreamState(tuple(_BlockState() for _ in self.blocks))
 
-    def step(self, frame: Tensor, state: StemStreamState | None) -> tuple[Tensor | None, list[Tensor], StemStreamState]:
+    def step(
+        self, frame: Tensor, state: StemStreamState | None
+    ) -> tuple[Tensor | None, list[Tensor], StemStreamState]:
         """One frame ``(B, C, H, W)`` → ``(new final output, provisional tail, state)``.
 
         The stem's output on all frames so far, ``(B, C', T', H', W')`` along ``T'``, is the final
@@ -162,7 +166,7 @@ class Conv3dStemStream:
         final: Tensor | None = frame
         tail: list[Tensor] = []
         blocks = []
-        for block, block_state in zip(self.blocks, state.blocks):
+        for block, block_state in zip(self.blocks, state.blocks, strict=True):
             block_state, final, tail = block.step(block_state, final, tail)
             blocks.append(block_state)
         return final, tail, StemStreamState(tuple(blocks))

@@ -80,7 +80,9 @@ def unflatten_state(flat: Sequence[Tensor]) -> list[State]:
         [(0.0, 1.0)]
     """
     if len(flat) % 2:
-        raise ValueError(f"a flat ConvLSTM state holds (h, c) pairs, an even number of tensors; received {len(flat)}")
+        raise ValueError(
+            f"a flat ConvLSTM state holds (h, c) pairs, an even number of tensors; received {len(flat)}"
+        )
     return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
@@ -138,7 +140,8 @@ class ConvLSTMCell(nn.Module):
                 f"received kernel_size={kernel_size!r}"
             )
         self.dilation = to_tuple("dilation", dilation, spatial_dims)
-        self.padding = tuple(d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation))
+        pairs = zip(self.kernel_size, self.dilation, strict=True)
+        self.padding = tuple(d * (k - 1) // 2 for k, d in pairs)
         self.bias = bool(bias)
         self.forget_bias = float(forget_bias)
         self.peephole = bool(peephole)
@@ -302,7 +305,9 @@ class _ConvLSTMNd(nn.Module):
         self.impl: Impl = check_choice("impl", impl, ("auto", "fused", "split"))
         self.channels_last = bool(channels_last)
         if self.channels_last and self.spatial_dims != 2:
-            raise ValueError(f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones")
+            raise ValueError(
+                f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones"
+            )
 
         shared = dict(
             spatial_dims=self.spatial_dims, bias=bias, forget_bias=forget_bias, peephole=peephole,
@@ -311,15 +316,17 @@ class _ConvLSTMNd(nn.Module):
         # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
         self.cells = nn.ModuleList(self._make_cells(kernels, dilations, shared))
 
-    def _make_cells(self, kernels: list[Any], dilations: list[Any], shared: dict[str, Any]) -> list[ConvLSTMCell]:
+    def _make_cells(
+        self, kernels: list[Any], dilations: list[Any], shared: dict[str, Any]
+    ) -> list[ConvLSTMCell]:
         """One cell per layer and direction; layer ``k > 0`` reads layer ``k - 1``'s (concatenated) output."""
         cells = []
         for layer in range(self.num_layers):
-            layer_in = self.in_channels if layer == 0 else self.hidden_channels[layer - 1] * self.num_directions
+            below = self.hidden_channels[layer - 1] * self.num_directions if layer else self.in_channels
             for _ in range(self.num_directions):
                 cells.append(
                     ConvLSTMCell(
-                        in_channels=layer_in, hidden_channels=self.hidden_channels[layer],
+                        in_channels=below, hidden_channels=self.hidden_channels[layer],
                         kernel_size=kernels[layer], dilation=dilations[layer], **shared,
                     )
                 )
@@ -424,10 +431,14 @@ class _ConvLSTMNd(nn.Module):
             torch.Size([2, 5, 8, 1, 1])
         """
         if getattr(lstm, "proj_size", 0):
-            raise ValueError(f"from_lstm does not support LSTMs with projections; received proj_size={lstm.proj_size}")
+            raise ValueError(
+                f"from_lstm does not support LSTMs with projections; received proj_size={lstm.proj_size}"
+            )
         for attr in ("input_size", "hidden_size", "num_layers", "bidirectional", "bias"):
             if not hasattr(lstm, attr):
-                raise ValueError(f"from_lstm expects torch.nn.LSTM or cnnlstm.nn.LSTM; received {type(lstm).__name__}")
+                raise ValueError(
+                    f"from_lstm expects torch.nn.LSTM or cnnlstm.nn.LSTM; received {type(lstm).__name__}"
+                )
         conv = cls(
             lstm.input_size,
             lstm.hidden_size,
@@ -449,7 +460,8 @@ class _ConvLSTMNd(nn.Module):
                     cell.weight_ih.copy_(w_ih.reshape(*w_ih.shape, *ones))
                     cell.weight_hh.copy_(w_hh.reshape(*w_hh.shape, *ones))
                     if cell.bias_ih is not None:
-                        cell.bias_ih.copy_(getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}"))
+                        bias = getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}")
+                        cell.bias_ih.copy_(bias)
         return conv.to(next(lstm.parameters()).device)
 
     def extra_repr(self) -> str:
@@ -476,7 +488,8 @@ def _run_cell(
     h, c = cell.init_state(x[:, 0]) if state is None else state
     if channels_last:  # every frame NHWC: the convolutions return NHWC and the gate arithmetic keeps it
         x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)  # memory (B, T, H, W, C)
-        h, c = h.contiguous(memory_format=torch.channels_last), c.contiguous(memory_format=torch.channels_last)
+        h = h.contiguous(memory_format=torch.channels_last)
+        c = c.contiguous(memory_format=torch.channels_last)
     outputs = []
     # Steps are taken with unbind(1), not x[:, t]: the backward of unbind stacks the step
     # gradients once, where T separate selects would each allocate and fill a full-size zero grad.
