@@ -192,7 +192,12 @@ _BAD_ARGUMENTS = [({"num_classes": -1}, "num_classes=-1"), ({"in_channels": 0}, 
 
 @pytest.mark.parametrize(
     ("name", "kwargs", "received"),
-    [(n, kw, r) for n in ALL for kw, r in _BAD_ARGUMENTS if "num_classes" not in kw or n in CLASSIFIERS],
+    [
+        pytest.param(n, kw, r, id=f"{n}-{r}")
+        for n in ALL
+        for kw, r in _BAD_ARGUMENTS
+        if "num_classes" not in kw or n in CLASSIFIERS
+    ],
 )
 def test_bad_constructor_arguments_raise(name, kwargs, received):
     with pytest.raises(ValueError, match=received):

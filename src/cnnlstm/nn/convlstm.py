@@ -153,25 +153,32 @@ class ConvLSTMCell(nn.Module):
         self.bias_ih = nn.Parameter(torch.empty(gates)) if self.bias else None
 
         if self.peephole:
-            if peephole_size is None:
-                shape: tuple[int, ...] = (self.hidden_channels,) + (1,) * spatial_dims
-            else:
-                shape = (self.hidden_channels, *to_tuple("peephole_size", peephole_size, spatial_dims))
-            self.peephole_shape = shape
-            self.weight_ci = nn.Parameter(torch.zeros(shape))
-            self.weight_cf = nn.Parameter(torch.zeros(shape))
-            self.weight_co = nn.Parameter(torch.zeros(shape))
-
-        self.norm: nn.GroupNorm | None = None
-        if self.norm_kind is not None:
-            per_gate = 1 if self.norm_kind == "layer" else check_positive_int("norm_groups", norm_groups)
-            if self.hidden_channels % per_gate:
-                raise ValueError(
-                    f"norm_groups must divide hidden_channels={self.hidden_channels}; "
-                    f"received norm_groups={norm_groups!r}"
-                )
-            self.norm = nn.GroupNorm(4 * per_gate, gates)
+            self._init_peephole(peephole_size)
+        self.norm = self._gate_norm(norm_groups)
         self.reset_parameters()
+
+    def _init_peephole(self, peephole_size: Sequence[int] | None) -> None:
+        """The peephole weights: one per channel (broadcast over space) or per position."""
+        if peephole_size is None:
+            shape: tuple[int, ...] = (self.hidden_channels,) + (1,) * self.spatial_dims
+        else:
+            shape = (self.hidden_channels, *to_tuple("peephole_size", peephole_size, self.spatial_dims))
+        self.peephole_shape = shape
+        self.weight_ci = nn.Parameter(torch.zeros(shape))
+        self.weight_cf = nn.Parameter(torch.zeros(shape))
+        self.weight_co = nn.Parameter(torch.zeros(shape))
+
+    def _gate_norm(self, norm_groups: int) -> nn.GroupNorm | None:
+        """GroupNorm over the gates' pre-activations: one group per gate (``"layer"``) or more."""
+        if self.norm_kind is None:
+            return None
+        per_gate = 1 if self.norm_kind == "layer" else check_positive_int("norm_groups", norm_groups)
+        if self.hidden_channels % per_gate:
+            raise ValueError(
+                f"norm_groups must divide hidden_channels={self.hidden_channels}; "
+                f"received norm_groups={norm_groups!r}"
+            )
+        return nn.GroupNorm(4 * per_gate, 4 * self.hidden_channels)
 
     def reset_parameters(self) -> None:
         # PyTorch's default convolution initialisation (kaiming-uniform, a=sqrt(5)) per weight.
