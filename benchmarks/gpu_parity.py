@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows.append(("ConvLSTM channels_last vs default layout (GPU)", _max_diff(conv(frames)[0], split), 1e-4))
     conv.channels_last = False
 
-    for name in ("seed_conv3d_lstm_tiny", "lrcn_tiny", "convlstm_forecaster_tiny"):
+    for name in ("conv3d_lstm_tiny", "lrcn_tiny", "convlstm_forecaster_tiny"):
         torch.manual_seed(0)
         model = create_model(name).to(dev).eval()
         clip = torch.rand(2, 9, *model_info(name).input_size[1:], device=dev)

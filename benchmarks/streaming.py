@@ -5,7 +5,7 @@ running the model again on the last `--window` frames; with `init_state`/`step` 
 call and one recurrent step. Both are timed here on the same model, input size and thread count,
 interleaved, median of `--repeats` frames after a warm-up.
 
-`seed_conv3d_lstm`'s Conv3d stem pads time on both sides, so its step also recomputes the stem
+`conv3d_lstm`'s Conv3d stem pads time on both sides, so its step also recomputes the stem
 outputs that read the clip's end (a bounded tail) on every frame.
 
 A forecaster's step (`convlstm_forecaster`, 1×64×64 frames) is one encoder step plus its roll-out
@@ -34,7 +34,7 @@ MODELS = {  # name -> (model kwargs, one step's shape: a 112x112 RGB frame, 64x6
     "lrcn": ({"num_classes": 10}, (3, 112, 112)),
     "convlstm_classifier": ({"num_classes": 10}, (3, 112, 112)),
     "frame_mean": ({"num_classes": 10}, (3, 112, 112)),
-    "seed_conv3d_lstm": ({"num_classes": 10}, (3, 112, 112)),
+    "conv3d_lstm": ({"num_classes": 10}, (3, 112, 112)),
     "deepconvlstm": ({"num_classes": 10, "in_channels": 113}, (113,)),
     "convlstm_forecaster": ({}, (1, 64, 64)),  # its output: future_frames predicted frames
 }

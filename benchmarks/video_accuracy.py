@@ -11,7 +11,7 @@ over time, no LSTM) should stay near chance (0.25): it sees every frame but not 
 
     python benchmarks/video_accuracy.py            # 4 models x 3 seeds, ~15 min on 2 cores
     python benchmarks/video_accuracy.py --seeds 0 --models video-lrcn
-    python benchmarks/video_accuracy.py --models video-seed --json /tmp/ablation.json \
+    python benchmarks/video_accuracy.py --models video-conv3d --json /tmp/ablation.json \
         --extra='--model.init_args.model_kwargs={frame_size: [32, 32], norm: none}'
 
 Prints a table and writes JSON (``--json``, default docs/results/video_accuracy.json).
@@ -29,7 +29,7 @@ import torch
 
 from cnnlstm.cli.demo import DEMO_RUNS, VIDEO_TREE, fit_and_test, write_video_trees
 
-MODELS = ["video-lrcn", "video-seed", "video-convlstm", "video-framemean"]
+MODELS = ["video-lrcn", "video-conv3d", "video-convlstm", "video-framemean"]
 LSTM_TARGET = 0.95
 
 

@@ -17,9 +17,6 @@ from cnnlstm.deploy._common import CONFIG_FILE, WEIGHTS_FILE, compare_outputs
 from cnnlstm.deploy.safetensors_io import read_safetensors, save_safetensors
 from cnnlstm.models import UnknownModelError, _registry
 
-TINY = cnnlstm.list_models("*_tiny", task="classification")
-ALL_FILES = {CONFIG_FILE, WEIGHTS_FILE, "model.onnx", "model.pt2", "export_report.json"}
-
 
 def _tiny(name: str, *, num_classes: int = 3, batch: int = 2) -> tuple[nn.Module, torch.Tensor]:
     torch.manual_seed(0)
@@ -56,55 +53,7 @@ def _edit_config(directory, **changes):
     path.write_text(json.dumps(config))
 
 
-# --- every tiny model, every format --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", TINY)
-def test_export_all_formats_match_eager(name, tmp_path):
-    _needs("safetensors", "onnx", "onnxscript", "onnxruntime")
-    import onnxruntime as ort
-
-    model, x = _tiny(name)
-    model.train()
-    out = tmp_path / "export"
-    report = export_model(
-        model, model_name=name, model_kwargs={"num_classes": 3}, example_input=x, output_dir=out
-    )
-    assert model.training, "export_model restores the model's mode"
-    model.eval()
-
-    assert {p.name for p in out.iterdir()} == ALL_FILES
-    assert json.loads((out / "export_report.json").read_text()) == report
-    config = json.loads((out / CONFIG_FILE).read_text())
-    assert config["format_version"] == 1 and config["cnnlstm_version"] == cnnlstm.__version__
-    assert config["model_name"] == name and config["model_kwargs"] == {"num_classes": 3}
-    assert config["input_shape"] == list(x.shape[1:]) and config["input_layout"] == {3: "(B, T, C)", 5: "(B, T, C, H, W)"}[x.dim()]
-    assert config["num_classes"] == 3 and set(config["files"]) == ALL_FILES
-    assert config["torch_version"] == torch.__version__
-
-    # The safetensors weights rebuild the model exactly.
-    loaded = load_pretrained(out)
-    assert not loaded.training
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(x), model(x))
-
-    # ONNX and pt2 were checked on the example batch and on one of another size.
-    assert report["example_input_shape"] == list(x.shape)
-    for fmt in ("onnx", "torch_export", "safetensors"):
-        entry = report["formats"][fmt]
-        assert set(entry["max_abs_diff_per_batch"]) == {"2", "3"}
-        assert entry["max_abs_diff"] < 1e-4 and entry["size_bytes"] == (out / entry["file"]).stat().st_size
-        assert report["max_abs_diff"][fmt] == entry["max_abs_diff"]
-    assert report["formats"]["safetensors"]["max_abs_diff"] == 0.0
-
-    # The ONNX batch dimension is dynamic: onnxruntime runs a batch of yet another size.
-    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
-    (input_meta,) = session.get_inputs()
-    assert isinstance(input_meta.shape[0], str) and input_meta.shape[1:] == list(x.shape[1:])
-    x5 = torch.randn(5, *x.shape[1:])
-    (y5,) = session.run(None, {input_meta.name: x5.numpy()})
-    with torch.no_grad():
-        torch.testing.assert_close(torch.from_numpy(y5), model(x5), atol=1e-4, rtol=1e-4)
+# Every registered model's export to every format is tested in tests/models/test_registry_suite.py.
 
 
 # --- tied weights and a 3-D input, through a temporarily registered model -------------------------

@@ -35,7 +35,7 @@ def test_presets_and_models_are_listed(capsys):
     assert "synthetic-tiny" in out and "LRCN" in out
     assert main(["models", "lrcn*"]) == 0
     out = capsys.readouterr().out
-    assert "lrcn_tiny" in out and "classification" in out and "seed_conv3d_lstm" not in out
+    assert "lrcn_tiny" in out and "classification" in out and "conv3d_lstm" not in out
 
 
 def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
@@ -104,7 +104,7 @@ def test_bf16_mixed_precision_on_cpu(tmp_path):
         (["test", "--config", "synthetic-tiny", "--ckpt_path", "nowhere.ckpt"], "--ckpt_path 'nowhere.ckpt' does not exist"),
         (["fitt"], "unknown command 'fitt'; did you mean fit"),
         (
-            ["fit", "--config", "synthetic-seed", '--model.init_args.model_kwargs={"frame_size": [64, 64]}'],
+            ["fit", "--config", "synthetic-conv3d", '--model.init_args.model_kwargs={"frame_size": [64, 64]}'],
             "cannot take this data's samples of shape (8, 3, 32, 32)",
         ),
     ],

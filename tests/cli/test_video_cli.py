@@ -64,7 +64,7 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
 
 
 def test_data_check_lists_unusable_files_without_training(trees, capsys):
-    assert main(["data", "check", "--config", "video-seed", f"--data.root={trees / 'train'}",
+    assert main(["data", "check", "--config", "video-conv3d", f"--data.root={trees / 'train'}",
                  "--data.num_frames=8", "--data.stride=1", "--data.pad_short=false", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "usable samples: train" in out
@@ -73,7 +73,7 @@ def test_data_check_lists_unusable_files_without_training(trees, capsys):
 
 def test_data_check_reports_even_when_nothing_is_usable(trees, capsys):
     # 8 frames 2 apart need 15; every video has 12: all training videos are too short, all listed.
-    code = main(["data", "check", "--config", "video-seed", f"--data.root={trees / 'train'}",
+    code = main(["data", "check", "--config", "video-conv3d", f"--data.root={trees / 'train'}",
                  "--data.num_frames=8", "--data.pad_short=false", "--quiet"])
     captured = capsys.readouterr()
     assert code == 2

@@ -17,8 +17,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from cnnlstm._io import UnsafeCheckpointError
 from cnnlstm import create_model
+from cnnlstm._io import UnsafeCheckpointError
 from cnnlstm.nn.backbones import TorchvisionBackbone
 
 

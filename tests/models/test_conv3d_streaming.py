@@ -1,4 +1,4 @@
-"""seed_conv3d_lstm streams: its non-causal Conv3d stem is evaluated frame by frame, exactly."""
+"""conv3d_lstm streams: its non-causal Conv3d stem is evaluated frame by frame, exactly."""
 
 from __future__ import annotations
 
@@ -38,16 +38,17 @@ def test_stem_stream_equals_the_stem_on_every_prefix(kernel_size, pool, channels
             expected_steps = stem.output_size(t + 1, 24, 24)[0]
             assert len(finals) + len(tail) == expected_steps
             if expected_steps:
-                torch.testing.assert_close(torch.stack(finals + tail, 2), stem(clip[:, :, : t + 1]), rtol=1e-5, atol=1e-6)
+                whole = stem(clip[:, :, : t + 1])
+                torch.testing.assert_close(torch.stack(finals + tail, 2), whole, rtol=1e-5, atol=1e-6)
     # bounded buffers: each block keeps 2r partial sums and at most pool_t - 1 pending outputs
     r = stem.features[0].kernel_size[0] // 2
     assert all(len(b.partial) <= 2 * r and len(b.pending) < stem.pool[0] for b in state.blocks)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"pool": "mean"}, {"norm": "none", "lstm_layers": 1}])
-def test_seed_step_equals_the_forward_on_the_frames_so_far(kwargs):
+def test_conv3d_lstm_step_equals_the_forward_on_the_frames_so_far(kwargs):
     torch.manual_seed(0)
-    model = create_model("seed_conv3d_lstm_tiny", num_classes=5, **kwargs)
+    model = create_model("conv3d_lstm_tiny", num_classes=5, **kwargs)
     _randomise_batchnorm(model)
     model.eval()
     x = torch.randn(3, 15, 3, 32, 32, generator=torch.Generator().manual_seed(2))
@@ -60,9 +61,9 @@ def test_seed_step_equals_the_forward_on_the_frames_so_far(kwargs):
             torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_seed_streams_through_stream_and_checks_the_frame():
+def test_conv3d_lstm_streams_through_stream_and_checks_the_frame():
     torch.manual_seed(0)
-    model = create_model("seed_conv3d_lstm_tiny", num_classes=4)
+    model = create_model("conv3d_lstm_tiny", num_classes=4)
     x = torch.rand(2, 9, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     stream = Stream(model, batch_size=2)
     for t in range(x.shape[1]):
@@ -71,11 +72,3 @@ def test_seed_streams_through_stream_and_checks_the_frame():
         torch.testing.assert_close(probs, torch.softmax(model(x), -1), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match=r"expects one frame \(B, 3, 32, 32\); received \(2, 3, 16, 16\)"):
         model.step(torch.zeros(2, 3, 16, 16), model.init_state(2))
-
-
-def test_export_step_refuses_the_python_side_state_with_a_clear_error(tmp_path):
-    from cnnlstm.deploy.step import export_step
-
-    pytest.importorskip("onnxruntime")
-    with pytest.raises(ValueError, match="state is not a tuple of tensors.*cnnlstm.deploy.stream.Stream"):
-        export_step(create_model("seed_conv3d_lstm_tiny"), torch.zeros(1, 3, 32, 32), tmp_path)

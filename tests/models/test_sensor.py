@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cnnlstm import create_model, list_models, model_info
-from cnnlstm.models.sensor import CNNBiLSTM, DeepConvLSTM, LSTMFCN, SqueezeExcite1d
+from cnnlstm.models.sensor import LSTMFCN, CNNBiLSTM, DeepConvLSTM, SqueezeExcite1d
 from cnnlstm.nn import LSTM
 
 SENSOR_MODELS = [n for n in list_models() if model_info(n).modality == "sensor"]
@@ -230,21 +230,6 @@ def test_invalid_lengths_raise():
 def test_bad_arguments_name_the_received_value(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls(**kwargs)
-
-
-@pytest.mark.parametrize("name", TINY)
-def test_reset_classifier(name):
-    torch.manual_seed(0)
-    model = create_model(name, num_classes=4).eval()
-    x = torch.randn(2, *model_info(name).test_input_size)
-    model.reset_classifier(9)
-    assert model.num_classes == 9 and model.fc.out_features == 9
-    assert model.fc.in_features == model.num_features
-    with torch.no_grad():
-        assert model(x).shape == (2, 9)
-        model.reset_classifier(0)
-        assert model.num_classes == 0 and isinstance(model.fc, nn.Identity)
-        torch.testing.assert_close(model(x), model.forward_features(x))
 
 
 @pytest.mark.parametrize("name", TINY)

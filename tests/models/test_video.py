@@ -11,8 +11,8 @@ from cnnlstm.nn import LSTM
 
 
 @pytest.mark.parametrize("shape", [(2, 16, 3, 112, 112), (2, 8, 3, 64, 64)])
-def test_seed_model_accepts_the_specified_clip_shapes(shape):
-    model = create_model("seed_conv3d_lstm", num_classes=5, frame_size=shape[-2:]).eval()
+def test_conv3d_lstm_accepts_clips_of_its_frame_size(shape):
+    model = create_model("conv3d_lstm", num_classes=5, frame_size=shape[-2:]).eval()
     with torch.no_grad():
         out = model(torch.randn(*shape))
     assert out.shape == (2, 5)
@@ -21,7 +21,7 @@ def test_seed_model_accepts_the_specified_clip_shapes(shape):
     assert isinstance(model.lstm, LSTM) and model.lstm.num_layers == 2 and model.lstm.hidden_size == 128
 
 
-def test_seed_model_layers_are_the_specified_ones():
+def test_conv3d_lstm_layers():
     model = Conv3dLSTMClassifier(num_classes=4)
     convs = [m for m in model.stem.modules() if isinstance(m, torch.nn.Conv3d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs] == [
@@ -33,15 +33,15 @@ def test_seed_model_layers_are_the_specified_ones():
     assert model.head.fc.in_features == 128 and model.head.fc.out_features == 4
 
 
-def test_seed_model_flattens_per_time_step_not_per_channel():
+def test_conv3d_lstm_flattens_per_time_step_not_per_channel():
     """LSTM steps are pooled time windows: late frames cannot change early steps' outputs.
 
     With 16 frames the stem gives T' = 4 steps. The two 3-wide temporal convolutions give step 1
     a receptive field of frames 1..10, so changing frames 12..15 must leave steps 0 and 1 alone
-    (the LSTM is causal) and change step 3. Flattening per channel, as the specified code did,
-    would mix every frame into every "step".
+    (the LSTM is causal) and change step 3. Flattening per channel instead would mix every frame
+    into every "step".
     """
-    model = create_model("seed_conv3d_lstm_tiny").eval()
+    model = create_model("conv3d_lstm_tiny").eval()
     x = torch.randn(1, 16, 3, 32, 32)
     changed = x.clone()
     changed[:, 12:] = torch.randn(1, 4, 3, 32, 32)
@@ -52,14 +52,14 @@ def test_seed_model_flattens_per_time_step_not_per_channel():
     assert not torch.allclose(a[:, 3], b[:, 3])
 
 
-def test_seed_model_rejects_other_frame_sizes_and_short_clips():
-    model = create_model("seed_conv3d_lstm_tiny")
+def test_conv3d_lstm_rejects_other_frame_sizes_and_short_clips():
+    model = create_model("conv3d_lstm_tiny")
     with pytest.raises(ValueError, match=r"built for frames of \(32, 32\); received \(64, 64\)"):
         model(torch.randn(1, 8, 3, 64, 64))
     with pytest.raises(ValueError, match="at least 4 frames; received T=3"):
         model(torch.randn(1, 3, 3, 32, 32))
     with pytest.raises(ValueError, match="frame_size"):
-        create_model("seed_conv3d_lstm", frame_size=(2, 2))
+        create_model("conv3d_lstm", frame_size=(2, 2))
 
 
 def test_lrcn_runs_the_cnn_once_over_all_frames():
@@ -78,6 +78,11 @@ def test_lrcn_mean_pooling_and_bidirectional():
         out = model.forward_head(feats)
     assert feats.shape == (2, 6, 64)
     torch.testing.assert_close(out, model.head.fc(feats.mean(1)))
+
+
+def test_a_bidirectional_lrcn_cannot_stream():
+    with pytest.raises(ValueError, match="bidirectional LSTM reads the future"):
+        create_model("lrcn_tiny", bidirectional=True, pool="mean").init_state(1, frame_size=(32, 32))
 
 
 def test_lrcn_accepts_any_frame_size():

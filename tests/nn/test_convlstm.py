@@ -106,7 +106,7 @@ def test_execution_paths_agree(kwargs):
         layer.impl, layer.channels_last = impl, channels_last
         b, sb = layer(x)
         torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
-        for (ha, ca), (hb, cb) in zip(sa, sb):
+        for (ha, ca), (hb, cb) in zip(sa, sb, strict=True):
             torch.testing.assert_close(ha, hb, atol=ATOL, rtol=0)
             torch.testing.assert_close(ca, cb, atol=ATOL, rtol=0)
     assert sb[0][0].is_contiguous(memory_format=torch.channels_last)  # the layout was really used
@@ -123,7 +123,7 @@ def test_channels_last_gradients_equal_the_default_layout():
         out.square().mean().backward()
         grads.append([x.grad.clone()] + [p.grad for p in layer.parameters()])
         x.grad = None
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="channels_last needs 2-D maps"):
         ConvLSTM1d(3, 4, channels_last=True)
@@ -168,7 +168,7 @@ def test_chunked_sequence_equals_whole(impl):
     first, state = layer(x[:, :4])
     second, final_chunked = layer(x[:, 4:], state)
     torch.testing.assert_close(torch.cat([first, second], 1), whole, atol=1e-6, rtol=0)
-    for (h1, c1), (h2, c2) in zip(final, final_chunked):
+    for (h1, c1), (h2, c2) in zip(final, final_chunked, strict=True):
         torch.testing.assert_close(h1, h2, atol=1e-6, rtol=0)
         torch.testing.assert_close(c1, c2, atol=1e-6, rtol=0)
 

@@ -19,7 +19,8 @@ def test_time_distributed_equals_a_loop_over_frames():
 
 
 def test_frame_cnn_without_global_pool_keeps_the_map():
-    assert FrameCNN(in_channels=1, channels=(4, 6), global_pool=None)(torch.randn(2, 1, 32, 24)).shape == (2, 6, 8, 6)
+    maps = FrameCNN(in_channels=1, channels=(4, 6), global_pool=None)(torch.randn(2, 1, 32, 24))
+    assert maps.shape == (2, 6, 8, 6)
 
 
 def test_conv3d_stem_output_size_matches_forward():

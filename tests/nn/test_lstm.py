@@ -26,7 +26,9 @@ def _pair(**kwargs):
 @pytest.mark.parametrize("bias", [True, False])
 def test_matches_torch_lstm(num_layers, bidirectional, bias):
     torch.manual_seed(0)
-    ref, ours = _pair(input_size=5, hidden_size=7, num_layers=num_layers, bidirectional=bidirectional, bias=bias)
+    ref, ours = _pair(
+        input_size=5, hidden_size=7, num_layers=num_layers, bidirectional=bidirectional, bias=bias
+    )
     x = torch.randn(3, 11, 5)
     out_ref, (h_ref, c_ref) = ref(x)
     out, (h, c) = ours(x)
@@ -66,7 +68,7 @@ def test_gradients_match_torch():
     x = torch.randn(2, 6, 3)
     ref(x)[0].pow(2).sum().backward()
     ours(x)[0].pow(2).sum().backward()
-    for (name, p_ref), (_, p) in zip(ref.named_parameters(), ours.named_parameters()):
+    for (name, p_ref), (_, p) in zip(ref.named_parameters(), ours.named_parameters(), strict=True):
         torch.testing.assert_close(p.grad, p_ref.grad, atol=1e-5, rtol=1e-4, msg=name)
 
 
@@ -102,9 +104,9 @@ def test_cell_matches_torch_cell_and_lstm_step():
     cell = LSTMCell(5, 3)
     cell.load_state_dict(ref.state_dict())
     x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
-    for a, b in zip(cell(x, (h, c)), ref(x, (h, c))):
+    for a, b in zip(cell(x, (h, c)), ref(x, (h, c)), strict=True):
         torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
-    for a, b in zip(cell(x[0]), ref(x[0])):  # unbatched
+    for a, b in zip(cell(x[0]), ref(x[0]), strict=True):  # unbatched
         torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
 
 
@@ -135,7 +137,8 @@ def test_variable_lengths_match_torch_packed(bidirectional):
     torch.testing.assert_close(c, c_ref, atol=ATOL, rtol=0)
 
     out_packed, (h2, c2) = ours(packed)  # PackedSequence in, PackedSequence out
-    torch.testing.assert_close(pad_packed_sequence(out_packed, batch_first=True)[0], out_ref, atol=ATOL, rtol=0)
+    unpacked = pad_packed_sequence(out_packed, batch_first=True)[0]
+    torch.testing.assert_close(unpacked, out_ref, atol=ATOL, rtol=0)
     torch.testing.assert_close(h2, h_ref, atol=ATOL, rtol=0)
     torch.testing.assert_close(c2, c_ref, atol=ATOL, rtol=0)
 

@@ -71,7 +71,7 @@ def cmd_models(argv: list[str]) -> int:
 
 def cmd_export(argv: list[str]) -> int:
     from cnnlstm.deploy.export import export_model
-    from cnnlstm.models import create_model
+    from cnnlstm.models import create_model, model_info
     from cnnlstm.tasks.base import build_kwargs
 
     parser = argparse.ArgumentParser(prog="cnnlstm export", description="Export a checkpoint.")
@@ -95,7 +95,7 @@ def cmd_export(argv: list[str]) -> int:
     model = create_model(hp["name"], **kwargs)
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state, strict=True)
-    if args.step and not callable(getattr(model, "step", None)):
+    if args.step and not model_info(hp["name"]).streams:
         raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
     report = export_model(

@@ -33,11 +33,11 @@ _MOVING_MNIST = ["--data.num_train=1000", "--data.num_val=100", "--data.num_test
 # (preset, extra arguments): later presets join here.
 DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("synthetic-tiny", []),
-    ("synthetic-seed", []),
+    ("synthetic-conv3d", []),
     ("synthetic-convlstm", []),
     ("video-lrcn", [*_VIDEO, "--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={frame_pool_size: 2}"]),
     ("video-framemean", [*_VIDEO, "--model.init_args.name=frame_mean_tiny", "--model.init_args.model_kwargs={}"]),
-    ("video-seed", [*_VIDEO, "--model.init_args.name=seed_conv3d_lstm_tiny", "--data.stride=1",
+    ("video-conv3d", [*_VIDEO, "--model.init_args.name=conv3d_lstm_tiny", "--data.stride=1",
                     "--model.init_args.model_kwargs={frame_size: [32, 32]}"]),
     ("video-convlstm", [*_VIDEO, "--model.init_args.name=convlstm_classifier_tiny", "--model.init_args.model_kwargs={}", "--data.stride=1"]),
     ("basicmotions-deepconvlstm", []),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from pathlib import Path
 
 from cnnlstm.cli.errors import CLIError
@@ -18,6 +19,10 @@ from cnnlstm.cli.errors import CLIError
 __all__ = ["PRESET_DIR", "list_presets", "preset_path"]
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+# Renamed presets: the old name still works for one release, with a FutureWarning (shown to
+# users by default, unlike DeprecationWarning) naming the new one.
+RENAMED_PRESETS = {"synthetic-seed": "synthetic-conv3d", "video-seed": "video-conv3d"}
 
 
 def list_presets() -> dict[str, str]:
@@ -34,6 +39,14 @@ def preset_path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if name_or_path in RENAMED_PRESETS:
+        new = RENAMED_PRESETS[name_or_path]
+        warnings.warn(
+            f"preset {name_or_path!r} is now called {new!r}; the old name will be removed in the next release",
+            FutureWarning,
+            stacklevel=2,
+        )
+        name_or_path = new
     if (PRESET_DIR / f"{name_or_path}.yaml").is_file():
         return PRESET_DIR / f"{name_or_path}.yaml"
     if path.suffix in (".yaml", ".yml", ".json") or os.sep in name_or_path:

@@ -186,7 +186,7 @@ class VideoClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    # -- what a prediction writer reads (see cnnlstm.callbacks.PredictionWriter) ------------------
+    # -- what a prediction writer reads (see cnnlstm.training.callbacks.PredictionWriter) ------------------
     @property
     def num_videos(self) -> int:
         """How many videos (files or folders of frames) the dataset reads."""

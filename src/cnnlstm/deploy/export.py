@@ -118,8 +118,8 @@ def export_model(
 
     Example:
         >>> import cnnlstm, torch
-        >>> model = cnnlstm.create_model("seed_conv3d_lstm_tiny", num_classes=4)
-        >>> report = export_model(model, model_name="seed_conv3d_lstm_tiny",
+        >>> model = cnnlstm.create_model("conv3d_lstm_tiny", num_classes=4)
+        >>> report = export_model(model, model_name="conv3d_lstm_tiny",
         ...                       model_kwargs={"num_classes": 4},
         ...                       example_input=torch.randn(2, 8, 3, 32, 32),
         ...                       output_dir="out", formats=("safetensors", "onnx"))

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from cnnlstm.models import can_stream, list_models
+
 __all__ = ["export_step"]
 
 
@@ -53,6 +55,12 @@ def export_step(
         >>> model = create_model("lrcn_tiny", num_classes=4).eval()  # doctest: +SKIP
         >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/")["max_abs_diff"]  # doctest: +SKIP
     """
+    if not can_stream(model):
+        streaming = ", ".join(list_models(streams=True, exclude="*_tiny"))
+        raise TypeError(
+            f"{type(model).__name__} has no init_state/step, so it has no step to export; the models "
+            f"that stream are {streaming} (and their _tiny variants)"
+        )
     import onnxruntime as ort
 
     out = Path(output_dir)
@@ -75,19 +83,20 @@ def export_step(
         )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     frames = torch.rand(batch, steps, *example_frame.shape[1:], generator=torch.Generator().manual_seed(0))
-    feed = {n: s.numpy() for n, s in zip(names, state)}
+    feed = {n: s.numpy() for n, s in zip(names, state, strict=True)}
     worst = 0.0
     with torch.no_grad():
         for t in range(steps):
             output, *new_state = session.run(None, {"frame": frames[:, t].numpy(), **feed})
-            feed = dict(zip(names, new_state))
+            feed = dict(zip(names, new_state, strict=True))
             if t + 1 < getattr(model, "min_steps", 1):
                 continue  # no output yet (e.g. DeepConvLSTM's valid convolutions need 17 samples)
             expected = model(frames[:, : t + 1])
             worst = max(worst, float((torch.from_numpy(output) - expected).abs().max()))
+    shapes = {n: list(s.shape) for n, s in zip(names, state, strict=True)}
     report = {
         "file": path.name,
-        "inputs": {"frame": list(example_frame.shape), **{n: list(s.shape) for n, s in zip(names, state)}},
+        "inputs": {"frame": list(example_frame.shape), **shapes},
         "outputs": [output_name, *[f"new_{n}" for n in names]],
         "initial_state": "zeros of the shapes above",
         "steps_checked": steps,
@@ -95,5 +104,7 @@ def export_step(
     }
     (out / "step.json").write_text(json.dumps(report, indent=2) + "\n")
     if worst > tolerance:
-        raise RuntimeError(f"the ONNX step drifts from eager by {worst:.3g} over {steps} frames (tolerance {tolerance})")
+        raise RuntimeError(
+            f"the ONNX step drifts from eager by {worst:.3g} over {steps} frames (tolerance {tolerance})"
+        )
     return report

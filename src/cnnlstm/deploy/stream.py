@@ -1,9 +1,9 @@
 """Live inference: feed frames (or sensor samples) one at a time, get the prediction after each.
 
 :class:`Stream` wraps a model that offers ``init_state(batch_size)`` and
-``step(frame, state) -> (output, state)`` (``lrcn``, ``frame_mean``, ``convlstm_classifier``,
-``seed_conv3d_lstm``, ``deepconvlstm``, ``convlstm_forecaster``, ``convlstm_single_stack``):
-the work per frame stays the same however many frames came before, unlike re-running a window.
+``step(frame, state) -> (output, state)`` (:class:`cnnlstm.models.StreamingModel`; the registry
+lists them: ``cnnlstm.list_models(streams=True)``): the work per frame stays the same however
+many frames came before, unlike re-running a window.
 
 A model's ``step_output`` attribute says what its ``step`` returns: ``"logits"`` (the default,
 classifiers), which :meth:`Stream.push` turns into class probabilities, or ``"frames"``
@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from cnnlstm.models import can_stream, list_models
 
 __all__ = ["Stream"]
 
@@ -46,18 +48,21 @@ class Stream:
         torch.Size([1, 3, 1, 16, 16])
     """
 
-    def __init__(self, model: nn.Module, *, batch_size: int = 1, device: torch.device | str | None = None) -> None:
-        if not (callable(getattr(model, "init_state", None)) and callable(getattr(model, "step", None))):
+    def __init__(
+        self, model: nn.Module, *, batch_size: int = 1, device: torch.device | str | None = None
+    ) -> None:
+        if not can_stream(model):
+            streaming = ", ".join(list_models(streams=True, exclude="*_tiny"))
             raise TypeError(
-                f"{type(model).__name__} cannot stream: it has no init_state/step (lrcn, frame_mean, "
-                "seed_conv3d_lstm, convlstm_classifier, deepconvlstm, convlstm_forecaster and "
-                "convlstm_single_stack have them)"
+                f"{type(model).__name__} cannot stream: it has no init_state/step (these models have them: "
+                f"{streaming}, and their _tiny variants)"
             )
         self.model = model.eval()
         self.batch_size = int(batch_size)
         self.returns_frames = getattr(model, "step_output", "logits") == "frames"
         first = next(model.parameters(), None)
-        self.device = torch.device(device) if device is not None else (first.device if first is not None else None)
+        default = first.device if first is not None else None
+        self.device = torch.device(device) if device is not None else default
         self.reset()
 
     def reset(self) -> None:
@@ -77,11 +82,13 @@ class Stream:
             frame = frame[None]
         if frame.shape[0] != self.batch_size:
             raise ValueError(
-                f"this stream was opened for batch_size={self.batch_size}; received a frame batch of {frame.shape[0]}"
+                f"this stream was opened for batch_size={self.batch_size}; received a frame batch of "
+                f"{frame.shape[0]}"
             )
         frame = frame.to(self.device)
         if self.state is None:
-            self.state = self.model.init_state(self.batch_size, device=self.device, frame_size=tuple(frame.shape[-2:]))
+            frame_size = tuple(frame.shape[-2:])
+            self.state = self.model.init_state(self.batch_size, device=self.device, frame_size=frame_size)
         output, self.state = self.model.step(frame, self.state)
         self.frames_seen += 1
         return output if self.returns_frames else torch.softmax(output, dim=-1)

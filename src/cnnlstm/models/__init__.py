@@ -4,13 +4,17 @@ Importing this package imports every model file, which registers its variants.
 """
 
 from cnnlstm.models import convlstm, forecasting, sensor, video  # noqa: F401  (importing registers the models)
+from cnnlstm.models._base import ClassifierBase, StreamingModel, can_stream
+from cnnlstm.models._examples import example_inputs
 from cnnlstm.models._registry import (
+    TASKS,
     ModelInfo,
     UnknownModelError,
     create_model,
     list_models,
     load_weights,
     model_info,
+    register_deprecated_alias,
     register_model,
     shape_kwargs_for,
 )
@@ -19,15 +23,21 @@ from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier, FrameMean
 
 __all__ = [
     "LRCN",
+    "TASKS",
+    "ClassifierBase",
     "Conv3dLSTMClassifier",
     "ConvLSTMClassifier",
     "FrameMean",
     "ModelInfo",
+    "StreamingModel",
     "UnknownModelError",
+    "can_stream",
     "create_model",
+    "example_inputs",
     "list_models",
     "load_weights",
     "model_info",
+    "register_deprecated_alias",
     "register_model",
     "shape_kwargs_for",
 ]

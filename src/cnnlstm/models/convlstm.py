@@ -15,14 +15,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlstm._validation import check_choice, check_non_negative_float, check_num_classes, check_positive_int
+from cnnlstm._validation import check_choice, check_dropout, check_positive_int
+from cnnlstm.models._base import ClassifierBase
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM, FrameCNN, TimeDistributed
+from cnnlstm.nn.convlstm import flatten_state, unflatten_state
 
 __all__ = ["ConvLSTMClassifier"]
 
 
-class ConvLSTMClassifier(nn.Module):
+class ConvLSTMClassifier(ClassifierBase):
     """Stacked ConvLSTM over (optionally downsampled) frames; the final state is pooled and classified.
 
     Args:
@@ -60,7 +62,7 @@ class ConvLSTMClassifier(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.pool_kind = check_choice("pool", pool, ("avg", "max", "avgmax"))
-        dropout = check_non_negative_float("dropout", dropout)
+        dropout = check_dropout(dropout)
         if len(stem_channels):
             stem = FrameCNN(in_channels=in_channels, channels=stem_channels, global_pool=None)
             self.stem: nn.Module = TimeDistributed(stem)
@@ -73,18 +75,12 @@ class ConvLSTMClassifier(nn.Module):
             list(hidden_channels),
             kernel_size,
             peephole=peephole,
-            norm=norm,
+            norm=check_choice("norm", norm, (None, "layer", "group")),
             dropout=dropout,
             return_sequences=False,
         )
-        self.num_features = self.convlstm.out_channels * (2 if pool == "avgmax" else 1)
-        self.drop = nn.Dropout(dropout)
-        self.fc: nn.Module = nn.Identity()
-        self.reset_classifier(num_classes)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = check_num_classes(num_classes)
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
+        num_features = self.convlstm.out_channels * (2 if pool == "avgmax" else 1)
+        self.init_classifier(num_features=num_features, num_classes=num_classes, dropout=dropout)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """Frames ``(B, T, C, H, W)`` → final hidden state of the last layer ``(B, C', H', W')``."""
@@ -97,17 +93,14 @@ class ConvLSTMClassifier(nn.Module):
         last, _ = self.convlstm(maps)  # (B, C', H', W')
         return last
 
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+    def pool_features(self, features: Tensor) -> Tensor:
+        """The final state ``(B, C', H', W')`` pooled over space → ``(B, num_features)``."""
         pooled = []
         if self.pool_kind in ("avg", "avgmax"):
             pooled.append(features.mean(dim=(-2, -1)))
         if self.pool_kind in ("max", "avgmax"):
             pooled.append(features.amax(dim=(-2, -1)))
-        pooled = self.drop(torch.cat(pooled, dim=1) if len(pooled) > 1 else pooled[0])  # (B, C')
-        return pooled if pre_logits else self.fc(pooled)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
+        return torch.cat(pooled, dim=1) if len(pooled) > 1 else pooled[0]
 
     def init_state(
         self, batch_size: int, device: torch.device | None = None, *, frame_size: tuple[int, int]
@@ -120,25 +113,22 @@ class ConvLSTMClassifier(nn.Module):
         if self.convlstm.bidirectional:
             raise ValueError("a bidirectional ConvLSTM reads the future, so it cannot run frame by frame")
         probe = torch.zeros(1, 1, self.in_channels, *frame_size, device=device)
-        h, w = self.stem(probe).shape[-2:]  # the stem's map size for these frames
-        state: list[Tensor] = []
-        for channels in self.convlstm.hidden_channels:
-            state += [torch.zeros(batch_size, channels, h, w, device=device) for _ in range(2)]
-        return tuple(state)
+        map_size = self.stem(probe).shape[-2:]  # the stem's map size for these frames
+        return flatten_state(self.convlstm.zero_state(batch_size, map_size, device=device))
 
     def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → logits of the sequence so far, new state.
 
         After frames ``x[:, 0] ... x[:, t]`` the logits equal ``model(x[:, : t + 1])``.
         """
-        pairs = [(state[i], state[i + 1]) for i in range(0, len(state), 2)]
         maps = self.stem(frame[:, None])  # (B, 1, C_stem, h, w)
-        last, hidden = self.convlstm(maps, pairs)  # (B, C', h, w)
-        return self.forward_head(last), tuple(t for pair in hidden for t in pair)
+        last, hidden = self.convlstm(maps, unflatten_state(state))  # (B, C', h, w)
+        return self.forward_head(last), flatten_state(hidden)
 
 
-
-_VIDEO = dict(task="classification", modality="video", shape_kwargs={"in_channels": 1})
+_VIDEO: dict[str, Any] = dict(
+    task="classification", modality="video", shape_kwargs={"in_channels": 1}, streams=True
+)
 
 
 @register_model(**_VIDEO, input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64))

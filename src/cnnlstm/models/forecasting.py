@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from cnnlstm._validation import check_choice, check_positive_int, check_probability
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM
+from cnnlstm.nn.convlstm import flatten_state, unflatten_state
 
 __all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack"]
 
@@ -43,11 +44,6 @@ State = tuple[Tensor, Tensor]
 
 def _check_teacher_forcing(value: float) -> float:
     return check_probability("teacher_forcing", value)
-
-
-def _pairs(state: tuple[Tensor, ...]) -> list[State]:
-    """The flat streaming state ``(h_1, c_1, h_2, c_2, ...)`` as ConvLSTM's list of ``(h, c)``."""
-    return [(state[i], state[i + 1]) for i in range(0, len(state), 2)]
 
 
 class _FrameForecaster(nn.Module):
@@ -126,8 +122,10 @@ class _FrameForecaster(nn.Module):
         use_truth = torch.rand(prediction.shape[0], 1, 1, 1, device=prediction.device) < teacher_forcing
         return torch.where(use_truth, truth, prediction)
 
-    def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - documented interface
-        raise NotImplementedError
+    @property
+    def _reader(self) -> ConvLSTM:
+        """The stack that reads the input frames, whose state a streaming step carries."""
+        raise NotImplementedError  # pragma: no cover
 
     def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
         raise NotImplementedError  # pragma: no cover
@@ -171,10 +169,7 @@ class _FrameForecaster(nn.Module):
         if h % p or w % p:
             raise ValueError(f"frame_size={tuple(frame_size)!r} does not split into {p}x{p} patches; "
                              f"use frames whose H and W divide by patch_size={p}")
-        state: list[Tensor] = []
-        for channels in self.hidden_channels:
-            state += [torch.zeros(batch_size, channels, h // p, w // p, device=device) for _ in range(2)]
-        return tuple(state)
+        return flatten_state(self._reader.zero_state(batch_size, (h // p, w // p), device=device))
 
     def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → the forecast ``(B, future_frames, C, H, W)`` after it, new state.
@@ -193,9 +188,9 @@ class _FrameForecaster(nn.Module):
         """
         frames = frame[:, None]  # (B, 1, C, H, W)
         self._check_input(frames)
-        start, states = self._read(self.patch(frames), _pairs(state))
+        start, states = self._read(self.patch(frames), unflatten_state(state))
         forecast = self._rollout(start, states, self.future_frames)
-        return self.unpatch(forecast), tuple(t for pair in states for t in pair)
+        return self.unpatch(forecast), flatten_state(states)
 
 
 class ConvLSTMForecaster(_FrameForecaster):
@@ -240,6 +235,10 @@ class ConvLSTMForecaster(_FrameForecaster):
         self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
         self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
         self.num_features = sum(hidden)
+
+    @property
+    def _reader(self) -> ConvLSTM:
+        return self.encoder
 
     def forward_features(self, x: Tensor) -> list[State]:
         """The encoder's final ``(h, c)`` per layer for frames ``(B, T_in, C, H, W)``."""
@@ -304,6 +303,10 @@ class ConvLSTMSingleStack(_FrameForecaster):
         self.output = nn.Conv2d(self.hidden_channels[-1], self.patched_channels, kernel_size=1, bias=False)
         self.num_features = self.hidden_channels[-1]
 
+    @property
+    def _reader(self) -> ConvLSTM:
+        return self.stack
+
     def forward_features(self, x: Tensor) -> tuple[Tensor, list[State]]:
         """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
         self._check_input(x)
@@ -330,7 +333,9 @@ class ConvLSTMSingleStack(_FrameForecaster):
         return torch.stack(outputs, dim=1)
 
 
-_FRAMES = dict(task="forecasting", modality="frames", shape_kwargs={"in_channels": 1})
+_FRAMES: dict[str, Any] = dict(
+    task="forecasting", modality="frames", shape_kwargs={"in_channels": 1}, streams=True
+)
 
 
 @register_model(**_FRAMES, input_size=(10, 1, 64, 64), test_input_size=(4, 1, 16, 16))

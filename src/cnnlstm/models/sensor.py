@@ -26,13 +26,14 @@ steps, an approximation accepted here (the running statistics it learns are used
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from cnnlstm._validation import check_dropout, check_num_classes, check_positive_int
+from cnnlstm._validation import check_dropout, check_positive_int
+from cnnlstm.models._base import ClassifierBase
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import LSTM
 
@@ -60,26 +61,14 @@ def _time_mean(x: Tensor, mask: Tensor | None) -> Tensor:
     return (x * mask).sum(dim=-1) / mask.sum(dim=-1)
 
 
-class _SensorClassifier(nn.Module):
-    """Shared interface: input checks, ``num_classes``, ``reset_classifier``, head and forward.
+class _SensorClassifier(ClassifierBase):
+    """A classifier of sensor series: the input checks, and ``forward(x, lengths=None)``.
 
-    Subclasses set ``self.in_channels``, call :meth:`_init_head` and implement
-    ``forward_features(x, lengths=None) -> (B, num_features)``.
+    Subclasses set ``self.in_channels``, call :meth:`init_classifier` and implement
+    ``forward_features(x, lengths=None) -> (B, num_features)``, pooled already.
     """
 
     in_channels: int
-    num_features: int
-
-    def _init_head(self, num_features: int, num_classes: int, dropout: float) -> None:
-        self.num_features = num_features
-        self.head_drop = nn.Dropout(dropout)
-        self.fc: nn.Module = nn.Identity()
-        self.reset_classifier(num_classes)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the linear layer with a fresh one for ``num_classes`` outputs (0: none)."""
-        self.num_classes = check_num_classes(num_classes)
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
 
     def _check_input(self, x: Tensor, lengths: Tensor | Sequence[int] | None) -> Tensor | None:
         """Validate ``x`` ``(B, T, C)`` and return ``lengths`` as an int64 tensor on x's device."""
@@ -102,13 +91,10 @@ class _SensorClassifier(nn.Module):
         return lengths.long()
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        raise NotImplementedError
-
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        features = self.head_drop(features)
-        return features if pre_logits else self.fc(features)
+        raise NotImplementedError(f"{type(self).__name__} must implement forward_features")
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Series ``(B, T, C)``, optional true lengths ``(B,)`` → logits ``(B, num_classes)``."""
         return self.forward_head(self.forward_features(x, lengths))
 
 
@@ -179,9 +165,10 @@ class DeepConvLSTM(_SensorClassifier):
     time step as its input vector. Valid padding shortens the series by
     ``num_conv · (kernel_size - 1)`` (16 with the paper's sizes). ReLU after every convolution.
     Dropout (p=0.5 in the paper) is applied to the inputs of the layers after the convolutions —
-    before each of the two LSTM layers and before the softmax layer (our reading of the paper). The class is predicted from the last time
-    step of the second LSTM; with ``lengths``, from the last valid step, ``length - 16`` (at
-    least 1: a series shorter than the receptive field then reads into the padding).
+    before each of the two LSTM layers and before the softmax layer (our reading of the paper). The
+    class is predicted from the last time step of the second LSTM; with ``lengths``, from the last
+    valid step, ``length - 16`` (at least 1: a series shorter than the receptive field then reads
+    into the padding).
 
     The convolutions are He-initialised (zero bias): that keeps the activation scale through the
     four ReLU layers, which torch's default initialisation shrinks at every layer, leaving an
@@ -228,14 +215,14 @@ class DeepConvLSTM(_SensorClassifier):
         for i in range(num_conv):
             conv = nn.Conv2d(1 if i == 0 else conv_channels, conv_channels, (kernel_size, 1))
             nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
+            nn.init.zeros_(cast(Tensor, conv.bias))
             layers += [conv, nn.ReLU()]
         self.convs = nn.Sequential(*layers)
         self.shrink = num_conv * (kernel_size - 1)  # steps lost to valid padding
         self.min_steps = self.shrink + 1
         self.lstm_drop = nn.Dropout(dropout)
         self.lstm = LSTM(conv_channels * self.in_channels, lstm_hidden, lstm_layers, dropout=dropout)
-        self._init_head(lstm_hidden, num_classes, dropout)
+        self.init_classifier(num_features=lstm_hidden, num_classes=num_classes, dropout=dropout)
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Series ``(B, T, C)`` → the second LSTM's output at the last (valid) step ``(B, lstm_hidden)``."""
@@ -362,7 +349,7 @@ class LSTMFCN(_SensorClassifier):
         self.seq_len = check_positive_int("seq_len", seq_len)
         self.blocks = nn.ModuleList(
             _SameConvBlock(c_in, c_out, k)
-            for c_in, c_out, k in zip((self.in_channels, *channels[:-1]), channels, kernels)
+            for c_in, c_out, k in zip((self.in_channels, *channels[:-1]), channels, kernels, strict=True)
         )
         self.se = nn.ModuleList(
             SqueezeExcite1d(c, se_reduction) for c in (channels[:-1] if squeeze_excite else ())
@@ -370,7 +357,7 @@ class LSTMFCN(_SensorClassifier):
         lstm_input = self.seq_len if self.dimension_shuffle else self.in_channels
         self.lstm = LSTM(lstm_input, lstm_hidden)
         self.lstm_drop = nn.Dropout(dropout)
-        self._init_head(lstm_hidden + channels[-1], num_classes, 0.0)
+        self.init_classifier(num_features=lstm_hidden + channels[-1], num_classes=num_classes)
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Series ``(B, T, C)`` → ``[LSTM branch, FCN branch]`` ``(B, lstm_hidden + conv_channels[-1])``."""
@@ -454,7 +441,7 @@ class CNNBiLSTM(_SensorClassifier):
         dropout = check_dropout(dropout)
         self.blocks = nn.ModuleList(
             _SameConvBlock(c_in, c_out, kernel_size)
-            for c_in, c_out in zip((self.in_channels, *channels[:-1]), channels)
+            for c_in, c_out in zip((self.in_channels, *channels[:-1]), channels, strict=True)
         )
         self.min_steps = self.pool ** len(channels)
         self.lstm = LSTM(
@@ -464,7 +451,7 @@ class CNNBiLSTM(_SensorClassifier):
             dropout=dropout if lstm_layers > 1 else 0.0,
             bidirectional=True,
         )
-        self._init_head(4 * lstm_hidden, num_classes, dropout)
+        self.init_classifier(num_features=4 * lstm_hidden, num_classes=num_classes, dropout=dropout)
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Series ``(B, T, C)`` → ``[mean over valid steps, last states]`` ``(B, 4 · lstm_hidden)``."""
@@ -496,89 +483,56 @@ class CNNBiLSTM(_SensorClassifier):
 
 # --- registered variants -------------------------------------------------------------------------
 
+# Every sensor model reads its channels from the data; LSTM-FCNs also size their LSTM for the series
+# length (dimension shuffle).
+_SENSOR: dict[str, Any] = dict(task="classification", modality="sensor", shape_kwargs={"in_channels": -1})
+_SHUFFLED: dict[str, Any] = dict(_SENSOR, shape_kwargs={"in_channels": -1, "seq_len": 0})
 
-# LSTM-FCNs size their LSTM for the series length (dimension shuffle) and their convs for the channels.
-_SHUFFLE_SHAPE = {"in_channels": -1, "seq_len": 0}
 
-
-
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(24, 113),
-    shape_kwargs={"in_channels": -1},
-)
+@register_model(**_SENSOR, input_size=(24, 113), streams=True)
 def deepconvlstm(**kwargs: Any) -> DeepConvLSTM:
     """DeepConvLSTM (Ordóñez & Roggen 2016): 4 valid convs of 64 (5×1), 2 LSTMs of 128, last step."""
     return with_defaults(DeepConvLSTM, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(24, 3),
-    shape_kwargs={"in_channels": -1},
-)
+@register_model(**_SENSOR, input_size=(24, 3), streams=True)
 def deepconvlstm_tiny(**kwargs: Any) -> DeepConvLSTM:
     """Tiny DeepConvLSTM for tests and tutorials (4 convs of 8 (5×1), 2 LSTMs of 16, 3 channels)."""
     return with_defaults(DeepConvLSTM, dict(in_channels=3, conv_channels=8, lstm_hidden=16), kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(128, 3),
-    test_input_size=(64, 3),
-    shape_kwargs=_SHUFFLE_SHAPE,
-)
+@register_model(**_SHUFFLED, input_size=(128, 3), test_input_size=(64, 3))
 def lstm_fcn(**kwargs: Any) -> LSTMFCN:
     """LSTM-FCN (Karim et al. 2018): FCN 128-256-128 (k 8, 5, 3) + shuffled LSTM of 8, dropout 0.8."""
     return with_defaults(LSTMFCN, {}, kwargs)
 
 
-@register_model(task="classification", modality="sensor", input_size=(32, 3), shape_kwargs=_SHUFFLE_SHAPE)
+@register_model(**_SHUFFLED, input_size=(32, 3))
 def lstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
     """Tiny LSTM-FCN for tests and tutorials (FCN 16-32-16, shuffled LSTM of 8, series up to 32)."""
     return with_defaults(LSTMFCN, dict(conv_channels=(16, 32, 16), seq_len=32), kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(128, 9),
-    test_input_size=(64, 9),
-    shape_kwargs=_SHUFFLE_SHAPE,
-)
+@register_model(**_SHUFFLED, input_size=(128, 9), test_input_size=(64, 9))
 def mlstm_fcn(**kwargs: Any) -> LSTMFCN:
     """MLSTM-FCN (Karim et al. 2019): LSTM-FCN with squeeze-and-excitation (r=16) after conv 1 and 2."""
     return with_defaults(LSTMFCN, dict(in_channels=9, squeeze_excite=True), kwargs)
 
 
-@register_model(task="classification", modality="sensor", input_size=(32, 3), shape_kwargs=_SHUFFLE_SHAPE)
+@register_model(**_SHUFFLED, input_size=(32, 3))
 def mlstm_fcn_tiny(**kwargs: Any) -> LSTMFCN:
     """Tiny MLSTM-FCN for tests and tutorials (FCN 16-32-16 with SE r=4, shuffled LSTM of 8)."""
     defaults = dict(conv_channels=(16, 32, 16), seq_len=32, squeeze_excite=True, se_reduction=4)
     return with_defaults(LSTMFCN, defaults, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(128, 9),
-    test_input_size=(64, 9),
-    shape_kwargs={"in_channels": -1},
-)
+@register_model(**_SENSOR, input_size=(128, 9), test_input_size=(64, 9))
 def cnn_bilstm(**kwargs: Any) -> CNNBiLSTM:
     """Baseline: Conv1d 64, 128 (k5, max-pool 2) + BiLSTM 128, mean and last-step pooling."""
     return with_defaults(CNNBiLSTM, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="sensor",
-    input_size=(32, 3),
-    shape_kwargs={"in_channels": -1},
-)
+@register_model(**_SENSOR, input_size=(32, 3))
 def cnn_bilstm_tiny(**kwargs: Any) -> CNNBiLSTM:
     """Tiny CNN-BiLSTM for tests and tutorials (Conv1d 8, 16; BiLSTM 16; 3 channels)."""
     return with_defaults(CNNBiLSTM, dict(in_channels=3, conv_channels=(8, 16), lstm_hidden=16), kwargs)

@@ -1,4 +1,4 @@
-"""Video classifiers: a Conv3d stem + LSTM (the project's specified model) and LRCN.
+"""Video classifiers: a Conv3d stem + LSTM, LRCN, and a frame-mean baseline without recurrence.
 
 Papers:
     Donahue et al., "Long-term Recurrent Convolutional Networks for Visual Recognition and
@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnlstm._validation import check_choice, check_non_negative_float, check_positive_int, to_tuple
-from cnnlstm.models._registry import register_model, with_defaults
+from cnnlstm._validation import check_choice, check_dropout, check_positive_int, to_tuple
+from cnnlstm.models._base import ClassifierBase
+from cnnlstm.models._registry import register_deprecated_alias, register_model, with_defaults
 from cnnlstm.nn import LSTM, Conv3dStem, FrameCNN, SequenceClassifierHead, TimeDistributed
 from cnnlstm.nn.backbones import TORCHVISION_BACKBONES, TorchvisionBackbone
 from cnnlstm.nn.conv3d_stream import Conv3dStemStream, StemStreamState
@@ -33,10 +34,12 @@ def _check_frames(model: nn.Module, x: Tensor, in_channels: int) -> None:
         )
 
 
-class _SequenceClassifier(nn.Module):
-    """Shared interface of the models whose head is a :class:`SequenceClassifierHead` on ``self.head``.
+class _SequenceClassifier(ClassifierBase):
+    """A video classifier whose head is a :class:`SequenceClassifierHead` on ``self.head``.
 
-    Subclasses set ``self.head`` and implement ``forward_features(x) -> (B, T', F)``.
+    The head (pooling over time, dropout, ``head.fc``) is one module, as the models' checkpoints
+    name it; subclasses set ``self.head`` and ``self.num_features`` and implement
+    ``forward_features(x) -> (B, T', F)``.
     """
 
     head: SequenceClassifierHead
@@ -48,19 +51,14 @@ class _SequenceClassifier(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         self.head.reset(num_classes)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
-
     def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
         return self.head(features, pre_logits=pre_logits)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
 
     # -- streaming: one frame at a time; states are tuples of tensors (exportable) ------------------
     def _head_state(self, batch_size: int, device: torch.device | None) -> tuple[Tensor, Tensor]:
         """``(running sum (B, F), frames seen (B, 1))`` for the mean pool (unused by the last-step pool)."""
-        return torch.zeros(batch_size, self.head.in_features, device=device), torch.zeros(batch_size, 1, device=device)
+        total = torch.zeros(batch_size, self.head.in_features, device=device)
+        return total, torch.zeros(batch_size, 1, device=device)
 
     def _head_step(self, out: Tensor, total: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Logits after a step whose sequence output is ``out`` ``(B, F)``, and the new running sum/count."""
@@ -87,30 +85,14 @@ class Conv3dLSTMStreamState:
 
 
 class Conv3dLSTMClassifier(_SequenceClassifier):
-    """The specified video classifier, made correct: Conv3d stem → LSTM over time → linear.
+    """A Conv3d stem, an LSTM over its time steps, and a linear layer on the last (or mean) step.
 
-    Architecture (as specified): Conv3d(C→32, k3, p1), ReLU, MaxPool3d(2); Conv3d(32→64, k3, p1),
-    ReLU, MaxPool3d(2); a 2-layer LSTM of 128 units; a linear layer on the last step.
-
-    Fixes to the specified code:
-
-    1. **Input layout.** The code fed Conv3d frames as ``(T, C, H, W)`` per sample; Conv3d needs
-       ``(B, C, T, H, W)``. The model takes the library-wide ``(B, T, C, H, W)`` and permutes
-       inside.
-    2. **Flatten per time step.** ``x.view(B, C, -1)`` made the 64 channels the LSTM's time axis.
-       Here the stem output ``(B, 64, T', H', W')`` becomes ``(B, T', 64·H'·W')``: one feature
-       vector per (pooled) time step.
-    3. **LSTM input size computed, not hard-coded.** ``64*7*7`` matched no input; the size is
-       ``channels[-1] · H' · W'`` with ``H' = H // 4`` and ``W' = W // 4`` from ``frame_size``,
-       and a frame of another size is rejected with a clear error.
-    4. **Labels.** The dataset returned no labels and the loop used an undefined ``labels``; the
-       model returns logits for cross-entropy against integer labels, which the data and task
-       layers supply.
-    5. **BatchNorm3d after each Conv3d** (``norm="batch"``, the default; ``norm="none"`` is the
-       literal specification). Without it the stem's output is dominated by the static
-       background: on the demo's H.264 moving-square videos the LSTM outputs of different clips
-       differed by under 1 % at initialisation and the tiny model stayed at chance (loss ln 4
-       for 12 epochs), while with it the same run learns (``benchmarks/video_accuracy.py``).
+    Stem: Conv3d(C→32, k3, p1) → BatchNorm3d → ReLU → MaxPool3d(2), then the same with 32→64.
+    Its output ``(B, 64, T', H', W')`` becomes one feature vector per pooled time step,
+    ``(B, T', 64·H'·W')``, read by a 2-layer LSTM of 128 units. The LSTM's input size follows
+    from ``frame_size`` (``H' = H // 4``, ``W' = W // 4``), so frames of another size are refused
+    with an error saying so. ``norm="none"`` drops the BatchNorm3d layers; ``docs/models.md``
+    tells why they are there by default.
 
     Args:
         num_classes: outputs of the linear layer (0: return pooled features).
@@ -120,8 +102,8 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         lstm_hidden: LSTM hidden size.
         lstm_layers: stacked LSTM layers.
         dropout: dropout between LSTM layers and before the linear layer.
-        pool: ``"last"`` (as specified) or ``"mean"`` over the LSTM outputs.
-        norm: ``"batch"`` (BatchNorm3d in the stem) or ``"none"`` (as specified).
+        pool: ``"last"`` or ``"mean"`` over the LSTM outputs.
+        norm: ``"batch"`` (BatchNorm3d in the stem) or ``"none"`` (plain Conv3d → ReLU blocks).
 
     Note that the two MaxPool3d(2) also divide the time axis by 4: clips need ``T >= 4``.
 
@@ -147,8 +129,10 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.frame_size = to_tuple("frame_size", frame_size, 2)
-        dropout = check_non_negative_float("dropout", dropout)
-        self.stem = Conv3dStem(in_channels=in_channels, channels=conv_channels, kernel_size=3, pool=2, norm=norm)
+        dropout = check_dropout(dropout)
+        self.stem = Conv3dStem(
+            in_channels=in_channels, channels=conv_channels, kernel_size=3, pool=2, norm=norm
+        )
         self.min_frames = self.stem.pool[0] ** len(self.stem.channels)
         _, h_out, w_out = self.stem.output_size(self.min_frames, *self.frame_size)
         if h_out < 1 or w_out < 1:
@@ -183,12 +167,15 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         """Frames before the first output (the temporal poolings need ``min_frames``)."""
         return self.min_frames
 
-    def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> Conv3dLSTMStreamState:
+    def init_state(
+        self, batch_size: int, device: torch.device | None = None, **_: Any
+    ) -> Conv3dLSTMStreamState:
         """The state before the first frame of :meth:`step` (empty buffers, zero LSTM state)."""
         h = torch.zeros(self.lstm.num_layers, batch_size, self.lstm.hidden_size, device=device)
         out = torch.zeros(batch_size, self.lstm.hidden_size, device=device)
         count = torch.zeros(batch_size, 1, device=device)
-        return Conv3dLSTMStreamState(Conv3dStemStream(self.stem).init_state(), h, torch.zeros_like(h), out, count, out)
+        stem = Conv3dStemStream(self.stem).init_state()
+        return Conv3dLSTMStreamState(stem, h, torch.zeros_like(h), out, count, out)
 
     def step(self, frame: Tensor, state: Conv3dLSTMStreamState) -> tuple[Tensor, Conv3dLSTMStreamState]:
         """One frame ``(B, C, H, W)`` → logits of the clip so far ``(B, num_classes)``, new state.
@@ -202,7 +189,8 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         Python-side buffers, so this step streams in Python (:class:`cnnlstm.deploy.Stream`)
         but does not export to ONNX.
         """
-        if frame.dim() != 4 or frame.shape[1] != self.in_channels or tuple(frame.shape[-2:]) != self.frame_size:
+        expected = (self.in_channels, *self.frame_size)
+        if frame.dim() != 4 or tuple(frame.shape[1:]) != expected:
             raise ValueError(
                 f"{type(self).__name__}.step expects one frame (B, {self.in_channels}, "
                 f"{self.frame_size[0]}, {self.frame_size[1]}); received {tuple(frame.shape)}"
@@ -222,6 +210,26 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         out, (h, c) = self.lstm(torch.stack(features, 1).flatten(2), (state.h, state.c))  # (B, n, hidden)
         return replace(state, h=h, c=c, total=state.total + out.sum(1), count=state.count + len(features),
                        last=out[:, -1])
+
+
+def _frame_encoder(
+    backbone: str, *, in_channels: int, cnn_channels: Sequence[int], frame_pool_size: int,
+    weights: str | None, freeze: bool,
+) -> FrameCNN | TorchvisionBackbone:
+    """LRCN's frame encoder ``(N, C, H, W) -> (N, F)``: our frame CNN, or a torchvision network."""
+    check_choice("backbone", backbone, ("cnn", *TORCHVISION_BACKBONES))
+    if backbone != "cnn":
+        if in_channels != 3:
+            raise ValueError(f"torchvision backbones take RGB frames; received in_channels={in_channels!r}")
+        return TorchvisionBackbone(name=backbone, weights=weights, freeze=freeze)
+    if weights is not None or freeze:
+        raise ValueError(
+            "backbone_weights and freeze_backbone apply to torchvision backbones; "
+            f"received backbone='cnn' with backbone_weights={weights!r}, freeze_backbone={freeze!r}"
+        )
+    return FrameCNN(
+        in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size
+    )
 
 
 class LRCN(_SequenceClassifier):
@@ -274,22 +282,11 @@ class LRCN(_SequenceClassifier):
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
-        dropout = check_non_negative_float("dropout", dropout)
-        check_choice("backbone", backbone, ("cnn", *TORCHVISION_BACKBONES))
-        if backbone == "cnn":
-            if backbone_weights is not None or freeze_backbone:
-                raise ValueError(
-                    "backbone_weights and freeze_backbone apply to torchvision backbones; "
-                    f"received backbone='cnn' with backbone_weights={backbone_weights!r}, "
-                    f"freeze_backbone={freeze_backbone!r}"
-                )
-            cnn = FrameCNN(
-                in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size
-            )
-        else:
-            if in_channels != 3:
-                raise ValueError(f"torchvision backbones take RGB frames; received in_channels={in_channels!r}")
-            cnn = TorchvisionBackbone(name=backbone, weights=backbone_weights, freeze=freeze_backbone)
+        dropout = check_dropout(dropout)
+        cnn = _frame_encoder(
+            backbone, in_channels=in_channels, cnn_channels=cnn_channels, frame_pool_size=frame_pool_size,
+            weights=backbone_weights, freeze=freeze_backbone,
+        )
         self.encoder = TimeDistributed(cnn)
         self.lstm = LSTM(
             cnn.out_features,
@@ -362,8 +359,10 @@ class FrameMean(_SequenceClassifier):
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
-        dropout = check_non_negative_float("dropout", dropout)
-        cnn = FrameCNN(in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size)
+        dropout = check_dropout(dropout)
+        cnn = FrameCNN(
+            in_channels=in_channels, channels=cnn_channels, global_pool="avg", pool_size=frame_pool_size
+        )
         self.encoder = TimeDistributed(cnn)
         self.num_features = cnn.out_features
         self.head = SequenceClassifierHead(
@@ -388,31 +387,32 @@ class FrameMean(_SequenceClassifier):
 
 # --- registered variants -------------------------------------------------------------------------
 
-_VIDEO = dict(task="classification", modality="video", shape_kwargs={"in_channels": 1})
-
-
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(16, 3, 112, 112),
-    test_input_size=(8, 3, 112, 112),
-    shape_kwargs={"in_channels": 1, "frame_size": (2, 3)},
+_VIDEO: dict[str, Any] = dict(
+    task="classification", modality="video", shape_kwargs={"in_channels": 1}, streams=True
 )
-def seed_conv3d_lstm(**kwargs: Any) -> Conv3dLSTMClassifier:
-    """The specified Conv3d(32, 64) + 2×128 LSTM video classifier, made correct."""
+
+
+_CONV3D: dict[str, Any] = dict(
+    task="classification", modality="video", shape_kwargs={"in_channels": 1, "frame_size": (2, 3)},
+    streams=True,
+)
+
+
+@register_model(**_CONV3D, input_size=(16, 3, 112, 112), test_input_size=(8, 3, 112, 112))
+def conv3d_lstm(**kwargs: Any) -> Conv3dLSTMClassifier:
+    """Conv3d stem (32, 64; BatchNorm3d) + 2×128 LSTM over its time steps, last step."""
     return with_defaults(Conv3dLSTMClassifier, {}, kwargs)
 
 
-@register_model(
-    task="classification",
-    modality="video",
-    input_size=(8, 3, 32, 32),
-    shape_kwargs={"in_channels": 1, "frame_size": (2, 3)},
-)
-def seed_conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
-    """Tiny seed_conv3d_lstm for tests and tutorials (Conv3d 4, 8; LSTM 2×16; 32×32 frames)."""
+@register_model(**_CONV3D, input_size=(8, 3, 32, 32))
+def conv3d_lstm_tiny(**kwargs: Any) -> Conv3dLSTMClassifier:
+    """Tiny conv3d_lstm for tests and tutorials (Conv3d 4, 8; LSTM 2×16; 32×32 frames)."""
     defaults = dict(frame_size=(32, 32), conv_channels=(4, 8), lstm_hidden=16, lstm_layers=2)
     return with_defaults(Conv3dLSTMClassifier, defaults, kwargs)
+
+
+register_deprecated_alias("seed_conv3d_lstm", "conv3d_lstm")
+register_deprecated_alias("seed_conv3d_lstm_tiny", "conv3d_lstm_tiny")
 
 
 @register_model(**_VIDEO, input_size=(16, 3, 112, 112), test_input_size=(4, 3, 64, 64))

@@ -15,6 +15,7 @@ Weights, by ``weights``:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -34,9 +35,9 @@ TORCHVISION_BACKBONES: dict[str, str] = {
 _LOCAL_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 
-def _import_torchvision():
+def _import_torchvision() -> Any:
     try:
-        import torchvision.models
+        import torchvision.models  # type: ignore[import-not-found, unused-ignore]
     except ImportError as err:  # not installed, or built for another torch
         raise ImportError(
             f"torchvision backbones need torchvision built for torch {torch.__version__} "
@@ -49,6 +50,26 @@ def _load_local(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights file {path} does not exist")
     return read_state_dict(path)
+
+
+def _build_network(name: str, weights: str | Path | None) -> nn.Module:
+    """torchvision's ``name`` with ``weights``: none, a torchvision weights name, or a local file."""
+    models = _import_torchvision()
+    if weights is None:
+        return models.get_model(name, weights=None)
+    if not (isinstance(weights, Path) or str(weights).endswith(_LOCAL_SUFFIXES) or "/" in str(weights)):
+        return models.get_model(name, weights=weights)  # torchvision's hub path for a name
+    network = models.get_model(name, weights=None)
+    state = _load_local(Path(weights))
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise ValueError(
+            f"backbone weights file {weights} does not fit torchvision's {name}: "
+            f"{first[1].strip() if len(first) > 1 else first[0]}"
+        ) from err
+    return network
 
 
 class TorchvisionBackbone(nn.Module):
@@ -73,24 +94,10 @@ class TorchvisionBackbone(nn.Module):
     def __init__(self, *, name: str, weights: str | Path | None = None, freeze: bool = False) -> None:
         super().__init__()
         if name not in TORCHVISION_BACKBONES:
-            raise ValueError(f"backbone must be one of {sorted(TORCHVISION_BACKBONES)}; received backbone={name!r}")
-        models = _import_torchvision()
-        local = weights is not None and (
-            isinstance(weights, Path) or str(weights).endswith(_LOCAL_SUFFIXES) or "/" in str(weights)
-        )
-        if local:
-            network = models.get_model(name, weights=None)
-            state = _load_local(Path(weights))
-            try:
-                network.load_state_dict(state)
-            except RuntimeError as err:
-                first = str(err).strip().splitlines()
-                raise ValueError(
-                    f"backbone weights file {weights} does not fit torchvision's {name}: "
-                    f"{first[1].strip() if len(first) > 1 else first[0]}"
-                ) from err
-        else:
-            network = models.get_model(name, weights=weights)  # torchvision's hub path for a name
+            raise ValueError(
+                f"backbone must be one of {sorted(TORCHVISION_BACKBONES)}; received backbone={name!r}"
+            )
+        network = _build_network(name, weights)
         head = TORCHVISION_BACKBONES[name]
         setattr(network, head, nn.Identity())
         self.network = network

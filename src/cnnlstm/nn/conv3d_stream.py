@@ -90,38 +90,49 @@ class _Block:
     def step(
         self, state: _BlockState, new_final: Tensor | None, tail: list[Tensor]
     ) -> tuple[_BlockState, Tensor | None, list[Tensor]]:
-        """Take the block's next final input (or none) and its provisional tail; return the same for its output."""
-        r, p = self.radius, self.pool_t
-        count, partial, pending = state.count, state.partial, state.pending
+        """Take the block's next final input (or none) and its provisional tail; return the same for
+        its output."""
         out_final = None
         if new_final is not None:
-            new_parts = self.parts([new_final])[0]  # (k_t, B, C', H, W); part k → output count + r - k
-            if not partial:
-                partial = (torch.zeros_like(new_parts[0]),) * (2 * r)
-            # sums of outputs count - r ... count + r: the old ones, a new empty one, plus this input
-            sums = [partial[j] if j < 2 * r else 0 for j in range(2 * r + 1)]
-            sums = [sums[j] + new_parts[2 * r - j] for j in range(2 * r + 1)]
-            if count >= r:  # output count - r now has all its inputs
-                pending = (*pending, self.finish(sums[0]))
-                if len(pending) == p:
-                    out_final, pending = torch.stack(pending).amax(0), ()
-            count, partial = count + 1, tuple(sums[1:])
-        # Provisional conv outputs: τ from the first non-final one to the last one a pool group uses.
+            state, out_final = self._take_final(state, new_final)
+        return state, out_final, self._provisional(state, tail)
+
+    def _take_final(self, state: _BlockState, new_final: Tensor) -> tuple[_BlockState, Tensor | None]:
+        """Add a final input to the partial sums; return the new state, and a pooled output if one
+        is complete."""
+        r, count, pending = self.radius, state.count, state.pending
+        new_parts = self.parts([new_final])[0]  # (k_t, B, C', H, W); part k → output count + r - k
+        partial = state.partial or (torch.zeros_like(new_parts[0]),) * (2 * r)
+        # sums of outputs count - r ... count + r: the old ones, a new empty one, plus this input
+        sums = [(partial[j] if j < 2 * r else 0) + new_parts[2 * r - j] for j in range(2 * r + 1)]
+        out_final = None
+        if count >= r:  # output count - r now has all its inputs
+            pending = (*pending, self.finish(sums[0]))
+            if len(pending) == self.pool_t:
+                out_final, pending = torch.stack(pending).amax(0), ()
+        return _BlockState(count + 1, tuple(sums[1:]), pending), out_final
+
+    def _provisional(self, state: _BlockState, tail: list[Tensor]) -> list[Tensor]:
+        """Pooled outputs of the provisional conv outputs: τ from the first non-final one to the
+        last one a complete pooling group uses, each summing the final inputs' partial sum and the
+        tail inputs that reach it."""
+        r, p, count, partial = self.radius, self.pool_t, state.count, state.partial
         length = count + len(tail)
         first, stop = max(count - r, 0), p * (length // p)
-        out_tail: list[Tensor] = []
-        if first < stop:
-            tail_parts = self.parts(tail) if tail else None
-            sums = []
-            for tau in range(first, stop):
-                j = tau - (count - r)  # index into partial
-                total = partial[j] if j < len(partial) else 0
-                for i in range(max(count, tau - r), min(length, tau + r + 1)):  # tail inputs reaching τ
-                    total = total + tail_parts[i - count, i + r - tau]
-                sums.append(total)
-            values = list(pending) + list(self.finish(torch.stack(sums).flatten(0, 1)).unflatten(0, (len(sums), -1)))
-            out_tail = [torch.stack(values[i : i + p]).amax(0) for i in range(0, len(values) - p + 1, p)]
-        return _BlockState(count, partial, pending), out_final, out_tail
+        if first >= stop:
+            return []
+        tail_parts = self.parts(tail) if tail else None
+        sums = []
+        for tau in range(first, stop):
+            j = tau - (count - r)  # index into partial
+            total = partial[j] if j < len(partial) else torch.zeros(())
+            for i in range(max(count, tau - r), min(length, tau + r + 1)):  # tail inputs reaching τ
+                assert tail_parts is not None  # i >= count only when there is a tail
+                total = total + tail_parts[i - count, i + r - tau]
+            sums.append(total)
+        finished = self.finish(torch.stack(sums).flatten(0, 1)).unflatten(0, (len(sums), -1))
+        values = list(state.pending) + list(finished)
+        return [torch.stack(values[i : i + p]).amax(0) for i in range(0, len(values) - p + 1, p)]
 
 
 class Conv3dStemStream:
@@ -142,7 +153,9 @@ class Conv3dStemStream:
     def init_state(self) -> StemStreamState:
         return StemStreamState(tuple(_BlockState() for _ in self.blocks))
 
-    def step(self, frame: Tensor, state: StemStreamState | None) -> tuple[Tensor | None, list[Tensor], StemStreamState]:
+    def step(
+        self, frame: Tensor, state: StemStreamState | None
+    ) -> tuple[Tensor | None, list[Tensor], StemStreamState]:
         """One frame ``(B, C, H, W)`` → ``(new final output, provisional tail, state)``.
 
         The stem's output on all frames so far, ``(B, C', T', H', W')`` along ``T'``, is the final
@@ -153,7 +166,7 @@ class Conv3dStemStream:
         final: Tensor | None = frame
         tail: list[Tensor] = []
         blocks = []
-        for block, block_state in zip(self.blocks, state.blocks):
+        for block, block_state in zip(self.blocks, state.blocks, strict=True):
             block_state, final, tail = block.step(block_state, final, tail)
             blocks.append(block_state)
         return final, tail, StemStreamState(tuple(blocks))

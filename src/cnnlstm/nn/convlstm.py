@@ -33,7 +33,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -46,14 +46,44 @@ from cnnlstm._validation import (
     per_layer,
     to_tuple,
 )
+from cnnlstm.nn.lstm import LSTM
 
-__all__ = ["ConvLSTM", "ConvLSTM1d", "ConvLSTMCell"]
+__all__ = ["ConvLSTM", "ConvLSTM1d", "ConvLSTMCell", "flatten_state", "unflatten_state"]
 
 State = tuple[Tensor, Tensor]
 Impl = Literal["auto", "fused", "split"]
 Norm = Literal["layer", "group"] | None
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def flatten_state(state: Sequence[State]) -> tuple[Tensor, ...]:
+    """A stack's list of ``(h, c)`` as one flat tuple ``(h_1, c_1, h_2, c_2, ...)``.
+
+    The flat form is what a streaming ``step`` carries and what an exported step graph takes
+    as separate inputs; :func:`unflatten_state` is its inverse.
+
+    Example:
+        >>> h, c = torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 4, 4)
+        >>> len(flatten_state([(h, c), (h, c)]))
+        4
+    """
+    return tuple(t for pair in state for t in pair)
+
+
+def unflatten_state(flat: Sequence[Tensor]) -> list[State]:
+    """The flat tuple ``(h_1, c_1, h_2, c_2, ...)`` as a stack's list of ``(h, c)``.
+
+    Example:
+        >>> state = unflatten_state(flatten_state([(torch.zeros(1), torch.ones(1))]))
+        >>> [(float(h), float(c)) for h, c in state]
+        [(0.0, 1.0)]
+    """
+    if len(flat) % 2:
+        raise ValueError(
+            f"a flat ConvLSTM state holds (h, c) pairs, an even number of tensors; received {len(flat)}"
+        )
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
 class ConvLSTMCell(nn.Module):
@@ -110,7 +140,8 @@ class ConvLSTMCell(nn.Module):
                 f"received kernel_size={kernel_size!r}"
             )
         self.dilation = to_tuple("dilation", dilation, spatial_dims)
-        self.padding = tuple(d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation))
+        pairs = zip(self.kernel_size, self.dilation, strict=True)
+        self.padding = tuple(d * (k - 1) // 2 for k, d in pairs)
         self.bias = bool(bias)
         self.forget_bias = float(forget_bias)
         self.peephole = bool(peephole)
@@ -122,25 +153,32 @@ class ConvLSTMCell(nn.Module):
         self.bias_ih = nn.Parameter(torch.empty(gates)) if self.bias else None
 
         if self.peephole:
-            if peephole_size is None:
-                shape: tuple[int, ...] = (self.hidden_channels,) + (1,) * spatial_dims
-            else:
-                shape = (self.hidden_channels, *to_tuple("peephole_size", peephole_size, spatial_dims))
-            self.peephole_shape = shape
-            self.weight_ci = nn.Parameter(torch.zeros(shape))
-            self.weight_cf = nn.Parameter(torch.zeros(shape))
-            self.weight_co = nn.Parameter(torch.zeros(shape))
-
-        self.norm: nn.Module | None = None
-        if self.norm_kind is not None:
-            per_gate = 1 if self.norm_kind == "layer" else check_positive_int("norm_groups", norm_groups)
-            if self.hidden_channels % per_gate:
-                raise ValueError(
-                    f"norm_groups must divide hidden_channels={self.hidden_channels}; "
-                    f"received norm_groups={norm_groups!r}"
-                )
-            self.norm = nn.GroupNorm(4 * per_gate, gates)
+            self._init_peephole(peephole_size)
+        self.norm = self._gate_norm(norm_groups)
         self.reset_parameters()
+
+    def _init_peephole(self, peephole_size: Sequence[int] | None) -> None:
+        """The peephole weights: one per channel (broadcast over space) or per position."""
+        if peephole_size is None:
+            shape: tuple[int, ...] = (self.hidden_channels,) + (1,) * self.spatial_dims
+        else:
+            shape = (self.hidden_channels, *to_tuple("peephole_size", peephole_size, self.spatial_dims))
+        self.peephole_shape = shape
+        self.weight_ci = nn.Parameter(torch.zeros(shape))
+        self.weight_cf = nn.Parameter(torch.zeros(shape))
+        self.weight_co = nn.Parameter(torch.zeros(shape))
+
+    def _gate_norm(self, norm_groups: int) -> nn.GroupNorm | None:
+        """GroupNorm over the gates' pre-activations: one group per gate (``"layer"``) or more."""
+        if self.norm_kind is None:
+            return None
+        per_gate = 1 if self.norm_kind == "layer" else check_positive_int("norm_groups", norm_groups)
+        if self.hidden_channels % per_gate:
+            raise ValueError(
+                f"norm_groups must divide hidden_channels={self.hidden_channels}; "
+                f"received norm_groups={norm_groups!r}"
+            )
+        return nn.GroupNorm(4 * per_gate, 4 * self.hidden_channels)
 
     def reset_parameters(self) -> None:
         # PyTorch's default convolution initialisation (kaiming-uniform, a=sqrt(5)) per weight.
@@ -274,29 +312,51 @@ class _ConvLSTMNd(nn.Module):
         self.impl: Impl = check_choice("impl", impl, ("auto", "fused", "split"))
         self.channels_last = bool(channels_last)
         if self.channels_last and self.spatial_dims != 2:
-            raise ValueError(f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones")
+            raise ValueError(
+                f"channels_last needs 2-D maps; {type(self).__name__} has {self.spatial_dims}-D ones"
+            )
 
+        shared = dict(
+            spatial_dims=self.spatial_dims, bias=bias, forget_bias=forget_bias, peephole=peephole,
+            peephole_size=peephole_size, norm=norm, norm_groups=norm_groups,
+        )
+        # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
+        self.cells = nn.ModuleList(self._make_cells(kernels, dilations, shared))
+
+    def _make_cells(
+        self, kernels: list[Any], dilations: list[Any], shared: dict[str, Any]
+    ) -> list[ConvLSTMCell]:
+        """One cell per layer and direction; layer ``k > 0`` reads layer ``k - 1``'s (concatenated) output."""
         cells = []
         for layer in range(self.num_layers):
-            layer_in = self.in_channels if layer == 0 else self.hidden_channels[layer - 1] * self.num_directions
+            below = self.hidden_channels[layer - 1] * self.num_directions if layer else self.in_channels
             for _ in range(self.num_directions):
                 cells.append(
                     ConvLSTMCell(
-                        in_channels=layer_in,
-                        hidden_channels=self.hidden_channels[layer],
-                        kernel_size=kernels[layer],
-                        spatial_dims=self.spatial_dims,
-                        bias=bias,
-                        forget_bias=forget_bias,
-                        peephole=peephole,
-                        peephole_size=peephole_size,
-                        dilation=dilations[layer],
-                        norm=norm,
-                        norm_groups=norm_groups,
+                        in_channels=below, hidden_channels=self.hidden_channels[layer],
+                        kernel_size=kernels[layer], dilation=dilations[layer], **shared,
                     )
                 )
-        # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
-        self.cells = nn.ModuleList(cells)
+        return cells
+
+    def cell(self, index: int) -> ConvLSTMCell:
+        """The cell of state row ``index`` (``layer * D + direction``)."""
+        return cast(ConvLSTMCell, self.cells[index])
+
+    def zero_state(
+        self, batch_size: int, spatial_size: Sequence[int], *, device: torch.device | str | None = None
+    ) -> list[State]:
+        """Zero ``(h, c)`` for every layer and direction, for maps of ``spatial_size`` (e.g. ``(H, W)``).
+
+        Example:
+            >>> [tuple(h.shape) for h, _ in ConvLSTM(3, [4, 8]).zero_state(2, (5, 6))]
+            [(2, 4, 5, 6), (2, 8, 5, 6)]
+        """
+        state = []
+        for index in range(len(self.cells)):
+            zeros = torch.zeros(batch_size, self.cell(index).hidden_channels, *spatial_size, device=device)
+            state.append((zeros, torch.zeros_like(zeros)))
+        return state
 
     @property
     def out_channels(self) -> int:
@@ -335,7 +395,7 @@ class _ConvLSTMNd(nn.Module):
             outputs = []
             for direction in range(self.num_directions):
                 idx = layer * self.num_directions + direction
-                cell = self.cells[idx]
+                cell = self.cell(idx)
                 seq = layer_input if direction == 0 else layer_input.flip(1)
                 init = None if state is None else state[idx]
                 out, final = _run_cell(cell, seq, init, impl, self.channels_last)
@@ -356,7 +416,7 @@ class _ConvLSTMNd(nn.Module):
                 f"state must hold one (h, c) per layer and direction ({n_states}); received {len(state)}"
             )
         for idx, (h, c) in enumerate(state):
-            expected = (batch, self.cells[idx].hidden_channels, *spatial_size)
+            expected = (batch, self.cell(idx).hidden_channels, *spatial_size)
             if tuple(h.shape) != expected or tuple(c.shape) != expected:
                 raise ValueError(
                     f"state[{idx}] must be (h, c) of shape {expected}; "
@@ -364,7 +424,7 @@ class _ConvLSTMNd(nn.Module):
                 )
 
     @classmethod
-    def from_lstm(cls, lstm: nn.Module) -> _ConvLSTMNd:
+    def from_lstm(cls, lstm: nn.LSTM | LSTM) -> _ConvLSTMNd:
         """A ConvLSTM with 1×1 kernels computing exactly what ``lstm`` computes at every position.
 
         ``lstm`` is a :class:`torch.nn.LSTM` or :class:`cnnlstm.nn.LSTM` (no projections). On a
@@ -378,10 +438,14 @@ class _ConvLSTMNd(nn.Module):
             torch.Size([2, 5, 8, 1, 1])
         """
         if getattr(lstm, "proj_size", 0):
-            raise ValueError(f"from_lstm does not support LSTMs with projections; received proj_size={lstm.proj_size}")
+            raise ValueError(
+                f"from_lstm does not support LSTMs with projections; received proj_size={lstm.proj_size}"
+            )
         for attr in ("input_size", "hidden_size", "num_layers", "bidirectional", "bias"):
             if not hasattr(lstm, attr):
-                raise ValueError(f"from_lstm expects torch.nn.LSTM or cnnlstm.nn.LSTM; received {type(lstm).__name__}")
+                raise ValueError(
+                    f"from_lstm expects torch.nn.LSTM or cnnlstm.nn.LSTM; received {type(lstm).__name__}"
+                )
         conv = cls(
             lstm.input_size,
             lstm.hidden_size,
@@ -396,14 +460,15 @@ class _ConvLSTMNd(nn.Module):
         with torch.no_grad():
             for layer in range(lstm.num_layers):
                 for direction, suffix in enumerate(suffixes):
-                    cell = conv.cells[layer * conv.num_directions + direction]
+                    cell = conv.cell(layer * conv.num_directions + direction)
                     name = f"l{layer}{suffix}"
                     w_ih = getattr(lstm, f"weight_ih_{name}")
                     w_hh = getattr(lstm, f"weight_hh_{name}")
                     cell.weight_ih.copy_(w_ih.reshape(*w_ih.shape, *ones))
                     cell.weight_hh.copy_(w_hh.reshape(*w_hh.shape, *ones))
-                    if lstm.bias:
-                        cell.bias_ih.copy_(getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}"))
+                    if cell.bias_ih is not None:
+                        bias = getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}")
+                        cell.bias_ih.copy_(bias)
         return conv.to(next(lstm.parameters()).device)
 
     def extra_repr(self) -> str:
@@ -430,7 +495,8 @@ def _run_cell(
     h, c = cell.init_state(x[:, 0]) if state is None else state
     if channels_last:  # every frame NHWC: the convolutions return NHWC and the gate arithmetic keeps it
         x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)  # memory (B, T, H, W, C)
-        h, c = h.contiguous(memory_format=torch.channels_last), c.contiguous(memory_format=torch.channels_last)
+        h = h.contiguous(memory_format=torch.channels_last)
+        c = c.contiguous(memory_format=torch.channels_last)
     outputs = []
     # Steps are taken with unbind(1), not x[:, t]: the backward of unbind stacks the step
     # gradients once, where T separate selects would each allocate and fill a full-size zero grad.

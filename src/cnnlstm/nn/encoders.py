@@ -18,8 +18,15 @@ __all__ = ["Conv3dStem", "FrameCNN", "TemporalConvEncoder"]
 
 def _channels(name: str, channels: Sequence[int]) -> tuple[int, ...]:
     if isinstance(channels, int) or not isinstance(channels, Sequence) or len(channels) == 0:
-        raise ValueError(f"{name} must be a non-empty sequence of positive ints; received {name}={channels!r}")
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive ints; received {name}={channels!r}"
+        )
     return tuple(check_positive_int(name, c) for c in channels)
+
+
+def _triple(name: str, value: int | Sequence[int]) -> tuple[int, int, int]:
+    t, h, w = to_tuple(name, value, 3)
+    return t, h, w
 
 
 class FrameCNN(nn.Module):
@@ -68,7 +75,9 @@ class FrameCNN(nn.Module):
             layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             prev = ch
         self.features = nn.Sequential(*layers)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(pool_size), nn.Flatten(1)) if global_pool else nn.Identity()
+        self.pool: nn.Module = nn.Identity()
+        if global_pool:
+            self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(pool_size), nn.Flatten(1))
         self.out_features = self.channels[-1] * (pool_size**2 if global_pool else 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -106,14 +115,15 @@ class Conv3dStem(nn.Module):
         in_channels = check_positive_int("in_channels", in_channels)
         self.norm = check_choice("norm", None if norm == "none" else norm, (None, "batch"))
         self.channels = _channels("channels", channels)
-        k = to_tuple("kernel_size", kernel_size, 3)
+        k = _triple("kernel_size", kernel_size)
         if any(v % 2 == 0 for v in k):
             raise ValueError(f"kernel_size must be odd; received kernel_size={kernel_size!r}")
-        self.pool = to_tuple("pool", pool, 3)
+        self.pool = _triple("pool", pool)
         layers: list[nn.Module] = []
         prev = in_channels
         for ch in self.channels:
-            layers.append(nn.Conv3d(prev, ch, k, padding=tuple(v // 2 for v in k), bias=self.norm is None))
+            padding = (k[0] // 2, k[1] // 2, k[2] // 2)
+            layers.append(nn.Conv3d(prev, ch, k, padding=padding, bias=self.norm is None))
             if self.norm == "batch":
                 layers.append(nn.BatchNorm3d(ch))
             layers += [
@@ -128,7 +138,7 @@ class Conv3dStem(nn.Module):
         """``(T', H', W')`` after the stem for an input of ``frames × height × width`` (floor pooling)."""
         size = [frames, height, width]
         for _ in self.channels:
-            size = [s // p for s, p in zip(size, self.pool)]
+            size = [s // p for s, p in zip(size, self.pool, strict=True)]
         return size[0], size[1], size[2]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -187,7 +197,8 @@ class TemporalConvEncoder(nn.Module):
         if self.output_length(x.shape[1]) < 1:
             raise ValueError(
                 f"sequence of {x.shape[1]} steps is too short for {len(self.channels)} valid convolutions "
-                f"of kernel {self.kernel_size}; use at least {1 - self.output_length(0)} steps or padding='same'"
+                f"of kernel {self.kernel_size}; use at least {1 - self.output_length(0)} steps or "
+                "padding='same'"
             )
         # Conv1d wants (B, C, T); the result goes back to (B, T', F).
         return self.features(x.transpose(1, 2)).transpose(1, 2)

@@ -284,7 +284,8 @@ class LSTM(nn.Module):
             if bool((lengths < 1).any()) or bool((lengths > steps).any()):
                 raise ValueError(f"lengths must lie in [1, {steps}]; received {lengths.tolist()}")
             # mask[b, t] = 1 where step t is valid for sample b: (B, T, 1)
-            mask = (torch.arange(steps, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+            valid = torch.arange(steps, device=x.device)[None, :] < lengths[:, None]
+            mask = valid.unsqueeze(-1).to(x.dtype)
 
         h_n: list[Tensor] = []
         c_n: list[Tensor] = []
@@ -322,7 +323,7 @@ class LSTM(nn.Module):
         # unbind(1) rather than gates_x[:, t]: one stacked gradient in backward instead of T
         # full-size zero tensors.
         step_masks = mask.unbind(1) if mask is not None else [None] * x.shape[1]
-        for gates_x_t, m in zip(gates_x.unbind(1), step_masks):
+        for gates_x_t, m in zip(gates_x.unbind(1), step_masks, strict=True):
             h_new, c_new = lstm_step(gates_x_t, h, c, weight_hh, bias_hh)
             if m is not None:
                 # m (B, 1): 1 keeps the update, 0 freezes the state past the sample's length

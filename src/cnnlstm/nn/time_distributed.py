@@ -32,5 +32,7 @@ class TimeDistributed(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 3:
-            raise ValueError(f"TimeDistributed expects (B, T, ...) with at least 3 dims; received {tuple(x.shape)}")
+            raise ValueError(
+                f"TimeDistributed expects (B, T, ...) with at least 3 dims; received {tuple(x.shape)}"
+            )
         return unfold_time(self.module(fold_time(x)), x.shape[0])
