@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlstm.data import video_index, video_layouts
+from cnnlstm.data import video_layouts
 from cnnlstm.data.video_layouts import (
     FORMATS,
     LAYOUTS,
@@ -84,6 +84,12 @@ def test_every_layout_module_is_in_the_table():
 
 
 def test_old_module_reexports_the_public_names():
+    import importlib
+    import sys
+
+    sys.modules.pop("cnnlstm.data.video_index", None)
+    with pytest.warns(DeprecationWarning, match="moved to cnnlstm.data.video_layouts"):
+        video_index = importlib.import_module("cnnlstm.data.video_index")
     for name in video_index.__all__:
         assert getattr(video_index, name) is getattr(video_layouts, name)
 

@@ -31,3 +31,11 @@ __all__ = [
     "index_videos",
     "list_video_files",
 ]
+
+import warnings  # noqa: E402
+
+warnings.warn(
+    "cnnlstm.data.video_index moved to cnnlstm.data.video_layouts; the old module will be removed in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)

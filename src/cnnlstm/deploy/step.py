@@ -12,13 +12,13 @@ or ``"frames"`` (forecasters: the predicted frames ``(B, future_frames, C, H, W)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from cnnlstm._io import atomic_write_json
 from cnnlstm.models import can_stream, list_models
 
 __all__ = ["export_step"]
@@ -55,14 +55,7 @@ def export_step(
         >>> model = create_model("lrcn_tiny", num_classes=4).eval()  # doctest: +SKIP
         >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/")["max_abs_diff"]  # doctest: +SKIP
     """
-    if not can_stream(model):
-        streaming = ", ".join(list_models(streams=True, exclude="*_tiny"))
-        raise TypeError(
-            f"{type(model).__name__} has no init_state/step, so it has no step to export; the models "
-            f"that stream are {streaming} (and their _tiny variants)"
-        )
-    import onnxruntime as ort
-
+    _check_streams(model)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
@@ -78,33 +71,53 @@ def export_step(
     path = out / "step.onnx"
     with torch.no_grad():
         torch.onnx.export(
-            _Step(model), (example_frame, *state), str(path), dynamo=True,
+            _Step(model).eval(), (example_frame, *state), str(path), dynamo=True,
             input_names=["frame", *names], output_names=[output_name, *[f"new_{n}" for n in names]],
         )
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    frames = torch.rand(batch, steps, *example_frame.shape[1:], generator=torch.Generator().manual_seed(0))
-    feed = {n: s.numpy() for n, s in zip(names, state, strict=True)}
-    worst = 0.0
-    with torch.no_grad():
-        for t in range(steps):
-            output, *new_state = session.run(None, {"frame": frames[:, t].numpy(), **feed})
-            feed = dict(zip(names, new_state, strict=True))
-            if t + 1 < getattr(model, "min_steps", 1):
-                continue  # no output yet (e.g. DeepConvLSTM's valid convolutions need 17 samples)
-            expected = model(frames[:, : t + 1])
-            worst = max(worst, float((torch.from_numpy(output) - expected).abs().max()))
-    shapes = {n: list(s.shape) for n, s in zip(names, state, strict=True)}
+    worst = _onnx_loop_error(model, path, example_frame, dict(zip(names, state, strict=True)), steps)
     report = {
         "file": path.name,
-        "inputs": {"frame": list(example_frame.shape), **shapes},
+        "inputs": {"frame": list(example_frame.shape), **{n: list(s.shape) for n, s in zip(names, state, strict=True)}},
         "outputs": [output_name, *[f"new_{n}" for n in names]],
         "initial_state": "zeros of the shapes above",
         "steps_checked": steps,
         "max_abs_diff": worst,
     }
-    (out / "step.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(out / "step.json", report)
     if worst > tolerance:
         raise RuntimeError(
             f"the ONNX step drifts from eager by {worst:.3g} over {steps} frames (tolerance {tolerance})"
         )
     return report
+
+
+def _check_streams(model: nn.Module) -> None:
+    if not can_stream(model):
+        streaming = ", ".join(list_models(streams=True, exclude="*_tiny"))
+        raise TypeError(
+            f"{type(model).__name__} has no init_state/step, so it has no step to export; the models "
+            f"that stream are {streaming} (and their _tiny variants)"
+        )
+
+
+def _onnx_loop_error(
+    model: nn.Module, path: Path, example_frame: Tensor, state: dict[str, Tensor], steps: int
+) -> float:
+    """Run ``steps`` random frames through the ONNX step in onnxruntime, feeding its state back;
+    the largest difference from ``model(frames[:, : t + 1])`` over the steps with an output."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    batch = example_frame.shape[0]
+    frames = torch.rand(batch, steps, *example_frame.shape[1:], generator=torch.Generator().manual_seed(0))
+    feed = {n: s.numpy() for n, s in state.items()}
+    worst = 0.0
+    with torch.no_grad():
+        for t in range(steps):
+            output, *new_state = session.run(None, {"frame": frames[:, t].numpy(), **feed})
+            feed = dict(zip(state, new_state, strict=True))
+            if t + 1 < getattr(model, "min_steps", 1):
+                continue  # no output yet (e.g. DeepConvLSTM's valid convolutions need 17 samples)
+            expected = model(frames[:, : t + 1])
+            worst = max(worst, float((torch.from_numpy(output) - expected).abs().max()))
+    return worst

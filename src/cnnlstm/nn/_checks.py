@@ -8,3 +8,11 @@ from cnnlstm._validation import (  # noqa: F401
     per_layer,
     to_tuple,
 )
+
+import warnings  # noqa: E402
+
+warnings.warn(
+    "cnnlstm.nn._checks moved to cnnlstm._validation; the old module will be removed in the next release",
+    DeprecationWarning,
+    stacklevel=2,
+)
