@@ -85,9 +85,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -148,8 +149,10 @@ class Config:
 
     @property
     def shape(self) -> str:
-        return (f"B{self.batch} T{self.steps} C{self.channels} {self.size}x{self.size} "
-                f"h{self.hidden}x{self.layers} k{self.kernel}")
+        return (
+            f"B{self.batch} T{self.steps} C{self.channels} {self.size}x{self.size} "
+            f"h{self.hidden}x{self.layers} k{self.kernel}"
+        )
 
     def forward_flops(self) -> int:
         """Convolution FLOPs of one forward: sum over layers and steps of 2·B·H·W·4h·(c_in+h)·k²."""
@@ -166,8 +169,9 @@ class Config:
 
 CONFIGS = {
     "small": Config("small", batch=16, steps=10, channels=16, size=16, hidden=64, layers=2, kernel=3),
-    "convlstm-s": Config("convlstm-s", batch=16, steps=20, channels=16, size=16, hidden=128, layers=4,
-                         kernel=5, large=True),
+    "convlstm-s": Config(
+        "convlstm-s", batch=16, steps=20, channels=16, size=16, hidden=128, layers=4, kernel=5, large=True
+    ),
     "64x64": Config("64x64", batch=8, steps=10, channels=1, size=64, hidden=64, layers=2, kernel=3),
     "tiny": Config("tiny", batch=2, steps=3, channels=2, size=8, hidden=4, layers=1, kernel=3),
 }
@@ -203,7 +207,9 @@ class Variant:
 
     @property
     def tokens(self) -> set[str]:
-        tokens = {self.model, self.precision, self.capture} | ({"channels-last"} if self.channels_last else set())
+        tokens = {self.model, self.precision, self.capture} | (
+            {"channels-last"} if self.channels_last else set()
+        )
         if self.impl is not None:
             tokens |= {self.impl, f"{self.model}-{self.impl}"}
         return tokens
@@ -226,9 +232,15 @@ def device_variants(device_type: str) -> list[Variant]:
     precisions = ("fp32", "tf32", "bf16")
     return (
         [Variant("reference", None, p) for p in precisions]
-        + [Variant("cnnlstm", "auto", p, capture) for capture in ("eager", "compile", "cuda-graph")
-           for p in precisions]
-        + [Variant("cnnlstm", "auto", "bf16", capture, channels_last=True) for capture in ("eager", "cuda-graph")]
+        + [
+            Variant("cnnlstm", "auto", p, capture)
+            for capture in ("eager", "compile", "cuda-graph")
+            for p in precisions
+        ]
+        + [
+            Variant("cnnlstm", "auto", "bf16", capture, channels_last=True)
+            for capture in ("eager", "cuda-graph")
+        ]
     )
 
 
@@ -242,7 +254,8 @@ def select_variants(variants: list[Variant], include: str | None, skip: str | No
         if not any(term <= v.tokens for v in variants):
             print(f"note: the term {' '.join(sorted(term))!r} matches no variant on this device", flush=True)
     chosen = [
-        v for v in variants
+        v
+        for v in variants
         if v == REFERENCE
         or ((not inc or any(t <= v.tokens for t in inc)) and not any(t <= v.tokens for t in exc))
     ]
@@ -306,7 +319,7 @@ def matmul_peak(device: torch.device, precision: str, n: int, repeats: int) -> d
 def cnnlstm_to_reference(src: ConvLSTM, dst: ReferenceConvLSTM) -> None:
     """The reference cell's kernel is cat([W_ih, W_hh], dim=1) of ours; its bias is our bias_ih."""
     with torch.no_grad():
-        for cell, ref in zip(src.cells, dst.cells):
+        for cell, ref in zip(src.cells, dst.cells, strict=True):
             ref.conv.weight.copy_(torch.cat([cell.weight_ih, cell.weight_hh], dim=1))
             ref.conv.bias.copy_(cell.bias_ih)
 
@@ -356,8 +369,9 @@ class Runner:
 
     def autocast(self, cache_enabled: bool = True):
         bf16 = self.variant.precision == "bf16"
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16,
-                              cache_enabled=cache_enabled)
+        return torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=cache_enabled
+        )
 
     def fwd_bwd(self, cache_enabled: bool = True) -> Tensor:
         with _tf32(self.variant.precision == "tf32", self.device):
@@ -445,8 +459,9 @@ def build_model(v: Variant, cfg: Config, master: ConvLSTM, device: torch.device)
         model: nn.Module = ReferenceConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers)
         cnnlstm_to_reference(master, model)
     else:
-        model = ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers, impl=v.impl,
-                         channels_last=v.channels_last)
+        model = ConvLSTM(
+            cfg.channels, cfg.hidden, cfg.kernel, cfg.layers, impl=v.impl, channels_last=v.channels_last
+        )
         copy_cnnlstm(master, model)
     return model.to(device).train()
 
@@ -454,8 +469,15 @@ def build_model(v: Variant, cfg: Config, master: ConvLSTM, device: torch.device)
 # -- one configuration -------------------------------------------------------------------------
 
 
-def bench_config(cfg: Config, variants: list[Variant], device: torch.device, repeats: int, warmup: int,
-                 peak_bf16: float | None, deadline: float | None = None) -> list[dict]:
+def bench_config(
+    cfg: Config,
+    variants: list[Variant],
+    device: torch.device,
+    repeats: int,
+    warmup: int,
+    peak_bf16: float | None,
+    deadline: float | None = None,
+) -> list[dict]:
     if any(v.capture == "compile" for v in variants):
         import torch._dynamo as dynamo
 
@@ -500,7 +522,8 @@ def bench_config(cfg: Config, variants: list[Variant], device: torch.device, rep
     ref_median = statistics.median(ref.times) if ref is not None else None
     same_precision_ref = {
         r.variant.precision: statistics.median(r.times)
-        for r in runners if r.variant.model == "reference" and r.error is None
+        for r in runners
+        if r.variant.model == "reference" and r.error is None
     }
     flops = cfg.train_flops()
     rows = []
@@ -556,10 +579,16 @@ def _resolved_impl(module: nn.Module, x: Tensor) -> str | None:
 def _check(r: Runner, ref: Runner | None) -> dict:
     tol, grad_tol = TOLERANCE[r.variant.precision], GRAD_TOLERANCE[r.variant.precision]
     if ref is None or r.out is None:
-        return dict(max_abs_diff=None, rel_diff=None, grad_rel_diff=None, tolerance=tol,
-                    grad_tolerance=grad_tol, check_ok=None)
+        return dict(
+            max_abs_diff=None,
+            rel_diff=None,
+            grad_rel_diff=None,
+            tolerance=tol,
+            grad_tolerance=grad_tol,
+            check_ok=None,
+        )
     abs_diff, rel = _rel_diff(r.out, ref.out)
-    grad_rel = max((_rel_diff(g, g_ref)[1] for g, g_ref in zip(r.grads, ref.grads)), default=0.0)
+    grad_rel = max((_rel_diff(g, g_ref)[1] for g, g_ref in zip(r.grads, ref.grads, strict=True)), default=0.0)
     finite = math.isfinite(abs_diff) and math.isfinite(grad_rel)
     return dict(
         max_abs_diff=abs_diff,
@@ -591,36 +620,52 @@ def evaluate_targets(rows: list[dict], device_type: str) -> list[dict]:
 
     def target(name: str, config: str, rule: str, threshold: float, candidates: list[dict], **extra) -> None:
         best = max(candidates, key=lambda r: r["speedup"], default=None)
-        targets.append(dict(
-            target=name,
-            config=config,
-            rule=rule,
-            threshold=threshold,
-            best_variant=best["variant"] if best else None,
-            best_speedup=best["speedup"] if best else None,
-            best_ratio_to_reference=best["ratio_to_reference"] if best else None,
-            best_speedup_vs_reference_same_precision=(
-                best.get("speedup_vs_reference_same_precision") if best else None),
-            met=None if best is None else bool(best["speedup"] >= threshold),
-            candidates={r["variant"]: r["speedup"] for r in candidates},
-            **extra,
-        ))
+        targets.append(
+            dict(
+                target=name,
+                config=config,
+                rule=rule,
+                threshold=threshold,
+                best_variant=best["variant"] if best else None,
+                best_speedup=best["speedup"] if best else None,
+                best_ratio_to_reference=best["ratio_to_reference"] if best else None,
+                best_speedup_vs_reference_same_precision=(
+                    best.get("speedup_vs_reference_same_precision") if best else None
+                ),
+                met=None if best is None else bool(best["speedup"] >= threshold),
+                candidates={r["variant"]: r["speedup"] for r in candidates},
+                **extra,
+            )
+        )
 
     for cfg in configs:
         in_cfg = [r for r in good if r["config"] == cfg and r["model"] == "cnnlstm"]
         if device_type == "cpu":
             default = next((r for r in in_cfg if r["variant"] == "cnnlstm-auto fp32"), None)
-            target("cpu fp32 <= 1.0x reference time", cfg, "reference fp32 time / cnnlstm fp32 time >= 1.0",
-                   1.0, [r for r in in_cfg if r["precision"] == "fp32"],
-                   default_variant_speedup=default["speedup"] if default else None)
-            target("cpu bf16 >= 2x faster than reference fp32", cfg,
-                   "reference fp32 time / cnnlstm bf16 time >= 2.0", 2.0,
-                   [r for r in in_cfg if r["precision"] == "bf16"])
+            target(
+                "cpu fp32 <= 1.0x reference time",
+                cfg,
+                "reference fp32 time / cnnlstm fp32 time >= 1.0",
+                1.0,
+                [r for r in in_cfg if r["precision"] == "fp32"],
+                default_variant_speedup=default["speedup"] if default else None,
+            )
+            target(
+                "cpu bf16 >= 2x faster than reference fp32",
+                cfg,
+                "reference fp32 time / cnnlstm bf16 time >= 2.0",
+                2.0,
+                [r for r in in_cfg if r["precision"] == "bf16"],
+            )
         elif cfg in GPU_TARGETS:
             thr = GPU_TARGETS[cfg]
-            target(f"cuda bf16 with graph capture >= {thr:g}x reference fp32", cfg,
-                   f"reference fp32 time / cnnlstm bf16 (compile or cuda-graph) time >= {thr:g}", thr,
-                   [r for r in in_cfg if r["precision"] == "bf16" and r["capture"] != "eager"])
+            target(
+                f"cuda bf16 with graph capture >= {thr:g}x reference fp32",
+                cfg,
+                f"reference fp32 time / cnnlstm bf16 (compile or cuda-graph) time >= {thr:g}",
+                thr,
+                [r for r in in_cfg if r["precision"] == "bf16" and r["capture"] != "eager"],
+            )
     return targets
 
 
@@ -632,8 +677,10 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| config | variant | ms/iter | ms/step | TFLOP/s | % bf16 peak | × ref | speed-up "
-          "| rel diff (out/grad) | check | params |")
+    print(
+        "| config | variant | ms/iter | ms/step | TFLOP/s | % bf16 peak | × ref | speed-up "
+        "| rel diff (out/grad) | check | params |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in rows:
         if r.get("error"):
@@ -641,10 +688,12 @@ def print_table(rows: list[dict]) -> None:
             continue
         check = {True: "ok", False: "FAIL", None: "-"}[r["check_ok"]]
         diffs = f"{_fmt(r['rel_diff'], '.1e')} / {_fmt(r['grad_rel_diff'], '.1e')}"
-        print(f"| {r['config']} | {r['variant']} | {r['median_ms']:.2f} | {r['ms_per_step']:.3f} | "
-              f"{r['tflops']:.3f} | {_fmt(r['pct_bf16_peak'], '.2f')} | "
-              f"{_fmt(r['ratio_to_reference'], '.3f')} | "
-              f"{_fmt(r['speedup'], '.2f')}× | {diffs} | {check} | {r['params']} |")
+        print(
+            f"| {r['config']} | {r['variant']} | {r['median_ms']:.2f} | {r['ms_per_step']:.3f} | "
+            f"{r['tflops']:.3f} | {_fmt(r['pct_bf16_peak'], '.2f')} | "
+            f"{_fmt(r['ratio_to_reference'], '.3f')} | "
+            f"{_fmt(r['speedup'], '.2f')}× | {diffs} | {check} | {r['params']} |"
+        )
 
 
 def print_targets(targets: list[dict]) -> None:
@@ -653,8 +702,10 @@ def print_targets(targets: list[dict]) -> None:
     print("| target | config | best variant | speed-up | met |\n|---|---|---|---:|---|")
     for t in targets:
         met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-        print(f"| {t['target']} | {t['config']} | {t['best_variant'] or '-'} | "
-              f"{_fmt(t['best_speedup'], '.2f')} | {met} |")
+        print(
+            f"| {t['target']} | {t['config']} | {t['best_variant'] or '-'} | "
+            f"{_fmt(t['best_speedup'], '.2f')} | {met} |"
+        )
 
 
 def _device_name(device: torch.device) -> str:
@@ -671,24 +722,44 @@ def _device_name(device: torch.device) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                        help=f"comma-separated, from {', '.join(DEFAULT_CONFIGS)} (default: all)")
+    parser.add_argument(
+        "--configs",
+        default=",".join(DEFAULT_CONFIGS),
+        help=f"comma-separated, from {', '.join(DEFAULT_CONFIGS)} (default: all)",
+    )
     parser.add_argument("--variants", default=None, help="keep only variants matching a term (see above)")
     parser.add_argument("--skip", default=None, help="drop the variants matching a term")
     parser.add_argument("--repeats", type=int, default=5, help="timed interleaved rounds")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds after the prepare call")
-    parser.add_argument("--repeats-large", type=int, default=None,
-                        help="--repeats for large configs (convlstm-s); default 2 on CPU, --repeats on CUDA")
-    parser.add_argument("--warmup-large", type=int, default=None,
-                        help="--warmup for large configs; default 0 on CPU, --warmup on CUDA")
-    parser.add_argument("--peak-size", type=int, default=None,
-                        help="n of the n×n×n peak matmuls (default 2048 on CPU, 8192 on CUDA)")
-    parser.add_argument("--budget-s", type=float, default=None,
-                        help="once the run has taken this many seconds, skip the compile variants not yet "
-                             "prepared (their rows say so); bounds a run's compile time")
+    parser.add_argument(
+        "--repeats-large",
+        type=int,
+        default=None,
+        help="--repeats for large configs (convlstm-s); default 2 on CPU, --repeats on CUDA",
+    )
+    parser.add_argument(
+        "--warmup-large",
+        type=int,
+        default=None,
+        help="--warmup for large configs; default 0 on CPU, --warmup on CUDA",
+    )
+    parser.add_argument(
+        "--peak-size",
+        type=int,
+        default=None,
+        help="n of the n×n×n peak matmuls (default 2048 on CPU, 8192 on CUDA)",
+    )
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="once the run has taken this many seconds, skip the compile variants not yet "
+        "prepared (their rows say so); bounds a run's compile time",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--list", action="store_true", help="print configs and variants, run nothing")
@@ -703,10 +774,15 @@ def main(argv: list[str] | None = None) -> dict:
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in names if c not in CONFIGS]
     if unknown or not names:
-        raise SystemExit(f"convlstm_speed.py: unknown --configs {unknown or names}; "
-                         f"choose from {', '.join(CONFIGS)}")
-    if args.repeats < 1 or args.warmup < 0 or (args.repeats_large is not None and args.repeats_large < 1) \
-            or (args.warmup_large is not None and args.warmup_large < 0):
+        raise SystemExit(
+            f"convlstm_speed.py: unknown --configs {unknown or names}; choose from {', '.join(CONFIGS)}"
+        )
+    if (
+        args.repeats < 1
+        or args.warmup < 0
+        or (args.repeats_large is not None and args.repeats_large < 1)
+        or (args.warmup_large is not None and args.warmup_large < 0)
+    ):
         raise SystemExit("convlstm_speed.py: repeats must be >= 1 and warm-ups >= 0")
     variants = select_variants(device_variants(device.type), args.variants, args.skip)
     configs = [CONFIGS[c] for c in names]
@@ -717,8 +793,10 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  {v.name}")
         return {}
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit(f"convlstm_speed.py: --device {args.device} needs CUDA, but torch "
-                         f"{torch.__version__} reports torch.cuda.is_available() == False")
+        raise SystemExit(
+            f"convlstm_speed.py: --device {args.device} needs CUDA, but torch "
+            f"{torch.__version__} reports torch.cuda.is_available() == False"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     if device.type == "cuda":
@@ -749,10 +827,12 @@ def main(argv: list[str] | None = None) -> dict:
         budget_s=args.budget_s,
         timing="forward + backward of mean(out**2); median of interleaved rounds; ms",
         flops_note="convolutions only; forward per layer and step 2*B*H*W*4h*(c_in+h)*k^2; "
-                   "forward + backward = 3 x forward",
+        "forward + backward = 3 x forward",
         fp32_note=None if cpu else "on CUDA fp32 rows run with TF32 off for matmuls and cuDNN convolutions",
-        configs=[dict(asdict(c), shape=c.shape, forward_flops=c.forward_flops(), train_flops=c.train_flops())
-                 for c in configs],
+        configs=[
+            dict(asdict(c), shape=c.shape, forward_flops=c.forward_flops(), train_flops=c.train_flops())
+            for c in configs
+        ],
         variants=[v.name for v in variants],
         peaks={},
         rows=[],
@@ -772,19 +852,30 @@ def main(argv: list[str] | None = None) -> dict:
         except Exception as exc:  # noqa: BLE001
             result["peaks"][precision] = dict(n=peak_n, precision=precision, error=_one_line(exc))
     peak_bf16 = result["peaks"]["bf16"].get("tflops")
-    print(f"ConvLSTM forward+backward | device={device.type} ({result['device_name']}) "
-          f"| torch {torch.__version__} "
-          f"| threads={result['threads']} | repeats {args.repeats} (large {repeats_large}), "
-          f"warm-up {args.warmup} (large {warmup_large}), interleaved, medians", flush=True)
-    print("matmul peaks: " + ", ".join(
-        f"{p} {d['n']}³ {d['tflops']:.3f} TFLOP/s" if "tflops" in d else f"{p} error: {d['error']}"
-        for p, d in result["peaks"].items()), flush=True)
+    print(
+        f"ConvLSTM forward+backward | device={device.type} ({result['device_name']}) "
+        f"| torch {torch.__version__} "
+        f"| threads={result['threads']} | repeats {args.repeats} (large {repeats_large}), "
+        f"warm-up {args.warmup} (large {warmup_large}), interleaved, medians",
+        flush=True,
+    )
+    print(
+        "matmul peaks: "
+        + ", ".join(
+            f"{p} {d['n']}³ {d['tflops']:.3f} TFLOP/s" if "tflops" in d else f"{p} error: {d['error']}"
+            for p, d in result["peaks"].items()
+        ),
+        flush=True,
+    )
     write()
 
     for cfg in configs:
         reps, warm = (repeats_large, warmup_large) if cfg.large else (args.repeats, args.warmup)
-        print(f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per iteration, "
-              f"{reps} repeats after {warm} warm-up", flush=True)
+        print(
+            f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per iteration, "
+            f"{reps} repeats after {warm} warm-up",
+            flush=True,
+        )
         deadline = started + args.budget_s if args.budget_s is not None else None
         rows = bench_config(cfg, variants, device, reps, warm, peak_bf16, deadline)
         result["rows"] += rows

@@ -30,10 +30,15 @@ OPENSTL_CONVLSTM_S = {"mse": 29.80, "mae": 90.64, "ssim": 0.9288, "psnr": None}
 
 
 def baselines(num_test: int, batch_size: int = 100) -> dict[str, dict[str, float]]:
-    data = ForecastDataModule(source="moving_mnist", num_train=1, num_val=1, num_test=num_test, batch_size=batch_size)
+    data = ForecastDataModule(
+        source="moving_mnist", num_train=1, num_val=1, num_test=num_test, batch_size=batch_size
+    )
     data.setup("test")
     horizon = data.target_shape[0]
-    metrics = {"all zeros": FrameForecastMetrics(horizon=horizon), "copy last input": FrameForecastMetrics(horizon=horizon)}
+    metrics = {
+        "all zeros": FrameForecastMetrics(horizon=horizon),
+        "copy last input": FrameForecastMetrics(horizon=horizon),
+    }
     for x, y in data.test_dataloader():
         metrics["all zeros"].update(torch.zeros_like(y), y)
         metrics["copy last input"].update(x[:, -1:].expand_as(y), y)
@@ -44,8 +49,12 @@ def run_row(folder: Path) -> tuple[str, dict[str, float], dict]:
     summary = json.loads((folder / "summary.json").read_text())
     test = summary.get("test_metrics")
     if not test:
-        raise SystemExit(f"{folder}/summary.json has no test_metrics; run `cnnlstm test ... --ckpt_path best` first")
-    values = {k.split("/", 1)[1]: v for k, v in test.items() if k.split("/", 1)[1] in ("mse", "mae", "ssim", "psnr")}
+        raise SystemExit(
+            f"{folder}/summary.json has no test_metrics; run `cnnlstm test ... --ckpt_path best` first"
+        )
+    values = {
+        k.split("/", 1)[1]: v for k, v in test.items() if k.split("/", 1)[1] in ("mse", "mae", "ssim", "psnr")
+    }
     info = {
         "preset": summary.get("preset"),
         "model": summary.get("model"),
@@ -55,13 +64,19 @@ def run_row(folder: Path) -> tuple[str, dict[str, float], dict]:
         "device": summary.get("device"),
         "per_horizon": summary.get("test_per_horizon"),
     }
-    return f"{info['preset']} ({info['model']}, {info['epochs']} epochs, {info['fit_wall_time_s']:.0f} s fit)", values, info
+    return (
+        f"{info['preset']} ({info['model']}, {info['epochs']} epochs, {info['fit_wall_time_s']:.0f} s fit)",
+        values,
+        info,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="*", type=Path, default=[], help="run folders with a tested model")
-    parser.add_argument("--num_test", type=int, default=2000, help="test sequences (the runs' --data.num_test)")
+    parser.add_argument(
+        "--num_test", type=int, default=2000, help="test sequences (the runs' --data.num_test)"
+    )
     parser.add_argument("--json", type=Path, default=Path("docs/results/moving_mnist.json"))
     args = parser.parse_args(argv)
 
@@ -80,11 +95,15 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = ["| model | MSE ↓ | MAE ↓ | SSIM ↑ | PSNR ↑ |", "|---|---|---|---|---|"]
     for label, v in rows:
-        lines.append(f"| {label} | {cell(v.get('mse'), 2)} | {cell(v.get('mae'), 2)} | {cell(v.get('ssim'), 4)} "
-                     f"| {cell(v.get('psnr'), 2)} |")
+        lines.append(
+            f"| {label} | {cell(v.get('mse'), 2)} | {cell(v.get('mae'), 2)} | {cell(v.get('ssim'), 4)} "
+            f"| {cell(v.get('psnr'), 2)} |"
+        )
     print("\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"num_test": args.num_test, "rows": dict(rows), "runs": details}, indent=2) + "\n")
+    args.json.write_text(
+        json.dumps({"num_test": args.num_test, "rows": dict(rows), "runs": details}, indent=2) + "\n"
+    )
     print(f"\nwrote {args.json}")
     return 0
 

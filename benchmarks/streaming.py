@@ -46,7 +46,9 @@ def _sync(device: torch.device) -> None:
 
 
 @torch.no_grad()
-def measure(name: str, *, device: torch.device, window: int, sensor_window: int, repeats: int, warmup: int) -> dict:
+def measure(
+    name: str, *, device: torch.device, window: int, sensor_window: int, repeats: int, warmup: int
+) -> dict:
     kwargs, step_shape = MODELS[name]
     torch.manual_seed(0)
     model = create_model(name, **kwargs).to(device).eval()
@@ -73,34 +75,66 @@ def measure(name: str, *, device: torch.device, window: int, sensor_window: int,
             step_ms.append((mid - start) * 1e3)
             window_ms.append((end - mid) * 1e3)
     step, full = statistics.median(step_ms), statistics.median(window_ms)
-    return {"model": name, "output": getattr(model, "step_output", "logits"), "step_shape": list(step_shape),
-            "window": window, "step_ms": step, "window_ms": full, "speedup": full / step}
+    return {
+        "model": name,
+        "output": getattr(model, "step_output", "logits"),
+        "step_shape": list(step_shape),
+        "window": window,
+        "step_ms": step,
+        "window_ms": full,
+        "speedup": full / step,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--window", type=int, default=16, help="frames re-run per new frame (video models)")
-    parser.add_argument("--sensor_window", type=int, default=128, help="samples re-run per new sample (sensor models)")
+    parser.add_argument(
+        "--sensor_window", type=int, default=128, help="samples re-run per new sample (sensor models)"
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    rows = [measure(n, device=device, window=args.window, sensor_window=args.sensor_window, repeats=args.repeats,
-                    warmup=args.warmup) for n in MODELS]
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch 1, "
-          f"window {args.window} frames / {args.sensor_window} sensor samples, median of {args.repeats} steps")
+    rows = [
+        measure(
+            n,
+            device=device,
+            window=args.window,
+            sensor_window=args.sensor_window,
+            repeats=args.repeats,
+            warmup=args.warmup,
+        )
+        for n in MODELS
+    ]
+    print(
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch 1, "
+        f"window {args.window} frames / {args.sensor_window} sensor samples, median of {args.repeats} steps"
+    )
     print("| model | one step | window | step ms | re-run window ms | speed-up |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         shape = "×".join(str(v) for v in r["step_shape"])
-        print(f"| {r['model']} | {shape} | {r['window']} | {r['step_ms']:.2f} | {r['window_ms']:.2f} "
-              f"| {r['speedup']:.1f}× |")
+        print(
+            f"| {r['model']} | {shape} | {r['window']} | {r['step_ms']:.2f} | {r['window_ms']:.2f} "
+            f"| {r['speedup']:.1f}× |"
+        )
     out = args.json or Path("benchmarks/results") / f"streaming-{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"device": str(device), "torch": torch.__version__,
-                               "threads": torch.get_num_threads(), "rows": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "device": str(device),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 

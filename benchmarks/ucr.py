@@ -117,8 +117,12 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
     started = time.perf_counter()
     unused = args.out / "unused"  # fit_and_test substitutes it for {videos}: these presets have none
     summary = fit_and_test(
-        f"ucr-{model}", extra, root=args.out / f"{dataset}-{model}-seed{seed}",
-        videos=unused, test_videos=unused, quiet=True,
+        f"ucr-{model}",
+        extra,
+        root=args.out / f"{dataset}-{model}-seed{seed}",
+        videos=unused,
+        test_videos=unused,
+        quiet=True,
     )
     if summary is None:
         return None
@@ -160,18 +164,20 @@ def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[
             if not mine:
                 continue
             accs = [r["test_acc"] for r in mine]
-            rows.append({
-                "dataset": dataset,
-                "model": model,
-                "seeds": [r["seed"] for r in mine],
-                "test_acc_mean": statistics.mean(accs),
-                "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                "test_acc_per_seed": accs,
-                "fit_s_mean": statistics.mean(r["fit_s"] for r in mine),
-                "epochs": mine[0]["epochs"],
-                "parameters": mine[0]["parameters"],
-                "target": TARGETS.get(dataset),
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "seeds": [r["seed"] for r in mine],
+                    "test_acc_mean": statistics.mean(accs),
+                    "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                    "test_acc_per_seed": accs,
+                    "fit_s_mean": statistics.mean(r["fit_s"] for r in mine),
+                    "epochs": mine[0]["epochs"],
+                    "parameters": mine[0]["parameters"],
+                    "target": TARGETS.get(dataset),
+                }
+            )
     return rows
 
 
@@ -198,8 +204,7 @@ def tables(runs: list[dict], datasets: list[str], models: list[str]) -> str:
     header = ["dataset", *models]
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for dataset in datasets:
-        cells = [f"{statistics.mean(fit[dataset, m]):.1f}" if fit.get((dataset, m)) else "—"
-                 for m in models]
+        cells = [f"{statistics.mean(fit[dataset, m]):.1f}" if fit.get((dataset, m)) else "—" for m in models]
         lines.append("| " + " | ".join([dataset, *cells]) + " |")
     return "\n".join(lines)
 
@@ -212,38 +217,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override every preset's max_epochs")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_ucr"), help="folder for the run folders")
     parser.add_argument("--json", type=Path, default=Path("docs/results/ucr.json"))
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the runs already in --json that have the same settings; "
-                             "run only the others")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in --json that have the same settings; run only the others",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--extra", action="append", default=[], metavar="ARG",
-                        help="one more CLI argument for every run (repeatable), "
-                             "e.g. --extra=--data.batch_size=8")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more CLI argument for every run (repeatable), e.g. --extra=--data.batch_size=8",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     runs: list[dict] = []
     if args.resume and args.json.is_file():
         settings = _settings(args)
-        runs = [r for r in json.loads(args.json.read_text()).get("runs", [])
-                if all(r.get(k) == v for k, v in settings.items())]
+        runs = [
+            r
+            for r in json.loads(args.json.read_text()).get("runs", [])
+            if all(r.get(k) == v for k, v in settings.items())
+        ]
     done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
     started = time.perf_counter()
-    todo = [(d, m, s) for d in args.datasets for m in args.models for s in args.seeds
-            if (d, m, s) not in done]
-    print(f"cnnlstm UCR benchmark | torch {torch.__version__} | {torch.get_num_threads()} thread(s) | "
-          f"{len(todo)} runs to do, {len(done)} kept", flush=True)
+    todo = [
+        (d, m, s) for d in args.datasets for m in args.models for s in args.seeds if (d, m, s) not in done
+    ]
+    print(
+        f"cnnlstm UCR benchmark | torch {torch.__version__} | {torch.get_num_threads()} thread(s) | "
+        f"{len(todo)} runs to do, {len(done)} kept",
+        flush=True,
+    )
     for i, (dataset, model, seed) in enumerate(todo, 1):
         row = _run_one(dataset, model, seed, args)
         if row is None:
             return 1
         runs.append(row)
-        print(f"[{i}/{len(todo)}] {dataset} {model} seed {seed}: test acc {row['test_acc']:.3f} "
-              f"(fit {row['fit_s']:.0f} s, total {row['total_s']:.0f} s)", flush=True)
+        print(
+            f"[{i}/{len(todo)}] {dataset} {model} seed {seed}: test acc {row['test_acc']:.3f} "
+            f"(fit {row['fit_s']:.0f} s, total {row['total_s']:.0f} s)",
+            flush=True,
+        )
         _write(args, runs, time.perf_counter() - started)  # progress survives an interruption
 
-    selected = [r for r in runs if r["dataset"] in args.datasets and r["model"] in args.models
-                and r["seed"] in args.seeds]
+    selected = [
+        r
+        for r in runs
+        if r["dataset"] in args.datasets and r["model"] in args.models and r["seed"] in args.seeds
+    ]
     print("\n" + tables(selected, args.datasets, args.models))
     _write(args, runs, time.perf_counter() - started)
     print(f"\nwrote {args.json}")
@@ -252,23 +276,32 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(args: argparse.Namespace, runs: list[dict], elapsed: float) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "datasets": args.datasets,
-        "models": args.models,
-        "seeds": args.seeds,
-        "epochs_override": args.epochs,
-        "extra_args": args.extra,
-        "this_invocation_s": round(elapsed, 1),
-        "targets": TARGETS,
-        "anchors": {d: {m: (None if a is None else {"acc": a[0], "source": a[1]}) for m, a in v.items()}
-                    for d, v in ANCHORS.items()},
-        "sources": SOURCES,
-        "summary": summarise(runs, args.datasets, args.models),
-        "runs": sorted(runs, key=lambda r: (DATASETS.index(r["dataset"]), MODELS.index(r["model"]),
-                                            r["seed"])),
-    }, indent=2) + "\n")
+    args.json.write_text(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "datasets": args.datasets,
+                "models": args.models,
+                "seeds": args.seeds,
+                "epochs_override": args.epochs,
+                "extra_args": args.extra,
+                "this_invocation_s": round(elapsed, 1),
+                "targets": TARGETS,
+                "anchors": {
+                    d: {m: (None if a is None else {"acc": a[0], "source": a[1]}) for m, a in v.items()}
+                    for d, v in ANCHORS.items()
+                },
+                "sources": SOURCES,
+                "summary": summarise(runs, args.datasets, args.models),
+                "runs": sorted(
+                    runs, key=lambda r: (DATASETS.index(r["dataset"]), MODELS.index(r["model"]), r["seed"])
+                ),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("runs/bench_video_accuracy"))
     parser.add_argument("--json", type=Path, default=Path("docs/results/video_accuracy.json"))
-    parser.add_argument("--extra", action="append", default=[], metavar="ARG",
-                        help="one more CLI argument for every run (repeatable), for ablations, e.g. "
-                             "--extra='--model.init_args.model_kwargs={frame_size: [32, 32], norm: none}'")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more CLI argument for every run (repeatable), for ablations, e.g. "
+        "--extra='--model.init_args.model_kwargs={frame_size: [32, 32], norm: none}'",
+    )
     args = parser.parse_args(argv)
 
     extras = dict(DEMO_RUNS)
@@ -72,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                 "total_s": time.perf_counter() - started,
             }
             rows.append(row)
-            print(f"{preset} seed {seed}: test acc {row['test_acc']:.3f} ({row['total_s']:.0f} s)", flush=True)
+            print(
+                f"{preset} seed {seed}: test acc {row['test_acc']:.3f} ({row['total_s']:.0f} s)", flush=True
+            )
 
     table = []
     for preset in args.models:
@@ -80,16 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         fit_s = [r["fit_s"] for r in rows if r["preset"] == preset]
         model = next(r["model"] for r in rows if r["preset"] == preset)
         target = "near chance (0.25)" if preset == "video-framemean" else f">= {LSTM_TARGET}"
-        table.append({
-            "preset": preset,
-            "model": model,
-            "seeds": len(accs),
-            "test_acc_mean": statistics.mean(accs),
-            "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            "test_acc_per_seed": accs,
-            "fit_s_mean": statistics.mean(fit_s),
-            "target": target,
-        })
+        table.append(
+            {
+                "preset": preset,
+                "model": model,
+                "seeds": len(accs),
+                "test_acc_mean": statistics.mean(accs),
+                "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "test_acc_per_seed": accs,
+                "fit_s_mean": statistics.mean(fit_s),
+                "target": target,
+            }
+        )
     lines = [
         "| preset | model | test acc (mean ± std) | per seed | fit s | target |",
         "|---|---|---|---|---|---|",
@@ -102,14 +111,20 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n" + "\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "video_tree": VIDEO_TREE,
-        "extra_args": args.extra,
-        "summary": table,
-        "runs": rows,
-    }, indent=2) + "\n")
+    args.json.write_text(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "video_tree": VIDEO_TREE,
+                "extra_args": args.extra,
+                "summary": table,
+                "runs": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwrote {args.json}")
     return 0
 

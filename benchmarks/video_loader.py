@@ -53,8 +53,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from cnnlstm.data.video import VideoClipDataset, clip_indices
 from cnnlstm.data.video_cache import ClipCache
-from cnnlstm.data.video_layouts import VideoSample
 from cnnlstm.data.video_io import decode_frames, probe_video, write_video
+from cnnlstm.data.video_layouts import VideoSample
 
 # Test video settings (fixed: the issue's setting).
 WIDTH, HEIGHT = 320, 240
@@ -203,12 +203,14 @@ def _cpu_seconds_tree() -> float:
 def _make_runner(dataset: Dataset, workers: int) -> Callable[[], int]:
     """A function that loads one clip per video (one pass) and returns how many it loaded."""
     if workers == 0:
+
         def run() -> int:
             n = 0
             for i in range(len(dataset)):  # type: ignore[arg-type]
                 clip, _ = dataset[i]
                 n += 1
             return n
+
         return run
     loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers, persistent_workers=True)
 
@@ -232,8 +234,9 @@ def _decoded_frames_model(infos: list, mode: str, num_frames: int, draws: int = 
     total = 0
     for d in range(draws):
         info = infos[d % len(infos)]
-        ids = clip_indices(info.num_frames, num_frames=num_frames, mode=mode, stride=1, train=True,
-                           generator=gen)
+        ids = clip_indices(
+            info.num_frames, num_frames=num_frames, mode=mode, stride=1, train=True, generator=gen
+        )
         first, last = min(ids), max(ids)
         key = max(k for k in info.keyframes if k <= first)
         total += last - key + 1
@@ -336,13 +339,27 @@ def main(argv: list[str] | None = None) -> dict:
         samples = [VideoSample(path=p, label=0) for p in paths]
 
         t0 = time.perf_counter()
-        cache = ClipCache([str(p) for p in paths], infos, frames_per_video=CACHE_FRAMES, frame_size=size,
-                          cache_dir=tmp / "cache", progress=False)
+        cache = ClipCache(
+            [str(p) for p in paths],
+            infos,
+            frames_per_video=CACHE_FRAMES,
+            frame_size=size,
+            cache_dir=tmp / "cache",
+            progress=False,
+        )
         cache_build_s = time.perf_counter() - t0
 
         def dataset(mode: str, use_cache: bool) -> VideoClipDataset:
-            return VideoClipDataset(samples, infos, num_frames=args.clip_frames, frame_size=size, mode=mode,
-                                    stride=1, train=True, cache=cache if use_cache else None)
+            return VideoClipDataset(
+                samples,
+                infos,
+                num_frames=args.clip_frames,
+                frame_size=size,
+                mode=mode,
+                stride=1,
+                train=True,
+                cache=cache if use_cache else None,
+            )
 
         datasets: dict[str, Dataset] = {}
         skipped: dict[str, str] = {}
@@ -367,7 +384,7 @@ def main(argv: list[str] | None = None) -> dict:
         walls: dict[str, list[float]] = {n: [] for n in names}
         cpus: dict[str, list[float]] = {n: [] for n in names}
         for p in range(1 + args.repeats):  # pass 0 is the untimed warm-up
-            order = names[p % len(names):] + names[: p % len(names)]
+            order = names[p % len(names) :] + names[: p % len(names)]
             for name in order:
                 wall, cpu, n = _time_pass(runners[name], args.workers)
                 if n != args.videos:
@@ -414,8 +431,10 @@ def main(argv: list[str] | None = None) -> dict:
         f"one {args.clip_frames}-frame clip per video at {args.size}x{args.size}; median of {args.repeats} "
         f"interleaved passes after 1 warm-up; workers={args.workers}"
     )
-    header = (f"| {'method':<34} | {'clips/s':>8} | {'ms/clip':>8} | {'CPU ms/clip':>11} | "
-              f"{'frames decoded/clip':>19} | {'x specified':>11} |")
+    header = (
+        f"| {'method':<34} | {'clips/s':>8} | {'ms/clip':>8} | {'CPU ms/clip':>11} | "
+        f"{'frames decoded/clip':>19} | {'x specified':>11} |"
+    )
     print(header)
     print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
     for r in rows:
@@ -423,34 +442,57 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"| {r['method']:<34} | skipped: {r['skipped']}")
             continue
         ratio = f"{r['x_specified']:.2f}" if r["x_specified"] is not None else "n/a"
-        print(f"| {r['method']:<34} | {r['clips_per_s']:>8.1f} | {r['ms_per_clip']:>8.2f} | "
-              f"{r['cpu_ms_per_clip']:>11.2f} | {r['frames_decoded_per_clip']:>19.1f} | {ratio:>11} |")
-    print(f"setup: writing {args.videos} videos {generate_s:.1f} s, "
-          f"probing {probe_s * 1e3 / args.videos:.1f} ms/video, "
-          f"cache build ({CACHE_FRAMES} frames/video) {cache_build_s:.2f} s = "
-          f"{cache_build_s * 1e3 / args.videos:.1f} ms/video; "
-          f"file size {np.mean(file_bytes) / 1e6:.2f} MB/video")
+        print(
+            f"| {r['method']:<34} | {r['clips_per_s']:>8.1f} | {r['ms_per_clip']:>8.2f} | "
+            f"{r['cpu_ms_per_clip']:>11.2f} | {r['frames_decoded_per_clip']:>19.1f} | {ratio:>11} |"
+        )
+    print(
+        f"setup: writing {args.videos} videos {generate_s:.1f} s, "
+        f"probing {probe_s * 1e3 / args.videos:.1f} ms/video, "
+        f"cache build ({CACHE_FRAMES} frames/video) {cache_build_s:.2f} s = "
+        f"{cache_build_s * 1e3 / args.videos:.1f} ms/video; "
+        f"file size {np.mean(file_bytes) / 1e6:.2f} MB/video"
+    )
     if agreement:
-        print(f"frame check (video 0, frames 100-115, cnnlstm vs cv2 at {WIDTH}x{HEIGHT}): mean |diff| "
-              f"{agreement['mean_abs_diff_same_index']} same index, "
-              f"{agreement['mean_abs_diff_off_by_one']} off by one; cv2 read "
-              f"{agreement['frames_read_by_cv2']} frames, probe counted {agreement['frames_probed']}")
-    print(f"env: python {env['python']}, torch {env['torch']} ({env['torch_threads']} threads), "
-          f"av {env['av']}, "
-          f"cv2 {env.get('cv2')} ({env.get('cv2_threads', 'n/a')} threads, VideoCapture decoder "
-          f"{env.get('cv2_capture_threads', 'n/a')} threads), PyAV decoder 1 thread, "
-          f"{env['cpu_count']} CPUs, "
-          f"{env.get('cpu')}")
+        print(
+            f"frame check (video 0, frames 100-115, cnnlstm vs cv2 at {WIDTH}x{HEIGHT}): mean |diff| "
+            f"{agreement['mean_abs_diff_same_index']} same index, "
+            f"{agreement['mean_abs_diff_off_by_one']} off by one; cv2 read "
+            f"{agreement['frames_read_by_cv2']} frames, probe counted {agreement['frames_probed']}"
+        )
+    print(
+        f"env: python {env['python']}, torch {env['torch']} ({env['torch_threads']} threads), "
+        f"av {env['av']}, "
+        f"cv2 {env.get('cv2')} ({env.get('cv2_threads', 'n/a')} threads, VideoCapture decoder "
+        f"{env.get('cv2_capture_threads', 'n/a')} threads), PyAV decoder 1 thread, "
+        f"{env['cpu_count']} CPUs, "
+        f"{env.get('cpu')}"
+    )
 
     result = dict(
         benchmark="video_loader",
         settings=dict(
-            videos=args.videos, repeats=args.repeats, warmup_passes=1, clip_frames=args.clip_frames,
-            size=args.size, workers=args.workers, video_width=WIDTH, video_height=HEIGHT, fps=FPS,
-            seconds=SECONDS, frames_per_video=FPS * SECONDS, gop=GOP, codec="libx264", crf=23,
-            specified_resize=SPEC_SIZE, cache_frames_per_video=CACHE_FRAMES, stride=1, seed=SEED,
-            command=" ".join(["python benchmarks/video_loader.py",
-                              *(argv if argv is not None else sys.argv[1:])]),
+            videos=args.videos,
+            repeats=args.repeats,
+            warmup_passes=1,
+            clip_frames=args.clip_frames,
+            size=args.size,
+            workers=args.workers,
+            video_width=WIDTH,
+            video_height=HEIGHT,
+            fps=FPS,
+            seconds=SECONDS,
+            frames_per_video=FPS * SECONDS,
+            gop=GOP,
+            codec="libx264",
+            crf=23,
+            specified_resize=SPEC_SIZE,
+            cache_frames_per_video=CACHE_FRAMES,
+            stride=1,
+            seed=SEED,
+            command=" ".join(
+                ["python benchmarks/video_loader.py", *(argv if argv is not None else sys.argv[1:])]
+            ),
         ),
         rows=rows,
         per_pass_ms_per_clip={n: [round(v * 1e3, 3) for v in walls[n]] for n in walls},

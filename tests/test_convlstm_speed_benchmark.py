@@ -13,7 +13,11 @@ import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "convlstm_speed.py"
 EAGER_CPU = [
-    "reference fp32", "cnnlstm-auto fp32", "cnnlstm-fused fp32", "cnnlstm-split fp32", "cnnlstm-auto bf16",
+    "reference fp32",
+    "cnnlstm-auto fp32",
+    "cnnlstm-fused fp32",
+    "cnnlstm-split fp32",
+    "cnnlstm-auto bf16",
 ]
 
 
@@ -29,8 +33,21 @@ def bench():
 
 def _run(bench, tmp_path: Path, *extra: str) -> tuple[dict, dict]:
     out = tmp_path / "speed.json"
-    result = bench.main(["--configs", "tiny", "--repeats", "1", "--warmup", "0", "--peak-size", "128",
-                         "--out", str(out), *extra])
+    result = bench.main(
+        [
+            "--configs",
+            "tiny",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--peak-size",
+            "128",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
     return result, json.loads(out.read_text())
 
 
@@ -44,8 +61,17 @@ def test_tiny_cpu_run_reports_finite_numbers_and_passing_checks(bench, tmp_path)
     assert cfg.train_flops() == expected_flops == written["configs"][0]["train_flops"]
     for r in rows:
         assert r["error"] is None, r
-        for key in ("median_ms", "ms_per_step", "tflops", "pct_bf16_peak", "ratio_to_reference", "speedup",
-                    "max_abs_diff", "rel_diff", "grad_rel_diff"):
+        for key in (
+            "median_ms",
+            "ms_per_step",
+            "tflops",
+            "pct_bf16_peak",
+            "ratio_to_reference",
+            "speedup",
+            "max_abs_diff",
+            "rel_diff",
+            "grad_rel_diff",
+        ):
             assert isinstance(r[key], float) and math.isfinite(r[key]), (key, r)
         assert r["median_ms"] > 0 and r["tflops"] > 0
         assert r["ms_per_step"] == pytest.approx(r["median_ms"] / cfg.steps, rel=1e-3)
@@ -62,7 +88,9 @@ def test_tiny_cpu_run_reports_finite_numbers_and_passing_checks(bench, tmp_path)
         assert peak["n"] == 128 and peak["tflops"] > 0 and math.isfinite(peak["tflops"])
     assert written["finished"] is True and written["torch"] == torch.__version__
     assert {t["target"] for t in written["targets"]} == {
-        "cpu fp32 <= 1.0x reference time", "cpu bf16 >= 2x faster than reference fp32"}
+        "cpu fp32 <= 1.0x reference time",
+        "cpu bf16 >= 2x faster than reference fp32",
+    }
     assert all(t["met"] in (True, False) for t in written["targets"])
     assert result["rows"] == rows
 
@@ -99,7 +127,9 @@ def test_one_failing_variant_is_recorded_and_the_run_goes_on(bench, tmp_path, mo
 def test_variant_filters_keep_the_reference(bench):
     chosen = bench.select_variants(bench.device_variants("cuda"), "bf16 cuda-graph", None)
     assert [v.name for v in chosen] == [
-        "reference fp32", "cnnlstm-auto bf16 cuda-graph", "cnnlstm-auto bf16 channels-last cuda-graph"
+        "reference fp32",
+        "cnnlstm-auto bf16 cuda-graph",
+        "cnnlstm-auto bf16 channels-last cuda-graph",
     ]
     chosen = bench.select_variants(bench.device_variants("cuda"), None, "fp32 compile,tf32 compile")
     names = [v.name for v in chosen]

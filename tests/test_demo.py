@@ -20,7 +20,13 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
         assert row["skipped files"] == (2 if row["preset"].startswith("video-") else 0)
         if row["preset"].startswith("movingmnist-"):  # forecasting: frame metrics and pictures
             assert row["test acc"] is None and row["test MSE"] > 0 and 0 < row["test SSIM"] <= 1
-            pictures = ("loss.png", "forecast_val.png", "forecast_test.png", "forecast_test.gif", "horizon_test.png")
+            pictures = (
+                "loss.png",
+                "forecast_val.png",
+                "forecast_test.png",
+                "forecast_test.gif",
+                "horizon_test.png",
+            )
         else:
             assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None
             pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
@@ -42,7 +48,21 @@ def test_demo_rejects_unknown_presets(tmp_path, capsys):
 
 
 def test_markdown_formatting():
-    row = {"preset": "p", "model": "m", "params": 12345, "epochs": 2, "fit s": 1.5, "val acc": 0.5,
-           "test acc": None, "test macro-F1": 0.25, "test MSE": None, "test SSIM": None, "skipped files": 2,
-           "plots": "loss.png"}
-    assert to_markdown([row]).splitlines()[-1] == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 |  |  | 2 | loss.png |"
+    row = {
+        "preset": "p",
+        "model": "m",
+        "params": 12345,
+        "epochs": 2,
+        "fit s": 1.5,
+        "val acc": 0.5,
+        "test acc": None,
+        "test macro-F1": 0.25,
+        "test MSE": None,
+        "test SSIM": None,
+        "skipped files": 2,
+        "plots": "loss.png",
+    }
+    assert (
+        to_markdown([row]).splitlines()[-1]
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 |  |  | 2 | loss.png |"
+    )

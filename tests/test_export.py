@@ -36,8 +36,12 @@ def weights_dir(tmp_path):
     model, x = _tiny("lrcn_tiny")
     out = tmp_path / "lrcn"
     export_model(
-        model, model_name="lrcn_tiny", model_kwargs={"num_classes": 3}, example_input=x,
-        output_dir=out, formats=("safetensors",),
+        model,
+        model_name="lrcn_tiny",
+        model_kwargs={"num_classes": 3},
+        example_input=x,
+        output_dir=out,
+        formats=("safetensors",),
     )
     return out
 
@@ -80,8 +84,13 @@ class _TiedSequenceModel(nn.Module):
 def tied_model_name(monkeypatch):
     name = "tied_sequence_test_tiny"
     info = _registry.ModelInfo(
-        name=name, builder=lambda **kw: _TiedSequenceModel(**kw), task="classification",
-        modality="sensor", input_size=(5, 3), test_input_size=(5, 3), description="test only",
+        name=name,
+        builder=lambda **kw: _TiedSequenceModel(**kw),
+        task="classification",
+        modality="sensor",
+        input_size=(5, 3),
+        test_input_size=(5, 3),
+        description="test only",
     )
     monkeypatch.setitem(_registry._REGISTRY, name, info)
     return name
@@ -95,7 +104,10 @@ def test_export_tied_weights_and_sequence_input(tied_model_name, tmp_path):
     model = cnnlstm.create_model(tied_model_name, num_classes=2)
     x = torch.randn(1, 5, 3)  # a batch of one: traced as two, still dynamic
     report = export_model(
-        model, model_name=tied_model_name, model_kwargs={"num_classes": 2}, example_input=x,
+        model,
+        model_name=tied_model_name,
+        model_kwargs={"num_classes": 2},
+        example_input=x,
         output_dir=tmp_path,
     )
     config = json.loads((tmp_path / CONFIG_FILE).read_text())
@@ -200,8 +212,12 @@ def test_load_weights_of_another_num_classes(weights_dir, tmp_path):
     model, x = _tiny("lrcn_tiny", num_classes=7)
     other = tmp_path / "seven"
     export_model(
-        model, model_name="lrcn_tiny", model_kwargs={"num_classes": 7}, example_input=x,
-        output_dir=other, formats=("safetensors",),
+        model,
+        model_name="lrcn_tiny",
+        model_kwargs={"num_classes": 7},
+        example_input=x,
+        output_dir=other,
+        formats=("safetensors",),
     )
     shutil.copyfile(other / WEIGHTS_FILE, weights_dir / WEIGHTS_FILE)
     with pytest.raises(ValueError, match=r"do not fit 'lrcn_tiny'.*head\.fc") as err:
@@ -278,8 +294,12 @@ def test_export_rejects_unknown_format(tmp_path):
     model, x = _tiny("lrcn_tiny")
     with pytest.raises(ValueError, match="formats must be"):
         export_model(
-            model, model_name="lrcn_tiny", model_kwargs={"num_classes": 3}, example_input=x,
-            output_dir=tmp_path, formats=("tflite",),
+            model,
+            model_name="lrcn_tiny",
+            model_kwargs={"num_classes": 3},
+            example_input=x,
+            output_dir=tmp_path,
+            formats=("tflite",),
         )
 
 
@@ -288,15 +308,21 @@ def test_missing_optional_dependency_says_what_to_install(tmp_path, monkeypatch)
     model, x = _tiny("lrcn_tiny")
     with pytest.raises(ImportError, match=r"needs the '\w+' package: pip install 'cnnlstm\[export\]'"):
         export_model(
-            model, model_name="lrcn_tiny", model_kwargs={"num_classes": 3}, example_input=x,
-            output_dir=tmp_path / "o", formats=("onnx",),
+            model,
+            model_name="lrcn_tiny",
+            model_kwargs={"num_classes": 3},
+            example_input=x,
+            output_dir=tmp_path / "o",
+            formats=("onnx",),
         )
     assert not (tmp_path / "o").exists()
 
 
 def test_compare_names_the_format_and_the_difference():
     want = {2: torch.zeros(2, 3)}
-    assert compare_outputs("onnx", {2: torch.full((2, 3), 1e-6)}, want, 1e-4)["max_abs_diff"] == pytest.approx(1e-6)
+    assert compare_outputs("onnx", {2: torch.full((2, 3), 1e-6)}, want, 1e-4)[
+        "max_abs_diff"
+    ] == pytest.approx(1e-6)
     too_far = r"onnx: max abs difference from eager is 0\.01 .*0\.0001"
     with pytest.raises(ExportVerificationError, match=too_far):
         compare_outputs("onnx", {2: torch.full((2, 3), 0.01)}, want, 1e-4)

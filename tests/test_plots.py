@@ -28,5 +28,7 @@ def test_curves_group_losses_and_metrics(tmp_path):
 
 
 def test_confusion_matrix_png(tmp_path):
-    out = plot_confusion_matrix(torch.tensor([[3, 1], [0, 4]]), tmp_path / "cm.png", class_names=["a", "b"], title="test")
+    out = plot_confusion_matrix(
+        torch.tensor([[3, 1], [0, 4]]), tmp_path / "cm.png", class_names=["a", "b"], title="test"
+    )
     assert out.is_file() and out.read_bytes()[:4] == b"\x89PNG"

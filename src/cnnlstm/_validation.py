@@ -54,9 +54,7 @@ def to_tuple(name: str, value: Any, length: int) -> tuple[int, ...]:
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == length:
         items = tuple(value)
     else:
-        raise ValueError(
-            f"{name} must be an int or a sequence of {length} ints; received {name}={value!r}"
-        )
+        raise ValueError(f"{name} must be an int or a sequence of {length} ints; received {name}={value!r}")
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
             raise ValueError(f"{name} must contain positive integers; received {name}={value!r}")

@@ -18,7 +18,17 @@ SMALL = ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32", "--da
 
 
 def _fit(root: Path, *extra: str, preset: str = "synthetic-tiny") -> int:
-    return main(["fit", "--config", preset, f"--trainer.default_root_dir={root}", "--trainer.max_epochs=2", *SMALL, *extra])
+    return main(
+        [
+            "fit",
+            "--config",
+            preset,
+            f"--trainer.default_root_dir={root}",
+            "--trainer.max_epochs=2",
+            *SMALL,
+            *extra,
+        ]
+    )
 
 
 def _error_line(capsys) -> str:
@@ -41,7 +51,14 @@ def test_presets_and_models_are_listed(capsys):
 def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     root = tmp_path / "run"
     assert _fit(root) == 0
-    for name in ("config.yaml", "metrics.csv", "summary.json", "loss.png", "metrics.png", "confusion_val.png"):
+    for name in (
+        "config.yaml",
+        "metrics.csv",
+        "summary.json",
+        "loss.png",
+        "metrics.png",
+        "confusion_val.png",
+    ):
         assert (root / name).is_file(), name
     assert (root / "checkpoints" / "last.ckpt").is_file()
     assert list(root.glob("events.out.tfevents.*")), "no TensorBoard events"
@@ -61,22 +78,35 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     with open(root / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     probabilities = {f"p_{name}" for name in ("0°", "90°", "180°", "270°")}
-    assert len(rows) == 32 and set(rows[0]) == {"index", "pred", "pred_name", "prob", "target"} | probabilities
+    assert (
+        len(rows) == 32 and set(rows[0]) == {"index", "pred", "pred_name", "prob", "target"} | probabilities
+    )
     for row in rows:
         assert abs(sum(float(row[p]) for p in probabilities) - 1) < 1e-4
         assert float(row["prob"]) == max(float(row[p]) for p in probabilities)
 
     out_dir = tmp_path / "export"
-    assert main(["export", "--ckpt_path", str(root / "checkpoints" / "last.ckpt"), "--output", str(out_dir),
-                 "--step"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--ckpt_path",
+                str(root / "checkpoints" / "last.ckpt"),
+                "--output",
+                str(out_dir),
+                "--step",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "onnx" in printed and "max |exported - eager|" in printed
     assert "step.onnx: 50 steps in onnxruntime" in printed  # lrcn_tiny streams: its step for any length
     assert json.loads((out_dir / "step.json").read_text())["max_abs_diff"] < 1e-4
 
-    from cnnlstm.training.checkpoint_io import safe_torch_load
     from cnnlstm.deploy.export import load_pretrained
     from cnnlstm.tasks import ClassificationTask
+    from cnnlstm.training.checkpoint_io import safe_torch_load
 
     ckpt = safe_torch_load(root / "checkpoints" / "last.ckpt")
     task = ClassificationTask(**{k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")})
@@ -96,15 +126,35 @@ def test_bf16_mixed_precision_on_cpu(tmp_path):
     "args, message",
     [
         (["fit", "--config", "synthetic-tny"], "unknown preset 'synthetic-tny'; did you mean synthetic-tiny"),
-        (["fit", "--config", "synthetic-tiny", "--model.init_args.name=lrcnn_tiny"], "unknown model 'lrcnn_tiny'; did you mean lrcn_tiny"),
-        (["fit", "--config", "synthetic-tiny", "--trainer.max_epoch=3"], "did you mean --trainer.max_epochs?"),
-        (["fit", "--config", "synthetic-tiny", "--model.init_args.lrr=3"], "error: Option 'lrr' is not accepted"),
-        (["fit", "--config", "synthetic-tiny", "--data.init_args.batch_size=0"], "error: --data.batch_size: batch_size must be a positive integer; received batch_size=0"),
+        (
+            ["fit", "--config", "synthetic-tiny", "--model.init_args.name=lrcnn_tiny"],
+            "unknown model 'lrcnn_tiny'; did you mean lrcn_tiny",
+        ),
+        (
+            ["fit", "--config", "synthetic-tiny", "--trainer.max_epoch=3"],
+            "did you mean --trainer.max_epochs?",
+        ),
+        (
+            ["fit", "--config", "synthetic-tiny", "--model.init_args.lrr=3"],
+            "error: Option 'lrr' is not accepted",
+        ),
+        (
+            ["fit", "--config", "synthetic-tiny", "--data.init_args.batch_size=0"],
+            "error: --data.batch_size: batch_size must be a positive integer; received batch_size=0",
+        ),
         (["fit", "--config", "missing/file.yaml"], "config file 'missing/file.yaml' does not exist"),
-        (["test", "--config", "synthetic-tiny", "--ckpt_path", "nowhere.ckpt"], "--ckpt_path 'nowhere.ckpt' does not exist"),
+        (
+            ["test", "--config", "synthetic-tiny", "--ckpt_path", "nowhere.ckpt"],
+            "--ckpt_path 'nowhere.ckpt' does not exist",
+        ),
         (["fitt"], "unknown command 'fitt'; did you mean fit"),
         (
-            ["fit", "--config", "synthetic-conv3d", '--model.init_args.model_kwargs={"frame_size": [64, 64]}'],
+            [
+                "fit",
+                "--config",
+                "synthetic-conv3d",
+                '--model.init_args.model_kwargs={"frame_size": [64, 64]}',
+            ],
             "cannot take this data's samples of shape (8, 3, 32, 32)",
         ),
     ],
@@ -125,10 +175,21 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, caps
     assert _fit(root, "--trainer.max_epochs=1") == 0
     good = root / "checkpoints" / "last.ckpt"
     before = good.read_bytes()
-    poison = '--trainer.callbacks+={"class_path": "tests.cli.poison.PoisonWeightsAt", "init_args": {"epoch": 1}}'
+    poison = (
+        '--trainer.callbacks+={"class_path": "tests.cli.poison.PoisonWeightsAt", "init_args": {"epoch": 1}}'
+    )
     code = main(
-        ["fit", "--config", "synthetic-tiny", f"--trainer.default_root_dir={root}", "--ckpt_path", "last",
-         "--trainer.max_epochs=3", poison, *SMALL]
+        [
+            "fit",
+            "--config",
+            "synthetic-tiny",
+            f"--trainer.default_root_dir={root}",
+            "--ckpt_path",
+            "last",
+            "--trainer.max_epochs=3",
+            poison,
+            *SMALL,
+        ]
     )
     assert code == 1
     line = _error_line(capsys)
@@ -141,8 +202,11 @@ def test_malicious_checkpoint_is_refused_and_never_executed(tmp_path, capsys):
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": _Payload(str(marker))}, evil)
     for command in (["test", "--config", "synthetic-tiny"], ["export", "--output", str(tmp_path / "x")]):
-        code = main([*command, "--ckpt_path", str(evil), f"--trainer.default_root_dir={tmp_path}", "--quiet"]
-                    if command[0] == "test" else [*command, "--ckpt_path", str(evil)])
+        code = main(
+            [*command, "--ckpt_path", str(evil), f"--trainer.default_root_dir={tmp_path}", "--quiet"]
+            if command[0] == "test"
+            else [*command, "--ckpt_path", str(evil)]
+        )
         assert code != 0
         assert "refusing to load" in _error_line(capsys)
     assert not marker.exists()
@@ -159,7 +223,9 @@ class _Payload:
 def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop(RUN_DIR_ENV, None)
-    return subprocess.run([sys.executable, "-m", "cnnlstm", *args], capture_output=True, text=True, env=env, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "cnnlstm", *args], capture_output=True, text=True, env=env, **kwargs
+    )
 
 
 RUN_DIR_ENV = "CNNLSTM_RUN_DIR"
@@ -168,8 +234,16 @@ RUN_DIR_ENV = "CNNLSTM_RUN_DIR"
 def test_subprocess_ddp_two_cpu_processes(tmp_path):
     root = tmp_path / "ddp"
     result = _cli(
-        "fit", "--config", "synthetic-tiny", f"--trainer.default_root_dir={root}", "--trainer.max_epochs=1",
-        "--trainer.accelerator=cpu", "--trainer.strategy=ddp", "--trainer.devices=2", *SMALL, timeout=300,
+        "fit",
+        "--config",
+        "synthetic-tiny",
+        f"--trainer.default_root_dir={root}",
+        "--trainer.max_epochs=1",
+        "--trainer.accelerator=cpu",
+        "--trainer.strategy=ddp",
+        "--trainer.devices=2",
+        *SMALL,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((root / "summary.json").read_text())
@@ -185,12 +259,20 @@ def _final_weights(root: Path) -> dict[str, torch.Tensor]:
 
 def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     """A real process is killed with SIGKILL mid-training; `--ckpt_path last` resumes exactly."""
-    args = ["--config", "synthetic-tiny", "--trainer.max_epochs=6", "--data.num_train=256", "--data.batch_size=16",
-            "--model.init_args.model_kwargs={dropout: 0.2}", "--quiet"]
+    args = [
+        "--config",
+        "synthetic-tiny",
+        "--trainer.max_epochs=6",
+        "--data.num_train=256",
+        "--data.batch_size=16",
+        "--model.init_args.model_kwargs={dropout: 0.2}",
+        "--quiet",
+    ]
     killed_root = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "cnnlstm", "fit", *args, f"--trainer.default_root_dir={killed_root}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k != RUN_DIR_ENV},
     )
     last = killed_root / "checkpoints" / "last.ckpt"
@@ -209,7 +291,9 @@ def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     for ckpt in last.parent.glob("*.ckpt"):  # every checkpoint on disk is complete
         safe_torch_load(ckpt)
 
-    resumed = _cli("fit", *args, f"--trainer.default_root_dir={killed_root}", "--ckpt_path", "last", timeout=300)
+    resumed = _cli(
+        "fit", *args, f"--trainer.default_root_dir={killed_root}", "--ckpt_path", "last", timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     straight_root = tmp_path / "straight"
     straight = _cli("fit", *args, f"--trainer.default_root_dir={straight_root}", timeout=300)
@@ -233,13 +317,41 @@ def test_help_needs_no_config(capsys):
 
 def test_compile_flag_trains_a_compiled_model_with_plain_checkpoint_keys(tmp_path):
     root = tmp_path / "compiled"
-    assert main(["fit", "--config", "synthetic-tiny", "--compile", "--trainer.max_epochs=1", "--data.num_train=32",
-                 "--data.num_val=16", "--data.num_test=16", f"--trainer.default_root_dir={root}", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                "synthetic-tiny",
+                "--compile",
+                "--trainer.max_epochs=1",
+                "--data.num_train=32",
+                "--data.num_val=16",
+                "--data.num_test=16",
+                f"--trainer.default_root_dir={root}",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     ckpt = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["compile"] is True
     assert all(not k.startswith("model._orig_mod") for k in ckpt["state_dict"])
-    assert main(["test", "--config", "synthetic-tiny", "--data.num_test=16", f"--trainer.default_root_dir={root}",
-                 "--ckpt_path", "last", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "test",
+                "--config",
+                "synthetic-tiny",
+                "--data.num_test=16",
+                f"--trainer.default_root_dir={root}",
+                "--ckpt_path",
+                "last",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
 
 
 def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
@@ -248,7 +360,11 @@ def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
     (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\n0,9,1.0\n1,19,0.9\n2,24,\n2,29,0.8\n")
     logger = ResumableCSVLogger(tmp_path, name="", version="")
     assert logger.drop_epochs_from(2) == 2
-    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,step,val/loss", "0,9,1.0", "1,19,0.9"]
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "epoch,step,val/loss",
+        "0,9,1.0",
+        "1,19,0.9",
+    ]
     assert logger.drop_epochs_from(2) == 0
 
 
@@ -260,8 +376,22 @@ def test_compile_mode_reaches_torch_compile_and_bad_modes_are_named(tmp_path, ca
     with pytest.raises(ValueError, match="compile must be one of"):
         ClassificationTask(name="lrcn_tiny", num_classes=3, compile="fastest")
     root = tmp_path / "ro"
-    assert main(["fit", "--config", "synthetic-tiny", "--compile=reduce-overhead", "--trainer.max_epochs=1",
-                 "--data.num_train=16", "--data.num_val=8", "--data.num_test=8", f"--trainer.default_root_dir={root}",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                "synthetic-tiny",
+                "--compile=reduce-overhead",
+                "--trainer.max_epochs=1",
+                "--data.num_train=16",
+                "--data.num_val=8",
+                "--data.num_test=8",
+                f"--trainer.default_root_dir={root}",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     ckpt = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["compile"] == "reduce-overhead"

@@ -10,10 +10,20 @@ import pytest
 from cnnlstm.cli import main
 from cnnlstm.data.moving_mnist import generate
 
-SMALL = ["--model.init_args.name=convlstm_forecaster_tiny", "--model.init_args.model_kwargs={}",
-         "--data.num_train=16", "--data.num_val=8", "--data.num_test=8", "--data.input_frames=4",
-         "--data.target_frames=3", "--data.image_size=32", "--data.batch_size=4", "--data.num_workers=0",
-         "--trainer.max_epochs=1", "--quiet"]
+SMALL = [
+    "--model.init_args.name=convlstm_forecaster_tiny",
+    "--model.init_args.model_kwargs={}",
+    "--data.num_train=16",
+    "--data.num_val=8",
+    "--data.num_test=8",
+    "--data.input_frames=4",
+    "--data.target_frames=3",
+    "--data.image_size=32",
+    "--data.batch_size=4",
+    "--data.num_workers=0",
+    "--trainer.max_epochs=1",
+    "--quiet",
+]
 
 
 @pytest.mark.parametrize("preset", ["movingmnist-convlstm-small", "movingmnist-convlstm"])
@@ -36,15 +46,34 @@ def test_fit_test_predict_write_metrics_pictures_and_frames(preset, tmp_path):
     # Predict on a user's .npy of input frames (T, H, W), for a longer horizon than trained.
     frames = generate(1, seq_len=4, image_size=32, seed=3, split="test")[0]
     np.save(tmp_path / "inputs.npy", frames)
-    assert main(["predict", *common, "--ckpt_path", "last", f"--data.predict_path={tmp_path / 'inputs.npy'}",
-                 "--data.target_frames=7"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                *common,
+                "--ckpt_path",
+                "last",
+                f"--data.predict_path={tmp_path / 'inputs.npy'}",
+                "--data.target_frames=7",
+            ]
+        )
+        == 0
+    )
     predicted = np.load(root / "predictions.npy", allow_pickle=False)
     assert predicted.shape == (1, 7, 1, 32, 32) and predicted.dtype == np.float32
-    assert 0 <= predicted.min() and predicted.max() <= 1
+    assert predicted.min() >= 0 and predicted.max() <= 1
     assert (root / "prediction_000.png").is_file()
 
 
 def test_a_classifier_preset_model_on_forecast_data_fails_in_seconds(tmp_path):
-    code = main(["fit", "--config", "movingmnist-convlstm-small", f"--trainer.default_root_dir={tmp_path}",
-                 *SMALL, "--model.init_args.name=lrcn_tiny"])
+    code = main(
+        [
+            "fit",
+            "--config",
+            "movingmnist-convlstm-small",
+            f"--trainer.default_root_dir={tmp_path}",
+            *SMALL,
+            "--model.init_args.name=lrcn_tiny",
+        ]
+    )
     assert code != 0

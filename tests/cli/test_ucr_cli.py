@@ -18,7 +18,8 @@ ONE_EPOCH = ["--trainer.max_epochs=1", "--model.init_args.model_kwargs={}", "--q
 
 def _ucr_presets() -> list[str]:
     return sorted(
-        name for name in list_presets()
+        name
+        for name in list_presets()
         if "cnnlstm.data.UCRDataModule" in (PRESET_DIR / f"{name}.yaml").read_text()
     )
 
@@ -32,8 +33,12 @@ def _fit_then_test(root: Path, preset: str, *extra: str) -> dict:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_generic_preset_trains_then_tests_its_best_checkpoint(family, tmp_path):
-    summary = _fit_then_test(tmp_path / family, f"ucr-{family}", f"--model.init_args.name={family}_tiny",
-                             "--data.name=BasicMotions")
+    summary = _fit_then_test(
+        tmp_path / family,
+        f"ucr-{family}",
+        f"--model.init_args.name={family}_tiny",
+        "--data.name=BasicMotions",
+    )
     assert summary["preset"] == f"ucr-{family}" and summary["model"] == f"{family}_tiny"
     assert summary["epochs"] == 1 and 0 <= summary["fit_metrics"]["val/acc"] <= 1
     assert set(summary["test_metrics"]) >= {"test/acc", "test/f1_macro", "test/f1_weighted"}
@@ -44,8 +49,13 @@ def test_generic_preset_trains_then_tests_its_best_checkpoint(family, tmp_path):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_unequal_length_dataset_with_every_family(family, tmp_path):
     """JapaneseVowels: 12 channels, series of 7 to 29 steps padded to 29, lengths passed to the model."""
-    summary = _fit_then_test(tmp_path / family, f"ucr-{family}", f"--model.init_args.name={family}_tiny",
-                             "--data.name=JapaneseVowels", "--data.batch_size=64")
+    summary = _fit_then_test(
+        tmp_path / family,
+        f"ucr-{family}",
+        f"--model.init_args.name={family}_tiny",
+        "--data.name=JapaneseVowels",
+        "--data.batch_size=64",
+    )
     assert len(summary["test_confusion_matrix"]) == 9  # 9 speakers
     assert sum(map(sum, summary["test_confusion_matrix"])) == 370
     from cnnlstm.training.checkpoint_io import safe_torch_load
@@ -67,8 +77,12 @@ def test_every_ucr_preset_parses_and_loads_its_data(preset, capsys):
 
 def test_the_preset_list_holds_this_issues_presets():
     presets = list_presets()
-    for name in ("basicmotions-deepconvlstm", "japanesevowels-lstm_fcn", "sensor-deepconvlstm",
-                 *(f"ucr-{f}" for f in FAMILIES)):
+    for name in (
+        "basicmotions-deepconvlstm",
+        "japanesevowels-lstm_fcn",
+        "sensor-deepconvlstm",
+        *(f"ucr-{f}" for f in FAMILIES),
+    ):
         assert name in presets and presets[name], name  # a description from the first line
     assert "--data.path" in presets["sensor-deepconvlstm"]
     assert set(_ucr_presets()) >= {"basicmotions-deepconvlstm", "japanesevowels-lstm_fcn"}
@@ -104,20 +118,32 @@ SENSOR = ["--model.init_args.name=deepconvlstm_tiny", "--data.window=32", "--dat
 
 def test_sensor_preset_trains_on_a_csv_then_tests(streams, tmp_path):
     # class_names given explicitly: see test_sensor_preset_trains_without_class_names.
-    summary = _fit_then_test(tmp_path / "run", "sensor-deepconvlstm", f"--data.path={streams}", *SENSOR,
-                             "--data.class_names=[fast, slow]")
+    summary = _fit_then_test(
+        tmp_path / "run",
+        "sensor-deepconvlstm",
+        f"--data.path={streams}",
+        *SENSOR,
+        "--data.class_names=[fast, slow]",
+    )
     assert summary["model"] == "deepconvlstm_tiny" and len(summary["test_confusion_matrix"]) == 2
     assert sum(map(sum, summary["test_confusion_matrix"])) > 0  # windows of the held-out subject
 
 
 def test_sensor_preset_trains_without_class_names(streams, tmp_path):
-    common = ["--config", "sensor-deepconvlstm", f"--trainer.default_root_dir={tmp_path / 'run'}",
-              f"--data.path={streams}", *SENSOR, *ONE_EPOCH]
+    common = [
+        "--config",
+        "sensor-deepconvlstm",
+        f"--trainer.default_root_dir={tmp_path / 'run'}",
+        f"--data.path={streams}",
+        *SENSOR,
+        *ONE_EPOCH,
+    ]
     assert main(["fit", *common]) == 0
 
 
 def test_sensor_preset_needs_a_path(tmp_path, capsys):
-    code = main(["fit", "--config", "sensor-deepconvlstm", f"--trainer.default_root_dir={tmp_path}",
-                 "--quiet"])
+    code = main(
+        ["fit", "--config", "sensor-deepconvlstm", f"--trainer.default_root_dir={tmp_path}", "--quiet"]
+    )
     assert code != 0
     assert "required: path" in capsys.readouterr().err

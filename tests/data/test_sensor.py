@@ -76,7 +76,12 @@ def test_windows_never_cross_files(tmp_path):
     dm = make(path=tmp_path / "d", window=20, step=20, val_fraction=0.0, test_fraction=0.0)
     # 95 rows -> 4 windows (tail of 15 dropped), 45 rows -> 2; never one spanning both files
     assert [(w.source, w.start) for w in dm.train_dataset.windows] == [
-        ("a.csv", 0), ("a.csv", 20), ("a.csv", 40), ("a.csv", 60), ("b.csv", 0), ("b.csv", 20)
+        ("a.csv", 0),
+        ("a.csv", 20),
+        ("a.csv", 40),
+        ("a.csv", 60),
+        ("b.csv", 0),
+        ("b.csv", 20),
     ]
     assert len(dm.val_dataset) == 0 and len(dm.test_dataset) == 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,9 @@ from cnnlstm.data.video import VideoDataModule, clip_indices, min_frames  # noqa
 
 def test_segment_sampling_spreads_over_the_video():
     assert clip_indices(100, num_frames=4, mode="segments", train=False) == [12, 37, 62, 87]
-    two = [clip_indices(100, num_frames=4, mode="segments", train=False, clip=k, num_clips=2) for k in range(2)]
+    two = [
+        clip_indices(100, num_frames=4, mode="segments", train=False, clip=k, num_clips=2) for k in range(2)
+    ]
     assert two == [[6, 31, 56, 81], [18, 43, 68, 93]]
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
@@ -26,28 +29,56 @@ def test_segment_sampling_spreads_over_the_video():
 
 def test_dense_sampling_windows_and_loop_padding():
     assert clip_indices(100, num_frames=4, mode="dense", stride=2, train=False) == [46, 48, 50, 52]
-    starts = [clip_indices(20, num_frames=4, mode="dense", stride=1, train=False, clip=k, num_clips=3)[0] for k in range(3)]
+    starts = [
+        clip_indices(20, num_frames=4, mode="dense", stride=1, train=False, clip=k, num_clips=3)[0]
+        for k in range(3)
+    ]
     assert starts == [0, 8, 16]
     g = torch.Generator().manual_seed(1)
     for _ in range(20):
         ids = clip_indices(30, num_frames=8, mode="dense", stride=3, train=True, generator=g)
         assert ids == list(range(ids[0], ids[0] + 22, 3)) and ids[-1] < 30
-    assert clip_indices(3, num_frames=5, mode="dense", stride=1, train=False) == [0, 1, 2, 0, 1]  # loop-padded
-    assert min_frames(num_frames=8, mode="dense", stride=3) == 22 and min_frames(num_frames=8, mode="segments", stride=3) == 8
+    assert clip_indices(3, num_frames=5, mode="dense", stride=1, train=False) == [
+        0,
+        1,
+        2,
+        0,
+        1,
+    ]  # loop-padded
+    assert (
+        min_frames(num_frames=8, mode="dense", stride=3) == 22
+        and min_frames(num_frames=8, mode="segments", stride=3) == 8
+    )
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
-    write_video_tree(root, num_classes=4, videos_per_class=6, num_frames=20, frame_size=48, include_broken=True, progress=False)
+    write_video_tree(
+        root,
+        num_classes=4,
+        videos_per_class=6,
+        num_frames=20,
+        frame_size=48,
+        include_broken=True,
+        progress=False,
+    )
     return root
 
 
 def test_module_skips_broken_files_with_reasons(tree):
     # Dense clips of 4 consecutive frames: the 3-frame video is too short; the truncated one
     # (the first half of a 20-frame video) keeps enough frames that decode.
-    dm = VideoDataModule(root=str(tree), num_frames=4, frame_size=48, sampling="dense", stride=1,
-                         pad_short=False, val_fraction=0.2, batch_size=4)
+    dm = VideoDataModule(
+        root=str(tree),
+        num_frames=4,
+        frame_size=48,
+        sampling="dense",
+        stride=1,
+        pad_short=False,
+        val_fraction=0.2,
+        batch_size=4,
+    )
     dm.setup("fit")
     reasons = {item["path"].rsplit("/", 1)[-1]: item["reason"] for item in dm.skipped}
     for name in ("broken_empty.mp4", "broken_random.mp4", "broken_short.mp4"):
@@ -60,8 +91,16 @@ def test_module_skips_broken_files_with_reasons(tree):
 
 
 def test_pad_short_keeps_short_videos_and_eval_takes_several_clips(tree):
-    dm = VideoDataModule(root=str(tree), num_frames=8, frame_size=48, sampling="dense", stride=2,
-                         clips_per_video=3, pad_short=True, batch_size=2)
+    dm = VideoDataModule(
+        root=str(tree),
+        num_frames=8,
+        frame_size=48,
+        sampling="dense",
+        stride=2,
+        clips_per_video=3,
+        pad_short=True,
+        batch_size=2,
+    )
     dm.setup("test")
     assert not any("broken_short" in item["path"] for item in dm.skipped)
     x, _ = next(iter(dm.test_dataloader()))
@@ -70,7 +109,9 @@ def test_pad_short_keeps_short_videos_and_eval_takes_several_clips(tree):
 
 
 def test_batch_transform_normalises_and_augments(tree):
-    dm = VideoDataModule(root=str(tree), num_frames=4, frame_size=48, crop_scale=0.5, hflip=True, mean=[0.5] * 3, std=[0.5] * 3)
+    dm = VideoDataModule(
+        root=str(tree), num_frames=4, frame_size=48, crop_scale=0.5, hflip=True, mean=[0.5] * 3, std=[0.5] * 3
+    )
     x = torch.full((2, 4, 3, 48, 48), 255, dtype=torch.uint8)
     assert torch.allclose(dm.transform(x, train=False), torch.ones(2, 4, 3, 48, 48))
     x = torch.randint(0, 256, (2, 4, 3, 48, 48), dtype=torch.uint8)
@@ -105,16 +146,30 @@ def test_window_dataset_tells_a_writer_paths_labels_and_window_times(tree):
 
     paths = sorted((tree / "dir090").glob("dir090_*.mp4"))[:2]
     infos = [probe_video(p) for p in paths]
-    ds = VideoWindowDataset([VideoSample(p, 1) for p in paths], infos, step=5, num_frames=4,
-                            frame_size=(32, 32), mode="dense", stride=2)
+    ds = VideoWindowDataset(
+        [VideoSample(p, 1) for p in paths],
+        infos,
+        step=5,
+        num_frames=4,
+        frame_size=(32, 32),
+        mode="dense",
+        stride=2,
+    )
     assert ds.num_videos == 2 and len(ds) == 2 * 3  # 20 frames, 7-frame windows from 0, 5, 10
     assert ds.sample_path(1) == str(paths[1]) and ds.sample_label(0) == 1
     assert ds.window_frames(0, 10) == (10, 16)
     assert ds.window_frames(0, 15) == (15, 19)  # clipped to the last frame
     assert ds.window_seconds(0, 10) == (infos[0].pts[10], infos[0].pts[16])
     # A folder of frames has no timestamps: frame / fps, or the frame index without a rate.
-    frames = VideoWindowDataset([VideoSample(Path("clip"), -1)], [VideoInfo("clip", 10, 0.0, 0.0, 0, 0, (), ())],
-                                step=2, num_frames=4, frame_size=(32, 32), mode="dense", stride=2)
+    frames = VideoWindowDataset(
+        [VideoSample(Path("clip"), -1)],
+        [VideoInfo("clip", 10, 0.0, 0.0, 0, 0, (), ())],
+        step=2,
+        num_frames=4,
+        frame_size=(32, 32),
+        mode="dense",
+        stride=2,
+    )
     assert frames.window_seconds(0, 2) == (2.0, 8.0)
     frames.infos[0] = VideoInfo("clip", 10, 5.0, 2.0, 0, 0, (), ())
     assert frames.window_seconds(0, 2) == (0.4, 1.6)
@@ -131,21 +186,32 @@ def test_cache_gives_the_decoded_frames_and_is_rebuilt_when_sources_change(tree,
 
     paths = sorted(str(p) for p in (tree / "dir090").glob("dir090_*.mp4"))[:3]
     infos = [probe_video(p) for p in paths]
-    cache = ClipCache(paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    cache = ClipCache(
+        paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+    )
     assert cache.counts == [8, 8, 8]
     spread = [round(i * 19 / 7) for i in range(8)]  # 8 frames evenly over 20
     expected = decode_frames(paths[1], spread, size=(32, 32), info=infos[1])
     assert (cache.frames(1, range(8)) == expected).all()
-    again = ClipCache(paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    again = ClipCache(
+        paths, infos, frames_per_video=8, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+    )
     assert again.folder == cache.folder  # reused, not rebuilt
-    other = ClipCache(paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    other = ClipCache(
+        paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+    )
     assert other.folder != cache.folder  # another budget, another cache
     copy = tmp_path / "copy.mp4"
-    copy.write_bytes(open(paths[0], "rb").read())
-    a = ClipCache([str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    copy.write_bytes(Path(paths[0]).read_bytes())
+    a = ClipCache(
+        [str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+    )
     import os
+
     os.utime(copy, ns=(1, 1))  # the source changed (mtime): a new cache
-    b = ClipCache([str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+    b = ClipCache(
+        [str(copy)], infos[:1], frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+    )
     assert a.folder != b.folder
 
 
@@ -172,7 +238,9 @@ def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeyp
 
     monkeypatch.setattr(video_cache, "decode_frames", fails_on_the_second_video)
     with pytest.raises(VideoDecodeError, match="boom"):
-        video_cache.ClipCache(paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False)
+        video_cache.ClipCache(
+            paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
+        )
     assert list(tmp_path.iterdir()) == []  # neither a half-written cache nor its temporary folder
 
 
@@ -200,8 +268,10 @@ def test_a_cache_build_that_loses_a_race_uses_the_finished_cache(tree, tmp_path,
 def test_cached_module_matches_the_decoding_one(tree, tmp_path):
     kw = dict(root=str(tree), num_frames=4, frame_size=32, sampling="segments", batch_size=4)
     plain = VideoDataModule(**kw)
-    cached = VideoDataModule(**kw, cache_frames=64, cache_dir=str(tmp_path))  # budget >= every video: all frames
+    cached = VideoDataModule(
+        **kw, cache_frames=64, cache_dir=str(tmp_path)
+    )  # budget >= every video: all frames
     plain.setup("validate")
     cached.setup("validate")
-    for (x1, y1), (x2, y2) in zip(plain.val_dataloader(), cached.val_dataloader()):
+    for (x1, y1), (x2, y2) in zip(plain.val_dataloader(), cached.val_dataloader(), strict=True):
         assert torch.equal(y1, y2) and torch.equal(x1, x2)

@@ -77,7 +77,7 @@ def test_every_layout_module_is_in_the_table():
     assert sorted(m.__name__ for m in modules) == sorted(m.__name__ for m in LAYOUTS.values())
     assert FORMATS == ("folders", "list", "ucf101", "hmdb51", "kinetics", "frames")
     for name, module in LAYOUTS.items():
-        assert module.NAME == name
+        assert name == module.NAME
         assert callable(module.detect) and callable(module.index)
         assert isinstance(module.USES_LIST_FILE, bool)
     assert [name for name, m in LAYOUTS.items() if m.USES_LIST_FILE] == ["list", "kinetics"]
@@ -258,7 +258,10 @@ def test_list_file_argument(tmp_path):
         assert index.format == "list" and index.class_names == ["x", "y"]
         assert names(index.splits["train"]) == ["a.mp4", "b.mp4"]
     layout_error(
-        r"list file 'nope.txt' not found \(looked in ", index_videos, tmp_path, list_file="nope.txt",
+        r"list file 'nope.txt' not found \(looked in ",
+        index_videos,
+        tmp_path,
+        list_file="nope.txt",
         field="list_file",
     )
 
@@ -395,7 +398,10 @@ def test_hmdb51_split_files_in_root_missing_videos_and_errors(tmp_path):
     why = f"not found under {tmp_path} (cartwheel_test_split1.txt line 1)"
     assert index.missing == [("cartwheel/cartwheel_clip_0.avi", why)]
     layout_error(
-        r"HMDB51 split 3 is not available: .*available splits: 1, 2$", index_videos, tmp_path, split=3,
+        r"HMDB51 split 3 is not available: .*available splits: 1, 2$",
+        index_videos,
+        tmp_path,
+        split=3,
         field="split",
     )
     write(tmp_path / "cartwheel_test_split1.txt", "cartwheel_clip_1.avi 1\ncartwheel_clip_2.avi 3\n")
@@ -428,6 +434,7 @@ def test_kinetics_both_path_patterns_extensions_and_missing(tmp_path):
     index = index_videos(tmp_path)
     assert index.format == "kinetics"
     assert index.class_names == ["abseiling", "air drumming", "zumba"]
+
     def rel(split: str) -> list[tuple[str, int]]:
         return [(s.path.relative_to(tmp_path).as_posix(), s.label) for s in index.splits[split]]
 
@@ -458,7 +465,10 @@ def test_kinetics_per_split_csvs_in_annotations_and_list_file(tmp_path):
     assert len(only.splits["train"]) + len(only.splits["val"]) == 2
     write(tmp_path / "annotations/other.csv", "label,youtube_id,time_start,time_end,split\nrun,z,0,1,train\n")
     layout_error(
-        r"several Kinetics CSVs .*pass list_file with the one", index_videos, tmp_path, format="kinetics",
+        r"several Kinetics CSVs .*pass list_file with the one",
+        index_videos,
+        tmp_path,
+        format="kinetics",
         field="list_file",
     )
 
@@ -474,7 +484,12 @@ def test_kinetics_bad_rows(tmp_path):
     assert "train/run/a_000000_000010.mp4" in message
     other = str(write(tmp_path / "x.csv", "a,b\n"))
     layout_error(
-        r"is not a Kinetics CSV", index_videos, tmp_path, format="kinetics", list_file=other, field="list_file"
+        r"is not a Kinetics CSV",
+        index_videos,
+        tmp_path,
+        format="kinetics",
+        list_file=other,
+        field="list_file",
     )
 
 
@@ -558,13 +573,27 @@ def test_detect_format_unknown_lists_what_it_found(tmp_path):
 
 def test_option_and_root_errors(tmp_path):
     touch(tmp_path, "c/a.mp4")
-    message = layout_error(r"^format='ucf' is not one of ", index_videos, tmp_path, format="ucf", field="format")
+    message = layout_error(
+        r"^format='ucf' is not one of ", index_videos, tmp_path, format="ucf", field="format"
+    )
     assert "auto, " + ", ".join(FORMATS) in message
-    layout_error(r"^split must be a positive integer; received split=0$", index_videos, tmp_path, split=0,
-                 field="split")
-    layout_error(r"^val_fraction must be a number in \[0, 1\); received val_fraction=1$", index_videos,
-                 tmp_path, val_fraction=1, field="val_fraction")
-    layout_error(r"^seed must be an int >= 0; received seed='1'$", index_videos, tmp_path, seed="1", field="seed")
+    layout_error(
+        r"^split must be a positive integer; received split=0$",
+        index_videos,
+        tmp_path,
+        split=0,
+        field="split",
+    )
+    layout_error(
+        r"^val_fraction must be a number in \[0, 1\); received val_fraction=1$",
+        index_videos,
+        tmp_path,
+        val_fraction=1,
+        field="val_fraction",
+    )
+    layout_error(
+        r"^seed must be an int >= 0; received seed='1'$", index_videos, tmp_path, seed="1", field="seed"
+    )
     layout_error(r"received seed=-1$", index_videos, tmp_path, seed=-1, field="seed")
     layout_error(
         r"^list_file applies to format='list' or 'kinetics', not 'folders'",
@@ -580,7 +609,9 @@ def test_option_and_root_errors(tmp_path):
     layout_error(r"does not exist", detect_format, tmp_path / "nowhere", field="root")
     layout_error(r"is not a folder", index_videos, tmp_path / "c" / "a.mp4", field="root")
     layout_error(r"^root is not set", index_videos, "", field="root")
-    layout_error(r"no list file in .*list.txt, or train.txt", index_videos, tmp_path, format="list", field="root")
+    layout_error(
+        r"no list file in .*list.txt, or train.txt", index_videos, tmp_path, format="list", field="root"
+    )
     layout_error(r"no classInd.txt", index_videos, tmp_path, format="ucf101", field="root")
     layout_error(r"no <class>_test_split<N>.txt", index_videos, tmp_path, format="hmdb51", field="root")
     layout_error(r"no Kinetics CSV", index_videos, tmp_path, format="kinetics", field="root")

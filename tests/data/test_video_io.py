@@ -47,7 +47,7 @@ def read_index(frame: np.ndarray) -> int:
     value = 0
     for bit in range(BITS):
         lo, hi = int(bit * stripe + stripe / 4), int((bit + 1) * stripe - stripe / 4)
-        if frame[:, lo:max(hi, lo + 1)].mean() > (DARK + BRIGHT) / 2:
+        if frame[:, lo : max(hi, lo + 1)].mean() > (DARK + BRIGHT) / 2:
             value |= 1 << bit
     return value
 
@@ -96,7 +96,7 @@ def test_probe_reports_frames_rate_size_and_keyframes(video, info):
     assert (info.width, info.height) == (W, H)
     assert info.keyframes == tuple(range(0, N, GOP))
     assert len(info.pts) == N
-    assert all(a < b for a, b in zip(info.pts, info.pts[1:]))
+    assert all(a < b for a, b in zip(info.pts, info.pts[1:], strict=False))
     np.testing.assert_allclose(np.diff(info.pts), 1 / FPS, atol=1e-6)
 
 
@@ -169,7 +169,7 @@ def write_vfr(path, times_ms, gop):
     stream.time_base = Fraction(1, 1000)
     stream.codec_context.gop_size = gop
     stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
-    for frame_array, t in zip(frames, times_ms):
+    for frame_array, t in zip(frames, times_ms, strict=True):
         frame = av.VideoFrame.from_ndarray(frame_array, format="rgb24")
         frame.pts = int(t)
         frame.time_base = Fraction(1, 1000)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from cnnlstm import create_model
+from cnnlstm.deploy.stream import Stream
 from cnnlstm.nn import Conv3dStem
 from cnnlstm.nn.conv3d_stream import Conv3dStemStream
-from cnnlstm.deploy.stream import Stream
 
 
 def _randomise_batchnorm(model: torch.nn.Module) -> None:

@@ -21,8 +21,12 @@ def _build(name: str, **kwargs) -> torch.nn.Module:
 
 
 def test_registry_has_both_forecasters_with_tiny_variants():
-    assert {"convlstm_forecaster", "convlstm_forecaster_tiny", "convlstm_single_stack",
-            "convlstm_single_stack_tiny"} <= set(FORECASTERS)
+    assert {
+        "convlstm_forecaster",
+        "convlstm_forecaster_tiny",
+        "convlstm_single_stack",
+        "convlstm_single_stack_tiny",
+    } <= set(FORECASTERS)
 
 
 @pytest.mark.parametrize("name", FORECASTERS)
@@ -75,8 +79,9 @@ def test_forecaster_is_causal_in_its_inputs_and_ignores_the_last_frame_without_i
     changed[:, 0] += 0.5
     with torch.no_grad():
         assert not torch.allclose(model(x, 2), model(changed, 2))  # early inputs matter
-    blind = ConvLSTMForecaster(in_channels=1, hidden_channels=(4,), kernel_size=3, patch_size=2,
-                               forecaster_input="none").eval()
+    blind = ConvLSTMForecaster(
+        in_channels=1, hidden_channels=(4,), kernel_size=3, patch_size=2, forecaster_input="none"
+    ).eval()
     assert blind.forecaster_input == "none"
     with torch.no_grad():
         out = blind(x, 3)

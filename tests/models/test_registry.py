@@ -37,8 +37,15 @@ def test_list_models_wildcards_and_excludes():
 
 
 def test_the_core_models_are_registered():
-    assert {"conv3d_lstm", "lrcn", "convlstm_classifier", "frame_mean", "deepconvlstm", "lstm_fcn",
-            "convlstm_forecaster"} <= set(list_models())
+    assert {
+        "conv3d_lstm",
+        "lrcn",
+        "convlstm_classifier",
+        "frame_mean",
+        "deepconvlstm",
+        "lstm_fcn",
+        "convlstm_forecaster",
+    } <= set(list_models())
 
 
 @pytest.mark.parametrize(
@@ -78,8 +85,11 @@ def test_aliases_cannot_shadow_or_dangle():
 
 
 def test_the_streams_flag_is_checked_against_the_model():
-    with pytest.raises(ValueError, match=r"'_test_only_lrcn' is registered with streams=False but LRCN has "
-                                         r"init_state/step; register it with streams=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"'_test_only_lrcn' is registered with streams=False but LRCN has "
+        r"init_state/step; register it with streams=True",
+    ):
 
         @register_model(task="classification", modality="video", input_size=(6, 3, 32, 32))
         def _test_only_lrcn(**kwargs) -> LRCN:
@@ -148,7 +158,9 @@ def test_checkpoint_loading_errors(tmp_path):
         create_model("lrcn_tiny", num_classes=5, checkpoint_path=wrong)
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match=r"could not read weights .*garbage\.pt.*not a torch\.save file or is corrupt"):
+    with pytest.raises(
+        ValueError, match=r"could not read weights .*garbage\.pt.*not a torch\.save file or is corrupt"
+    ):
         create_model("lrcn_tiny", checkpoint_path=garbage)
 
 

@@ -103,8 +103,15 @@ def _checks(name: str) -> TaskChecks:
 def test_every_task_has_checks_and_example_inputs():
     assert set(TASK_CHECKS) == set(TASKS)
     for task in TASKS:
-        info = ModelInfo(name="probe", builder=nn.Identity, task=task, modality="any",
-                         input_size=(4, 2), test_input_size=(3, 2), description="probe")
+        info = ModelInfo(
+            name="probe",
+            builder=nn.Identity,
+            task=task,
+            modality="any",
+            input_size=(4, 2),
+            test_input_size=(3, 2),
+            description="probe",
+        )
         (x,) = example_inputs(info, 5, seed=1)
         assert x.shape == (5, 3, 2) and torch.equal(x, example_inputs(info, 5, seed=1)[0])
 

@@ -37,8 +37,14 @@ def _randomise_batchnorm(model: nn.Module) -> None:
 
 def test_the_sensor_models_are_registered():
     assert set(SENSOR_MODELS) == {
-        "deepconvlstm", "deepconvlstm_tiny", "lstm_fcn", "lstm_fcn_tiny",
-        "mlstm_fcn", "mlstm_fcn_tiny", "cnn_bilstm", "cnn_bilstm_tiny",
+        "deepconvlstm",
+        "deepconvlstm_tiny",
+        "lstm_fcn",
+        "lstm_fcn_tiny",
+        "mlstm_fcn",
+        "mlstm_fcn_tiny",
+        "cnn_bilstm",
+        "cnn_bilstm_tiny",
     }
 
 
@@ -112,7 +118,9 @@ def test_lstm_fcn_layers_are_the_paper_s(name, se):
     model = create_model(name, num_classes=4, in_channels=6, seq_len=100)
     convs = [b.conv for b in model.blocks]
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
-        (6, 128, (8,)), (128, 256, (5,)), (256, 128, (3,))
+        (6, 128, (8,)),
+        (128, 256, (5,)),
+        (256, 128, (3,)),
     ]
     assert [b.pad for b in model.blocks] == [(3, 4), (2, 2), (1, 1)]  # 'same', extra on the right
     assert all(isinstance(b.bn, nn.BatchNorm1d) for b in model.blocks)

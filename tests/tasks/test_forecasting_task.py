@@ -55,8 +55,12 @@ def test_wrong_shapes_are_named():
 
 
 def test_teacher_forcing_decays_linearly_over_its_epochs(monkeypatch):
-    task = ForecastingTask(name="convlstm_forecaster_tiny", teacher_forcing=1.0, teacher_forcing_end=0.0,
-                           teacher_forcing_epochs=4)
+    task = ForecastingTask(
+        name="convlstm_forecaster_tiny",
+        teacher_forcing=1.0,
+        teacher_forcing_end=0.0,
+        teacher_forcing_epochs=4,
+    )
     monkeypatch.setattr(ForecastingTask, "current_epoch", property(lambda self: self.epoch_for_test))
     seen = []
     for epoch in range(6):
@@ -80,8 +84,11 @@ def test_training_step_uses_the_requested_loss(loss):
     x, y = torch.rand(2, 3, 1, 8, 8), torch.rand(2, 2, 1, 8, 8)
     with torch.no_grad():
         pred = task(x, 2)
-    expected = {"mse": torch.nn.functional.mse_loss, "l1": torch.nn.functional.l1_loss,
-                "bce": torch.nn.functional.binary_cross_entropy}[loss](pred, y)
+    expected = {
+        "mse": torch.nn.functional.mse_loss,
+        "l1": torch.nn.functional.l1_loss,
+        "bce": torch.nn.functional.binary_cross_entropy,
+    }[loss](pred, y)
     torch.testing.assert_close(task.criterion(pred, y), expected)
 
 
@@ -92,4 +99,6 @@ def test_bce_works_under_bf16_autocast_and_equals_float32():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = task.criterion(pred.bfloat16(), target)
     assert loss.dtype == torch.float32
-    torch.testing.assert_close(loss, torch.nn.functional.binary_cross_entropy(pred.bfloat16().float(), target))
+    torch.testing.assert_close(
+        loss, torch.nn.functional.binary_cross_entropy(pred.bfloat16().float(), target)
+    )

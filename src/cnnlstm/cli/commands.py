@@ -24,10 +24,7 @@ def data_check(datamodule: Any) -> int:
         datamodule.setup(None)
     except ValueError as err:  # e.g. no usable video at all: still list every file and why
         problem = err
-    sizes = {
-        split: len(getattr(datamodule, f"{split}_dataset") or [])
-        for split in ("train", "val", "test")
-    }
+    sizes = {split: len(getattr(datamodule, f"{split}_dataset") or []) for split in ("train", "val", "test")}
     print("usable samples: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     skipped = getattr(datamodule, "skipped", [])
     print(f"skipped: {len(skipped)}")
@@ -61,11 +58,13 @@ def cmd_models(argv: list[str]) -> int:
     for name in names:
         info = model_info(name)
         params = sum(p.numel() for p in create_model(name).parameters())
-        rows.append((name, info.task, info.modality, f"{params:,}", "(" + ", ".join(map(str, info.input_size)) + ")"))
+        rows.append(
+            (name, info.task, info.modality, f"{params:,}", "(" + ", ".join(map(str, info.input_size)) + ")")
+        )
     header = ("model", "task", "input", "params", "one sample: (T, C, H, W) frames, (T, C) series")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -79,7 +78,8 @@ def cmd_export(argv: list[str]) -> int:
     parser.add_argument("--output", required=True, type=Path, help="folder for the exported files")
     parser.add_argument("--batch_size", type=int, default=2, help="batch size of the check batch")
     parser.add_argument(
-        "--step", action="store_true",
+        "--step",
+        action="store_true",
         help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models)",
     )
     args = parser.parse_args(argv)
@@ -88,7 +88,9 @@ def cmd_export(argv: list[str]) -> int:
     hp = ckpt.get("hyper_parameters") or {}
     for field in ("name", "input_shape"):
         if not hp.get(field):
-            raise CLIError(f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?")
+            raise CLIError(
+                f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?"
+            )
     kwargs = build_kwargs(
         hp.get("model_kwargs"), hp.get("num_classes"), name=hp.get("name"), input_shape=hp.get("input_shape")
     )
@@ -108,6 +110,8 @@ def cmd_export(argv: list[str]) -> int:
         from cnnlstm.deploy.step import export_step
 
         step_report = export_step(model, example[:, 0], args.output)
-        print(f"step.onnx: {step_report['steps_checked']} steps in onnxruntime, max |onnx - eager| = "
-              f"{step_report['max_abs_diff']:.3g} (inputs and state shapes in step.json)")
+        print(
+            f"step.onnx: {step_report['steps_checked']} steps in onnxruntime, max |onnx - eager| = "
+            f"{step_report['max_abs_diff']:.3g} (inputs and state shapes in step.json)"
+        )
     return 0

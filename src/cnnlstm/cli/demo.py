@@ -21,25 +21,58 @@ from cnnlstm import __version__
 # once into the clip cache, then 30 epochs read the cache. Flips stay off: the direction of motion
 # is the label.
 _VIDEO = [
-    "--data.root={videos}", "--data.init_args.hflip=false", "--data.num_frames=8", "--data.frame_size=32",
-    "--data.batch_size=16", "--data.num_workers=0", "--data.cache_frames=16", "--data.cache_dir={videos}.cache",
-    "--model.init_args.lr=0.005", "--trainer.max_epochs=30",
+    "--data.root={videos}",
+    "--data.init_args.hflip=false",
+    "--data.num_frames=8",
+    "--data.frame_size=32",
+    "--data.batch_size=16",
+    "--data.num_workers=0",
+    "--data.cache_frames=16",
+    "--data.cache_dir={videos}.cache",
+    "--model.init_args.lr=0.005",
+    "--trainer.max_epochs=30",
 ]
 
 # Moving MNIST on CPU within the demo's time: fewer generated sequences than the preset.
-_MOVING_MNIST = ["--data.num_train=1000", "--data.num_val=100", "--data.num_test=200", "--data.num_workers=0",
-                 "--trainer.max_epochs=3"]
+_MOVING_MNIST = [
+    "--data.num_train=1000",
+    "--data.num_val=100",
+    "--data.num_test=200",
+    "--data.num_workers=0",
+    "--trainer.max_epochs=3",
+]
 
 # (preset, extra arguments): later presets join here.
 DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("synthetic-tiny", []),
     ("synthetic-conv3d", []),
     ("synthetic-convlstm", []),
-    ("video-lrcn", [*_VIDEO, "--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={frame_pool_size: 2}"]),
-    ("video-framemean", [*_VIDEO, "--model.init_args.name=frame_mean_tiny", "--model.init_args.model_kwargs={}"]),
-    ("video-conv3d", [*_VIDEO, "--model.init_args.name=conv3d_lstm_tiny", "--data.stride=1",
-                    "--model.init_args.model_kwargs={frame_size: [32, 32]}"]),
-    ("video-convlstm", [*_VIDEO, "--model.init_args.name=convlstm_classifier_tiny", "--model.init_args.model_kwargs={}", "--data.stride=1"]),
+    (
+        "video-lrcn",
+        [*_VIDEO, "--model.init_args.name=lrcn_tiny", "--model.init_args.model_kwargs={frame_pool_size: 2}"],
+    ),
+    (
+        "video-framemean",
+        [*_VIDEO, "--model.init_args.name=frame_mean_tiny", "--model.init_args.model_kwargs={}"],
+    ),
+    (
+        "video-conv3d",
+        [
+            *_VIDEO,
+            "--model.init_args.name=conv3d_lstm_tiny",
+            "--data.stride=1",
+            "--model.init_args.model_kwargs={frame_size: [32, 32]}",
+        ],
+    ),
+    (
+        "video-convlstm",
+        [
+            *_VIDEO,
+            "--model.init_args.name=convlstm_classifier_tiny",
+            "--model.init_args.model_kwargs={}",
+            "--data.stride=1",
+        ],
+    ),
     ("basicmotions-deepconvlstm", []),
     ("movingmnist-convlstm-small", _MOVING_MNIST),
 ]
@@ -50,8 +83,20 @@ QUICK_DATA = {
     "synthetic-": ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"],
     "movingmnist-": ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16"],
 }
-COLUMNS = ("preset", "model", "params", "epochs", "fit s", "val acc", "test acc", "test macro-F1", "test MSE",
-           "test SSIM", "skipped files", "plots")
+COLUMNS = (
+    "preset",
+    "model",
+    "params",
+    "epochs",
+    "fit s",
+    "val acc",
+    "test acc",
+    "test macro-F1",
+    "test MSE",
+    "test SSIM",
+    "skipped files",
+    "plots",
+)
 
 
 def _row(preset: str, summary: dict) -> dict:
@@ -95,15 +140,21 @@ def write_video_trees(videos: Path, test_videos: Path, *, quick: bool = False, q
     from cnnlstm.data.synthetic import write_video_tree
 
     tree = dict(VIDEO_TREE, videos_per_class=8) if quick else VIDEO_TREE
-    print(f"writing {tree['num_classes'] * tree['videos_per_class']} H.264 training videos (a square moving in "
-          f"one of {tree['num_classes']} directions, 4 broken files among them) to {videos}/, and a held-out "
-          f"test tree to {test_videos}/")
+    print(
+        f"writing {tree['num_classes'] * tree['videos_per_class']} H.264 training videos (a square moving in "
+        f"one of {tree['num_classes']} directions, 4 broken files among them) to {videos}/, and a held-out "
+        f"test tree to {test_videos}/"
+    )
     for folder in (videos, test_videos, Path(f"{videos}.cache")):
         if folder.exists():
             shutil.rmtree(folder)
     write_video_tree(videos, **tree, include_broken=True, progress=not quiet)
-    write_video_tree(test_videos, **dict(tree, videos_per_class=max(4, tree["videos_per_class"] // 3)),
-                     seed=1, progress=not quiet)
+    write_video_tree(
+        test_videos,
+        **dict(tree, videos_per_class=max(4, tree["videos_per_class"] // 3)),
+        seed=1,
+        progress=not quiet,
+    )
 
 
 def fit_and_test(
@@ -144,15 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     from cnnlstm.cli.presets import list_presets
 
     parser = argparse.ArgumentParser(prog="cnnlstm demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the runs and the summary")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/demo"), help="folder for the runs and the summary"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="run only these presets")
-    parser.add_argument("--quick", action="store_true", help="1 epoch on few clips: a smoke test, not a result")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 epoch on few clips: a smoke test, not a result"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     runs = [(p, extra) for p, extra in DEMO_RUNS if args.only is None or p in args.only]
     unknown = set(args.only or []) - {p for p, _ in DEMO_RUNS}
     if unknown:
-        parser.error(f"--only names no demo preset: {sorted(unknown)}; demo presets: {[p for p, _ in DEMO_RUNS]}")
+        parser.error(
+            f"--only names no demo preset: {sorted(unknown)}; demo presets: {[p for p, _ in DEMO_RUNS]}"
+        )
     missing = [p for p, _ in runs if p not in list_presets()]
     if missing:
         raise RuntimeError(f"demo presets missing from the package: {missing}")
@@ -166,8 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     for i, (preset, extra) in enumerate(runs, 1):
         print(f"\n[{i}/{len(runs)}] {preset}: fit, then test on the best checkpoint", flush=True)
         summary = fit_and_test(
-            preset, extra, root=args.out / preset, videos=videos, test_videos=test_videos,
-            quick=args.quick, quiet=args.quiet,
+            preset,
+            extra,
+            root=args.out / preset,
+            videos=videos,
+            test_videos=test_videos,
+            quick=args.quick,
+            quiet=args.quiet,
         )
         if summary is None:
             return 1

@@ -145,7 +145,9 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     if not run_name and any(a in ("-h", "--help") for a in argv):
         run_name = "help"  # Lightning prints the options and exits; nothing is written
     if not run_name:
-        raise CLIError(f"`cnnlstm {command}` needs --config PRESET_OR_FILE (`cnnlstm presets` lists the presets)")
+        raise CLIError(
+            f"`cnnlstm {command}` needs --config PRESET_OR_FILE (`cnnlstm presets` lists the presets)"
+        )
     if command == "data":
         plan = RunPlan(command, run_name, Path("."))
     else:

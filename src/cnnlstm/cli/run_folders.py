@@ -31,7 +31,9 @@ def _newest_run(run_name: str) -> Path:
     base = RUNS_DIR / run_name
     runs = sorted(p for p in base.glob("*") if (p / "checkpoints").is_dir()) if base.is_dir() else []
     if not runs:
-        raise CLIError(f"no run of {run_name!r} with checkpoints under {base}/; train one with `cnnlstm fit` first")
+        raise CLIError(
+            f"no run of {run_name!r} with checkpoints under {base}/; train one with `cnnlstm fit` first"
+        )
     return runs[-1]
 
 

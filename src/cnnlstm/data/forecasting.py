@@ -48,8 +48,16 @@ __all__ = [
     "load_sequences",
 ]
 
-_COMMON = ("input_frames", "target_frames", "stride", "val_fraction", "predict_path", "batch_size",
-           "num_workers", "seed")
+_COMMON = (
+    "input_frames",
+    "target_frames",
+    "stride",
+    "val_fraction",
+    "predict_path",
+    "batch_size",
+    "num_workers",
+    "seed",
+)
 _GENERATOR = ("sequence_length", "num_train", "num_val", "num_test", "image_size", "num_digits")
 _FILES = ("key", "test_path", "channels")
 
@@ -80,8 +88,9 @@ def _check_generator_args(old: dict[str, Any]) -> None:
     for name in ("num_train", "num_val", "num_test", "image_size", "num_digits"):
         check_positive_int(name, old[name])
     if old["channels"] is not None and old["channels"] not in (1, 3):
-        raise InputError(f"channels must be 1, 3 or None; received channels={old['channels']!r}",
-                         field="channels")
+        raise InputError(
+            f"channels must be 1, 3 or None; received channels={old['channels']!r}", field="channels"
+        )
 
 
 def _build(old: dict[str, Any]) -> FrameForecastDataModule:
@@ -106,8 +115,10 @@ def _build(old: dict[str, Any]) -> FrameForecastDataModule:
     existing_path("path", path)
     if path is None:
         if files["channels"] not in (None, 1):
-            raise InputError(f"generated Moving MNIST has 1 channel; received channels={files['channels']!r}",
-                             field="channels")
+            raise InputError(
+                f"generated Moving MNIST has 1 channel; received channels={files['channels']!r}",
+                field="channels",
+            )
         existing_path("test_path", files["test_path"])  # checked, then unused, as before
         return MovingMNISTDataModule(**{name: old[name] for name in _GENERATOR}, **common)
     if not _is_standard_file(path):

@@ -81,9 +81,7 @@ def _describe_array(sequences: Any) -> tuple[Any, list[int], tuple[int, ...], np
 class _SequenceSet(Dataset):
     """Shared checks: sequences as one array ``(N, T, H, W[, C])`` or a list of ``(T_i, H, W[, C])``."""
 
-    def __init__(
-        self, sequences: Any, *, indices: Sequence[int] | None, names: Sequence[str] | None
-    ) -> None:
+    def __init__(self, sequences: Any, *, indices: Sequence[int] | None, names: Sequence[str] | None) -> None:
         if isinstance(sequences, (list, tuple)):
             self.sequences, lengths, frame_shape, dtype = _describe_list(sequences)
         else:

@@ -96,7 +96,8 @@ def _natural_key(path: Path) -> list[Any]:
 
 def _image_files(folder: Path) -> list[Path]:
     files = [
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     ]
     return sorted(files, key=_natural_key)
@@ -111,9 +112,7 @@ def _read_frames(files: list[Path], mode: str) -> np.ndarray:
             with Image.open(file) as image:
                 frames.append(np.asarray(image.convert(mode)))
         except Exception as error:  # PIL raises many kinds for a broken file
-            raise ValueError(
-                f"cannot read image {file.name!r} ({type(error).__name__}: {error})"
-            ) from error
+            raise ValueError(f"cannot read image {file.name!r} ({type(error).__name__}: {error})") from error
     sizes = {f.shape for f in frames}
     if len(sizes) > 1:
         raise ValueError(f"frames differ in size: {sorted(s[:2] for s in sizes)}")

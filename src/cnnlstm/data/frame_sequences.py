@@ -77,13 +77,20 @@ class FrameSequenceDataModule(FrameForecastDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(
-            input_frames=input_frames, target_frames=target_frames, stride=stride, val_fraction=val_fraction,
-            predict_path=predict_path, batch_size=batch_size, num_workers=num_workers, seed=seed,
+            input_frames=input_frames,
+            target_frames=target_frames,
+            stride=stride,
+            val_fraction=val_fraction,
+            predict_path=predict_path,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
         )
         self.save_hyperparameters()
         if not isinstance(path, (str, Path)) or not str(path):
-            raise InputError(f"path must be a file or folder of frame sequences; received path={path!r}",
-                             field="path")
+            raise InputError(
+                f"path must be a file or folder of frame sequences; received path={path!r}", field="path"
+            )
         self.path = existing_path("path", path)
         self.test_path = existing_path("test_path", test_path)
         self.key = key

@@ -350,8 +350,10 @@ class MovingMNIST:
         return out if dtype is None else out.astype(dtype)
 
     def __repr__(self) -> str:
-        return (f"MovingMNIST({self.num_sequences}, seq_len={self.seq_len}, num_digits={self.num_digits}, "
-                f"image_size={self.image_size}, seed={self.seed}, split={self.split!r})")
+        return (
+            f"MovingMNIST({self.num_sequences}, seq_len={self.seq_len}, num_digits={self.num_digits}, "
+            f"image_size={self.image_size}, seed={self.seed}, split={self.split!r})"
+        )
 
 
 def generate(
@@ -372,8 +374,16 @@ def generate(
         >>> generate(4, seq_len=10, seed=1).shape
         (4, 10, 64, 64)
     """
-    return np.asarray(MovingMNIST(num_sequences, seq_len=seq_len, num_digits=num_digits,
-                                  image_size=image_size, seed=seed, split=split))
+    return np.asarray(
+        MovingMNIST(
+            num_sequences,
+            seq_len=seq_len,
+            num_digits=num_digits,
+            image_size=image_size,
+            seed=seed,
+            split=split,
+        )
+    )
 
 
 # -- the standard file ----------------------------------------------------------------------------

@@ -110,13 +110,21 @@ class MovingMNISTDataModule(FrameForecastDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(
-            input_frames=input_frames, target_frames=target_frames, stride=stride, val_fraction=val_fraction,
-            predict_path=predict_path, batch_size=batch_size, num_workers=num_workers, seed=seed,
+            input_frames=input_frames,
+            target_frames=target_frames,
+            stride=stride,
+            val_fraction=val_fraction,
+            predict_path=predict_path,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
         )
         self.save_hyperparameters()
         self.sequence_length = check_sequence_length(sequence_length, self.window)
-        self.sizes = {split: check_positive_int(f"num_{split}", n)
-                      for split, n in (("train", num_train), ("val", num_val), ("test", num_test))}
+        self.sizes = {
+            split: check_positive_int(f"num_{split}", n)
+            for split, n in (("train", num_train), ("val", num_val), ("test", num_test))
+        }
         self.image_size = check_positive_int("image_size", image_size)
         self.num_digits = check_positive_int("num_digits", num_digits)
         self.path = None if path is None else Path(path)

@@ -341,7 +341,8 @@ class SensorStreamDataModule(BaseDataModule):
             i, begin, end, subject = short[0]
             warnings.warn(
                 f"{len(short)} of {len(every)} segments are shorter than window={self.window} and give no "
-                f"window (e.g. {streams[i].source}" + (f", subject {subject}" if subject is not None else "")
+                f"window (e.g. {streams[i].source}"
+                + (f", subject {subject}" if subject is not None else "")
                 + f": {end - begin} rows)",
                 stacklevel=4,
             )

@@ -74,7 +74,7 @@ class MovingSquareVideos(Dataset):
         samples = range(self.num_samples)
         if progress:
             samples = tqdm(samples, desc=f"generating {split} clips", unit="clip", leave=False)
-        clips, labels = zip(*(self._make(i) for i in samples))
+        clips, labels = zip(*(self._make(i) for i in samples), strict=True)
         self.clips = torch.stack(clips)  # (N, T, C, H, W)
         self.labels = torch.tensor(labels)
 
@@ -238,7 +238,9 @@ def write_video_tree(
         frames, label = clips[i]
         path = root / names[label] / f"{names[label]}_{i // num_classes:03d}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_video(path, _to_pixels(frames), fps=fps, gop=max(1, round(fps)))  # a keyframe a second: seekable
+        write_video(
+            path, _to_pixels(frames), fps=fps, gop=max(1, round(fps))
+        )  # a keyframe a second: seekable
         written.append(str(path.relative_to(root)))
     broken = _write_broken(root / names[0], root / written[0], clips[0][0], fps) if include_broken else {}
     manifest = {
@@ -270,7 +272,9 @@ def _write_broken(folder: Path, good: Path, clip: Tensor, fps: float) -> dict[st
     from cnnlstm.data.video_io import write_video
 
     (folder / "broken_empty.mp4").write_bytes(b"")
-    (folder / "broken_random.mp4").write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
+    (folder / "broken_random.mp4").write_bytes(
+        torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes()
+    )
     whole = good.read_bytes()
     (folder / "broken_truncated.mp4").write_bytes(whole[: len(whole) // 2])
     write_video(folder / "broken_short.mp4", _to_pixels(clip[:3]), fps=fps)

@@ -241,7 +241,9 @@ class VideoWindowDataset(VideoClipDataset):
     ``start``; windows start every ``step`` frames. Items are ``(clip, label, video, start)``.
     """
 
-    def __init__(self, samples: Sequence[VideoSample], infos: Sequence[VideoInfo], *, step: int, **kwargs: Any) -> None:
+    def __init__(
+        self, samples: Sequence[VideoSample], infos: Sequence[VideoInfo], *, step: int, **kwargs: Any
+    ) -> None:
         super().__init__(samples, infos, **kwargs)
         span = (self.num_frames - 1) * self.stride + 1
         self.windows = [
@@ -341,7 +343,9 @@ class VideoDataModule(BaseDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         self.root = Path(root)
         if not self.root.exists():
-            raise DatasetNotFoundError(f"root {str(self.root)!r} does not exist; point it at your videos", field="root")
+            raise DatasetNotFoundError(
+                f"root {str(self.root)!r} does not exist; point it at your videos", field="root"
+            )
         self.format = check_choice("format", format, ("auto", *FORMATS))
         self.split = check_positive_int("split", split)
         self.list_file = list_file
@@ -402,7 +406,9 @@ class VideoDataModule(BaseDataModule):
         for s in samples:
             name = self.index.class_names[s.label] if s.label >= 0 else None
             if name is not None and name not in position:
-                self.skipped.append({"path": str(s.path), "reason": f"class {name!r} is not one the model knows"})
+                self.skipped.append(
+                    {"path": str(s.path), "reason": f"class {name!r} is not one the model knows"}
+                )
                 continue
             out.append(VideoSample(path=s.path, label=position[name] if name is not None else -1))
         return out
@@ -413,27 +419,40 @@ class VideoDataModule(BaseDataModule):
         show = self.trainer is None or self.trainer.progress_bar_callback is not None
         with ThreadPoolExecutor(max_workers=max(1, self.num_workers or 2)) as pool:
             results = list(
-                tqdm(pool.map(_probe, samples), total=len(samples), desc=f"checking {split} videos",
-                     unit="video", disable=not show, leave=False)
+                tqdm(
+                    pool.map(_probe, samples),
+                    total=len(samples),
+                    desc=f"checking {split} videos",
+                    unit="video",
+                    disable=not show,
+                    leave=False,
+                )
             )
         usable, infos = [], []
-        for sample, result in zip(samples, results):
+        for sample, result in zip(samples, results, strict=True):
             if isinstance(result, str):
                 reason = result.removeprefix(f"{sample.path}: ")  # the path has its own field
                 self.skipped.append({"path": str(sample.path), "split": split, "reason": reason})
             elif result.num_frames < need and not (self.pad_short or self.sampling == "segments"):
                 self.skipped.append(
-                    {"path": str(sample.path), "split": split,
-                     "reason": f"too short: {result.num_frames} frames, a clip needs {need} (set pad_short=true to loop-pad)"}
+                    {
+                        "path": str(sample.path),
+                        "split": split,
+                        "reason": f"too short: {result.num_frames} frames, a clip needs {need} (set pad_short=true to loop-pad)",
+                    }
                 )
             else:
                 usable.append(sample)
                 infos.append(result)
         if self.skipped:
-            warnings.warn(f"{len(self.skipped)} video(s) skipped so far; see summary.json for the list", stacklevel=1)
+            warnings.warn(
+                f"{len(self.skipped)} video(s) skipped so far; see summary.json for the list", stacklevel=1
+            )
         if not usable:
-            raise ValueError(f"no usable video in the {split} split of {str(self.root)!r}; first problem: "
-                             f"{self.skipped[0]['path'] if self.skipped else '?'}: {self.skipped[0]['reason'] if self.skipped else 'empty split'}")
+            raise ValueError(
+                f"no usable video in the {split} split of {str(self.root)!r}; first problem: "
+                f"{self.skipped[0]['path'] if self.skipped else '?'}: {self.skipped[0]['reason'] if self.skipped else 'empty split'}"
+            )
         return usable, infos
 
     def _dataset(self, samples: list[VideoSample], split: str, *, train: bool) -> VideoClipDataset:
@@ -441,10 +460,18 @@ class VideoDataModule(BaseDataModule):
         cache = None
         if self.cache_frames:
             if any(Path(s.path).is_dir() for s in usable):
-                raise ValueError("cache_frames works on video files; folders of extracted frames are read directly")
+                raise ValueError(
+                    "cache_frames works on video files; folders of extracted frames are read directly"
+                )
             show = self.trainer is None or self.trainer.progress_bar_callback is not None
-            cache = ClipCache([str(s.path) for s in usable], infos, frames_per_video=self.cache_frames,
-                              frame_size=self.frame_size, cache_dir=self.cache_dir, progress=show)
+            cache = ClipCache(
+                [str(s.path) for s in usable],
+                infos,
+                frames_per_video=self.cache_frames,
+                frame_size=self.frame_size,
+                cache_dir=self.cache_dir,
+                progress=show,
+            )
         return VideoClipDataset(
             usable,
             infos,
@@ -489,8 +516,15 @@ class VideoDataModule(BaseDataModule):
         if not self.timeline_step:
             return self._dataset(samples, "predict", train=False)
         usable, infos = self.check(self._remap(samples), "predict")
-        return VideoWindowDataset(usable, infos, step=self.timeline_step, num_frames=self.num_frames,
-                                  frame_size=self.frame_size, mode="dense", stride=self.stride)
+        return VideoWindowDataset(
+            usable,
+            infos,
+            step=self.timeline_step,
+            num_frames=self.num_frames,
+            frame_size=self.frame_size,
+            mode="dense",
+            stride=self.stride,
+        )
 
     # -- per-batch transforms --------------------------------------------------------------------
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
@@ -516,8 +550,12 @@ class VideoDataModule(BaseDataModule):
                 ch, cw = max(1, round(h * self.crop_scale)), max(1, round(w * self.crop_scale))
                 top = int(torch.randint(0, h - ch + 1, (1,)))
                 left = int(torch.randint(0, w - cw + 1, (1,)))
-                clip = F.interpolate(clip[:, :, top : top + ch, left : left + cw], size=(h, w), mode="bilinear",
-                                     align_corners=False)
+                clip = F.interpolate(
+                    clip[:, :, top : top + ch, left : left + cw],
+                    size=(h, w),
+                    mode="bilinear",
+                    align_corners=False,
+                )
             if self.hflip and bool(torch.rand(()) < 0.5):
                 clip = clip.flip(-1)
             out.append(clip)

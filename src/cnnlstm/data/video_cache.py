@@ -51,7 +51,12 @@ def _source_key(paths: Sequence[str], frames_per_video: int, frame_size: tuple[i
     for p in paths:
         stat = Path(p).stat()
         sources.append([str(Path(p).resolve()), stat.st_size, stat.st_mtime_ns])
-    inputs = {"version": _VERSION, "frames_per_video": frames_per_video, "frame_size": list(frame_size), "sources": sources}
+    inputs = {
+        "version": _VERSION,
+        "frames_per_video": frames_per_video,
+        "frame_size": list(frame_size),
+        "sources": sources,
+    }
     digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     return digest, inputs
 
@@ -106,7 +111,9 @@ class ClipCache:
         tmp.mkdir(parents=True)
         try:
             counts = self._decode_into(tmp / "frames.npy", infos, progress)
-            (tmp / "meta.json").write_text(json.dumps({**inputs, "counts": counts, "shape": list(self.shape)}) + "\n")
+            (tmp / "meta.json").write_text(
+                json.dumps({**inputs, "counts": counts, "shape": list(self.shape)}) + "\n"
+            )
             try:
                 tmp.rename(self.folder)
             except OSError:
@@ -120,9 +127,11 @@ class ClipCache:
         """Write every video's frames into a new ``.npy`` ``file``; return the frame counts."""
         array = np.lib.format.open_memmap(file, mode="w+", dtype=np.uint8, shape=self.shape)
         counts = []
-        items = zip(self.paths, infos)
+        items = zip(self.paths, infos, strict=True)
         if progress:
-            items = tqdm(items, total=len(self.paths), desc="caching decoded frames", unit="video", leave=False)
+            items = tqdm(
+                items, total=len(self.paths), desc="caching decoded frames", unit="video", leave=False
+            )
         for i, (path, info) in enumerate(items):
             n = min(info.num_frames, self.frames_per_video)
             ids = np.linspace(0, info.num_frames - 1, n).round().astype(int).tolist()

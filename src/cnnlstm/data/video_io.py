@@ -338,7 +338,7 @@ def _video_info(path: str, stream: Any, frames: list[_PacketRecord]) -> VideoInf
 def _typical_step(ticks: Sequence[int], stream: Any) -> int:
     """The usual frame spacing in stream ticks (median gap, else 1 / average rate, else 0)."""
     if len(ticks) >= 2:
-        gaps = sorted(b - a for a, b in zip(ticks, ticks[1:]))
+        gaps = sorted(b - a for a, b in zip(ticks, ticks[1:], strict=False))
         return int(gaps[len(gaps) // 2])
     rate = stream.average_rate or stream.guessed_rate
     if rate and stream.time_base:
@@ -555,7 +555,9 @@ def _decode_window(av: Any, request: _Request, start: int | None) -> bool:
         container.close()
 
 
-def _take_frames(frames: Iterator[Any], request: _Request, ticks: Callable[[float], int], *, seeked: bool) -> bool:
+def _take_frames(
+    frames: Iterator[Any], request: _Request, ticks: Callable[[float], int], *, seeked: bool
+) -> bool:
     """Take the wanted frames as they come out of the decoder; True if a seek landed too late.
 
     Frames come out in pts order, so once the last needed frame's time has passed, a needed frame
@@ -667,7 +669,9 @@ def _check_encoding(*, fps: float, codec: str, gop: int | None, crf: int) -> Non
         raise ValueError(f"crf must be an int in [0, 51], got {crf!r}")
 
 
-def _encode(av: Any, container: Any, array: np.ndarray, *, fps: float, codec: str, gop: int | None, crf: int) -> None:
+def _encode(
+    av: Any, container: Any, array: np.ndarray, *, fps: float, codec: str, gop: int | None, crf: int
+) -> None:
     """Encode the frames of ``array`` into a new video stream of ``container``; frame ``i`` at ``i / fps``."""
     num_frames, height, width, _ = array.shape
     stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(10_000))

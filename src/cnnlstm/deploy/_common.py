@@ -34,10 +34,8 @@ LAYOUTS = {3: "(B, T, C)", 5: "(B, T, C, H, W)"}
 INPUT_NAMES = {3: "sequence", 5: "frames"}
 
 
-
 class ExportVerificationError(RuntimeError):
     """An exported file's outputs differ from the eager model's by more than the tolerance."""
-
 
 
 def require(module: str, purpose: str) -> ModuleType:
@@ -46,7 +44,6 @@ def require(module: str, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as err:
         raise ImportError(f"{purpose} needs the '{module}' package: {INSTALL_HINT}") from err
-
 
 
 @contextlib.contextmanager

@@ -201,7 +201,10 @@ class _ExportJob:
         return results, written
 
     def _timed_compare(self, fmt: str, actual: dict[int, Tensor], start: float) -> dict[str, Any]:
-        return {**compare_outputs(fmt, actual, self.expected, self.tolerance), "seconds": time.perf_counter() - start}
+        return {
+            **compare_outputs(fmt, actual, self.expected, self.tolerance),
+            "seconds": time.perf_counter() - start,
+        }
 
     def _pt2(self, program: torch.export.ExportedProgram) -> dict[str, Any]:
         start = time.perf_counter()
@@ -347,8 +350,6 @@ def _as_output(y: Any, source: str) -> Tensor:
             f"{source} returned {type(y).__name__}; export_model needs a model returning one tensor"
         )
     return y
-
-
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

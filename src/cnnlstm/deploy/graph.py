@@ -74,7 +74,9 @@ def export_onnx(
             onnx_program.save(str(path), external_data=external)
         onnx.checker.check_model(str(path))
     except Exception as err:
-        raise RuntimeError(f"ONNX export failed ({type(err).__name__}: {one_line(err, sep='; ', limit=400)})") from err
+        raise RuntimeError(
+            f"ONNX export failed ({type(err).__name__}: {one_line(err, sep='; ', limit=400)})"
+        ) from err
     proto = onnx.load(str(path), load_external_data=False)
     files = [path.name]
     data_file = path.with_name(path.name + ".data")

@@ -91,7 +91,6 @@ def load_pretrained(path: str | os.PathLike[str], *, map_location: str | torch.d
     return model.to(torch.device(map_location)).eval()
 
 
-
 def export_config(
     model: nn.Module, model_name: str, kwargs: dict[str, Any], example_input: Tensor, files: list[str]
 ) -> dict[str, Any]:
@@ -135,9 +134,7 @@ def read_config(path: Path) -> dict[str, Any]:
     def invalid(field: str, expected: str) -> ValueError:
         if field not in config:
             return ValueError(f"{str(path)!r} has no field {field!r} ({expected}); re-export the model")
-        return ValueError(
-            f"{str(path)!r} field {field!r} must be {expected}; found {config[field]!r}"
-        )
+        return ValueError(f"{str(path)!r} field {field!r} must be {expected}; found {config[field]!r}")
 
     version = config.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:

@@ -38,6 +38,7 @@ def save_safetensors(state: Mapping[str, Tensor], path: Path) -> int:
     """
     require("safetensors", f"writing {WEIGHTS_FILE}")
     from safetensors.torch import save_file
+
     tensors: dict[str, Tensor] = {}
     aliases: dict[str, str] = {}
     seen: dict[tuple[Any, ...], str] = {}
@@ -96,7 +97,7 @@ def read_safetensors(path: Path) -> dict[str, Tensor]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = f.metadata() or {}
-            state = {name: f.get_tensor(name) for name in f.keys()}
+            state = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open has keys(), no __iter__)
     except Exception as err:  # SafetensorError, OSError, ...: the file is not what it should be
         raise ValueError(
             f"{str(path)!r} is not a valid safetensors file ({one_line(err, sep='; ', limit=400)}); re-export the model"

@@ -71,13 +71,20 @@ def export_step(
     path = out / "step.onnx"
     with torch.no_grad():
         torch.onnx.export(
-            _Step(model).eval(), (example_frame, *state), str(path), dynamo=True,
-            input_names=["frame", *names], output_names=[output_name, *[f"new_{n}" for n in names]],
+            _Step(model).eval(),
+            (example_frame, *state),
+            str(path),
+            dynamo=True,
+            input_names=["frame", *names],
+            output_names=[output_name, *[f"new_{n}" for n in names]],
         )
     worst = _onnx_loop_error(model, path, example_frame, dict(zip(names, state, strict=True)), steps)
     report = {
         "file": path.name,
-        "inputs": {"frame": list(example_frame.shape), **{n: list(s.shape) for n, s in zip(names, state, strict=True)}},
+        "inputs": {
+            "frame": list(example_frame.shape),
+            **{n: list(s.shape) for n, s in zip(names, state, strict=True)},
+        },
         "outputs": [output_name, *[f"new_{n}" for n in names]],
         "initial_state": "zeros of the shapes above",
         "steps_checked": steps,

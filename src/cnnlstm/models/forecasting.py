@@ -131,7 +131,11 @@ class _FrameForecaster(nn.Module):
         raise NotImplementedError  # pragma: no cover
 
     def _rollout(
-        self, start: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
+        self,
+        start: Tensor,
+        states: list[State],
+        steps: int,
+        targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         raise NotImplementedError  # pragma: no cover
@@ -167,8 +171,10 @@ class _FrameForecaster(nn.Module):
         h, w = frame_size
         p = self.patch_size
         if h % p or w % p:
-            raise ValueError(f"frame_size={tuple(frame_size)!r} does not split into {p}x{p} patches; "
-                             f"use frames whose H and W divide by patch_size={p}")
+            raise ValueError(
+                f"frame_size={tuple(frame_size)!r} does not split into {p}x{p} patches; "
+                f"use frames whose H and W divide by patch_size={p}"
+            )
         return flatten_state(self._reader.zero_state(batch_size, (h // p, w // p), device=device))
 
     def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -226,8 +232,11 @@ class ConvLSTMForecaster(_FrameForecaster):
         peephole: bool = False,
     ) -> None:
         super().__init__(
-            in_channels=in_channels, hidden_channels=hidden_channels, kernel_size=kernel_size,
-            patch_size=patch_size, future_frames=future_frames,
+            in_channels=in_channels,
+            hidden_channels=hidden_channels,
+            kernel_size=kernel_size,
+            patch_size=patch_size,
+            future_frames=future_frames,
         )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
         hidden = self.hidden_channels
@@ -251,7 +260,11 @@ class ConvLSTMForecaster(_FrameForecaster):
         return frames[:, -1], states
 
     def _rollout(
-        self, frame: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
+        self,
+        frame: Tensor,
+        states: list[State],
+        steps: int,
+        targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         """Patched predictions ``(B, steps, C·p², h, w)`` of the forecaster stack started from the
@@ -296,8 +309,11 @@ class ConvLSTMSingleStack(_FrameForecaster):
         future_frames: int = 10,
     ) -> None:
         super().__init__(
-            in_channels=in_channels, hidden_channels=hidden_channels, kernel_size=kernel_size,
-            patch_size=patch_size, future_frames=future_frames,
+            in_channels=in_channels,
+            hidden_channels=hidden_channels,
+            kernel_size=kernel_size,
+            patch_size=patch_size,
+            future_frames=future_frames,
         )
         self.stack = ConvLSTM(self.patched_channels, self.hidden_channels, self.kernels)
         self.output = nn.Conv2d(self.hidden_channels[-1], self.patched_channels, kernel_size=1, bias=False)
@@ -318,7 +334,11 @@ class ConvLSTMSingleStack(_FrameForecaster):
         return out[:, -1], states
 
     def _rollout(
-        self, out: Tensor, states: list[State], steps: int, targets: Tensor | None = None,
+        self,
+        out: Tensor,
+        states: list[State],
+        steps: int,
+        targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         """Patched predictions ``(B, steps, C·p², h, w)`` after the stack's last output ``out``

@@ -208,13 +208,24 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
         if not features:
             return state
         out, (h, c) = self.lstm(torch.stack(features, 1).flatten(2), (state.h, state.c))  # (B, n, hidden)
-        return replace(state, h=h, c=c, total=state.total + out.sum(1), count=state.count + len(features),
-                       last=out[:, -1])
+        return replace(
+            state,
+            h=h,
+            c=c,
+            total=state.total + out.sum(1),
+            count=state.count + len(features),
+            last=out[:, -1],
+        )
 
 
 def _frame_encoder(
-    backbone: str, *, in_channels: int, cnn_channels: Sequence[int], frame_pool_size: int,
-    weights: str | None, freeze: bool,
+    backbone: str,
+    *,
+    in_channels: int,
+    cnn_channels: Sequence[int],
+    frame_pool_size: int,
+    weights: str | None,
+    freeze: bool,
 ) -> FrameCNN | TorchvisionBackbone:
     """LRCN's frame encoder ``(N, C, H, W) -> (N, F)``: our frame CNN, or a torchvision network."""
     check_choice("backbone", backbone, ("cnn", *TORCHVISION_BACKBONES))
@@ -284,8 +295,12 @@ class LRCN(_SequenceClassifier):
         self.in_channels = check_positive_int("in_channels", in_channels)
         dropout = check_dropout(dropout)
         cnn = _frame_encoder(
-            backbone, in_channels=in_channels, cnn_channels=cnn_channels, frame_pool_size=frame_pool_size,
-            weights=backbone_weights, freeze=freeze_backbone,
+            backbone,
+            in_channels=in_channels,
+            cnn_channels=cnn_channels,
+            frame_pool_size=frame_pool_size,
+            weights=backbone_weights,
+            freeze=freeze_backbone,
         )
         self.encoder = TimeDistributed(cnn)
         self.lstm = LSTM(
@@ -313,8 +328,10 @@ class LRCN(_SequenceClassifier):
         Only a unidirectional LSTM can stream.
         """
         if self.lstm.bidirectional:
-            raise ValueError("a bidirectional LSTM reads the future, so it cannot run frame by frame; "
-                             "build the model with bidirectional=False to stream")
+            raise ValueError(
+                "a bidirectional LSTM reads the future, so it cannot run frame by frame; "
+                "build the model with bidirectional=False to stream"
+            )
         shape = (self.lstm.num_layers, batch_size, self.lstm.hidden_size)
         h = torch.zeros(shape, device=device)
         return (h, torch.zeros_like(h), *self._head_state(batch_size, device))
@@ -384,7 +401,6 @@ class FrameMean(_SequenceClassifier):
         return logits, (total, count)
 
 
-
 # --- registered variants -------------------------------------------------------------------------
 
 _VIDEO: dict[str, Any] = dict(
@@ -393,7 +409,9 @@ _VIDEO: dict[str, Any] = dict(
 
 
 _CONV3D: dict[str, Any] = dict(
-    task="classification", modality="video", shape_kwargs={"in_channels": 1, "frame_size": (2, 3)},
+    task="classification",
+    modality="video",
+    shape_kwargs={"in_channels": 1, "frame_size": (2, 3)},
     streams=True,
 )
 

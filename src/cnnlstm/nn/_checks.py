@@ -1,5 +1,7 @@
 """Deprecated location of :mod:`cnnlstm._validation`; kept for one release."""
 
+import warnings  # noqa: E402
+
 from cnnlstm._validation import (  # noqa: F401
     check_choice,
     check_non_negative_float,
@@ -8,8 +10,6 @@ from cnnlstm._validation import (  # noqa: F401
     per_layer,
     to_tuple,
 )
-
-import warnings  # noqa: E402
 
 warnings.warn(
     "cnnlstm.nn._checks moved to cnnlstm._validation; the old module will be removed in the next release",

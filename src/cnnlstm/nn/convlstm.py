@@ -317,8 +317,13 @@ class _ConvLSTMNd(nn.Module):
             )
 
         shared = dict(
-            spatial_dims=self.spatial_dims, bias=bias, forget_bias=forget_bias, peephole=peephole,
-            peephole_size=peephole_size, norm=norm, norm_groups=norm_groups,
+            spatial_dims=self.spatial_dims,
+            bias=bias,
+            forget_bias=forget_bias,
+            peephole=peephole,
+            peephole_size=peephole_size,
+            norm=norm,
+            norm_groups=norm_groups,
         )
         # cells[layer * D + direction], the order of torch.nn.LSTM's state rows.
         self.cells = nn.ModuleList(self._make_cells(kernels, dilations, shared))
@@ -333,8 +338,11 @@ class _ConvLSTMNd(nn.Module):
             for _ in range(self.num_directions):
                 cells.append(
                     ConvLSTMCell(
-                        in_channels=below, hidden_channels=self.hidden_channels[layer],
-                        kernel_size=kernels[layer], dilation=dilations[layer], **shared,
+                        in_channels=below,
+                        hidden_channels=self.hidden_channels[layer],
+                        kernel_size=kernels[layer],
+                        dilation=dilations[layer],
+                        **shared,
                     )
                 )
         return cells

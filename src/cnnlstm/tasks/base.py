@@ -20,7 +20,12 @@ __all__ = ["BaseTask", "NonFiniteLossError", "build_kwargs"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = (None, "cosine", "plateau")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile modes
+COMPILE_MODES = (
+    "default",
+    "reduce-overhead",
+    "max-autotune",
+    "max-autotune-no-cudagraphs",
+)  # torch.compile modes
 
 
 def build_kwargs(

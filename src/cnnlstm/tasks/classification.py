@@ -85,7 +85,15 @@ class ClassificationTask(BaseTask):
         metrics = getattr(self, f"{split}_metrics")
         metrics.update(logits, y)
         on_step = split == "train"
-        self.log(f"{split}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log(
+            f"{split}/loss",
+            loss,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(y),
+            sync_dist=True,
+        )
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=split != "train", batch_size=len(y))
         if split != "train":
             getattr(self, f"{split}_confusion").update(logits, y)

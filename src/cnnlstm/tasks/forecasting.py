@@ -56,7 +56,9 @@ class FrameForecastMetrics(Metric):
         super().__init__(**kwargs)
         self.horizon = int(horizon)
         for name in METRICS:
-            self.add_state(f"sum_{name}", default=torch.zeros(self.horizon, dtype=torch.float64), dist_reduce_fx="sum")
+            self.add_state(
+                f"sum_{name}", default=torch.zeros(self.horizon, dtype=torch.float64), dist_reduce_fx="sum"
+            )
         self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, pred: Tensor, target: Tensor) -> None:
@@ -75,7 +77,9 @@ class FrameForecastMetrics(Metric):
         self.sum_mae += diff.abs().sum(dim=(2, 3, 4)).sum(0).double()
         flat_pred, flat_target = pred.flatten(0, 1), target.flatten(0, 1)  # (B·T, C, H, W)
         ssim = structural_similarity_index_measure(flat_pred, flat_target, data_range=1.0, reduction="none")
-        psnr = peak_signal_noise_ratio(flat_pred, flat_target, data_range=1.0, reduction="none", dim=(1, 2, 3))
+        psnr = peak_signal_noise_ratio(
+            flat_pred, flat_target, data_range=1.0, reduction="none", dim=(1, 2, 3)
+        )
         self.sum_ssim += ssim.reshape(b, t).sum(0).double()
         self.sum_psnr += psnr.clamp(max=100.0).reshape(b, t).sum(0).double()  # identical frames: capped
         self.count += b
@@ -149,7 +153,12 @@ class ForecastingTask(BaseTask):
         return metric
 
     def forward(
-        self, x: Tensor, future_frames: int | None = None, *, targets: Tensor | None = None, teacher_forcing: float = 0.0
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
     ) -> Tensor:
         steps = future_frames or self.hparams.future_frames
         return self.model(x, steps, targets=targets, teacher_forcing=teacher_forcing)
@@ -165,7 +174,9 @@ class ForecastingTask(BaseTask):
         hp = self.hparams
         if hp.teacher_forcing <= 0 and hp.teacher_forcing_end <= 0:
             return 0.0
-        epochs = hp.teacher_forcing_epochs or (self.trainer.max_epochs if self._trainer is not None else 1) or 1
+        epochs = (
+            hp.teacher_forcing_epochs or (self.trainer.max_epochs if self._trainer is not None else 1) or 1
+        )
         progress = min(1.0, self.current_epoch / max(1, epochs))
         return hp.teacher_forcing + (hp.teacher_forcing_end - hp.teacher_forcing) * progress
 
@@ -174,7 +185,9 @@ class ForecastingTask(BaseTask):
         pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now())
         loss = self.criterion(pred, y)
         self.check_loss(loss, batch_idx)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
+        self.log(
+            "train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True
+        )
         return loss
 
     def _evaluate(self, batch: Any, split: str, batch_idx: int) -> None:
@@ -185,7 +198,11 @@ class ForecastingTask(BaseTask):
         self._metric(split, y.shape[1]).update(pred, y)
         if batch_idx == 0:
             k = self.hparams.num_examples
-            self.examples[split] = {"inputs": x[:k].cpu(), "targets": y[:k].cpu(), "predictions": pred[:k].cpu()}
+            self.examples[split] = {
+                "inputs": x[:k].cpu(),
+                "targets": y[:k].cpu(),
+                "predictions": pred[:k].cpu(),
+            }
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluate(batch, "val", batch_idx)

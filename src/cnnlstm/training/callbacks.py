@@ -31,7 +31,9 @@ class MetricsHistoryCallback(Callback):
     checkpoint (a run killed mid-epoch may have flushed some), which it then runs again.
     """
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
         for logger in trainer.loggers:
             logger.save()
 
@@ -53,17 +55,27 @@ class RNGStateCallback(Callback):
     the checkpoint still loads with ``weights_only=True``.
     """
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
         version, py_state, gauss = random.getstate()
         np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
         checkpoint["cnnlstm_rng"] = {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "python": [version, list(py_state), gauss],
-            "numpy": [np_name, torch.from_numpy(np.asarray(np_keys, dtype=np.int64)), np_pos, np_has_gauss, np_gauss],
+            "numpy": [
+                np_name,
+                torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
+                np_pos,
+                np_has_gauss,
+                np_gauss,
+            ],
         }
 
-    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
         state = checkpoint.get("cnnlstm_rng")
         if not state:
             return
@@ -79,9 +91,7 @@ class RNGStateCallback(Callback):
 def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
     out = {}
     for key, value in metrics.items():
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            out[key] = round(float(value), 6)
-        elif isinstance(value, (int, float)):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, (int, float)):
             out[key] = round(float(value), 6)
     return dict(sorted(out.items()))
 
@@ -123,7 +133,9 @@ class RunArtifacts(Callback):
             "preset": self.preset,
             "model": getattr(pl_module.hparams, "name", type(pl_module).__name__),
             "parameters": sum(p.numel() for p in pl_module.parameters()),
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU",
+            "device": torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else f"{platform.machine()} CPU",
             "accelerator": device.type,
             "num_devices": trainer.num_devices,
             "precision": str(trainer.precision),
@@ -152,7 +164,9 @@ class RunArtifacts(Callback):
             plots += [p.name for p in plot_curves(metrics_csv, self.root)]
         confusion = getattr(pl_module, "confusion", {}).get("val")
         if confusion is not None:
-            plot_confusion_matrix(confusion, self.root / "confusion_val.png", class_names=self.class_names, title="validation")
+            plot_confusion_matrix(
+                confusion, self.root / "confusion_val.png", class_names=self.class_names, title="validation"
+            )
             plots.append("confusion_val.png")
         pictures = self._task_artifacts(pl_module, "val")
         plots += pictures.pop("pictures", [])
@@ -164,7 +178,9 @@ class RunArtifacts(Callback):
                 "fit_wall_time_s": round(time.perf_counter() - self._started, 2),
                 "fit_metrics": _scalars(trainer.callback_metrics),
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
-                "best_score": float(ckpt.best_model_score) if getattr(ckpt, "best_model_score", None) is not None else None,
+                "best_score": float(ckpt.best_model_score)
+                if getattr(ckpt, "best_model_score", None) is not None
+                else None,
                 "plots": plots,
                 **self._skipped(trainer),
             }
@@ -255,7 +271,9 @@ class PredictionWriter(BasePredictionWriter):
             count = dataset.num_videos
             sums = torch.zeros(count, probs.shape[1]).index_add_(0, videos, probs)
             probs = sums / torch.bincount(videos, minlength=count).clamp(min=1)[:, None]
-            targets = torch.tensor([dataset.sample_label(v) for v in range(count)]) if targets is not None else None
+            targets = (
+                torch.tensor([dataset.sample_label(v) for v in range(count)]) if targets is not None else None
+            )
         preds = probs.argmax(-1)
         known = targets is not None and bool((targets >= 0).any())
         path = self.root / "predictions.csv"
@@ -267,7 +285,9 @@ class PredictionWriter(BasePredictionWriter):
             writer.writerow(header)
             for i in range(len(preds)):
                 k = int(preds[i])
-                row: list[Any] = [i] + ([paths[i]] if paths else []) + [k, self._name(k), f"{float(probs[i, k]):.6f}"]
+                row: list[Any] = (
+                    [i] + ([paths[i]] if paths else []) + [k, self._name(k), f"{float(probs[i, k]):.6f}"]
+                )
                 row += [int(targets[i])] if known else []
                 row += [f"{float(p):.6f}" for p in probs[i]]
                 writer.writerow(row)
@@ -291,15 +311,21 @@ class PredictionWriter(BasePredictionWriter):
         os.replace(partial, path)
         for i in range(min(pictures, len(frames))):
             plot_forecast_grid(
-                inputs=inputs[i : i + 1], targets=None, predictions=frames[i : i + 1],
+                inputs=inputs[i : i + 1],
+                targets=None,
+                predictions=frames[i : i + 1],
                 path=self.root / f"prediction_{i:03d}.png",
             )
-        print(f"wrote {len(frames)} forecasts of {frames.shape[1]} frames to {path} "
-              f"(and {min(pictures, len(frames))} PNG grids beside it)")
+        print(
+            f"wrote {len(frames)} forecasts of {frames.shape[1]} frames to {path} "
+            f"(and {min(pictures, len(frames))} PNG grids beside it)"
+        )
 
-    def _write_timeline(self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor) -> None:
+    def _write_timeline(
+        self, dataset: Any, probs: torch.Tensor, videos: torch.Tensor, starts: torch.Tensor
+    ) -> None:
         rows = []
-        for p, v, start in zip(probs, videos.tolist(), starts.tolist()):
+        for p, v, start in zip(probs, videos.tolist(), starts.tolist(), strict=True):
             first, last = dataset.window_frames(v, start)
             start_s, end_s = dataset.window_seconds(v, start)
             k = int(p.argmax())

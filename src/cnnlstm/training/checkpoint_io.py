@@ -33,5 +33,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
             raise TypeError(f"SafeCheckpointIO takes no storage_options; received {storage_options!r}")
         atomic_torch_save(checkpoint, path)
 
-    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, path: Any, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         return safe_torch_load(path, map_location=map_location or "cpu")

@@ -65,7 +65,12 @@ def plot_curves(metrics_csv: str | Path, out_dir: str | Path) -> list[Path]:
         fig, ax = _subplots(figsize=(6, 4))
         for key in sorted(keys):
             points = _per_epoch(series[key])
-            ax.plot([e + 1 for e, _ in points], [v for _, v in points], marker="o", label=key.removesuffix("_epoch"))
+            ax.plot(
+                [e + 1 for e, _ in points],
+                [v for _, v in points],
+                marker="o",
+                label=key.removesuffix("_epoch"),
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss" if filename == "loss.png" else "value")
         ax.grid(alpha=0.3)
@@ -98,8 +103,15 @@ def plot_confusion_matrix(
         for i in range(n):
             for j in range(n):
                 share = matrix[i, j].item() / totals[i, 0].item()
-                ax.text(j, i, str(matrix[i, j].item()), ha="center", va="center",
-                        color="white" if share > 0.5 else "black", fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j].item()),
+                    ha="center",
+                    va="center",
+                    color="white" if share > 0.5 else "black",
+                    fontsize=8,
+                )
         ax.set_xticks(range(n), names, rotation=45, ha="right")
         ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted")
@@ -127,7 +139,11 @@ def plot_forecast_grid(
 
     Shapes ``(N, T_in, C, H, W)``, ``(N, T_out, C, H, W)``, ``(N, T_out', C, H, W)``, in [0, 1].
     """
-    rows = [("input", inputs)] + ([("target", targets)] if targets is not None else []) + [("predicted", predictions)]
+    rows = (
+        [("input", inputs)]
+        + ([("target", targets)] if targets is not None else [])
+        + [("predicted", predictions)]
+    )
     n, per = inputs.shape[0], len(rows)
     cols = max(frames.shape[1] for _, frames in rows)
     fig, axes = _subplots(per * n, cols, figsize=(cols * 0.9, per * n * 0.95), squeeze=False)
@@ -162,8 +178,10 @@ def save_forecast_gif(
     strip = torch.cat(list(pair.unbind(0)), dim=-2)  # sequences stacked vertically: (T, C, N·H, W')
     images = frames_to_images(strip)
     scale = max(1, 128 // max(1, inputs.shape[-2]))
-    frames = [Image.fromarray(img.numpy()).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
-              for img in images]
+    frames = [
+        Image.fromarray(img.numpy()).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+        for img in images
+    ]
     path = Path(path)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
     return path
@@ -173,7 +191,7 @@ def plot_horizon_metrics(per_horizon: dict[str, list[float]], path: str | Path) 
     """Per-horizon MSE and SSIM (and MAE/PSNR when present) against the future frame index."""
     names = [m for m in ("mse", "ssim", "mae", "psnr") if m in per_horizon]
     fig, axes = _subplots(1, len(names), figsize=(3.2 * len(names), 3), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         values = per_horizon[name]
         ax.plot(range(1, len(values) + 1), values, marker="o")
         ax.set_xlabel("future frame")

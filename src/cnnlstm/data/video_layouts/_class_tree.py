@@ -84,7 +84,9 @@ def index_class_tree(
         )
     label_of = {name: i for i, name in enumerate(class_names)}
     splits = {
-        split or "train": [VideoSample(path, label_of[name]) for name, paths in per_class.items() for path in paths]
+        split or "train": [
+            VideoSample(path, label_of[name]) for name, paths in per_class.items() for path in paths
+        ]
         for split, per_class in found.items()
     }
     return finish(format, class_names, splits, [], options)

@@ -176,7 +176,8 @@ def _label(entry: _Entry, class_names: list[str], label_of: dict[str, int], clas
         if not 0 <= int(token) < len(class_names):
             raise DatasetLayoutError(
                 f"{entry.file} line {entry.number}: label {token} is not a class index "
-                f"0..{len(class_names) - 1}" + (f" of {class_file}" if class_file.is_file() else "")
+                f"0..{len(class_names) - 1}"
+                + (f" of {class_file}" if class_file.is_file() else "")
                 + "; fix the label"
             )
         return int(token)
