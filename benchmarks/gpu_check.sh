@@ -33,5 +33,5 @@ elif [ "$rc" -ne 0 ]; then
 fi
 python3 -m cnnlstm fit --config synthetic-convlstm --trainer.accelerator=gpu --trainer.devices=1 \
   --trainer.precision=bf16-mixed --trainer.default_root_dir=/tmp/fit-gpu --quiet
-python3 -c "import json,sys; s=json.load(open('/tmp/fit-gpu/summary.json')); print({k: s[k] for k in ('device','precision','fit_wall_time_s','fit_metrics')})"
+python3 -c "import json,sys; s=json.load(open('/tmp/fit-gpu/summary.json')); print({k: s[k] for k in ('device','accelerator','precision','fit_wall_time_s','fit_metrics')}); sys.exit(0 if s['accelerator'] == 'cuda' else 'the fit ran on ' + s['accelerator'] + ', not the GPU: not a GPU result')"
 cp /tmp/fit-gpu/summary.json "$OUT/fit-gpu-summary.json"
