@@ -27,11 +27,12 @@ def test_sigkill_during_writes_never_leaves_a_partial_file(tmp_path):
     path = tmp_path / "ckpt.pt"
     atomic_torch_save({"step": 0, "w": torch.zeros(4_000_000)}, path)
     for delay in (0.05, 0.13, 0.31):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)  # somewhere inside one of the 16 MB writes
-        proc.kill()
-        proc.wait()
+        with subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        ) as proc:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(delay)  # somewhere inside one of the 16 MB writes
+            proc.kill()
         state = safe_torch_load(path)
         assert torch.all(state["w"] == float(state["step"]))
 

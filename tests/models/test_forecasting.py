@@ -104,7 +104,7 @@ def test_bad_input_gives_clear_errors():
         model(torch.rand(1, 2, 3, 8, 8))
     with pytest.raises(ValueError, match="frames of 10x8 do not split into 4x4 patches"):
         model(torch.rand(1, 2, 1, 10, 8))
-    with pytest.raises(ValueError, match=r"teacher_forcing must be a number in \[0, 1\]; received .*=1.5"):
+    with pytest.raises(ValueError, match=r"teacher_forcing must be in \[0, 1\]; received .*=1.5"):
         model(torch.rand(1, 2, 1, 8, 8), teacher_forcing=1.5)
     with pytest.raises(ValueError, match="forecaster_input must be one of"):
         ConvLSTMForecaster(forecaster_input="zeros")

@@ -136,6 +136,21 @@ class CnnLstmCLI(LightningCLI):
     before_validate = before_test = before_predict = before_fit
 
 
+def _filter_warnings(*, resuming: bool) -> None:
+    """Silence Lightning's advice that does not apply to these runs; show our own deprecations."""
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    # Metrics are logged per epoch (metrics.csv, TensorBoard); per-step logging is not used, so the
+    # advice to lower log_every_n_steps for small datasets is noise.
+    warnings.filterwarnings(
+        "ignore", message=r"The number of training batches \(\d+\) is smaller than the logging interval"
+    )
+    if resuming:  # resuming into the run's own folder: its checkpoints are expected to be there
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+    # Our own deprecations name what a user's config should say instead; Python hides
+    # DeprecationWarnings raised inside jsonargparse, so show these ones.
+    warnings.filterwarnings("default", category=DeprecationWarning, message=_OUR_DEPRECATIONS)
+
+
 def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     """Run ``cnnlstm COMMAND ARGV`` for a Lightning command, or ``data`` (``data check``).
 
@@ -154,27 +169,25 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
         argv, root, hparams = plan_run(command, argv, run_name)
         plan = RunPlan(command, run_name, root, hparams)
 
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    # Our own deprecations name what a user's config should say instead; Python hides
-    # DeprecationWarnings raised inside jsonargparse, so show these ones.
-    warnings.filterwarnings("default", category=DeprecationWarning, message=_OUR_DEPRECATIONS)
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:
         trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
     config_file = "config.yaml" if command == "fit" else f"config_{command}.yaml"
-    cli = CnnLstmCLI(
-        plan,
-        BaseTask,
-        BaseDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        args=argv if command == "data" else [command, *argv],
-        run=command != "data",
-        trainer_defaults=trainer_defaults,
-        save_config_kwargs={"overwrite": True, "config_filename": config_file},
-        parser_kwargs={"exit_on_error": False, "allow_abbrev": False},
-        auto_configure_optimizers=False,
-    )
+    with warnings.catch_warnings():  # the filters below end with the command
+        _filter_warnings(resuming=command == "fit" and bool(plan.ckpt_hparams))
+        cli = CnnLstmCLI(
+            plan,
+            BaseTask,
+            BaseDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=argv if command == "data" else [command, *argv],
+            run=command != "data",
+            trainer_defaults=trainer_defaults,
+            save_config_kwargs={"overwrite": True, "config_filename": config_file},
+            parser_kwargs={"exit_on_error": False, "allow_abbrev": False},
+            auto_configure_optimizers=False,
+        )
     if command == "data":
         return data_check(cli.datamodule)
     print(f"run folder: {plan.root}")
