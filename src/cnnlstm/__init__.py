@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
-from cnnlstm.models import create_model, list_models, model_info  # noqa: E402
+from cnnlstm._version import __version__
+from cnnlstm.models import create_model, list_models, model_info
 
 __all__ = ["__version__", "create_model", "list_models", "load_pretrained", "model_info"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlstm import __version__
+from cnnlstm._version import __version__
 
 # Video presets run on a tree of real H.264 files the demo writes first ({videos}), with tiny
 # models and small clips so that each trains in well under a minute on CPU: every frame is decoded

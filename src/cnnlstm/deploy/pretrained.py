@@ -94,7 +94,7 @@ def load_pretrained(path: str | os.PathLike[str], *, map_location: str | torch.d
 def export_config(
     model: nn.Module, model_name: str, kwargs: dict[str, Any], example_input: Tensor, files: list[str]
 ) -> dict[str, Any]:
-    from cnnlstm import __version__
+    from cnnlstm._version import __version__
 
     sample = list(example_input.shape[1:])
     config: dict[str, Any] = {

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
-from cnnlstm import __version__
+from cnnlstm._version import __version__
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
 
 __all__ = ["MetricsHistoryCallback", "PredictionWriter", "RNGStateCallback", "RunArtifacts"]
