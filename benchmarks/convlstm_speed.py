@@ -478,32 +478,53 @@ def bench_config(
     peak_bf16: float | None,
     deadline: float | None = None,
 ) -> list[dict]:
+    """Prepare every variant on one configuration, time them interleaved, return one row each."""
     if any(v.capture == "compile" for v in variants):
-        import torch._dynamo as dynamo
-
-        dynamo.reset()  # a fresh cache per configuration; no silent fallback to eager
-        for name in ("cache_size_limit", "recompile_limit"):
-            if hasattr(dynamo.config, name):
-                setattr(dynamo.config, name, max(64, getattr(dynamo.config, name)))
+        _fresh_dynamo()
     torch.manual_seed(0)
     master = ConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers)
     x = torch.randn(cfg.batch, cfg.steps, cfg.channels, cfg.size, cfg.size).to(device)
+    # The fp32 reference first: the checks compare with it.
+    runners = [prepare_variant(v, cfg, master, x, device, deadline) for v in variants]
+    time_interleaved(runners, device, warmup, repeats)
+    rows = config_rows(cfg, runners, x, peak_bf16)
+    del runners
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return rows
 
-    runners: list[Runner] = []
-    for v in variants:  # the fp32 reference first: the checks compare with it
-        runner = Runner(v, nn.Identity(), x, device)
-        try:
-            runner.module = build_model(v, cfg, master, device)
-            if v.capture == "compile" and deadline is not None and time.perf_counter() > deadline:
-                raise _Skipped("skipped: --budget-s spent before this variant's compilation")
-            runner.prepare()
-            print(f"  prepared {v.name:<30} {runner.prepare_s:8.2f} s", flush=True)
-        except Exception as exc:  # noqa: BLE001 - one variant's failure must not lose the run
-            runner.error = _one_line(exc)
-            print(f"  prepared {v.name:<30} ERROR {runner.error}", flush=True)
-            _recover(runner, device)
-        runners.append(runner)
 
+def _fresh_dynamo() -> None:
+    """A fresh compile cache per configuration, with room enough that nothing falls back to eager."""
+    import torch._dynamo as dynamo
+
+    dynamo.reset()
+    for name in ("cache_size_limit", "recompile_limit"):
+        if hasattr(dynamo.config, name):
+            setattr(dynamo.config, name, max(64, getattr(dynamo.config, name)))
+
+
+def prepare_variant(
+    v: Variant, cfg: Config, master: ConvLSTM, x: Tensor, device: torch.device, deadline: float | None
+) -> Runner:
+    """Build, compile or capture and run one variant once; a failure is kept in ``runner.error``."""
+    runner = Runner(v, nn.Identity(), x, device)
+    try:
+        runner.module = build_model(v, cfg, master, device)
+        if v.capture == "compile" and deadline is not None and time.perf_counter() > deadline:
+            raise _Skipped("skipped: --budget-s spent before this variant's compilation")
+        runner.prepare()
+        print(f"  prepared {v.name:<30} {runner.prepare_s:8.2f} s", flush=True)
+    except Exception as exc:  # noqa: BLE001 - one variant's failure must not lose the run
+        runner.error = _one_line(exc)
+        print(f"  prepared {v.name:<30} ERROR {runner.error}", flush=True)
+        _recover(runner, device)
+    return runner
+
+
+def time_interleaved(runners: list[Runner], device: torch.device, warmup: int, repeats: int) -> None:
+    """``warmup`` untimed then ``repeats`` timed rounds, one call of each working runner per round."""
     active = [r for r in runners if r.error is None]
     for i in range(warmup + repeats):
         for runner in list(active):  # interleaved
@@ -518,6 +539,9 @@ def bench_config(
             if i >= warmup:
                 runner.times.append(ms)
 
+
+def config_rows(cfg: Config, runners: list[Runner], x: Tensor, peak_bf16: float | None) -> list[dict]:
+    """One row per runner (timings and check unless it failed); each runner is released after."""
     ref = runners[0] if runners and runners[0].variant == REFERENCE and runners[0].error is None else None
     ref_median = statistics.median(ref.times) if ref is not None else None
     same_precision_ref = {
@@ -525,7 +549,6 @@ def bench_config(
         for r in runners
         if r.variant.model == "reference" and r.error is None
     }
-    flops = cfg.train_flops()
     rows = []
     for r in runners:
         v = r.variant
@@ -543,30 +566,40 @@ def bench_config(
             **r.notes,
         )
         if r.error is None:
-            med = statistics.median(r.times)
-            row.update(
-                median_ms=round(med, 4),
-                min_ms=round(min(r.times), 4),
-                ms_per_step=round(med / cfg.steps, 4),
-                tflops=round(flops / (med / 1e3) / 1e12, 5),
-                pct_bf16_peak=round(100 * flops / (med / 1e3) / 1e12 / peak_bf16, 3) if peak_bf16 else None,
-                ratio_to_reference=round(med / ref_median, 4) if ref_median else None,
-                speedup=round(ref_median / med, 4) if ref_median else None,
-                prepare_s=round(r.prepare_s, 3),
-                times_ms=[round(t, 4) for t in r.times],
-            )
-            if v.model == "cnnlstm" and v.precision in same_precision_ref and v.precision != "fp32":
-                row["speedup_vs_reference_same_precision"] = round(same_precision_ref[v.precision] / med, 4)
-            if v.capture != "eager":
-                row["compile_s"] = round(max(0.0, r.prepare_s - r.prepare_calls * med / 1e3), 3)
+            row.update(_timings(r, cfg, peak_bf16, ref_median, same_precision_ref))
             row.update(_check(r, ref))
         rows.append(row)
         r.release()
-    del runners, active, ref
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
     return rows
+
+
+def _timings(
+    r: Runner,
+    cfg: Config,
+    peak_bf16: float | None,
+    ref_median: float | None,
+    same_precision_ref: dict[str, float],
+) -> dict[str, Any]:
+    """A working runner's timing fields: medians, rates, ratios to the references, compile time."""
+    v = r.variant
+    flops = cfg.train_flops()
+    med = statistics.median(r.times)
+    timings: dict[str, Any] = dict(
+        median_ms=round(med, 4),
+        min_ms=round(min(r.times), 4),
+        ms_per_step=round(med / cfg.steps, 4),
+        tflops=round(flops / (med / 1e3) / 1e12, 5),
+        pct_bf16_peak=round(100 * flops / (med / 1e3) / 1e12 / peak_bf16, 3) if peak_bf16 else None,
+        ratio_to_reference=round(med / ref_median, 4) if ref_median else None,
+        speedup=round(ref_median / med, 4) if ref_median else None,
+        prepare_s=round(r.prepare_s, 3),
+        times_ms=[round(t, 4) for t in r.times],
+    )
+    if v.model == "cnnlstm" and v.precision in same_precision_ref and v.precision != "fp32":
+        timings["speedup_vs_reference_same_precision"] = round(same_precision_ref[v.precision] / med, 4)
+    if v.capture != "eager":
+        timings["compile_s"] = round(max(0.0, r.prepare_s - r.prepare_calls * med / 1e3), 3)
+    return timings
 
 
 def _resolved_impl(module: nn.Module, x: Tensor) -> str | None:
@@ -721,7 +754,7 @@ def _device_name(device: torch.device) -> str:
 # -- main --------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -763,20 +796,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--list", action="store_true", help="print configs and variants, run nothing")
-    args = parser.parse_args(argv)
+    return parser
 
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise SystemExit(f"convlstm_speed.py: --device must be cpu or cuda[:N]; received {args.device!r}")
-    names = [c.strip() for c in args.configs.split(",") if c.strip()]
-    unknown = [c for c in names if c not in CONFIGS]
-    if unknown or not names:
-        raise SystemExit(
-            f"convlstm_speed.py: unknown --configs {unknown or names}; choose from {', '.join(CONFIGS)}"
-        )
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, torch.device, list[Config]]:
+    """The checked arguments, with the device-dependent defaults (large repeats, peak size) filled in."""
+    args = _parser().parse_args(argv)
+    device = _parse_device(args.device)
+    configs = _parse_configs(args.configs)
     if (
         args.repeats < 1
         or args.warmup < 0
@@ -784,14 +811,44 @@ def main(argv: list[str] | None = None) -> dict:
         or (args.warmup_large is not None and args.warmup_large < 0)
     ):
         raise SystemExit("convlstm_speed.py: repeats must be >= 1 and warm-ups >= 0")
-    variants = select_variants(device_variants(device.type), args.variants, args.skip)
-    configs = [CONFIGS[c] for c in names]
-    if args.list:
-        for cfg in configs:
-            print(f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per forward + backward")
-        for v in variants:
-            print(f"  {v.name}")
-        return {}
+    cpu = device.type == "cpu"
+    if args.repeats_large is None:
+        args.repeats_large = 2 if cpu else args.repeats
+    if args.warmup_large is None:
+        args.warmup_large = 0 if cpu else args.warmup
+    args.peak_size = args.peak_size or (2048 if cpu else 8192)
+    return args, device, configs
+
+
+def _parse_device(text: str) -> torch.device:
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise SystemExit(f"convlstm_speed.py: --device must be cpu or cuda[:N]; received {text!r}")
+    return device
+
+
+def _parse_configs(text: str) -> list[Config]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in names if c not in CONFIGS]
+    if unknown or not names:
+        raise SystemExit(
+            f"convlstm_speed.py: unknown --configs {unknown or names}; choose from {', '.join(CONFIGS)}"
+        )
+    return [CONFIGS[c] for c in names]
+
+
+def print_list(configs: list[Config], variants: list[Variant]) -> None:
+    for cfg in configs:
+        print(f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per forward + backward")
+    for v in variants:
+        print(f"  {v.name}")
+
+
+def claim_device(device: torch.device, args: argparse.Namespace) -> torch.device:
+    """Check that CUDA is there when asked for, set the thread count and the current CUDA device."""
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(
             f"convlstm_speed.py: --device {args.device} needs CUDA, but torch "
@@ -803,13 +860,15 @@ def main(argv: list[str] | None = None) -> dict:
         index = device.index if device.index is not None else torch.cuda.current_device()
         device = torch.device("cuda", index)
         torch.cuda.set_device(device)
-    cpu = device.type == "cpu"
-    repeats_large = args.repeats_large if args.repeats_large is not None else (2 if cpu else args.repeats)
-    warmup_large = args.warmup_large if args.warmup_large is not None else (0 if cpu else args.warmup)
-    peak_n = args.peak_size or (2048 if cpu else 8192)
+    return device
 
-    started = time.perf_counter()
-    result: dict[str, Any] = dict(
+
+def new_result(
+    args: argparse.Namespace, device: torch.device, configs: list[Config], variants: list[Variant]
+) -> dict[str, Any]:
+    """The JSON document before any measurement: environment, settings, configurations, variants."""
+    cpu = device.type == "cpu"
+    return dict(
         benchmark="convlstm_speed",
         device=device.type,
         device_name=_device_name(device),
@@ -822,8 +881,8 @@ def main(argv: list[str] | None = None) -> dict:
         python=sys.version.split()[0],
         repeats=args.repeats,
         warmup=args.warmup,
-        repeats_large=repeats_large,
-        warmup_large=warmup_large,
+        repeats_large=args.repeats_large,
+        warmup_large=args.warmup_large,
         budget_s=args.budget_s,
         timing="forward + backward of mean(out**2); median of interleaved rounds; ms",
         flops_note="convolutions only; forward per layer and step 2*B*H*W*4h*(c_in+h)*k^2; "
@@ -839,24 +898,26 @@ def main(argv: list[str] | None = None) -> dict:
         targets=[],
         finished=False,
     )
-    out = args.out or Path(__file__).parent / "results" / f"convlstm_speed-{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
 
-    def write() -> None:
-        result["elapsed_s"] = round(time.perf_counter() - started, 1)
-        out.write_text(json.dumps(result, indent=2) + "\n")
 
+def measure_peaks(device: torch.device, n: int) -> dict[str, dict]:
+    """The n³ matmul peaks: bf16 and fp32, and tf32 on CUDA; a failing one records its error."""
+    cpu = device.type == "cpu"
+    peaks: dict[str, dict] = {}
     for precision in ("bf16", "fp32") + (() if cpu else ("tf32",)):
         try:
-            result["peaks"][precision] = matmul_peak(device, precision, peak_n, 5 if cpu else 20)
+            peaks[precision] = matmul_peak(device, precision, n, 5 if cpu else 20)
         except Exception as exc:  # noqa: BLE001
-            result["peaks"][precision] = dict(n=peak_n, precision=precision, error=_one_line(exc))
-    peak_bf16 = result["peaks"]["bf16"].get("tflops")
+            peaks[precision] = dict(n=n, precision=precision, error=_one_line(exc))
+    return peaks
+
+
+def print_header(result: dict[str, Any]) -> None:
     print(
-        f"ConvLSTM forward+backward | device={device.type} ({result['device_name']}) "
+        f"ConvLSTM forward+backward | device={result['device']} ({result['device_name']}) "
         f"| torch {torch.__version__} "
-        f"| threads={result['threads']} | repeats {args.repeats} (large {repeats_large}), "
-        f"warm-up {args.warmup} (large {warmup_large}), interleaved, medians",
+        f"| threads={result['threads']} | repeats {result['repeats']} (large {result['repeats_large']}), "
+        f"warm-up {result['warmup']} (large {result['warmup_large']}), interleaved, medians",
         flush=True,
     )
     print(
@@ -867,26 +928,59 @@ def main(argv: list[str] | None = None) -> dict:
         ),
         flush=True,
     )
-    write()
+
+
+def write_result(result: dict[str, Any], out: Path, started: float) -> None:
+    result["elapsed_s"] = round(time.perf_counter() - started, 1)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def run_config(
+    cfg: Config,
+    variants: list[Variant],
+    device: torch.device,
+    args: argparse.Namespace,
+    peak_bf16: float | None,
+    started: float,
+) -> list[dict]:
+    """Announce, benchmark and print one configuration; its rows."""
+    reps, warm = (args.repeats_large, args.warmup_large) if cfg.large else (args.repeats, args.warmup)
+    print(
+        f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per iteration, "
+        f"{reps} repeats after {warm} warm-up",
+        flush=True,
+    )
+    deadline = started + args.budget_s if args.budget_s is not None else None
+    return bench_config(cfg, variants, device, reps, warm, peak_bf16, deadline)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args, device, configs = parse_args(argv)
+    variants = select_variants(device_variants(device.type), args.variants, args.skip)
+    if args.list:
+        print_list(configs, variants)
+        return {}
+    device = claim_device(device, args)
+
+    started = time.perf_counter()
+    result = new_result(args, device, configs, variants)
+    out = args.out or Path(__file__).parent / "results" / f"convlstm_speed-{device.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result["peaks"] = measure_peaks(device, args.peak_size)
+    print_header(result)
+    write_result(result, out, started)
 
     for cfg in configs:
-        reps, warm = (repeats_large, warmup_large) if cfg.large else (args.repeats, args.warmup)
-        print(
-            f"{cfg.name}: {cfg.shape}, {cfg.train_flops() / 1e9:.4g} GFLOP per iteration, "
-            f"{reps} repeats after {warm} warm-up",
-            flush=True,
-        )
-        deadline = started + args.budget_s if args.budget_s is not None else None
-        rows = bench_config(cfg, variants, device, reps, warm, peak_bf16, deadline)
+        rows = run_config(cfg, variants, device, args, result["peaks"]["bf16"].get("tflops"), started)
         result["rows"] += rows
         result["targets"] = evaluate_targets(result["rows"], device.type)
-        write()
+        write_result(result, out, started)  # an interrupted run keeps the configurations it finished
         print()
         print_table(rows)
         print(flush=True)
 
     result["finished"] = True
-    write()
+    write_result(result, out, started)
     print_targets(result["targets"])
     print(f"wrote {out}")
     if not any(r.get("error") is None for r in result["rows"]):

@@ -31,9 +31,10 @@ from cnnlstm.cli.demo import DEMO_RUNS, VIDEO_TREE, fit_and_test, write_video_tr
 
 MODELS = ["video-lrcn", "video-conv3d", "video-convlstm", "video-framemean"]
 LSTM_TARGET = 0.95
+PRESET_ARGS = dict(DEMO_RUNS)  # preset -> the demo's CLI arguments for it
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
@@ -47,42 +48,42 @@ def main(argv: list[str] | None = None) -> int:
         help="one more CLI argument for every run (repeatable), for ablations, e.g. "
         "--extra='--model.init_args.model_kwargs={frame_size: [32, 32], norm: none}'",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    extras = dict(DEMO_RUNS)
-    videos, test_videos = args.out / "videos", args.out / "videos_test"
-    write_video_trees(videos, test_videos, quiet=True)
-    rows = []
-    for preset in args.models:
-        for seed in args.seeds:
-            started = time.perf_counter()
-            summary = fit_and_test(
-                preset,
-                [*extras[preset], f"--seed_everything={seed}", f"--data.seed={seed}", *args.extra],
-                root=args.out / f"{preset}-seed{seed}",
-                videos=videos,
-                test_videos=test_videos,
-                quiet=True,
-            )
-            if summary is None:
-                return 1
-            row = {
-                "preset": preset,
-                "model": summary["model"],
-                "seed": seed,
-                "test_acc": summary["test_metrics"]["test/acc"],
-                "test_f1_macro": summary["test_metrics"]["test/f1_macro"],
-                "epochs": summary["epochs"],
-                "fit_s": summary["fit_wall_time_s"],
-                "total_s": time.perf_counter() - started,
-            }
-            rows.append(row)
-            print(
-                f"{preset} seed {seed}: test acc {row['test_acc']:.3f} ({row['total_s']:.0f} s)", flush=True
-            )
 
+def run_once(
+    preset: str, seed: int, args: argparse.Namespace, videos: Path, test_videos: Path
+) -> dict | None:
+    """Fit and test one preset with one seed through the CLI; its row, or None if the run failed."""
+    started = time.perf_counter()
+    summary = fit_and_test(
+        preset,
+        [*PRESET_ARGS[preset], f"--seed_everything={seed}", f"--data.seed={seed}", *args.extra],
+        root=args.out / f"{preset}-seed{seed}",
+        videos=videos,
+        test_videos=test_videos,
+        quiet=True,
+    )
+    if summary is None:
+        return None
+    row = {
+        "preset": preset,
+        "model": summary["model"],
+        "seed": seed,
+        "test_acc": summary["test_metrics"]["test/acc"],
+        "test_f1_macro": summary["test_metrics"]["test/f1_macro"],
+        "epochs": summary["epochs"],
+        "fit_s": summary["fit_wall_time_s"],
+        "total_s": time.perf_counter() - started,
+    }
+    print(f"{preset} seed {seed}: test acc {row['test_acc']:.3f} ({row['total_s']:.0f} s)", flush=True)
+    return row
+
+
+def summarize(rows: list[dict], presets: list[str]) -> list[dict]:
+    """Per preset: test accuracy over the seeds (mean, std, each), mean fit time, the target."""
     table = []
-    for preset in args.models:
+    for preset in presets:
         accs = [r["test_acc"] for r in rows if r["preset"] == preset]
         fit_s = [r["fit_s"] for r in rows if r["preset"] == preset]
         model = next(r["model"] for r in rows if r["preset"] == preset)
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                 "target": target,
             }
         )
+    return table
+
+
+def print_table(table: list[dict]) -> None:
     lines = [
         "| preset | model | test acc (mean ± std) | per seed | fit s | target |",
         "|---|---|---|---|---|---|",
@@ -110,14 +115,17 @@ def main(argv: list[str] | None = None) -> int:
             f"| {t['fit_s_mean']:.1f} | {t['target']} |"
         )
     print("\n" + "\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
+
+
+def write_json(path: Path, extra_args: list[str], table: list[dict], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         json.dumps(
             {
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),
                 "video_tree": VIDEO_TREE,
-                "extra_args": args.extra,
+                "extra_args": extra_args,
                 "summary": table,
                 "runs": rows,
             },
@@ -125,6 +133,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    videos, test_videos = args.out / "videos", args.out / "videos_test"
+    write_video_trees(videos, test_videos, quiet=True)
+    rows = []
+    for preset in args.models:
+        for seed in args.seeds:
+            row = run_once(preset, seed, args, videos, test_videos)
+            if row is None:
+                return 1
+            rows.append(row)
+
+    table = summarize(rows, args.models)
+    print_table(table)
+    write_json(args.json, args.extra, table, rows)
     print(f"\nwrote {args.json}")
     return 0
 
