@@ -121,4 +121,6 @@ def test_no_import_cycles_between_modules():
 @pytest.mark.parametrize("heavy", ["lightning", "onnx", "onnxruntime", "matplotlib", "cnnlstm.deploy.export"])
 def test_import_cnnlstm_stays_light(heavy):
     code = f"import sys, cnnlstm; sys.exit(1 if {heavy!r} in sys.modules else 0)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0, f"import cnnlstm loads {heavy}"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0, (
+        f"import cnnlstm loads {heavy}"
+    )
