@@ -11,6 +11,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 
@@ -76,7 +77,18 @@ DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("basicmotions-deepconvlstm", []),
     ("movingmnist-convlstm-small", _MOVING_MNIST),
 ]
-VIDEO_TREE = dict(num_classes=4, videos_per_class=48, num_frames=16, frame_size=48)
+
+
+class VideoTreeSize(TypedDict):
+    """The sizes of the demo's video trees, arguments of :func:`~cnnlstm.data.synthetic.write_video_tree`."""
+
+    num_classes: int
+    videos_per_class: int
+    num_frames: int
+    frame_size: int
+
+
+VIDEO_TREE = VideoTreeSize(num_classes=4, videos_per_class=48, num_frames=16, frame_size=48)
 QUICK_ARGS = ["--trainer.max_epochs=1"]
 # --quick: fewer generated samples, by preset family (video trees are made small instead).
 QUICK_DATA = {
@@ -139,7 +151,8 @@ def write_video_trees(videos: Path, test_videos: Path, *, quick: bool = False, q
     """Write the demo's H.264 training tree (with 4 broken files) and its held-out test tree."""
     from cnnlstm.data.synthetic import write_video_tree
 
-    tree = dict(VIDEO_TREE, videos_per_class=8) if quick else VIDEO_TREE
+    tree: VideoTreeSize = {**VIDEO_TREE, "videos_per_class": 8} if quick else VIDEO_TREE
+    test_tree: VideoTreeSize = {**tree, "videos_per_class": max(4, tree["videos_per_class"] // 3)}
     print(
         f"writing {tree['num_classes'] * tree['videos_per_class']} H.264 training videos (a square moving in "
         f"one of {tree['num_classes']} directions, 4 broken files among them) to {videos}/, and a held-out "
@@ -149,12 +162,7 @@ def write_video_trees(videos: Path, test_videos: Path, *, quick: bool = False, q
         if folder.exists():
             shutil.rmtree(folder)
     write_video_tree(videos, **tree, include_broken=True, progress=not quiet)
-    write_video_tree(
-        test_videos,
-        **dict(tree, videos_per_class=max(4, tree["videos_per_class"] // 3)),
-        seed=1,
-        progress=not quiet,
-    )
+    write_video_tree(test_videos, **test_tree, seed=1, progress=not quiet)
 
 
 def fit_and_test(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ class MovingSquareVideos(Dataset):
             )
         self.seed = int(seed)
         self.split = split
-        samples = range(self.num_samples)
+        samples: Iterable[int] = range(self.num_samples)
         if progress:
             samples = tqdm(samples, desc=f"generating {split} clips", unit="clip", leave=False)
         clips, labels = zip(*(self._make(i) for i in samples), strict=True)
@@ -231,7 +232,7 @@ def write_video_tree(
     )
     names = [f"dir{round(360 * k / num_classes):03d}" for k in range(num_classes)]
     written = []
-    indices = range(len(clips))
+    indices: Iterable[int] = range(len(clips))
     if progress:
         indices = tqdm(indices, desc="writing videos", unit="video", leave=False)
     for i in indices:

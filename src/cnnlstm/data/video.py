@@ -134,7 +134,9 @@ def _decode_folder(path: Path, indices: Sequence[int], size: tuple[int, int]) ->
     frames = []
     for i in indices:
         with Image.open(images[i]) as img:
-            frames.append(np.asarray(img.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)))
+            frames.append(
+                np.asarray(img.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR))
+            )
     return np.stack(frames)
 
 
@@ -351,7 +353,8 @@ class VideoDataModule(BaseDataModule):
         self.list_file = list_file
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.num_frames = check_positive_int("num_frames", num_frames)
-        self.frame_size = to_tuple("frame_size", frame_size, 2)
+        height, width = to_tuple("frame_size", frame_size, 2)
+        self.frame_size = (height, width)
         self.sampling = check_choice("sampling", sampling, ("segments", "dense"))
         self.stride = check_positive_int("stride", stride)
         self.clips_per_video = check_positive_int("clips_per_video", clips_per_video)

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +127,7 @@ class ClipCache:
         """Write every video's frames into a new ``.npy`` ``file``; return the frame counts."""
         array = np.lib.format.open_memmap(file, mode="w+", dtype=np.uint8, shape=self.shape)
         counts = []
-        items = zip(self.paths, infos, strict=True)
+        items: Iterable[tuple[str, VideoInfo]] = zip(self.paths, infos, strict=True)
         if progress:
             items = tqdm(
                 items, total=len(self.paths), desc="caching decoded frames", unit="video", leave=False

@@ -70,6 +70,7 @@ def export_onnx(
                 optimize=True,
                 verbose=False,
             )
+            assert onnx_program is not None  # None only for the legacy exporter (dynamo=False)
             deduplicated = _deduplicate_initializers(onnx_program.model)
             onnx_program.save(str(path), external_data=external)
         onnx.checker.check_model(str(path))

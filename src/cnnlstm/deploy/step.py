@@ -13,19 +13,19 @@ or ``"frames"`` (forecasters: the predicted frames ``(B, future_frames, C, H, W)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from cnnlstm._io import atomic_write_json
-from cnnlstm.models import can_stream, list_models
+from cnnlstm.models import StreamingModel, can_stream, list_models
 
 __all__ = ["export_step"]
 
 
 class _Step(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: StreamingModel) -> None:
         super().__init__()
         self.model = model
 
@@ -55,12 +55,12 @@ def export_step(
         >>> model = create_model("lrcn_tiny", num_classes=4).eval()  # doctest: +SKIP
         >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/")["max_abs_diff"]  # doctest: +SKIP
     """
-    _check_streams(model)
+    streaming = _check_streams(model)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     batch, frame_size = example_frame.shape[0], tuple(example_frame.shape[-2:])
-    state = model.init_state(batch, device=example_frame.device, frame_size=frame_size)
+    state = streaming.init_state(batch, device=example_frame.device, frame_size=frame_size)
     if not (isinstance(state, tuple) and all(isinstance(s, Tensor) for s in state)):
         raise ValueError(
             f"{type(model).__name__}'s streaming state is not a tuple of tensors, so its step cannot be "
@@ -71,7 +71,7 @@ def export_step(
     path = out / "step.onnx"
     with torch.no_grad():
         torch.onnx.export(
-            _Step(model).eval(),
+            _Step(streaming).eval(),
             (example_frame, *state),
             str(path),
             dynamo=True,
@@ -98,13 +98,15 @@ def export_step(
     return report
 
 
-def _check_streams(model: nn.Module) -> None:
+def _check_streams(model: nn.Module) -> StreamingModel:
+    """``model`` itself, typed for its ``init_state`` and ``step``; a TypeError if it has none."""
     if not can_stream(model):
         streaming = ", ".join(list_models(streams=True, exclude="*_tiny"))
         raise TypeError(
             f"{type(model).__name__} has no init_state/step, so it has no step to export; the models "
             f"that stream are {streaming} (and their _tiny variants)"
         )
+    return cast(StreamingModel, model)  # can_stream checked init_state and step
 
 
 def _onnx_loop_error(

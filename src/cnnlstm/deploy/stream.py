@@ -12,12 +12,12 @@ classifiers), which :meth:`Stream.push` turns into class probabilities, or ``"fr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
-from cnnlstm.models import can_stream, list_models
+from cnnlstm.models import StreamingModel, can_stream, list_models
 
 __all__ = ["Stream"]
 
@@ -58,6 +58,8 @@ class Stream:
                 f"{streaming}, and their _tiny variants)"
             )
         self.model = model.eval()
+        # the same model, typed for init_state and step, which can_stream checked
+        self._steps = cast(StreamingModel, self.model)
         self.batch_size = int(batch_size)
         self.returns_frames = getattr(model, "step_output", "logits") == "frames"
         first = next(model.parameters(), None)
@@ -88,7 +90,7 @@ class Stream:
         frame = frame.to(self.device)
         if self.state is None:
             frame_size = tuple(frame.shape[-2:])
-            self.state = self.model.init_state(self.batch_size, device=self.device, frame_size=frame_size)
-        output, self.state = self.model.step(frame, self.state)
+            self.state = self._steps.init_state(self.batch_size, device=self.device, frame_size=frame_size)
+        output, self.state = self._steps.step(frame, self.state)
         self.frames_seen += 1
         return output if self.returns_frames else torch.softmax(output, dim=-1)

@@ -139,20 +139,22 @@ class BaseTask(pl.LightningModule):
     def configure_optimizers(self) -> Any:
         hp = self.hparams
         params = self.parameters()
-        if hp.optimizer == "adam":
-            optimizer = torch.optim.Adam(params, lr=hp.lr, weight_decay=hp.weight_decay)
-        elif hp.optimizer == "adamw":
-            optimizer = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+        lr, weight_decay = hp["lr"], hp["weight_decay"]
+        optimizer: torch.optim.Optimizer
+        if hp["optimizer"] == "adam":
+            optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        elif hp["optimizer"] == "adamw":
+            optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
         else:
-            optimizer = torch.optim.SGD(params, lr=hp.lr, momentum=0.9, weight_decay=hp.weight_decay)
-        if hp.scheduler is None:
+            optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        if hp["scheduler"] is None:
             return optimizer
-        if hp.scheduler == "cosine":
+        if hp["scheduler"] == "cosine":
             epochs = self.trainer.max_epochs if self.trainer and self.trainer.max_epochs else 1
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+            cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "epoch"}}
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
+            "lr_scheduler": {"scheduler": plateau, "monitor": "val/loss", "interval": "epoch"},
         }

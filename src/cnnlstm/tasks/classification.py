@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -46,7 +46,8 @@ class ClassificationTask(BaseTask):
 
     @property
     def num_classes(self) -> int:
-        return int(self.model.num_classes)
+        # ClassifierBase's int property; nn.Module.__getattr__ would type it Tensor | Module
+        return int(cast(int, self.model.num_classes))
 
     def configure_losses(self) -> None:
         self.criterion = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
@@ -70,7 +71,7 @@ class ClassificationTask(BaseTask):
         """Logits ``(B, num_classes)``; for several clips per sample ``(B, N, ...)``, their mean."""
         if lengths is not None and self.takes_lengths:
             return self.model(x, lengths=lengths)
-        sample_dims = len(self.hparams.input_shape) if self.hparams.get("input_shape") else None
+        sample_dims = len(self.hparams["input_shape"]) if self.hparams.get("input_shape") else None
         if sample_dims is not None and x.dim() == sample_dims + 2:
             b, n = x.shape[:2]
             return self.model(x.flatten(0, 1)).unflatten(0, (b, n)).mean(dim=1)

@@ -9,8 +9,9 @@ over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -51,6 +52,12 @@ class FrameForecastMetrics(Metric):
     """
 
     full_state_update = False
+    # states registered by add_state (nn.Module's __getattr__ would type them Tensor | Module)
+    sum_mse: Tensor
+    sum_mae: Tensor
+    sum_ssim: Tensor
+    sum_psnr: Tensor
+    count: Tensor
 
     def __init__(self, *, horizon: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,6 +84,7 @@ class FrameForecastMetrics(Metric):
         self.sum_mae += diff.abs().sum(dim=(2, 3, 4)).sum(0).double()
         flat_pred, flat_target = pred.flatten(0, 1), target.flatten(0, 1)  # (B·T, C, H, W)
         ssim = structural_similarity_index_measure(flat_pred, flat_target, data_range=1.0, reduction="none")
+        assert isinstance(ssim, Tensor)  # a (tensor, full image) pair only with return_full_image=True
         psnr = peak_signal_noise_ratio(
             flat_pred, flat_target, data_range=1.0, reduction="none", dim=(1, 2, 3)
         )
@@ -91,6 +99,14 @@ class FrameForecastMetrics(Metric):
     def compute(self) -> dict[str, Tensor]:
         count = self.count.clamp(min=1)
         return {name: (getattr(self, f"sum_{name}") / count).mean().float() for name in METRICS}
+
+
+class ForecastExample(TypedDict):
+    """A few sequences of a split kept for the pictures, each ``(k, T, C, H, W)`` on the CPU."""
+
+    inputs: Tensor
+    targets: Tensor
+    predictions: Tensor
 
 
 class ForecastingTask(BaseTask):
@@ -136,11 +152,16 @@ class ForecastingTask(BaseTask):
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
-        self.examples: dict[str, dict[str, Tensor]] = {}
+        self.examples: dict[str, ForecastExample] = {}
         self.horizon_metrics: dict[str, dict[str, list[float]]] = {}
 
     def configure_losses(self) -> None:
-        self.criterion = {"mse": F.mse_loss, "l1": F.l1_loss, "bce": binary_cross_entropy}[self.hparams.loss]
+        losses: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+            "mse": F.mse_loss,
+            "l1": F.l1_loss,
+            "bce": binary_cross_entropy,
+        }
+        self.criterion = losses[self.hparams["loss"]]
 
     def configure_metrics(self) -> None:
         self.frame_metrics: dict[str, FrameForecastMetrics] = {}
@@ -160,7 +181,7 @@ class ForecastingTask(BaseTask):
         targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> Tensor:
-        steps = future_frames or self.hparams.future_frames
+        steps = future_frames or self.hparams["future_frames"]
         return self.model(x, steps, targets=targets, teacher_forcing=teacher_forcing)
 
     def output_mismatch(self, out: Tensor, data: Any) -> str | None:
@@ -172,13 +193,14 @@ class ForecastingTask(BaseTask):
     def teacher_forcing_now(self) -> float:
         """The scheduled-sampling probability of the current epoch."""
         hp = self.hparams
-        if hp.teacher_forcing <= 0 and hp.teacher_forcing_end <= 0:
+        start, end = hp["teacher_forcing"], hp["teacher_forcing_end"]
+        if start <= 0 and end <= 0:
             return 0.0
         epochs = (
-            hp.teacher_forcing_epochs or (self.trainer.max_epochs if self._trainer is not None else 1) or 1
+            hp["teacher_forcing_epochs"] or (self.trainer.max_epochs if self._trainer is not None else 1) or 1
         )
         progress = min(1.0, self.current_epoch / max(1, epochs))
-        return hp.teacher_forcing + (hp.teacher_forcing_end - hp.teacher_forcing) * progress
+        return start + (end - start) * progress
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         x, y = batch[0], batch[1]
@@ -197,7 +219,7 @@ class ForecastingTask(BaseTask):
         self.log(f"{split}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
         self._metric(split, y.shape[1]).update(pred, y)
         if batch_idx == 0:
-            k = self.hparams.num_examples
+            k = self.hparams["num_examples"]
             self.examples[split] = {
                 "inputs": x[:k].cpu(),
                 "targets": y[:k].cpu(),
@@ -227,7 +249,7 @@ class ForecastingTask(BaseTask):
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
-        steps = self.hparams.future_frames
+        steps = self.hparams["future_frames"]
         if steps is None:
             target_shape = getattr(getattr(self.trainer, "datamodule", None), "target_shape", None)
             steps = target_shape[0] if target_shape else self.model.future_frames

@@ -124,7 +124,7 @@ class RunArtifacts(Callback):
 
     @staticmethod
     def _skipped(trainer: pl.Trainer) -> dict[str, Any]:
-        skipped = getattr(trainer.datamodule, "skipped", None)
+        skipped = getattr(_datamodule(trainer), "skipped", None)
         return {} if skipped is None else {"skipped_files": len(skipped), "skipped": list(skipped)}
 
     def _environment(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
@@ -171,6 +171,7 @@ class RunArtifacts(Callback):
         pictures = self._task_artifacts(pl_module, "val")
         plots += pictures.pop("pictures", [])
         ckpt = trainer.checkpoint_callback
+        best_score = getattr(ckpt, "best_model_score", None)
         self._update_summary(
             {
                 **self._environment(trainer, pl_module),
@@ -178,9 +179,7 @@ class RunArtifacts(Callback):
                 "fit_wall_time_s": round(time.perf_counter() - self._started, 2),
                 "fit_metrics": _scalars(trainer.callback_metrics),
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
-                "best_score": float(ckpt.best_model_score)
-                if getattr(ckpt, "best_model_score", None) is not None
-                else None,
+                "best_score": float(best_score) if best_score is not None else None,
                 "plots": plots,
                 **self._skipped(trainer),
             }
@@ -217,6 +216,11 @@ class RunArtifacts(Callback):
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._evaluation_end(trainer, pl_module, "test")
+
+
+def _datamodule(trainer: pl.Trainer) -> Any:
+    """``trainer.datamodule``: Lightning sets it at run time (None without one) but does not declare it."""
+    return getattr(trainer, "datamodule", None)
 
 
 def _sample_paths(dataset: Any) -> list[str] | None:
@@ -261,7 +265,7 @@ class PredictionWriter(BasePredictionWriter):
             return
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
-        dataset = getattr(trainer.datamodule, "predict_dataset", None)
+        dataset: Any = getattr(_datamodule(trainer), "predict_dataset", None)  # duck-typed
         paths = _sample_paths(dataset)
         if "video" in batches[0]:
             videos = torch.cat([b["video"] for b in batches]).cpu()
@@ -275,12 +279,13 @@ class PredictionWriter(BasePredictionWriter):
                 torch.tensor([dataset.sample_label(v) for v in range(count)]) if targets is not None else None
             )
         preds = probs.argmax(-1)
-        known = targets is not None and bool((targets >= 0).any())
+        # the targets when any is known (-1 = unknown), else None
+        known_targets = targets if targets is not None and bool((targets >= 0).any()) else None
         path = self.root / "predictions.csv"
         with open(path, "w", newline="") as f:
             writer = csv.writer(f)
             header = ["index"] + (["path"] if paths else []) + ["pred", "pred_name", "prob"]
-            header += ["target"] if known else []
+            header += ["target"] if known_targets is not None else []
             header += [f"p_{self._name(k)}" for k in range(probs.shape[1])]
             writer.writerow(header)
             for i in range(len(preds)):
@@ -288,13 +293,13 @@ class PredictionWriter(BasePredictionWriter):
                 row: list[Any] = (
                     [i] + ([paths[i]] if paths else []) + [k, self._name(k), f"{float(probs[i, k]):.6f}"]
                 )
-                row += [int(targets[i])] if known else []
+                row += [int(known_targets[i])] if known_targets is not None else []
                 row += [f"{float(p):.6f}" for p in probs[i]]
                 writer.writerow(row)
         message = f"wrote {len(preds)} predictions to {path}"
-        if known:
-            mask = targets >= 0
-            message += f" (accuracy {float((preds[mask] == targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
+        if known_targets is not None:
+            mask = known_targets >= 0
+            message += f" (accuracy {float((preds[mask] == known_targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
         print(message)
 
     def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:

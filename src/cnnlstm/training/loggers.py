@@ -58,4 +58,5 @@ class ResumableCSVLogger(CSVLogger):
         if self._experiment is None:
             os.makedirs(self.root_dir, exist_ok=True)
             self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        assert isinstance(self._experiment, ExperimentWriter)  # set only here, to an _AppendingWriter
         return self._experiment

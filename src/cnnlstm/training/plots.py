@@ -179,7 +179,9 @@ def save_forecast_gif(
     images = frames_to_images(strip)
     scale = max(1, 128 // max(1, inputs.shape[-2]))
     frames = [
-        Image.fromarray(img.numpy()).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+        Image.fromarray(img.numpy()).resize(
+            (img.shape[1] * scale, img.shape[0] * scale), Image.Resampling.NEAREST
+        )
         for img in images
     ]
     path = Path(path)
