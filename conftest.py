@@ -21,3 +21,14 @@ collect_ignore = [
         "nn/_checks.py",
     )
 ]
+
+# Doctest examples that export to ONNX take several seconds each: slow, like the tests that do.
+_SLOW_DOCTEST_MODULES = ("cnnlstm.deploy.export",)
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        if item.__class__.__name__ == "DoctestItem" and item.name.startswith(_SLOW_DOCTEST_MODULES):
+            item.add_marker(pytest.mark.slow)

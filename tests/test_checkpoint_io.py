@@ -23,6 +23,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_writes_never_leaves_a_partial_file(tmp_path):
     path = tmp_path / "ckpt.pt"
     atomic_torch_save({"step": 0, "w": torch.zeros(4_000_000)}, path)

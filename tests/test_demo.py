@@ -10,6 +10,7 @@ from cnnlstm.cli import list_presets
 from cnnlstm.cli.demo import DEMO_RUNS, main, to_markdown
 
 
+@pytest.mark.slow
 def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "--quick", "--quiet"]) == 0
     data = json.loads((tmp_path / "summary.json").read_text())

@@ -48,6 +48,7 @@ def test_presets_and_models_are_listed(capsys):
     assert "lrcn_tiny" in out and "classification" in out and "conv3d_lstm" not in out
 
 
+@pytest.mark.slow
 def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     root = tmp_path / "run"
     assert _fit(root) == 0
@@ -117,6 +118,7 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
         torch.testing.assert_close(exported(x), task.model.eval()(x))
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_on_cpu(tmp_path):
     assert _fit(tmp_path / "bf16", "--trainer.max_epochs=1", "--trainer.precision=bf16-mixed") == 0
     assert json.loads((tmp_path / "bf16" / "summary.json").read_text())["precision"] == "bf16-mixed"
@@ -170,6 +172,7 @@ def test_debug_shows_the_traceback(tmp_path):
         main(["fit", "--config", "synthetic-tny", "--debug"])
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     root = tmp_path / "nan"
     assert _fit(root, "--trainer.max_epochs=1") == 0
@@ -231,6 +234,7 @@ def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 RUN_DIR_ENV = "CNNLSTM_RUN_DIR"
 
 
+@pytest.mark.slow
 def test_subprocess_ddp_two_cpu_processes(tmp_path):
     root = tmp_path / "ddp"
     result = _cli(
@@ -257,6 +261,7 @@ def _final_weights(root: Path) -> dict[str, torch.Tensor]:
     return safe_torch_load(root / "checkpoints" / "last.ckpt")["state_dict"]
 
 
+@pytest.mark.slow
 def test_kill_minus_9_then_resume_ends_with_the_same_weights(tmp_path):
     """A real process is killed with SIGKILL mid-training; `--ckpt_path last` resumes exactly."""
     args = [
@@ -315,6 +320,7 @@ def test_help_needs_no_config(capsys):
     assert main([]) == 0 and "cnnlstm fit --config" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_compile_flag_trains_a_compiled_model_with_plain_checkpoint_keys(tmp_path):
     root = tmp_path / "compiled"
     assert (
@@ -368,6 +374,7 @@ def test_resumed_history_drops_rows_of_epochs_the_checkpoint_lacks(tmp_path):
     assert logger.drop_epochs_from(2) == 0
 
 
+@pytest.mark.slow
 def test_compile_mode_reaches_torch_compile_and_bad_modes_are_named(tmp_path, capsys):
     from cnnlstm.tasks import ClassificationTask
 

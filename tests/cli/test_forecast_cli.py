@@ -10,6 +10,9 @@ import pytest
 from cnnlstm.cli import main
 from cnnlstm.data.moving_mnist import generate
 
+# Each test runs the real command end to end (training included): several seconds each.
+pytestmark = pytest.mark.slow
+
 SMALL = [
     "--model.init_args.name=convlstm_forecaster_tiny",
     "--model.init_args.model_kwargs={}",

@@ -12,6 +12,9 @@ pytest.importorskip("sktime")
 
 from cnnlstm.cli import PRESET_DIR, list_presets, main  # noqa: E402
 
+# Each test runs the real command end to end (training included): several seconds each.
+pytestmark = pytest.mark.slow
+
 FAMILIES = ["deepconvlstm", "lstm_fcn", "mlstm_fcn", "cnn_bilstm"]
 ONE_EPOCH = ["--trainer.max_epochs=1", "--model.init_args.model_kwargs={}", "--quiet"]
 

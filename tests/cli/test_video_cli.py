@@ -12,6 +12,9 @@ pytest.importorskip("av")
 from cnnlstm.cli import main  # noqa: E402
 from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
 
+# Each test runs the real command end to end (training included): several seconds each.
+pytestmark = pytest.mark.slow
+
 SMALL = [
     "--model.init_args.name=lrcn_tiny",
     "--model.init_args.model_kwargs={}",
