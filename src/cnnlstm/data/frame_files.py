@@ -56,7 +56,8 @@ def load_array(path: str | Path, *, key: str | None = None) -> np.ndarray:
     ``key`` only applies to ``.npz`` archives. Never unpickles. Errors name the file and what to do.
 
     Example:
-        >>> load_array("frames.npz", key="frames").shape  # doctest: +SKIP
+        >>> np.savez("frames.npz", frames=np.zeros((100, 20, 64, 64), np.uint8))
+        >>> load_array("frames.npz", key="frames").shape
         (100, 20, 64, 64)
     """
     path = Path(path)
@@ -177,7 +178,14 @@ def load_image_folder(
         ``{"sequence", "reason"}`` for each skipped one.
 
     Example:
-        >>> sequences, names, skipped = load_image_folder("clips/", channels=3)  # doctest: +SKIP
+        >>> from PIL import Image
+        >>> for clip in ("clips/a", "clips/b"):
+        ...     Path(clip).mkdir(parents=True)
+        ...     for t in range(4):
+        ...         Image.new("RGB", (16, 12)).save(f"{clip}/{t}.png")
+        >>> sequences, names, skipped = load_image_folder("clips/", channels=3)
+        >>> [s.shape for s in sequences], skipped
+        ([(4, 12, 16, 3), (4, 12, 16, 3)], [])
     """
     path = Path(path)
     _check_image_folder(path, channels)
