@@ -80,6 +80,29 @@ class BaseDataModule(pl.LightningDataModule):
     def class_names(self) -> list[str]:
         return [str(i) for i in range(self.num_classes)]
 
+    def describe(self) -> dict[str, Any]:
+        """What this data module resolved from its inputs, for ``data check`` and ``summary.json``.
+
+        JSON-serialisable: e.g. the source (root or path), the classes and their counts per split,
+        the channels and which columns were ignored, subjects per split, the augmentations in
+        force. Called after ``setup``. The base reports the split sizes it knows.
+        """
+        sizes = {
+            split: len(dataset)  # type: ignore[arg-type]
+            for split in ("train", "val", "test")
+            if (dataset := getattr(self, f"{split}_dataset", None)) is not None
+        }
+        return {"data_module": type(self).__name__, "samples": sizes}
+
+    def preprocessing(self) -> dict[str, Any]:
+        """How a raw input becomes one model input, for an export to carry (JSON-serialisable).
+
+        E.g. frames: size, number, sampling, mean/std; series: channel names and the
+        normalisation statistics fitted on the training split. Called after ``setup``. Empty
+        where nothing beyond the model's input shape is needed.
+        """
+        return {}
+
     def make_dataset(self, split: str) -> Dataset:
         """The ``"train"``, ``"val"`` or ``"test"`` dataset; used by the default :meth:`setup`."""
         raise NotImplementedError(f"{type(self).__name__} implements neither make_dataset nor setup")
