@@ -88,7 +88,7 @@ class BaseDataModule(pl.LightningDataModule):
         force. Called after ``setup``. The base reports the split sizes it knows.
         """
         sizes = {
-            split: len(dataset)  # type: ignore[arg-type]
+            split: len(dataset)
             for split in ("train", "val", "test")
             if (dataset := getattr(self, f"{split}_dataset", None)) is not None
         }
