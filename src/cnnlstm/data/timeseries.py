@@ -86,11 +86,20 @@ def sorted_labels(labels: Iterable[Any]) -> list[str]:
         return unique
 
 
-def channel_stats(x: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def channel_stats(
+    x: np.ndarray, lengths: np.ndarray | None = None, names: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of ``x (N, T, C)`` over the real steps only.
 
     Padding (steps at or beyond ``lengths[i]``) is excluded. A constant channel gets std 1, so
-    normalising leaves it at zero instead of dividing by zero.
+    normalising leaves it at zero instead of dividing by zero. Computed in float64 on values
+    scaled by each channel's largest magnitude, so huge values do not overflow the squares; a
+    statistic that is still not finite is an error naming the channel (``names[c]``, or its index).
+
+    Example:
+        >>> mean, std = channel_stats(np.array([[[1.0, 5.0], [3.0, 5.0]]]))
+        >>> mean.tolist(), std.tolist()
+        ([2.0, 5.0], [1.0, 1.0])
     """
     n, t, c = x.shape
     if lengths is None:
@@ -99,8 +108,17 @@ def channel_stats(x: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.
         mask = np.arange(t)[None, :] < np.asarray(lengths)[:, None]  # (N, T)
         values = x[mask]  # (valid steps, C)
     values = values.astype(np.float64)
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
+    scale = np.abs(values).max(axis=0) if len(values) else np.ones(c)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    mean = (values / scale).mean(axis=0) * scale
+    std = (values / scale).std(axis=0) * scale
+    bad = np.flatnonzero(~np.isfinite(mean) | ~np.isfinite(std))
+    if len(bad):
+        channel = names[bad[0]] if names is not None else int(bad[0])
+        raise ValueError(
+            f"the mean or std of channel {channel!r} is not finite (mean={mean[bad[0]]}, std={std[bad[0]]}); "
+            "its values must be finite numbers, rescale or fix them"
+        )
     std[std < 1e-8] = 1.0
     return mean, std
 
