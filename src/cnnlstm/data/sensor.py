@@ -3,7 +3,8 @@
 Input files, one recording each (rows = time steps, in file order):
 
 * ``.csv`` — one column per channel, a label column (``label_column``), optionally a subject
-  column (``subject_column``) and a time column (``time_column``, never used as a feature);
+  column (``subject_column``) and a time column (``time_column``, or any column named ``time``,
+  ``timestamp``, ``datetime``, ``date`` or ``t``: never used as a feature);
 * ``.npz`` — arrays ``x`` ``(T, C)`` (numbers), ``y`` ``(T,)`` (labels) and optionally
   ``subject`` ``(T,)``; its channels are every column of ``x``.
 
@@ -139,10 +140,14 @@ class SensorStreamDataModule(BaseDataModule):
         path: a ``.csv`` or ``.npz`` file, a list of them, or a directory of them (see module doc).
         label_column: the CSV column holding each row's label.
         channels: CSV columns to use as channels, in order; ``None`` takes every numeric column of
-            the first CSV except the label, subject and time columns (others are skipped with a
-            warning). ``.npz`` files use every column of ``x``.
+            the first CSV except the label, subject and time columns (a column without any number
+            is skipped with a warning; one with numbers and some text is an error). ``.npz`` files
+            use every column of ``x``. Every value must be finite and at most
+            :data:`~cnnlstm.data.sensor_files.MAX_ABS` in magnitude (errors name file, column, line).
         subject_column: the CSV column naming each row's subject; used when present.
-        time_column: a CSV column of timestamps, never a channel; rows are used in file order.
+        time_column: a CSV column of timestamps, never a channel by default, nor is any column
+            named like time (:data:`~cnnlstm.data.sensor_files.TIME_NAMES`, any case); rows are
+            used in file order. Without one, a column increasing in every row gets a warning.
         window: rows per window.
         step: rows between window starts.
         label_mode: ``"last"`` (the label of the window's last row) or ``"majority"`` (the most
