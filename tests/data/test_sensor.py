@@ -430,3 +430,22 @@ def test_preprocessing_carries_channels_window_and_training_statistics(tmp_path)
     assert steps["mean"] == pytest.approx(train[["row", "sid", "noise"]].mean().tolist())
     off = make(path=path, window=20, step=5).preprocessing()
     assert off["normalize"] is False and off["mean"] == [0.0] * 3 and off["std"] == [1.0] * 3
+
+
+def test_a_time_named_column_that_goes_down_is_left_out_loudly(tmp_path):
+    frame = three_axes(T=np.random.default_rng(1).normal(20, 2, size=120))  # a temperature named 'T'
+    path = write(frame, tmp_path / "rec.csv")
+    with pytest.warns(
+        UserWarning, match=r"'T' is named like time, so it is not a channel, but its values go down"
+    ):
+        dm = make(path=path, window=10, step=10)
+    assert dm.channel_names == ["ax", "ay", "az"] and dm.describe()["ignored_columns"]["T"] == "time column"
+    assert make(path=path, window=10, step=10, channels=["T", "ax"]).channel_names == ["T", "ax"]
+
+
+def test_predict_files_are_held_to_the_same_rules(tmp_path):
+    train = write(three_axes(), tmp_path / "train.csv")
+    bad = three_axes()
+    bad.loc[0, "az"] = np.inf
+    dm = SensorStreamDataModule(path=train, window=10, step=10, predict_path=write(bad, tmp_path / "new.csv"))
+    one_line_error("new.csv: column 'az' holds inf at line 2", dm.setup, "predict")

@@ -235,7 +235,22 @@ class SensorColumns:
             raise ValueError(f"{name} has no numeric channel columns; its columns are {list(frame.columns)}")
         if not any(self.is_time(c) for c in frame.columns):
             self._warn_time_like(frame, name, channels)
+        self._warn_time_named(frame, name)
         return channels
+
+    def _warn_time_named(self, frame: Any, name: str) -> None:
+        """Warn about numeric columns named like time that go down somewhere (a 'T' temperature?)."""
+        import pandas as pd
+
+        for c in frame.columns:
+            if c == self.time_column or not is_time_name(c) or not pd.api.types.is_numeric_dtype(frame[c]):
+                continue
+            if bool((np.diff(frame[c].to_numpy(dtype=np.float64)) < 0).any()):
+                warnings.warn(
+                    f"{name}: column {c!r} is named like time, so it is not a channel, but its values go "
+                    "down somewhere; if it is a signal, pass channels= with it",
+                    stacklevel=3,
+                )
 
     def _warn_time_like(self, frame: Any, name: str, channels: list[str]) -> None:
         """Warn about channels that increase in every row: a timestamp or a saved index, not a signal."""
