@@ -50,8 +50,9 @@ def one_line_error(match: str, call, *args, error=ValueError, **kwargs) -> str:
     return str(info.value)
 
 
-def test_doctests():
-    result = doctest.testmod(sensor)
+@pytest.mark.parametrize("module", [sensor, sensor_files])
+def test_doctests(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
 
 

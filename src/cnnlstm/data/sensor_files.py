@@ -23,7 +23,7 @@ Windowing and splitting are the data module's (:class:`~cnnlstm.data.sensor.Sens
 Example:
     >>> import pandas as pd, tempfile, pathlib
     >>> file = pathlib.Path(tempfile.mkdtemp()) / "rec.csv"
-    >>> pd.DataFrame({"ax": [0.0, 1.0, 2.0], "label": ["walk", "walk", "run"]}).to_csv(file, index=False)
+    >>> pd.DataFrame({"ax": [0.5, 1.5, 0.2], "label": ["walk", "walk", "run"]}).to_csv(file, index=False)
     >>> streams, channels = SensorColumns().read(list_files(file, "path"), field="path", channels=None)
     >>> channels, streams[0].x.shape, streams[0].labels.tolist(), streams[0].subjects
     (['ax'], (3, 1), ['walk', 'walk', 'run'], None)
