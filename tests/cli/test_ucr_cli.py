@@ -150,3 +150,45 @@ def test_sensor_preset_needs_a_path(tmp_path, capsys):
     )
     assert code != 0
     assert "required: path" in capsys.readouterr().err
+
+
+def test_sensor_timestamp_column_is_no_channel_in_the_trained_model(streams, tmp_path):
+    """A ``timestamp`` column (not the default ``time``) once became a 4th channel of the model."""
+    import pandas as pd
+
+    file = streams / "streams.csv"
+    frame = pd.read_csv(file)
+    frame.insert(0, "timestamp", np.arange(len(frame)) * 0.02)
+    frame.to_csv(file, index=False)
+    summary = _fit_then_test(tmp_path / "run", "sensor-deepconvlstm", f"--data.path={streams}", *SENSOR)
+    from cnnlstm.training.checkpoint_io import safe_torch_load
+
+    ckpt = safe_torch_load(summary["test_checkpoint"])
+    assert ckpt["hyper_parameters"]["input_shape"] == [32, 3]  # ax, ay, az
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e308", "fast?"])
+def test_sensor_fit_refuses_a_bad_cell_with_file_column_and_line(streams, tmp_path, capsys, value):
+    """One inf once gave a "successful" run with a NaN validation loss; now the run stops at once."""
+    file = streams / "streams.csv"
+    lines = file.read_text().splitlines()
+    cells = lines[9].split(",")
+    cells[1] = value  # column 'ay', line 10 of the file
+    lines[9] = ",".join(cells)
+    file.write_text("\n".join(lines) + "\n")
+    root = tmp_path / "run"
+    code = main(
+        [
+            "fit",
+            "--config",
+            "sensor-deepconvlstm",
+            f"--trainer.default_root_dir={root}",
+            f"--data.path={streams}",
+            *SENSOR,
+            *ONE_EPOCH,
+        ]
+    )
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "streams.csv: column 'ay'" in err and "line 10" in err, err
+    assert not list(root.rglob("*.ckpt"))  # nothing trained

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from cnnlstm.data import sensor
+from cnnlstm.data import sensor, sensor_files
 from cnnlstm.data.sensor import SensorStreamDataModule
 
 
@@ -49,8 +50,9 @@ def one_line_error(match: str, call, *args, error=ValueError, **kwargs) -> str:
     return str(info.value)
 
 
-def test_doctests():
-    result = doctest.testmod(sensor)
+@pytest.mark.parametrize("module", [sensor, sensor_files])
+def test_doctests(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -215,9 +217,9 @@ def test_non_numeric_channel_is_named(tmp_path):
     frame["gyro"] = "high"
     path = write(frame, tmp_path / "a.csv")
     one_line_error(
-        "channel column 'gyro' is not numeric", make, path=path, window=10, channels=["noise", "gyro"]
+        "column 'gyro' holds text 'high' at line 2", make, path=path, window=10, channels=["noise", "gyro"]
     )
-    with pytest.warns(UserWarning, match="gyro"):  # default channels skip it, loudly
+    with pytest.warns(UserWarning, match="gyro"):  # default channels skip a column without numbers, loudly
         dm = make(path=path, window=10, step=10)
     assert dm.channel_names == ["row", "sid", "noise"]
     one_line_error(r"lacks channel columns \['acc'\]", make, path=path, window=10, channels=["acc"])
@@ -227,7 +229,7 @@ def test_missing_values_are_counted_and_named(tmp_path):
     frame = recording({"1": 50, "2": 50, "3": 50})
     frame.loc[[3, 7, 9], "noise"] = np.nan
     path = write(frame, tmp_path / "rec.csv")
-    message = one_line_error("column 'noise' has 3 missing", make, path=path, window=10)
+    message = one_line_error("column 'noise' has 3 missing .* at line 5", make, path=path, window=10)
     assert message.startswith("rec.csv")
     frame = recording({"1": 50, "2": 50, "3": 50})
     frame.loc[4, "label"] = np.nan
@@ -279,3 +281,172 @@ def test_argument_errors_name_the_argument_and_readers_stay_importable(tmp_path)
 
     assert sensor.SensorColumns is sensor_files.SensorColumns and sensor.list_files is sensor_files.list_files
     assert sensor.FILE_SUFFIXES == (".csv", ".npz") and sensor.SensorStream is sensor_files.SensorStream
+
+
+# -- what the reader refuses or leaves out, and says so (issue 13) ---------------------------------
+def three_axes(rows: int = 120, **extra) -> pd.DataFrame:
+    """Three channels that do not increase row by row, a label, and ``extra`` columns in front."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({name: rng.normal(size=rows) for name in ("ax", "ay", "az")})
+    for position, (column, values) in enumerate(extra.items()):
+        frame.insert(position, column, values)
+    frame["label"] = np.where(np.arange(rows) % 40 < 20, "walk", "run")
+    return frame
+
+
+@pytest.mark.parametrize("column", ["timestamp", "Time", "DATETIME", "date", "t", " TimeStamp "])
+def test_a_column_named_like_time_is_never_a_channel(tmp_path, column):
+    path = write(three_axes(**{column: np.arange(120) * 0.02}), tmp_path / "rec.csv")
+    dm = make(path=path, window=10, step=10)
+    assert dm.channel_names == ["ax", "ay", "az"] and dm.input_shape == [10, 3]
+    assert dm.describe()["ignored_columns"][column] == "time column"
+    # named explicitly, it is a channel: the user's choice, not a silent one
+    assert make(path=path, window=10, step=10, channels=["ax", column]).channel_names == ["ax", column]
+
+
+def test_a_column_increasing_in_every_row_warns_as_time_like(tmp_path):
+    frame = three_axes(**{"Unnamed: 0": np.arange(120)})  # a pandas index saved with to_csv(path)
+    path = write(frame, tmp_path / "rec.csv")
+    with pytest.warns(UserWarning, match=r"'Unnamed: 0' increases in every row .* time_column='Unnamed: 0'"):
+        dm = make(path=path, window=10, step=10)
+    assert dm.channel_names == ["Unnamed: 0", "ax", "ay", "az"]
+    dm = make(path=path, window=10, step=10, time_column="Unnamed: 0")  # no warning: it is named
+    assert dm.channel_names == ["ax", "ay", "az"]
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_an_infinite_value_is_refused_with_file_column_and_line(tmp_path, value):
+    frame = three_axes()
+    frame.loc[6, "ay"] = value  # data row 6 is line 8 (the header is line 1)
+    path = write(frame, tmp_path / "rec.csv")
+    message = one_line_error(
+        r"rec.csv: column 'ay' holds -?inf at line 8 \(1 value not finite\)", make, path=path, window=10
+    )
+    assert "fix or drop" in message
+    lines = path.read_text().splitlines()
+    assert lines[7].split(",")[1] in ("inf", "-inf")  # line 8 of the file is the one named
+
+
+def test_a_text_inf_in_the_file_is_refused_too(tmp_path):
+    path = tmp_path / "rec.csv"
+    rows = ["ax,ay,label"] + [f"{i % 3},{i % 5},walk" for i in range(30)]
+    rows[4] = "1e309,2,walk"  # overflows to inf when read
+    path.write_text("\n".join(rows) + "\n")
+    one_line_error("column 'ax' holds inf at line 5", make, path=path, window=5)
+
+
+def test_absurd_magnitudes_are_refused_not_zeroed(tmp_path):
+    frame = three_axes()
+    frame.loc[[2, 9], "az"] = [1e308, -1e308]  # std would overflow and zero the channel
+    path = write(frame, tmp_path / "rec.csv")
+    message = one_line_error(
+        r"column 'az' holds 1e\+308 at line 4, beyond the largest magnitude",
+        make,
+        path=path,
+        window=10,
+        normalize=True,
+    )
+    assert f"{sensor_files.MAX_ABS:g}" in message
+    frame.loc[[2, 9], "az"] = [sensor_files.MAX_ABS, -sensor_files.MAX_ABS]  # the limit itself is allowed
+    dm = make(path=write(frame, tmp_path / "ok.csv"), window=10, step=10, normalize=True)
+    assert torch.isfinite(dm.channel_std).all() and dm.channel_std[2] > 1e28
+    x, _, _ = dm.train_dataset[0]
+    assert torch.isfinite(x).all()
+
+
+def test_npz_non_finite_values_name_the_array_column_and_row(tmp_path):
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    x[11, 2] = np.inf
+    np.savez(tmp_path / "rec.npz", x=x, y=np.where(np.arange(60) < 30, "a", "b"))
+    one_line_error(
+        r"rec.npz: column 'x2' holds inf at row 11 of 'x'", make, path=tmp_path / "rec.npz", window=5
+    )
+
+
+def test_one_text_cell_in_a_numeric_column_is_refused_with_its_value(tmp_path):
+    frame = three_axes().astype({"ay": object})
+    frame.loc[5, "ay"] = "n/a?"
+    path = write(frame, tmp_path / "rec.csv")
+    message = one_line_error("rec.csv: column 'ay' holds text 'n/a\\?' at line 7", make, path=path, window=10)
+    assert "numbers only" in message
+
+
+def test_describe_reports_the_resolved_inputs_by_subject(tmp_path):
+    frame = recording({"1": 100, "2": 100, "3": 100, "4": 100, "5": 100})
+    frame["note"] = "calm"  # no numbers: not a channel, and said why
+    path = write(frame, tmp_path / "rec.csv")
+    with pytest.warns(UserWarning, match="note"):
+        dm = make(path=path, window=20, step=10, normalize=True, test_subjects=[5])
+    info = dm.describe()
+    json.dumps(info)  # JSON-serialisable
+    assert info["files"] == [str(path)] and info["channels"] == ["row", "sid", "noise"]
+    assert info["ignored_columns"] == {
+        "time": "time column",
+        "subject": "subject column",
+        "label": "label column",
+        "note": "not numeric",
+    }
+    assert info["split"] == "subjects" and info["subjects"]["test"] == ["5"] and info["time_blocks"] is None
+    assert info["subject_column"] == "subject" and info["label_column"] == "label"
+    assert (info["window"], info["step"], info["label_mode"], info["normalize"]) == (20, 10, "last", True)
+    assert info["classes"] == ["run", "walk"]
+    for split in ("train", "val", "test"):
+        dataset = getattr(dm, f"{split}_dataset")
+        expected = {name: int((dataset.labels == k).sum()) for k, name in enumerate(info["classes"])}
+        assert info["class_counts"][split] == expected and info["windows"][split] == len(dataset)
+        assert info["samples"][split] == len(dataset) > 0
+        assert {w.subject for w in dataset.windows} == set(info["subjects"][split])
+
+
+def test_describe_reports_time_blocks_without_subjects(tmp_path):
+    frame = recording({"1": 200}).drop(columns="subject")
+    path = write(frame, tmp_path / "a.csv")
+    info = make(path=path, window=20, step=10).describe()
+    assert info["split"] == "time blocks" and info["subjects"] is None and info["subject_column"] is None
+    assert info["time_blocks"] == {
+        "train": [{"file": "a.csv", "rows": [0, 120]}],
+        "val": [{"file": "a.csv", "rows": [120, 160]}],
+        "test": [{"file": "a.csv", "rows": [160, 200]}],
+    }
+    assert info["ignored_columns"] == {"time": "time column", "label": "label column"}
+
+
+def test_preprocessing_carries_channels_window_and_training_statistics(tmp_path):
+    path = write(recording({"1": 100, "2": 100, "3": 100}), tmp_path / "rec.csv")
+    dm = make(path=path, window=20, step=5, normalize=True, label_mode="majority")
+    steps = dm.preprocessing()
+    assert json.loads(json.dumps(steps)) == steps
+    assert steps["channels"] == dm.channel_names and steps["class_names"] == dm.class_names
+    assert (steps["window"], steps["step"], steps["label_mode"], steps["normalize"]) == (
+        20,
+        5,
+        "majority",
+        True,
+    )
+    assert steps["mean"] == pytest.approx(dm.channel_mean.tolist())
+    assert steps["std"] == pytest.approx(dm.channel_std.tolist())
+    # the statistics are the training rows' (subject of the train split only)
+    train = recording({"1": 100, "2": 100, "3": 100})
+    train = train[train["subject"].astype(str).isin(dm.split_subjects["train"])]
+    assert steps["mean"] == pytest.approx(train[["row", "sid", "noise"]].mean().tolist())
+    off = make(path=path, window=20, step=5).preprocessing()
+    assert off["normalize"] is False and off["mean"] == [0.0] * 3 and off["std"] == [1.0] * 3
+
+
+def test_a_time_named_column_that_goes_down_is_left_out_loudly(tmp_path):
+    frame = three_axes(T=np.random.default_rng(1).normal(20, 2, size=120))  # a temperature named 'T'
+    path = write(frame, tmp_path / "rec.csv")
+    with pytest.warns(
+        UserWarning, match=r"'T' is named like time, so it is not a channel, but its values go down"
+    ):
+        dm = make(path=path, window=10, step=10)
+    assert dm.channel_names == ["ax", "ay", "az"] and dm.describe()["ignored_columns"]["T"] == "time column"
+    assert make(path=path, window=10, step=10, channels=["T", "ax"]).channel_names == ["T", "ax"]
+
+
+def test_predict_files_are_held_to_the_same_rules(tmp_path):
+    train = write(three_axes(), tmp_path / "train.csv")
+    bad = three_axes()
+    bad.loc[0, "az"] = np.inf
+    dm = SensorStreamDataModule(path=train, window=10, step=10, predict_path=write(bad, tmp_path / "new.csv"))
+    one_line_error("new.csv: column 'az' holds inf at line 2", dm.setup, "predict")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import functools
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from cnnlstm.data.timeseries import (
     SequenceDataset,
     UCRDataModule,
     available_datasets,
+    channel_stats,
     sorted_labels,
     stratified_split,
 )
@@ -263,3 +265,56 @@ def test_sequence_dataset_checks_shapes():
         SequenceDataset(torch.zeros(2, 3, 1), torch.zeros(3), torch.zeros(2))
     with pytest.raises(ValueError, match=r"\(N, T, C\)"):
         SequenceDataset(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2))
+
+
+# -- resolved inputs and statistics (issue 13) ----------------------------------------------------
+@needs_sktime
+def test_describe_reports_dataset_channels_lengths_and_class_counts_per_split():
+    dm = module("JapaneseVowels")
+    info = dm.describe()
+    assert json.loads(json.dumps(info)) == info
+    assert info["dataset"] == "JapaneseVowels" and info["path"].endswith("JapaneseVowels")
+    assert info["channels"] == 12 and info["classes"] == dm.class_names and info["normalize"] is True
+    train, _ = raw("JapaneseVowels", "train")
+    test, _ = raw("JapaneseVowels", "test")
+    kept = [train[i] for i in dm.split_indices["train"]]
+    assert info["lengths"]["train"] == [min(map(len, kept)), max(map(len, kept))]
+    assert info["lengths"]["test"] == [min(map(len, test)), max(map(len, test))]
+    assert info["padded_length"] == max(map(len, train + test)) and "zeros at the end" in info["padding"]
+    for split in ("train", "val", "test"):
+        dataset = getattr(dm, f"{split}_dataset")
+        counts = torch.bincount(dataset.y, minlength=dm.num_classes).tolist()
+        assert list(info["class_counts"][split].values()) == counts
+        assert list(info["class_counts"][split]) == dm.class_names and info["samples"][split] == len(dataset)
+    assert "none" in module("BasicMotions", normalize=False).describe()["padding"]
+
+
+@needs_sktime
+def test_preprocessing_carries_dataset_statistics_and_padding():
+    dm = module("JapaneseVowels")
+    steps = dm.preprocessing()
+    assert json.loads(json.dumps(steps)) == steps
+    assert (steps["dataset"], steps["channels"], steps["length"]) == ("JapaneseVowels", 12, dm.input_shape[0])
+    assert steps["variable_length"] is True and "zeros at the end" in steps["padding"]
+    assert steps["mean"] == pytest.approx(dm.channel_mean.tolist())
+    assert steps["std"] == pytest.approx(dm.channel_std.tolist())
+    assert steps["class_names"] == dm.class_names
+    off = module("BasicMotions", normalize=False).preprocessing()
+    assert off["normalize"] is False and off["mean"] == [0.0] * 6 and off["std"] == [1.0] * 6
+
+
+def test_channel_stats_of_huge_values_stay_finite_and_non_finite_ones_are_named():
+    x = np.array([[[1e308, 1.0], [-1e308, 3.0]]])  # the squares overflow float64
+    mean, std = channel_stats(x)
+    assert mean.tolist() == [0.0, 2.0] and std.tolist() == pytest.approx([1e308, 1.0])
+    x[0, 0, 1] = np.inf
+    one_line_error("channel 'gz' is not finite", channel_stats, x, names=["gx", "gz"])
+
+
+@needs_sktime
+def test_predict_path_with_an_infinite_value_is_refused(tmp_path):
+    series = np.zeros((150, 1))
+    series[7, 0] = -np.inf
+    np.save(tmp_path / "inf.npy", series)
+    dm = UCRDataModule(name="GunPoint", predict_path=tmp_path / "inf.npy")
+    one_line_error(r"inf.npy holds -inf \(series 0, step 7, channel 0", dm.setup, "predict")

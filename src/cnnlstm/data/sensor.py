@@ -3,7 +3,8 @@
 Input files, one recording each (rows = time steps, in file order):
 
 * ``.csv`` — one column per channel, a label column (``label_column``), optionally a subject
-  column (``subject_column``) and a time column (``time_column``, never used as a feature);
+  column (``subject_column``) and a time column (``time_column``, or any column named ``time``,
+  ``timestamp``, ``datetime``, ``date`` or ``t``: never used as a feature);
 * ``.npz`` — arrays ``x`` ``(T, C)`` (numbers), ``y`` ``(T,)`` (labels) and optionally
   ``subject`` ``(T,)``; its channels are every column of ``x``.
 
@@ -139,10 +140,14 @@ class SensorStreamDataModule(BaseDataModule):
         path: a ``.csv`` or ``.npz`` file, a list of them, or a directory of them (see module doc).
         label_column: the CSV column holding each row's label.
         channels: CSV columns to use as channels, in order; ``None`` takes every numeric column of
-            the first CSV except the label, subject and time columns (others are skipped with a
-            warning). ``.npz`` files use every column of ``x``.
+            the first CSV except the label, subject and time columns (a column without any number
+            is skipped with a warning; one with numbers and some text is an error). ``.npz`` files
+            use every column of ``x``. Every value must be finite and at most
+            :data:`~cnnlstm.data.sensor_files.MAX_ABS` in magnitude (errors name file, column, line).
         subject_column: the CSV column naming each row's subject; used when present.
-        time_column: a CSV column of timestamps, never a channel; rows are used in file order.
+        time_column: a CSV column of timestamps, never a channel by default, nor is any column
+            named like time (:data:`~cnnlstm.data.sensor_files.TIME_NAMES`, any case); rows are
+            used in file order. Without one, a column increasing in every row gets a warning.
         window: rows per window.
         step: rows between window starts.
         label_mode: ``"last"`` (the label of the window's last row) or ``"majority"`` (the most
@@ -162,7 +167,7 @@ class SensorStreamDataModule(BaseDataModule):
         >>> import pandas as pd, tempfile, os
         >>> folder = tempfile.mkdtemp()
         >>> rows = 300
-        >>> frame = pd.DataFrame({"ax": range(rows), "ay": 1.0, "subject": [1] * 100 + [2] * 100 + [3] * 100,
+        >>> frame = pd.DataFrame({"ax": [i % 7 for i in range(rows)], "ay": 1.0, "subject": [1] * 100 + [2] * 100 + [3] * 100,
         ...                       "label": ["walk"] * 150 + ["run"] * 150})
         >>> frame.to_csv(os.path.join(folder, "rec.csv"), index=False)
         >>> dm = SensorStreamDataModule(path=folder, window=40, step=20, batch_size=4)
@@ -373,7 +378,7 @@ class SensorStreamDataModule(BaseDataModule):
         mean, std = np.zeros(len(channels)), np.ones(len(channels))
         if self.normalize:
             rows = np.concatenate([streams[i].x[begin:end] for i, begin, end, _ in blocks["train"]])
-            mean, std = channel_stats(rows[None])
+            mean, std = channel_stats(rows[None], names=channels)
         tensors = [torch.from_numpy(((s.x - mean) / std).astype(np.float32)) for s in streams]
         self._data = dict(
             channels=channels,
@@ -383,6 +388,14 @@ class SensorStreamDataModule(BaseDataModule):
             tensors=tensors,
             windows=windows,
             subjects=assignment,
+            blocks=None
+            if assignment
+            else {
+                split: [dict(file=streams[i].source, rows=[begin, end]) for i, begin, end, _ in blocks[split]]
+                for split in SPLITS
+            },
+            ignored=_ignored_columns(streams),
+            with_subjects=streams[0].subjects is not None,
         )
         return self._data
 
@@ -451,3 +464,82 @@ class SensorStreamDataModule(BaseDataModule):
     def is_variable_length(self) -> bool:
         """Always False: every window has ``window`` rows."""
         return False
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved inputs: files, channels (in order), ignored columns and why, classes and
+        window counts per split, subjects (or time blocks) per split, and the windowing rule.
+
+        Example:
+            >>> import pandas as pd, tempfile, os
+            >>> file = os.path.join(tempfile.mkdtemp(), "rec.csv")
+            >>> pd.DataFrame({"timestamp": range(60), "ax": [i % 5 for i in range(60)], "ay": 0.0,
+            ...               "label": ["a", "b"] * 30}).to_csv(file, index=False)
+            >>> info = SensorStreamDataModule(path=file, channels=["ay", "ax"], window=10, step=10).describe()
+            >>> info["channels"], info["ignored_columns"]
+            (['ay', 'ax'], {'timestamp': 'time column', 'label': 'label column'})
+            >>> info["windows"], info["class_counts"]["train"], info["split"]
+            ({'train': 3, 'val': 1, 'test': 1}, {'a': 0, 'b': 3}, 'time blocks')
+        """
+        data = self._load()
+        counts = {
+            split: {
+                name: int((data["windows"][split][1] == k).sum()) for k, name in enumerate(data["classes"])
+            }
+            for split in SPLITS
+        }
+        return {
+            **super().describe(),
+            "files": [str(f) for f in self.files],
+            "predict_files": [str(f) for f in self.predict_files] if self.predict_files is not None else None,
+            "channels": list(data["channels"]),
+            "ignored_columns": dict(data["ignored"]),
+            "label_column": self.label_column,
+            "subject_column": self.subject_column if data["with_subjects"] else None,
+            "time_column": self.time_column,
+            "classes": list(data["classes"]),
+            "class_counts": counts,
+            "windows": {split: len(data["windows"][split][0]) for split in SPLITS},
+            "split": "subjects" if data["subjects"] is not None else "time blocks",
+            "subjects": self.split_subjects,
+            "time_blocks": data["blocks"],
+            "window": self.window,
+            "step": self.step,
+            "label_mode": self.label_mode,
+            "normalize": self.normalize,
+        }
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What turns rows of a recording into one model input, for an export to carry.
+
+        ``mean`` and ``std`` are the training rows' statistics (zeros and ones without
+        ``normalize``): an input window is ``(rows[channels] - mean) / std``, ``window`` rows.
+
+        Example:
+            >>> import pandas as pd, tempfile, os
+            >>> file = os.path.join(tempfile.mkdtemp(), "rec.csv")
+            >>> pd.DataFrame({"ax": [0.0, 2.0] * 30, "label": ["a", "b"] * 30}).to_csv(file, index=False)
+            >>> steps = SensorStreamDataModule(path=file, window=10, step=5).preprocessing()
+            >>> steps["channels"], steps["mean"], steps["std"], steps["window"], steps["class_names"]
+            (['ax'], [1.0], [1.0], 10, ['a', 'b'])
+        """
+        data = self._load()
+        return {
+            "kind": "sensor_windows",
+            "channels": list(data["channels"]),
+            "window": self.window,
+            "step": self.step,
+            "label_mode": self.label_mode,
+            "normalize": self.normalize,
+            "mean": [float(v) for v in data["mean"]],
+            "std": [float(v) for v in data["std"]],
+            "class_names": list(data["classes"]),
+        }
+
+
+def _ignored_columns(streams: list[SensorStream]) -> dict[str, str]:
+    """Every file's columns that are no channels, and why (the first file that has one says why)."""
+    out: dict[str, str] = {}
+    for stream in streams:
+        for column, reason in stream.ignored.items():
+            out.setdefault(column, reason)
+    return out

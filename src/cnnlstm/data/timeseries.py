@@ -86,11 +86,20 @@ def sorted_labels(labels: Iterable[Any]) -> list[str]:
         return unique
 
 
-def channel_stats(x: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def channel_stats(
+    x: np.ndarray, lengths: np.ndarray | None = None, names: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of ``x (N, T, C)`` over the real steps only.
 
     Padding (steps at or beyond ``lengths[i]``) is excluded. A constant channel gets std 1, so
-    normalising leaves it at zero instead of dividing by zero.
+    normalising leaves it at zero instead of dividing by zero. Computed in float64 on values
+    scaled by each channel's largest magnitude, so huge values do not overflow the squares; a
+    channel holding inf or NaN is an error naming it (``names[c]``, or its index).
+
+    Example:
+        >>> mean, std = channel_stats(np.array([[[1.0, 5.0], [3.0, 5.0]]]))
+        >>> mean.tolist(), std.tolist()
+        ([2.0, 5.0], [1.0, 1.0])
     """
     n, t, c = x.shape
     if lengths is None:
@@ -99,8 +108,18 @@ def channel_stats(x: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.
         mask = np.arange(t)[None, :] < np.asarray(lengths)[:, None]  # (N, T)
         values = x[mask]  # (valid steps, C)
     values = values.astype(np.float64)
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=0))
+    if len(bad):
+        channel = names[bad[0]] if names is not None else int(bad[0])
+        count = int((~np.isfinite(values[:, bad[0]])).sum())
+        raise ValueError(
+            f"channel {channel!r} is not finite everywhere ({count} inf or NaN values), so its mean and "
+            "std would not be either; fix or drop those values"
+        )
+    scale = np.abs(values).max(axis=0) if len(values) else np.ones(c)
+    scale[scale == 0] = 1.0
+    mean = (values / scale).mean(axis=0) * scale
+    std = (values / scale).std(axis=0) * scale
     std[std < 1e-8] = 1.0
     return mean, std
 
@@ -293,6 +312,13 @@ def _read_series_file(path: Path) -> np.ndarray:
     missing = int(np.isnan(data).sum())
     if missing:
         raise ValueError(f"{path.name} has {missing} missing (NaN) values; fill them before predicting")
+    infinite = np.argwhere(np.isinf(data))
+    if len(infinite):
+        series, step, channel = (int(v) for v in infinite[0])
+        raise ValueError(
+            f"{path.name} holds {float(data[series, step, channel])!r} (series {series}, step {step}, channel "
+            f"{channel}; {len(infinite)} values not finite); fix them before predicting"
+        )
     return data
 
 
@@ -462,3 +488,68 @@ class UCRDataModule(BaseDataModule):
     def channel_std(self) -> Tensor:
         """Per-channel std used for normalisation (ones when ``normalize=False``)."""
         return torch.from_numpy(self._load()["std"])
+
+    def _padding_rule(self) -> str:
+        if self._load()["variable"]:
+            return "zeros at the end to the longest series; length marks the real steps"
+        return "none: every series has the same length"
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved inputs: the dataset and where it is read from, channels, series lengths and
+        classes with their counts per split, the validation rule, normalisation and padding.
+
+        Example:
+            >>> info = UCRDataModule(name="BasicMotions").describe()
+            >>> info["dataset"], info["channels"], info["lengths"]["test"], info["class_counts"]["val"]
+            ('BasicMotions', 6, [100, 100], {'badminton': 2, 'running': 2, 'standing': 2, 'walking': 2})
+        """
+        data = self._load()
+        splits = ("train", "val", "test")
+        counts = {
+            split: {name: int((data[split][1] == k).sum()) for k, name in enumerate(data["classes"])}
+            for split in splits
+        }
+        lengths = {
+            split: [int(data[split][2].min()), int(data[split][2].max())] if len(data[split][2]) else None
+            for split in splits
+        }
+        return {
+            **super().describe(),
+            "dataset": self.dataset_name,
+            "path": str(_bundled_dir() / self.dataset_name),
+            "predict_path": str(self.predict_path) if self.predict_path is not None else None,
+            "channels": int(data["channels"]),
+            "lengths": lengths,
+            "padded_length": int(data["t_max"]),
+            "padding": self._padding_rule(),
+            "classes": list(data["classes"]),
+            "class_counts": counts,
+            "val_fraction": self.val_fraction,
+            "validation": "stratified from the archive's TRAIN split, fixed by seed",
+            "normalize": self.normalize,
+        }
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What turns a series ``(T, C)`` into one model input, for an export to carry.
+
+        An input is ``(x - mean) / std`` on its real steps, padded with zeros at the end to
+        ``length`` steps (for unequal-length datasets; ``length`` must match otherwise).
+
+        Example:
+            >>> steps = UCRDataModule(name="BasicMotions").preprocessing()
+            >>> steps["dataset"], steps["length"], len(steps["mean"]), steps["variable_length"]
+            ('BasicMotions', 100, 6, False)
+        """
+        data = self._load()
+        return {
+            "kind": "ucr_series",
+            "dataset": self.dataset_name,
+            "channels": int(data["channels"]),
+            "length": int(data["t_max"]),
+            "variable_length": bool(data["variable"]),
+            "padding": self._padding_rule(),
+            "normalize": self.normalize,
+            "mean": [float(v) for v in data["mean"]],
+            "std": [float(v) for v in data["std"]],
+            "class_names": list(data["classes"]),
+        }
