@@ -425,3 +425,15 @@ def test_state_shapes_with_projection_are_checked():
         lstm(x, (torch.zeros(1, 2, 5), torch.zeros(1, 2, 5)))
     out, (h, c) = lstm(x, (torch.zeros(1, 2, 2), torch.zeros(1, 2, 5)))
     assert out.shape == (4, 2, 2) and h.shape == (1, 2, 2) and c.shape == (1, 2, 5)
+
+
+def test_every_library_model_builds_its_lstm_batch_first():
+    """The models feed (B, T, F); with torch's default now time-major, each must ask for batch_first."""
+    import cnnlstm
+
+    built = {}
+    for name in cnnlstm.list_models("*_tiny"):
+        model = cnnlstm.create_model(name)
+        built[name] = [m.batch_first for m in model.modules() if isinstance(m, LSTM)]
+    assert any(built.values())  # the check saw LSTMs
+    assert {name: flags for name, flags in built.items() if not all(flags)} == {}
