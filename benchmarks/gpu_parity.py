@@ -26,7 +26,7 @@ def layer_checks(dev: torch.device) -> list[Check]:
     """cnnlstm.nn.LSTM against cuDNN's; ConvLSTM's split and fused paths, bf16, channels_last, CPU."""
     torch.manual_seed(0)  # one random stream for both layers
     ref = torch.nn.LSTM(32, 64, num_layers=2, bidirectional=True, batch_first=True).to(dev)  # cuDNN
-    ours = LSTM(32, 64, 2, bidirectional=True).to(dev)
+    ours = LSTM(32, 64, 2, bidirectional=True, batch_first=True).to(dev)
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(8, 50, 32, device=dev)
     rows = [("LSTM vs torch.nn.LSTM (cuDNN), fp32", _max_diff(ours(x)[0], ref(x)[0]), 1e-4)]

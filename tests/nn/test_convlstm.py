@@ -28,7 +28,7 @@ def test_from_lstm_matches_torch_lstm_on_1x1_grid(num_layers, bidirectional, imp
 
 def test_from_lstm_runs_the_lstm_at_every_position_and_accepts_ours():
     torch.manual_seed(1)
-    ours = LSTM(3, 5, 2).eval()
+    ours = LSTM(3, 5, 2, batch_first=True).eval()
     conv = ConvLSTM.from_lstm(ours).eval()
     x = torch.randn(2, 6, 3, 4, 5)  # a 4×5 grid: a 1×1 kernel never mixes positions
     out, _ = conv(x)
@@ -43,6 +43,27 @@ def test_from_lstm_1d():
     conv = ConvLSTM1d.from_lstm(ref)
     x = torch.randn(2, 5, 2)
     torch.testing.assert_close(conv(x[..., None])[0][..., 0], ref(x)[0], atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("source", ["torch", "cnnlstm"])
+def test_from_lstm_keeps_float64(source):
+    """A float64 LSTM gives a float64 ConvLSTM: no weight is rounded through float32 on the way."""
+    torch.manual_seed(3)
+    cls = torch.nn.LSTM if source == "torch" else LSTM
+    lstm = cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, dtype=torch.float64).eval()
+    conv = ConvLSTM.from_lstm(lstm).eval()
+    assert {p.dtype for p in conv.parameters()} == {torch.float64}
+    assert {p.device for p in conv.parameters()} == {next(lstm.parameters()).device}
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    out, state = conv(x[..., None, None])
+    out_ref, (h_ref, _) = lstm(x)
+    torch.testing.assert_close(out[..., 0, 0], out_ref, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(torch.stack([h for h, _ in state])[..., 0, 0], h_ref, atol=1e-10, rtol=1e-10)
+
+
+def test_from_lstm_keeps_the_device():
+    lstm = LSTM(3, 4, device="meta")
+    assert {p.device.type for p in ConvLSTM.from_lstm(lstm).parameters()} == {"meta"}
 
 
 def test_from_lstm_rejects_projection():

@@ -221,7 +221,9 @@ class DeepConvLSTM(_SensorClassifier):
         self.shrink = num_conv * (kernel_size - 1)  # steps lost to valid padding
         self.min_steps = self.shrink + 1
         self.lstm_drop = nn.Dropout(dropout)
-        self.lstm = LSTM(conv_channels * self.in_channels, lstm_hidden, lstm_layers, dropout=dropout)
+        self.lstm = LSTM(
+            conv_channels * self.in_channels, lstm_hidden, lstm_layers, batch_first=True, dropout=dropout
+        )
         self.init_classifier(num_features=lstm_hidden, num_classes=num_classes, dropout=dropout)
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -355,7 +357,7 @@ class LSTMFCN(_SensorClassifier):
             SqueezeExcite1d(c, se_reduction) for c in (channels[:-1] if squeeze_excite else ())
         )
         lstm_input = self.seq_len if self.dimension_shuffle else self.in_channels
-        self.lstm = LSTM(lstm_input, lstm_hidden)
+        self.lstm = LSTM(lstm_input, lstm_hidden, batch_first=True)
         self.lstm_drop = nn.Dropout(dropout)
         self.init_classifier(num_features=lstm_hidden + channels[-1], num_classes=num_classes)
 
@@ -448,6 +450,7 @@ class CNNBiLSTM(_SensorClassifier):
             channels[-1],
             lstm_hidden,
             lstm_layers,
+            batch_first=True,
             dropout=dropout if lstm_layers > 1 else 0.0,
             bidirectional=True,
         )

@@ -141,7 +141,13 @@ class Conv3dLSTMClassifier(_SequenceClassifier):
                 f"received frame_size={frame_size!r}"
             )
         lstm_input = self.stem.out_channels * h_out * w_out
-        self.lstm = LSTM(lstm_input, lstm_hidden, lstm_layers, dropout=dropout if lstm_layers > 1 else 0.0)
+        self.lstm = LSTM(
+            lstm_input,
+            lstm_hidden,
+            lstm_layers,
+            batch_first=True,
+            dropout=dropout if lstm_layers > 1 else 0.0,
+        )
         self.num_features = lstm_hidden
         self.head = SequenceClassifierHead(
             in_features=lstm_hidden, num_classes=num_classes, pool=pool, dropout=dropout
@@ -307,6 +313,7 @@ class LRCN(_SequenceClassifier):
             cnn.out_features,
             lstm_hidden,
             lstm_layers,
+            batch_first=True,
             dropout=dropout if lstm_layers > 1 else 0.0,
             bidirectional=bidirectional,
         )

@@ -437,6 +437,8 @@ class _ConvLSTMNd(nn.Module):
 
         ``lstm`` is a :class:`torch.nn.LSTM` or :class:`cnnlstm.nn.LSTM` (no projections). On a
         1×1 grid the output equals the LSTM's; on larger grids the LSTM runs at every position.
+        The ConvLSTM is batch first whatever ``lstm.batch_first`` says, and its parameters have
+        ``lstm``'s device and dtype.
 
         Example:
             >>> lstm = torch.nn.LSTM(4, 8, num_layers=2)
@@ -463,6 +465,10 @@ class _ConvLSTMNd(nn.Module):
             bidirectional=lstm.bidirectional,
             dropout=float(lstm.dropout),
         )
+        # The LSTM's device and dtype before the copy: copying a float64 weight into the default
+        # float32 parameters would round it.
+        reference = next(lstm.parameters())
+        conv.to(device=reference.device, dtype=reference.dtype)
         ones = (1,) * cls.spatial_dims
         suffixes = ("", "_reverse") if lstm.bidirectional else ("",)
         with torch.no_grad():
@@ -477,7 +483,7 @@ class _ConvLSTMNd(nn.Module):
                     if cell.bias_ih is not None:
                         bias = getattr(lstm, f"bias_ih_{name}") + getattr(lstm, f"bias_hh_{name}")
                         cell.bias_ih.copy_(bias)
-        return conv.to(next(lstm.parameters()).device)
+        return conv
 
     def extra_repr(self) -> str:
         parts = [
