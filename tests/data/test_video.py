@@ -224,7 +224,6 @@ def _cache_inputs(tree, n=2):
 
 def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeypatch):
     from cnnlstm.data import video_cache
-    from cnnlstm.data.video_io import VideoDecodeError
 
     paths, infos = _cache_inputs(tree)
     real = video_cache.decode_frames
@@ -233,11 +232,11 @@ def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeyp
     def fails_on_the_second_video(*args, **kwargs):
         calls.append(1)
         if len(calls) > 1:
-            raise VideoDecodeError("boom")
+            raise OSError("No space left on device")  # not a video's fault: the build stops
         return real(*args, **kwargs)
 
     monkeypatch.setattr(video_cache, "decode_frames", fails_on_the_second_video)
-    with pytest.raises(VideoDecodeError, match="boom"):
+    with pytest.raises(OSError, match="No space"):
         video_cache.ClipCache(
             paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
         )
@@ -275,3 +274,114 @@ def test_cached_module_matches_the_decoding_one(tree, tmp_path):
     cached.setup("validate")
     for (x1, y1), (x2, y2) in zip(plain.val_dataloader(), cached.val_dataloader(), strict=True):
         assert torch.equal(y1, y2) and torch.equal(x1, x2)
+
+
+# -- files whose container probes fine but whose frames do not decode ------------------------------
+
+
+def damage_first_keyframe(path: Path) -> Path:
+    """Overwrite the first frame's data after its first bytes: the container still probes."""
+    import av
+
+    with av.open(str(path)) as container:
+        packet = next(iter(container.demux(container.streams.video[0])))
+        start, size = packet.pos, packet.size
+    data = bytearray(path.read_bytes())
+    data[start + 10 : start + size] = b"\xff" * (size - 10)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def damaged_tree(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=4, num_frames=12, frame_size=32, progress=False)
+    victim = sorted((root / "dir000").glob("*.mp4"))[0]
+    return root, damage_first_keyframe(victim)
+
+
+def _loaded(dm) -> int:
+    """How many samples the train and val loaders give, read to the end."""
+    return sum(len(y) for loader in (dm.train_dataloader(), dm.val_dataloader()) for _, y in loader)
+
+
+def _split_of(dm, path: Path) -> str:
+    return next(split for split, samples in dm.index.splits.items() if path in {s.path for s in samples})
+
+
+def test_data_check_decodes_and_skips_a_damaged_video(damaged_tree):
+    from cnnlstm.data.video_io import probe_video
+
+    root, victim = damaged_tree
+    assert probe_video(victim).num_frames == 12  # the container is fine
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, val_fraction=0.25, batch_size=2)
+    with pytest.warns(UserWarning, match="1 video"):
+        dm.setup("fit")
+    assert [(item["path"], item["split"]) for item in dm.skipped] == [(str(victim), _split_of(dm, victim))]
+    assert "cannot decode frame index 0" in dm.skipped[0]["reason"]
+    assert _loaded(dm) == 7
+
+
+def test_without_check_decode_a_damaged_video_is_replaced_and_reported(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root), num_frames=4, frame_size=32, val_fraction=0.25, batch_size=2, check_decode=False
+    )
+    dm.setup("fit")
+    assert dm.skipped == [] and len(dm.train_dataset) + len(dm.val_dataset) == 8  # only probed
+    with pytest.warns(UserWarning, match="cannot decode frame index .*next video"):
+        assert _loaded(dm) == 8  # the run goes on: the next video stands in
+    assert [(item["path"], item["split"]) for item in dm.skipped] == [(str(victim), _split_of(dm, victim))]
+
+
+def test_a_damaged_video_in_a_worker_reaches_skipped(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=32,
+        val_fraction=0.25,
+        batch_size=2,
+        check_decode=False,
+        num_workers=1,
+    )
+    dm.setup("fit")
+    import warnings
+
+    with warnings.catch_warnings():  # the worker warns in its own process, which the test cannot see
+        warnings.simplefilter("ignore")
+        assert _loaded(dm) == 8
+    assert [item["path"] for item in dm.skipped] == [str(victim)]
+
+
+def test_the_cache_builder_skips_a_damaged_video(damaged_tree, tmp_path):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=32,
+        val_fraction=0.25,
+        batch_size=2,
+        check_decode=False,
+        cache_frames=8,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    dm.setup("fit")
+    assert [item["path"] for item in dm.skipped] == [str(victim)]
+    assert "cannot decode frame index 0" in dm.skipped[0]["reason"]
+    assert len(dm.train_dataset) + len(dm.val_dataset) == 7 and _loaded(dm) == 7
+    folders = {dm.train_dataset.cache.folder.name, dm.val_dataset.cache.folder.name}
+    assert {p.name for p in (tmp_path / "cache").iterdir()} == folders  # no .tmp-PID left
+
+
+def test_a_truncated_cache_file_is_rebuilt(tree, tmp_path):
+    from cnnlstm.data.video_cache import ClipCache
+
+    paths, infos = _cache_inputs(tree)
+    kw = {"frames_per_video": 4, "frame_size": (32, 32), "cache_dir": tmp_path, "progress": False}
+    first = ClipCache(paths, infos, **kw)
+    expected = first.frames(1, [0, 3])
+    frames = first.folder / "frames.npy"
+    frames.write_bytes(frames.read_bytes()[: frames.stat().st_size // 2])
+    again = ClipCache(paths, infos, **kw)
+    assert again.folder == first.folder and (again.frames(1, [0, 3]) == expected).all()

@@ -2,7 +2,9 @@
 
 Flow: :func:`~cnnlstm.data.video_layouts.index_videos` turns a folder (class folders, list files,
 UCF101, HMDB51, Kinetics, extracted frames) into samples; every sample is probed once at setup
-(broken or too-short files are listed with the reason and skipped, never crash a run); each
+(broken or too-short files are listed with the reason and skipped, never crash a run) and, with
+``check_decode`` (the default), decoded once in full, so a file whose container is intact but
+whose frames are damaged is skipped too; each
 ``__getitem__`` decodes only the frames its clip needs, resized inside the decoder, as uint8.
 Conversion to float, normalisation and augmentation happen per batch
 (:meth:`VideoDataModule.on_after_batch_transfer`), on the device the batch lives on.
@@ -16,13 +18,26 @@ Clip sampling:
 
 ``clips_per_video`` clips are taken per video at evaluation, and the task averages their
 predictions.
+
+Broken files never stop a run. A file that fails to probe, or (``check_decode``) to decode, is
+skipped at setup; one that fails while the frame cache is built is skipped then. Should a video
+still fail in ``__getitem__`` (``check_decode=False``, or the file changed since setup), the item
+is replaced by the next video of the dataset (index + 1, wrapping) that decodes, and the failure
+is reported once: a warning, and an entry in :attr:`VideoDataModule.skipped` (also from
+DataLoader workers). Every skipped file is listed there with its split and reason, and goes to
+``summary.json``.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import warnings
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +58,7 @@ from cnnlstm._validation import (
 )
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.video_cache import ClipCache
-from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames, probe_video
+from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, check_decodes, decode_frames, probe_video
 from cnnlstm.data.video_layouts import (
     FORMATS,
     IMAGE_EXTENSIONS,
@@ -111,8 +126,9 @@ def min_frames(*, num_frames: int, mode: str, stride: int) -> int:
     return num_frames if mode == "segments" else (num_frames - 1) * stride + 1
 
 
-def _probe(sample: VideoSample) -> VideoInfo | str:
-    """Probe a video file or a folder of frames; a string is the reason it cannot be used."""
+def _probe(sample: VideoSample, decode: bool = False) -> VideoInfo | str:
+    """Probe a video file or a folder of frames (and, with ``decode``, decode the file once in
+    full); a string is the reason it cannot be used."""
     path = Path(sample.path)
     try:
         if path.is_dir():
@@ -120,7 +136,8 @@ def _probe(sample: VideoSample) -> VideoInfo | str:
             if not images:
                 return "folder holds no images"
             return VideoInfo(str(path), len(images), 0.0, 0.0, 0, 0, (), ())
-        return probe_video(path)
+        info = probe_video(path)
+        return check_decodes(path, info) if decode else info
     except VideoDecodeError as err:
         return str(err)
     except OSError as err:
@@ -154,6 +171,14 @@ class VideoClipDataset(Dataset):
         clips_per_video: clips per video in evaluation.
         cache: read frames from this :class:`~cnnlstm.data.video_cache.ClipCache` (built over the
             same samples, same order) instead of decoding.
+        cache_rows: the cache row of each sample, when the cache holds more videos (default: the
+            sample's index).
+        split: the split's name, for reports.
+        failure_log: a file to which videos that fail to decode are appended (JSON lines), so
+            failures in DataLoader workers reach the data module; None only warns.
+
+    A video that fails to decode is replaced by the next one (index + 1, wrapping) that decodes,
+    and reported once (see the module docstring).
 
     Example:
         >>> ds = VideoClipDataset(samples, infos, num_frames=8, frame_size=(64, 64), mode="dense")  # doctest: +SKIP
@@ -172,6 +197,9 @@ class VideoClipDataset(Dataset):
         train: bool = False,
         clips_per_video: int = 1,
         cache: ClipCache | None = None,
+        cache_rows: Sequence[int] | None = None,
+        split: str = "",
+        failure_log: str | None = None,
     ) -> None:
         if len(samples) != len(infos):
             raise ValueError(f"{len(samples)} samples but {len(infos)} probe results")
@@ -184,6 +212,10 @@ class VideoClipDataset(Dataset):
         self.train = train
         self.clips = 1 if train else clips_per_video
         self.cache = cache
+        self.cache_rows = list(cache_rows) if cache_rows is not None else None
+        self.split = split
+        self.failure_log = failure_log
+        self.broken: set[int] = set()  # per process: videos found broken here
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -204,14 +236,24 @@ class VideoClipDataset(Dataset):
 
     def _decode(self, index: int, frame_ids: list[int]) -> np.ndarray:
         if self.cache is not None:
-            return self.cache.frames(index, frame_ids)
+            return self.cache.frames(self._row(index), frame_ids)
         sample, info = self.samples[index], self.infos[index]
         if Path(sample.path).is_dir():
             return _decode_folder(Path(sample.path), frame_ids, self.frame_size)
         return decode_frames(sample.path, frame_ids, size=self.frame_size, info=info)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        available = self.cache.counts[index] if self.cache is not None else self.infos[index].num_frames
+    def _row(self, index: int) -> int:
+        """Cache row of sample ``index``."""
+        return self.cache_rows[index] if self.cache_rows is not None else index
+
+    def _available(self, index: int) -> int:
+        if self.cache is not None:
+            return self.cache.counts[self._row(index)]
+        return self.infos[index].num_frames
+
+    def _clip(self, index: int) -> Tensor:
+        """The clip(s) of video ``index``; raises :class:`VideoDecodeError` when it cannot be decoded."""
+        available = self._available(index)
         clips = []
         for k in range(self.clips):
             ids = clip_indices(
@@ -223,17 +265,35 @@ class VideoClipDataset(Dataset):
                 clip=k,
                 num_clips=self.clips,
             )
-            try:
-                frames = self._decode(index, ids)
-            except VideoDecodeError as err:
-                # Probing passed but decoding failed (a damaged frame): keep the run going with
-                # the frames before the damage, loop-padded, and say so.
-                warnings.warn(f"{err}; using the frames before the clip, loop-padded", stacklevel=1)
-                before = max(1, min(ids))
-                frames = self._decode(index, [k % before for k in range(self.num_frames)])
+            frames = self._decode(index, ids)
             clips.append(torch.from_numpy(frames).permute(0, 3, 1, 2))  # (T, H, W, C) -> (T, C, H, W)
-        clip = clips[0] if self.clips == 1 else torch.stack(clips)
-        return clip, self.samples[index].label
+        return clips[0] if self.clips == 1 else torch.stack(clips)
+
+    def _report(self, index: int, err: VideoDecodeError) -> None:
+        """Warn once about video ``index`` and append it to the failure log (read by the data module)."""
+        self.broken.add(index)
+        path = str(self.samples[index].path)
+        reason = str(err).removeprefix(f"{path}: ")
+        warnings.warn(f"{path}: {reason}; skipped, the next video is used in its place", stacklevel=2)
+        if self.failure_log is not None:
+            entry = {"path": path, "split": self.split, "reason": reason}
+            with open(self.failure_log, "a", encoding="utf-8") as log:  # one short line per write
+                log.write(json.dumps(entry) + "\n")
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        n = len(self.samples)
+        for attempt in range(n):
+            video = (index + attempt) % n
+            if video in self.broken:
+                continue
+            try:
+                return self._clip(video), self.samples[video].label
+            except VideoDecodeError as err:
+                self._report(video, err)
+        raise VideoDecodeError(
+            f"no video of the {self.split or 'dataset'} split decodes (first: {self.samples[0].path}); "
+            f"see the warnings, and run `cnnlstm data check`"
+        )
 
 
 class VideoWindowDataset(VideoClipDataset):
@@ -309,6 +369,9 @@ class VideoDataModule(BaseDataModule):
         cache_dir: where caches live (default ``~/.cache/cnnlstm/video``).
         timeline_step: for prediction, also classify sliding windows starting every this many
             frames and write a timeline (0: one prediction per video).
+        check_decode: at setup, decode every video once in full and skip (and report) those with
+            damaged frames; ``False`` only probes the containers (fast), and a video that then
+            fails while loading is replaced by the next one and reported.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
     Example:
@@ -338,6 +401,7 @@ class VideoDataModule(BaseDataModule):
         cache_frames: int = 0,
         cache_dir: str | None = None,
         timeline_step: int = 0,
+        check_decode: bool = True,
         batch_size: int = 8,
         num_workers: int = 0,
         seed: int = 0,
@@ -370,8 +434,35 @@ class VideoDataModule(BaseDataModule):
         self.cache_frames = check_non_negative_int("cache_frames", cache_frames)
         self.cache_dir = cache_dir
         self.timeline_step = check_non_negative_int("timeline_step", timeline_step)
+        self.check_decode = check_bool("check_decode", check_decode)
         self._index: Any = None
-        self.skipped: list[dict[str, str]] = []
+        self._skipped: list[dict[str, str]] = []
+        self._failure_log: Path | None = None
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Every video not used, with its ``path``, ``split`` and ``reason``: found at setup, and
+        found broken while loading (in any DataLoader worker)."""
+        found = list(self._skipped)
+        if self._failure_log is not None and self._failure_log.is_file():
+            seen = {(item["path"], item.get("split")) for item in found}
+            for line in self._failure_log.read_text(encoding="utf-8").splitlines():
+                try:
+                    item = json.loads(line)
+                except ValueError:  # a line cut by a worker killed mid-write
+                    continue
+                if (item["path"], item.get("split")) not in seen:
+                    seen.add((item["path"], item.get("split")))
+                    found.append(item)
+        return found
+
+    def _failure_log_path(self) -> str:
+        """The file where datasets log videos that fail while loading (made once, removed with ``self``)."""
+        if self._failure_log is None:
+            folder = tempfile.mkdtemp(prefix="cnnlstm-video-")
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            self._failure_log = Path(folder) / "decode-failures.jsonl"
+        return str(self._failure_log)
 
     # -- what the CLI and the task read ----------------------------------------------------------
     @property
@@ -409,7 +500,7 @@ class VideoDataModule(BaseDataModule):
         for s in samples:
             name = self.index.class_names[s.label] if s.label >= 0 else None
             if name is not None and name not in position:
-                self.skipped.append(
+                self._skipped.append(
                     {"path": str(s.path), "reason": f"class {name!r} is not one the model knows"}
                 )
                 continue
@@ -423,7 +514,7 @@ class VideoDataModule(BaseDataModule):
         with ThreadPoolExecutor(max_workers=max(1, self.num_workers or 2)) as pool:
             results = list(
                 tqdm(
-                    pool.map(_probe, samples),
+                    pool.map(partial(_probe, decode=self.check_decode), samples),
                     total=len(samples),
                     desc=f"checking {split} videos",
                     unit="video",
@@ -435,9 +526,9 @@ class VideoDataModule(BaseDataModule):
         for sample, result in zip(samples, results, strict=True):
             if isinstance(result, str):
                 reason = result.removeprefix(f"{sample.path}: ")  # the path has its own field
-                self.skipped.append({"path": str(sample.path), "split": split, "reason": reason})
+                self._skipped.append({"path": str(sample.path), "split": split, "reason": reason})
             elif result.num_frames < need and not (self.pad_short or self.sampling == "segments"):
-                self.skipped.append(
+                self._skipped.append(
                     {
                         "path": str(sample.path),
                         "split": split,
@@ -460,21 +551,9 @@ class VideoDataModule(BaseDataModule):
 
     def _dataset(self, samples: list[VideoSample], split: str, *, train: bool) -> VideoClipDataset:
         usable, infos = self.check(self._remap(samples), split)
-        cache = None
-        if self.cache_frames:
-            if any(Path(s.path).is_dir() for s in usable):
-                raise ValueError(
-                    "cache_frames works on video files; folders of extracted frames are read directly"
-                )
-            show = self.trainer is None or self.trainer.progress_bar_callback is not None
-            cache = ClipCache(
-                [str(s.path) for s in usable],
-                infos,
-                frames_per_video=self.cache_frames,
-                frame_size=self.frame_size,
-                cache_dir=self.cache_dir,
-                progress=show,
-            )
+        cache, rows = self._cache(usable, infos, split)
+        if rows is not None:
+            usable, infos = [usable[r] for r in rows], [infos[r] for r in rows]
         return VideoClipDataset(
             usable,
             infos,
@@ -485,7 +564,39 @@ class VideoDataModule(BaseDataModule):
             train=train,
             clips_per_video=self.clips_per_video,
             cache=cache,
+            cache_rows=rows,
+            split=split,
+            failure_log=self._failure_log_path(),
         )
+
+    def _cache(
+        self, usable: list[VideoSample], infos: list[VideoInfo], split: str
+    ) -> tuple[ClipCache | None, list[int] | None]:
+        """The frame cache of ``usable`` (None without ``cache_frames``), and the rows to keep
+        (None: all) after skipping, and reporting, the videos that failed to decode into it."""
+        if not self.cache_frames:
+            return None, None
+        if any(Path(s.path).is_dir() for s in usable):
+            raise ValueError(
+                "cache_frames works on video files; folders of extracted frames are read directly"
+            )
+        show = self.trainer is None or self.trainer.progress_bar_callback is not None
+        cache = ClipCache(
+            [str(s.path) for s in usable],
+            infos,
+            frames_per_video=self.cache_frames,
+            frame_size=self.frame_size,
+            cache_dir=self.cache_dir,
+            progress=show,
+        )
+        if not cache.failed:
+            return cache, None
+        for row, reason in sorted(cache.failed.items()):
+            self._skipped.append({"path": str(usable[row].path), "split": split, "reason": reason})
+        rows = [r for r in range(len(usable)) if r not in cache.failed]
+        if not rows:
+            raise ValueError(f"no video in the {split} split of {str(self.root)!r} decodes; see skipped")
+        return cache, rows
 
     def setup(self, stage: str | None = None) -> None:
         splits = self.index.splits if stage != "predict" else {}
