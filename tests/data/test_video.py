@@ -385,3 +385,45 @@ def test_a_truncated_cache_file_is_rebuilt(tree, tmp_path):
     frames.write_bytes(frames.read_bytes()[: frames.stat().st_size // 2])
     again = ClipCache(paths, infos, **kw)
     assert again.folder == first.folder and (again.frames(1, [0, 3]) == expected).all()
+
+
+# -- flips: off by default; a flip can swap the labels it changes -------------------------------------
+
+
+def test_flips_are_off_by_default_and_in_every_video_preset(tmp_path):
+    import yaml
+
+    import cnnlstm
+
+    assert VideoDataModule(root=str(tmp_path)).hflip is False
+    presets = sorted((Path(cnnlstm.__file__).parent / "presets").glob("video-*.yaml"))
+    assert presets
+    for preset in presets:
+        args = yaml.safe_load(preset.read_text())["data"]["init_args"]
+        assert args.get("hflip") is False, preset.name
+
+
+def test_flip_label_map_swaps_the_labels_of_flipped_clips(tree):
+    dm = VideoDataModule(
+        root=str(tree), num_frames=4, frame_size=48, hflip=True, flip_label_map={"dir000": "dir180"}
+    )
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (16, 4, 3, 48, 48), dtype=torch.uint8)
+    y = torch.tensor([0, 1, 2, 3] * 4)
+    out, labels = dm.transform_batch(x, y, train=True)
+    plain = dm.transform(x, train=False)
+    flipped = torch.tensor([torch.equal(o, p.flip(-1)) for o, p in zip(out, plain, strict=True)])
+    assert 0 < int(flipped.sum()) < 16  # some clips flipped, some not
+    swap = torch.tensor([2, 1, 0, 3])  # dir000 <-> dir180; dir090 and dir270 stay
+    assert torch.equal(labels, torch.where(flipped, swap[y], y))
+
+
+def test_flip_label_map_is_checked(tree):
+    with pytest.raises(ValueError, match="give each class one partner") as info:
+        VideoDataModule(root=str(tree), flip_label_map={"a": "b", "c": "a"})
+    assert info.value.field == "flip_label_map"
+    with pytest.raises(ValueError, match="flip_label_map must map class names"):
+        VideoDataModule(root=str(tree), flip_label_map={"a": 1})
+    dm = VideoDataModule(root=str(tree), hflip=True, flip_label_map={"dir000": "left"})
+    with pytest.raises(ValueError, match="flip_label_map names 'left', not among the classes dir000, dir090"):
+        dm.setup("fit")

@@ -49,6 +49,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from cnnlstm._validation import (
+    InputError,
     check_bool,
     check_choice,
     check_fraction,
@@ -343,6 +344,30 @@ class VideoWindowDataset(VideoClipDataset):
         return frames, self.samples[video].label, video, start
 
 
+def _check_flip_map(value: Any) -> dict[str, str]:
+    """``flip_label_map`` as a symmetric ``{class: class}``, refusing a class listed in two pairs."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InputError(
+            f"flip_label_map must map class names to class names, e.g. {{swipe_left: swipe_right}}; "
+            f"received flip_label_map={value!r}",
+            field="flip_label_map",
+        )
+    swap: dict[str, str] = {}
+    for a, b in value.items():
+        for x, y in ((a, b), (b, a)):
+            if swap.get(x, y) != y or x == y:
+                raise InputError(
+                    f"flip_label_map pairs {x!r} with {y!r} and {swap.get(x, x)!r}; give each class one partner",
+                    field="flip_label_map",
+                )
+            swap[x] = y
+    return swap
+
+
 class VideoDataModule(BaseDataModule):
     """Video classification from a folder of videos (see :mod:`cnnlstm.data.video_layouts` for layouts).
 
@@ -360,7 +385,12 @@ class VideoDataModule(BaseDataModule):
         stride: frame step of dense clips.
         clips_per_video: clips averaged per video in validation and test.
         pad_short: loop-pad videos shorter than a dense clip instead of skipping them.
-        hflip: random horizontal flips in training (turn off when left/right carries the label).
+        hflip: random horizontal flips in training; off by default, since a flip turns e.g. "swipe
+            left" into "swipe right". Turn it on only when left/right does not carry the label,
+            or give ``flip_label_map``.
+        flip_label_map: classes that swap under a flip, e.g. ``{"swipe_left": "swipe_right"}``
+            (each pair once; the swap goes both ways): a flipped clip of one gets the other's
+            label. Names are checked against the classes at setup.
         crop_scale: random crops keep this share of each side (then resize back), 1.0 = none.
         mean, std: per-channel normalisation (default ImageNet's).
         class_names: class order to use (set from a checkpoint when evaluating another tree).
@@ -393,7 +423,8 @@ class VideoDataModule(BaseDataModule):
         stride: int = 1,
         clips_per_video: int = 1,
         pad_short: bool = True,
-        hflip: bool = True,
+        hflip: bool = False,
+        flip_label_map: dict[str, str] | None = None,
         crop_scale: float = 1.0,
         mean: list[float] = list(IMAGENET_MEAN),  # noqa: B006 - read-only default for the CLI
         std: list[float] = list(IMAGENET_STD),  # noqa: B006
@@ -424,6 +455,8 @@ class VideoDataModule(BaseDataModule):
         self.clips_per_video = check_positive_int("clips_per_video", clips_per_video)
         self.pad_short = check_bool("pad_short", pad_short)
         self.hflip = check_bool("hflip", hflip)
+        self.flip_label_map = _check_flip_map(flip_label_map)
+        self._flip_perm: Tensor | None = None  # label -> label after a flip, set at setup
         if not 0 < crop_scale <= 1:
             raise ValueError(f"crop_scale must be in (0, 1]; received crop_scale={crop_scale!r}")
         self.crop_scale = float(crop_scale)
@@ -599,6 +632,8 @@ class VideoDataModule(BaseDataModule):
         return cache, rows
 
     def setup(self, stage: str | None = None) -> None:
+        if self.flip_label_map and stage != "predict":
+            self._flip_permutation()  # unknown class names are refused before any decoding
         splits = self.index.splits if stage != "predict" else {}
         if stage in (None, "fit") and self.train_dataset is None:
             if not splits.get("train"):
@@ -644,22 +679,70 @@ class VideoDataModule(BaseDataModule):
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         x, *rest = batch
         training = self.trainer is not None and self.trainer.training
-        return [self.transform(x, train=training), *rest]
+        if not training or not rest:
+            return [self.transform(x, train=training), *rest]
+        x, y = self.transform_batch(x, rest[0], train=True)
+        return [x, y, *rest[1:]]
 
     def transform(self, x: Tensor, *, train: bool) -> Tensor:
         """uint8 clips ``(..., T, C, H, W)`` → normalised float; random crop and flip in training."""
         x = x.float().div_(255)
         if train:
-            x = self._augment(x)
+            x, _ = self._augment(x)
+        return self._normalise(x)
+
+    def transform_batch(self, x: Tensor, y: Tensor, *, train: bool) -> tuple[Tensor, Tensor]:
+        """:meth:`transform`, and the labels of flipped clips swapped by ``flip_label_map``.
+
+        Example:
+            >>> dm = VideoDataModule(root=".", hflip=True, flip_label_map={"left": "right"},
+            ...                      class_names=["left", "right", "up"])
+            >>> dm.flip_labels(torch.tensor([0, 1, 2, 0]), torch.tensor([True, True, True, False]))
+            tensor([1, 0, 2, 0])
+        """
+        x = x.float().div_(255)
+        if train:
+            x, flipped = self._augment(x)
+            y = self.flip_labels(y, flipped)
+        return self._normalise(x), y
+
+    def flip_labels(self, y: Tensor, flipped: Tensor) -> Tensor:
+        """``y`` with the labels of flipped clips swapped by ``flip_label_map`` (unknown ``-1`` kept)."""
+        if not self.flip_label_map or not bool(flipped.any()):
+            return y
+        perm = self._flip_permutation().to(y.device)
+        swapped = torch.where(y >= 0, perm[y.clamp(min=0)], y)
+        return torch.where(flipped.to(y.device), swapped, y)
+
+    def _flip_permutation(self) -> Tensor:
+        """label -> label after a flip; the names are checked against the classes."""
+        if self._flip_perm is None:
+            names = self.class_names
+            unknown = sorted(set(self.flip_label_map) - set(names))
+            if unknown:
+                raise InputError(
+                    f"flip_label_map names {', '.join(map(repr, unknown))}, not among the classes "
+                    f"{', '.join(names)}; use the class names",
+                    field="flip_label_map",
+                )
+            position = {name: i for i, name in enumerate(names)}
+            self._flip_perm = torch.tensor([position[self.flip_label_map.get(n, n)] for n in names])
+        return self._flip_perm
+
+    def _normalise(self, x: Tensor) -> Tensor:
         mean = x.new_tensor(self.mean).view(3, 1, 1)
         std = x.new_tensor(self.std).view(3, 1, 1)
         return (x - mean) / std
 
-    def _augment(self, x: Tensor) -> Tensor:
-        # x: (B, T, C, H, W); one crop and one flip decision per clip, the same for all its frames.
+    def _augment(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Random crop and flip of float clips ``(B, T, C, H, W)``; also which clips were flipped.
+
+        One crop and one flip decision per clip, the same for all its frames.
+        """
         b, t, c, h, w = x.shape
         out = []
-        for clip in x:
+        flipped = torch.zeros(b, dtype=torch.bool)
+        for i, clip in enumerate(x):
             if self.crop_scale < 1:
                 ch, cw = max(1, round(h * self.crop_scale)), max(1, round(w * self.crop_scale))
                 top = int(torch.randint(0, h - ch + 1, (1,)))
@@ -672,8 +755,9 @@ class VideoDataModule(BaseDataModule):
                 )
             if self.hflip and bool(torch.rand(()) < 0.5):
                 clip = clip.flip(-1)
+                flipped[i] = True
             out.append(clip)
-        return torch.stack(out)
+        return torch.stack(out), flipped
 
     def example_input(self, batch_size: int = 2) -> Tensor:
         return torch.zeros(batch_size, *self.input_shape)
