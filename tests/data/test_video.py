@@ -427,3 +427,25 @@ def test_flip_label_map_is_checked(tree):
     dm = VideoDataModule(root=str(tree), hflip=True, flip_label_map={"dir000": "left"})
     with pytest.raises(ValueError, match="flip_label_map names 'left', not among the classes dir000, dir090"):
         dm.setup("fit")
+
+
+def test_listed_videos_that_are_missing_and_empty_class_folders_are_reported(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=3, num_frames=8, frame_size=32, progress=False)
+    (root / "empty_class").mkdir()
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, format="folders")
+    dm.setup("fit")
+    assert [(i["path"], i["split"]) for i in dm.skipped] == [(str(root / "empty_class"), "index")]
+    assert "class folder holds no video files" in dm.skipped[0]["reason"]
+
+    listed = sorted(p.relative_to(root).as_posix() for p in root.glob("dir*/*.mp4"))
+    (root / "train.txt").write_text("".join(f"{p} {p.split('/')[0]}\n" for p in [*listed, "dir000/gone.mp4"]))
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, format="list")
+    dm.setup("fit")
+    assert dm.skipped == [
+        {
+            "path": str(root / "dir000/gone.mp4"),
+            "split": "index",
+            "reason": "missing: not found (train.txt line 7)",
+        }
+    ]

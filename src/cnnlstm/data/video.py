@@ -474,8 +474,9 @@ class VideoDataModule(BaseDataModule):
 
     @property
     def skipped(self) -> list[dict[str, str]]:
-        """Every video not used, with its ``path``, ``split`` and ``reason``: found at setup, and
-        found broken while loading (in any DataLoader worker)."""
+        """Every video not used, with its ``path``, ``split`` and ``reason``: found while indexing
+        (split ``"index"``: listed but missing, an empty class folder, an unreadable folder, a
+        second path to one file), at setup, and while loading (in any DataLoader worker)."""
         found = list(self._skipped)
         if self._failure_log is not None and self._failure_log.is_file():
             seen = {(item["path"], item.get("split")) for item in found}
@@ -509,6 +510,12 @@ class VideoDataModule(BaseDataModule):
                 seed=self.seed,
                 list_file=self.list_file,
             )
+            # Listed videos that are absent and paths left out while indexing: reported, never dropped silently.
+            for what, why in self._index.missing:
+                path = what if Path(what).is_absolute() else str(self.root / what)
+                self._skipped.append({"path": path, "split": "index", "reason": f"missing: {why}"})
+            for path, why in self._index.left_out:
+                self._skipped.append({"path": path, "split": "index", "reason": why})
         return self._index
 
     @property
