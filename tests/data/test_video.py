@@ -11,7 +11,7 @@ import torch
 pytest.importorskip("av")
 
 from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
-from cnnlstm.data.video import VideoDataModule, clip_indices, min_frames  # noqa: E402
+from cnnlstm.data.video import IMAGENET_MEAN, VideoDataModule, clip_indices, min_frames  # noqa: E402
 
 
 def test_segment_sampling_spreads_over_the_video():
@@ -449,3 +449,61 @@ def test_listed_videos_that_are_missing_and_empty_class_folders_are_reported(tmp
             "reason": "missing: not found (train.txt line 7)",
         }
     ]
+
+
+def test_a_class_without_a_usable_training_video_is_refused(damaged_tree):
+    root, victim = damaged_tree
+    for other in sorted(victim.parent.glob("*.mp4"))[1:]:
+        damage_first_keyframe(other)
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, batch_size=2)
+    with (
+        pytest.warns(UserWarning, match="skipped"),
+        pytest.raises(ValueError, match="'dir000' of .* no usable"),
+    ):
+        dm.setup("fit")
+    assert len(dm.skipped) == 3  # the train videos of dir000, each with its reason
+
+
+def test_describe_and_preprocessing_say_what_was_resolved(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=4, num_frames=8, frame_size=32, progress=False)
+    (root / "empty").mkdir()
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=[32, 48],
+        sampling="dense",
+        stride=2,
+        clips_per_video=3,
+        hflip=True,
+        flip_label_map={"dir000": "dir180"},
+        crop_scale=0.8,
+    )
+    dm.setup("fit")
+    info = dm.describe()
+    json.dumps(info)  # JSON-serialisable for summary.json
+    assert (
+        info["root"] == str(root) and info["format"] == "folders" and info["classes"] == ["dir000", "dir180"]
+    )
+    assert info["videos_per_class"] == {
+        "train": {"dir000": 3, "dir180": 3},
+        "val": {"dir000": 1, "dir180": 1},
+    }
+    assert info["skipped"] == 1 and info["samples"] == {"train": 6, "val": 2}
+    assert info["clips"] == {
+        "sampling": "dense",
+        "num_frames": 4,
+        "frame_size": [32, 48],
+        "stride": 2,
+        "clips_per_video": 3,
+    }
+    assert info["augmentations"] == {
+        "hflip": True,
+        "flip_label_map": {"dir000": "dir180", "dir180": "dir000"},
+        "crop_scale": 0.8,
+    }
+    assert info["cache"] is None and info["check_decode"] is True
+    pre = dm.preprocessing()
+    json.dumps(pre)
+    assert pre["frame_size"] == [32, 48] and pre["num_frames"] == 4 and pre["stride"] == 2
+    assert pre["mean"] == list(IMAGENET_MEAN) and pre["class_names"] == ["dir000", "dir180"]

@@ -530,6 +530,68 @@ class VideoDataModule(BaseDataModule):
     def input_shape(self) -> list[int]:
         return [self.num_frames, 3, *self.frame_size]
 
+    def describe(self) -> dict[str, Any]:
+        """What was resolved: root, layout, classes with usable videos per split, skipped, clip
+        sampling, augmentations and cache (see :meth:`BaseDataModule.describe`).
+
+        Example:
+            >>> dm = VideoDataModule(root=".", class_names=["a", "b"])
+            >>> dm.describe()["augmentations"]
+            {'hflip': False, 'flip_label_map': {}, 'crop_scale': 1.0}
+        """
+        counts: dict[str, dict[str, int]] = {}
+        for split in ("train", "val", "test"):
+            dataset = getattr(self, f"{split}_dataset", None)
+            if isinstance(dataset, VideoClipDataset):
+                labels = [s.label for s in dataset.samples]
+                counts[split] = {name: labels.count(i) for i, name in enumerate(self.class_names)}
+        return {
+            **super().describe(),
+            "root": str(self.root),
+            "format": self._index.format if self._index is not None else self.format,
+            "classes": self.class_names,
+            "videos_per_class": counts,
+            "skipped": len(self.skipped),
+            "clips": self._clip_settings(),
+            "augmentations": {
+                "hflip": self.hflip,
+                "flip_label_map": dict(self.flip_label_map),
+                "crop_scale": self.crop_scale,
+            },
+            "check_decode": self.check_decode,
+            "cache": {"frames_per_video": self.cache_frames, "dir": self.cache_dir}
+            if self.cache_frames
+            else None,
+        }
+
+    def _clip_settings(self) -> dict[str, Any]:
+        return {
+            "sampling": self.sampling,
+            "num_frames": self.num_frames,
+            "frame_size": list(self.frame_size),
+            "stride": self.stride,
+            "clips_per_video": self.clips_per_video,
+        }
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What a user feeding the exported model must do to a video (JSON-serialisable).
+
+        Example:
+            >>> p = VideoDataModule(root=".", class_names=["a", "b"], frame_size=64).preprocessing()
+            >>> p["input_layout"], p["frame_size"], p["scale"], p["class_names"]
+            ('(batch, frames, RGB channels, height, width)', [64, 64], 'divide uint8 by 255 to [0, 1], then (x - mean) / std', ['a', 'b'])
+        """
+        return {
+            "input_layout": "(batch, frames, RGB channels, height, width)",
+            **self._clip_settings(),
+            "resize": "each frame resized (bilinear) to frame_size, no crop",
+            "scale": "divide uint8 by 255 to [0, 1], then (x - mean) / std",
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "clip_average": "evaluation averages the predictions of clips_per_video clips per video",
+            "class_names": self.class_names,
+        }
+
     # -- datasets --------------------------------------------------------------------------------
     def _remap(self, samples: list[VideoSample]) -> list[VideoSample]:
         """Relabel samples from the index's class order to ``class_names`` (a checkpoint's)."""
@@ -594,6 +656,8 @@ class VideoDataModule(BaseDataModule):
         cache, rows = self._cache(usable, infos, split)
         if rows is not None:
             usable, infos = [usable[r] for r in rows], [infos[r] for r in rows]
+        if train:
+            self._check_every_class_trains(usable)
         return VideoClipDataset(
             usable,
             infos,
@@ -608,6 +672,18 @@ class VideoDataModule(BaseDataModule):
             split=split,
             failure_log=self._failure_log_path(),
         )
+
+    def _check_every_class_trains(self, usable: list[VideoSample]) -> None:
+        """Refuse a class without a usable training video: the model would have an output it can
+        never learn. (A class folder with no video at all is left out of the classes instead.)"""
+        labels = {s.label for s in usable}
+        empty = [name for i, name in enumerate(self.class_names) if i not in labels]
+        if empty:
+            raise InputError(
+                f"class(es) {', '.join(map(repr, empty))} of {str(self.root)!r} have no usable training "
+                f"video (see skipped for why each was left out); fix or add videos, or remove the class",
+                field="root",
+            )
 
     def _cache(
         self, usable: list[VideoSample], infos: list[VideoInfo], split: str
