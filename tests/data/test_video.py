@@ -14,6 +14,12 @@ from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
 from cnnlstm.data.video import IMAGENET_MEAN, VideoDataModule, clip_indices, min_frames  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path, monkeypatch):
+    """The default cache folder (frame caches, files known to decode) inside the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 def test_segment_sampling_spreads_over_the_video():
     assert clip_indices(100, num_frames=4, mode="segments", train=False) == [12, 37, 62, 87]
     two = [
@@ -507,3 +513,30 @@ def test_describe_and_preprocessing_say_what_was_resolved(tmp_path):
     json.dumps(pre)
     assert pre["frame_size"] == [32, 48] and pre["num_frames"] == 4 and pre["stride"] == 2
     assert pre["mean"] == list(IMAGENET_MEAN) and pre["class_names"] == ["dir000", "dir180"]
+
+
+def test_files_that_decoded_are_not_decoded_again_until_they_change(tmp_path, monkeypatch):
+    import os
+
+    from cnnlstm.data import video
+
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=3, num_frames=8, frame_size=32, progress=False)
+    decoded = []
+    real = video.check_decodes
+
+    def counting(path, info=None):
+        decoded.append(Path(path).name)
+        return real(path, info)
+
+    monkeypatch.setattr(video, "check_decodes", counting)
+    kw = dict(root=str(root), num_frames=4, frame_size=32, cache_dir=str(tmp_path / "cache"))
+    VideoDataModule(**kw).setup("fit")
+    assert len(decoded) == 6 and (tmp_path / "cache" / "decoded.json").is_file()
+    decoded.clear()
+    VideoDataModule(**kw).setup("fit")
+    assert decoded == []  # remembered
+    changed = sorted(root.glob("dir000/*.mp4"))[0]
+    os.utime(changed, ns=(1, 1))
+    VideoDataModule(**kw).setup("fit")
+    assert decoded == [changed.name]  # a changed file is decoded again

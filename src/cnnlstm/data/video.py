@@ -58,7 +58,7 @@ from cnnlstm._validation import (
     to_tuple,
 )
 from cnnlstm.data.base import BaseDataModule
-from cnnlstm.data.video_cache import ClipCache
+from cnnlstm.data.video_cache import ClipCache, DecodeChecks
 from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, check_decodes, decode_frames, probe_video
 from cnnlstm.data.video_layouts import (
     FORMATS,
@@ -127,9 +127,9 @@ def min_frames(*, num_frames: int, mode: str, stride: int) -> int:
     return num_frames if mode == "segments" else (num_frames - 1) * stride + 1
 
 
-def _probe(sample: VideoSample, decode: bool = False) -> VideoInfo | str:
+def _probe(sample: VideoSample, decode: DecodeChecks | None = None) -> VideoInfo | str:
     """Probe a video file or a folder of frames (and, with ``decode``, decode the file once in
-    full); a string is the reason it cannot be used."""
+    full unless it is known to decode); a string is the reason it cannot be used."""
     path = Path(sample.path)
     try:
         if path.is_dir():
@@ -138,7 +138,10 @@ def _probe(sample: VideoSample, decode: bool = False) -> VideoInfo | str:
                 return "folder holds no images"
             return VideoInfo(str(path), len(images), 0.0, 0.0, 0, 0, (), ())
         info = probe_video(path)
-        return check_decodes(path, info) if decode else info
+        if decode is not None and not decode.known(path):
+            check_decodes(path, info)
+            decode.add(path)
+        return info
     except VideoDecodeError as err:
         return str(err)
     except OSError as err:
@@ -396,12 +399,15 @@ class VideoDataModule(BaseDataModule):
         class_names: class order to use (set from a checkpoint when evaluating another tree).
         cache_frames: decode each video once to this many evenly spread frames and train from a
             memory-mapped cache (:mod:`cnnlstm.data.video_cache`); 0 decodes every clip.
-        cache_dir: where caches live (default ``~/.cache/cnnlstm/video``).
+        cache_dir: where caches live, and the list of files known to decode (default
+            ``~/.cache/cnnlstm/video``).
         timeline_step: for prediction, also classify sliding windows starting every this many
             frames and write a timeline (0: one prediction per video).
         check_decode: at setup, decode every video once in full and skip (and report) those with
-            damaged frames; ``False`` only probes the containers (fast), and a video that then
-            fails while loading is replaced by the next one and reported.
+            damaged frames. Files that decoded before (same path, size and modification time) are
+            remembered in ``cache_dir/decoded.json`` and not decoded again. ``False`` only probes
+            the containers (fast); a video that then fails while loading is replaced by the next
+            one and reported.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
     Example:
@@ -612,11 +618,12 @@ class VideoDataModule(BaseDataModule):
     def check(self, samples: list[VideoSample], split: str) -> tuple[list[VideoSample], list[VideoInfo]]:
         """Probe ``samples``; return the usable ones with their infos, record the rest in ``skipped``."""
         need = min_frames(num_frames=self.num_frames, mode=self.sampling, stride=self.stride)
+        checks = DecodeChecks(self.cache_dir) if self.check_decode else None
         show = self.trainer is None or self.trainer.progress_bar_callback is not None
         with ThreadPoolExecutor(max_workers=max(1, self.num_workers or 2)) as pool:
             results = list(
                 tqdm(
-                    pool.map(partial(_probe, decode=self.check_decode), samples),
+                    pool.map(partial(_probe, decode=checks), samples),
                     total=len(samples),
                     desc=f"checking {split} videos",
                     unit="video",
@@ -624,6 +631,8 @@ class VideoDataModule(BaseDataModule):
                     leave=False,
                 )
             )
+        if checks is not None:
+            checks.save()
         usable, infos = [], []
         for sample, result in zip(samples, results, strict=True):
             if isinstance(result, str):

@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from cnnlstm._io import atomic_write_json
 from cnnlstm._validation import check_positive_int
 from cnnlstm.data.video_io import VideoDecodeError, VideoInfo, decode_frames
 
-__all__ = ["ClipCache", "default_cache_dir"]
+__all__ = ["ClipCache", "DecodeChecks", "default_cache_dir"]
 
 _VERSION = 1
 
@@ -48,6 +49,62 @@ def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/cnnlstm/video`` or ``~/.cache/cnnlstm/video``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "cnnlstm" / "video"
+
+
+class DecodeChecks:
+    """The video files known to decode in full, remembered across runs in ``decoded.json``.
+
+    A file is known by its resolved path, size and modification time, so a changed file is checked
+    again. Only successes are kept: a broken file is checked (and reported) every time. Saving
+    merges with what another process saved meanwhile, and writes atomically.
+
+    Example:
+        >>> import tempfile
+        >>> checks = DecodeChecks(tempfile.mkdtemp())
+        >>> checks.known(__file__)
+        False
+        >>> checks.add(__file__); checks.save(); DecodeChecks(checks.file.parent).known(__file__)
+        True
+    """
+
+    def __init__(self, cache_dir: str | Path | None = None) -> None:
+        self.file = Path(cache_dir or default_cache_dir()) / "decoded.json"
+        self._known: set[str] = self._read()
+        self._added: set[str] = set()
+
+    def _read(self) -> set[str]:
+        try:
+            return set(json.loads(self.file.read_text()))
+        except (OSError, ValueError, TypeError):  # none yet, or unreadable: check everything again
+            return set()
+
+    @staticmethod
+    def _key(path: str | Path) -> str | None:
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            return None
+        return f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+    def known(self, path: str | Path) -> bool:
+        """Whether ``path``, as it is now, decoded in full before."""
+        key = self._key(path)
+        return key is not None and key in self._known
+
+    def add(self, path: str | Path) -> None:
+        """Remember that ``path``, as it is now, decodes in full."""
+        key = self._key(path)
+        if key is not None and key not in self._known:
+            self._known.add(key)
+            self._added.add(key)
+
+    def save(self) -> None:
+        """Write what was added (merged with the file as it is now); nothing added, nothing written."""
+        if not self._added:
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.file, sorted(self._read() | self._added))
+        self._added.clear()
 
 
 def _source_key(paths: Sequence[str], frames_per_video: int, frame_size: tuple[int, int]) -> tuple[str, dict]:
