@@ -540,3 +540,41 @@ def test_files_that_decoded_are_not_decoded_again_until_they_change(tmp_path, mo
     os.utime(changed, ns=(1, 1))
     VideoDataModule(**kw).setup("fit")
     assert decoded == [changed.name]  # a changed file is decoded again
+
+
+def _frame_tree(root: Path) -> Path:
+    """``root/<class>/<video>/img_N.png``, 2 classes x 3 videos x 6 frames; one image is garbage."""
+    from PIL import Image
+
+    for c in ("a", "b"):
+        for v in range(3):
+            folder = root / c / f"v{v}"
+            folder.mkdir(parents=True)
+            for f in range(6):
+                Image.new("RGB", (16, 16), (40 * f, 0, 0)).save(folder / f"img_{f:05d}.png")
+    bad = root / "a" / "v0" / "img_00000.png"
+    bad.write_bytes(b"not an image")
+    return bad.parent
+
+
+def test_a_frame_folder_with_an_unreadable_image_is_skipped_or_replaced(tmp_path):
+    bad = _frame_tree(tmp_path / "frames")
+    kw = dict(root=str(tmp_path / "frames"), format="frames", num_frames=4, frame_size=16, batch_size=2)
+    dm = VideoDataModule(**kw)
+    with pytest.warns(UserWarning, match="skipped"):
+        dm.setup("fit")
+    assert [i["path"] for i in dm.skipped] == [str(bad)] and "cannot read image" in dm.skipped[0]["reason"]
+    dm = VideoDataModule(**kw, check_decode=False)
+    dm.setup("fit")
+    with pytest.warns(UserWarning, match="cannot read image img_00000.png"):
+        assert _loaded(dm) == 6
+    assert [i["path"] for i in dm.skipped] == [str(bad)]
+
+
+def test_prediction_decodes_every_file_first(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, check_decode=False)
+    with pytest.warns(UserWarning, match="skipped"):
+        dm.setup("predict")
+    assert [(i["path"], i["split"]) for i in dm.skipped] == [(str(victim), "predict")]
+    assert len(dm.predict_dataset) == 7

@@ -48,6 +48,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from cnnlstm._io import one_line
 from cnnlstm._validation import (
     InputError,
     check_bool,
@@ -136,6 +137,8 @@ def _probe(sample: VideoSample, decode: DecodeChecks | None = None) -> VideoInfo
             images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
             if not images:
                 return "folder holds no images"
+            if decode is not None:
+                _decode_folder(path, range(len(images)), (1, 1))
             return VideoInfo(str(path), len(images), 0.0, 0.0, 0, 0, (), ())
         info = probe_video(path)
         if decode is not None and not decode.known(path):
@@ -149,15 +152,19 @@ def _probe(sample: VideoSample, decode: DecodeChecks | None = None) -> VideoInfo
 
 
 def _decode_folder(path: Path, indices: Sequence[int], size: tuple[int, int]) -> np.ndarray:
+    """Frames ``indices`` of a folder of images; an image that cannot be read is a VideoDecodeError."""
     from PIL import Image
 
     images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     frames = []
     for i in indices:
-        with Image.open(images[i]) as img:
-            frames.append(
-                np.asarray(img.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR))
-            )
+        try:
+            with Image.open(images[i]) as img:
+                frame = img.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        except (OSError, ValueError, IndexError) as err:  # PIL's UnidentifiedImageError is an OSError
+            where = images[i].name if i < len(images) else f"frame {i}"
+            raise VideoDecodeError(f"{path}: cannot read image {where} ({one_line(err)})") from err
+        frames.append(np.asarray(frame))
     return np.stack(frames)
 
 
@@ -407,7 +414,7 @@ class VideoDataModule(BaseDataModule):
             damaged frames. Files that decoded before (same path, size and modification time) are
             remembered in ``cache_dir/decoded.json`` and not decoded again. ``False`` only probes
             the containers (fast); a video that then fails while loading is replaced by the next
-            one and reported.
+            one and reported. Prediction decodes every file first in any case.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
     Example:
@@ -618,7 +625,8 @@ class VideoDataModule(BaseDataModule):
     def check(self, samples: list[VideoSample], split: str) -> tuple[list[VideoSample], list[VideoInfo]]:
         """Probe ``samples``; return the usable ones with their infos, record the rest in ``skipped``."""
         need = min_frames(num_frames=self.num_frames, mode=self.sampling, stride=self.stride)
-        checks = DecodeChecks(self.cache_dir) if self.check_decode else None
+        # Prediction always decodes first: a prediction is never written for a video that cannot be read.
+        checks = DecodeChecks(self.cache_dir) if self.check_decode or split == "predict" else None
         show = self.trainer is None or self.trainer.progress_bar_callback is not None
         with ThreadPoolExecutor(max_workers=max(1, self.num_workers or 2)) as pool:
             results = list(
