@@ -447,10 +447,20 @@ def _drop_duplicates(
     when it repeats the label and split; under another label or split it is refused."""
     first: dict[str, tuple[str, VideoSample]] = {}
     out: dict[str, list[VideoSample]] = {}
+    folders: dict[str, str] = {}  # each folder resolved once: one lstat per file, not per path part
+
+    def resolved(path: Path) -> str:
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        parent = str(path.parent)
+        if parent not in folders:
+            folders[parent] = os.path.realpath(parent)
+        return os.path.join(folders[parent], path.name)
+
     for split, samples in splits.items():
         out[split] = []
         for sample in samples:
-            real = os.path.realpath(sample.path)
+            real = resolved(sample.path)
             if real not in first:
                 first[real] = (split, sample)
                 out[split].append(sample)
