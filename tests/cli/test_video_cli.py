@@ -27,6 +27,12 @@ SMALL = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path, monkeypatch):
+    """The default cache folder (frame caches, files known to decode) inside the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory):
     base = tmp_path_factory.mktemp("trees")
@@ -186,3 +192,52 @@ def test_missing_root_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "does not exist; point it at your videos" in err
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """A tree with one video whose container probes fine but whose first keyframe is damaged."""
+    from tests.data.test_video import damage_first_keyframe
+
+    root = tmp_path_factory.mktemp("damaged") / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=4, num_frames=12, frame_size=48, progress=False)
+    return root, damage_first_keyframe(sorted((root / "dir000").glob("*.mp4"))[0])
+
+
+def test_data_check_decodes_unless_told_to_stay_fast(damaged, capsys):
+    root, victim = damaged
+    check = [
+        "data",
+        "check",
+        "--config",
+        "video-lrcn",
+        f"--data.root={root}",
+        "--data.num_frames=4",
+        "--quiet",
+    ]
+    assert main(check) == 0
+    out = capsys.readouterr().out
+    # train (or val) and test (a class-folder tree is tested whole): reported in each split it was in
+    assert "skipped: 2" in out and out.count(f"{victim}: cannot decode frame index 0") == 2
+    assert main([*check, "--data.check_decode=false"]) == 0
+    assert "skipped: 0" in capsys.readouterr().out  # only probed: the container is fine
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_fit_goes_on_past_a_damaged_video_and_counts_it(damaged, tmp_path, cache):
+    root, victim = damaged
+    run = tmp_path / "run"
+    extra = ["--data.cache_frames=8", f"--data.cache_dir={tmp_path / 'cache'}"] if cache else []
+    args = ["fit", "--config", "video-lrcn", f"--data.root={root}", "--trainer.max_epochs=1"]
+    args += [f"--trainer.default_root_dir={run}", "--data.check_decode=false", *extra, *SMALL]
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises the CLI's own
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    assert any(str(victim) in str(w.message) for w in caught) or cache  # the loader warns; the cache reports
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["skipped_files"] == 1 and summary["skipped"][0]["path"] == str(victim)
+    assert "cannot decode frame index" in summary["skipped"][0]["reason"]
+    if cache:
+        assert not [p for p in (tmp_path / "cache").iterdir() if ".tmp-" in p.name]

@@ -11,7 +11,13 @@ import torch
 pytest.importorskip("av")
 
 from cnnlstm.data.synthetic import write_video_tree  # noqa: E402
-from cnnlstm.data.video import VideoDataModule, clip_indices, min_frames  # noqa: E402
+from cnnlstm.data.video import IMAGENET_MEAN, VideoDataModule, clip_indices, min_frames  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path, monkeypatch):
+    """The default cache folder (frame caches, files known to decode) inside the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
 
 
 def test_segment_sampling_spreads_over_the_video():
@@ -224,7 +230,6 @@ def _cache_inputs(tree, n=2):
 
 def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeypatch):
     from cnnlstm.data import video_cache
-    from cnnlstm.data.video_io import VideoDecodeError
 
     paths, infos = _cache_inputs(tree)
     real = video_cache.decode_frames
@@ -233,11 +238,11 @@ def test_a_failed_cache_build_leaves_no_temporary_folder(tree, tmp_path, monkeyp
     def fails_on_the_second_video(*args, **kwargs):
         calls.append(1)
         if len(calls) > 1:
-            raise VideoDecodeError("boom")
+            raise OSError("No space left on device")  # not a video's fault: the build stops
         return real(*args, **kwargs)
 
     monkeypatch.setattr(video_cache, "decode_frames", fails_on_the_second_video)
-    with pytest.raises(VideoDecodeError, match="boom"):
+    with pytest.raises(OSError, match="No space"):
         video_cache.ClipCache(
             paths, infos, frames_per_video=4, frame_size=(32, 32), cache_dir=tmp_path, progress=False
         )
@@ -275,3 +280,301 @@ def test_cached_module_matches_the_decoding_one(tree, tmp_path):
     cached.setup("validate")
     for (x1, y1), (x2, y2) in zip(plain.val_dataloader(), cached.val_dataloader(), strict=True):
         assert torch.equal(y1, y2) and torch.equal(x1, x2)
+
+
+# -- files whose container probes fine but whose frames do not decode ------------------------------
+
+
+def damage_first_keyframe(path: Path) -> Path:
+    """Overwrite the first frame's data after its first bytes: the container still probes."""
+    import av
+
+    with av.open(str(path)) as container:
+        packet = next(iter(container.demux(container.streams.video[0])))
+        start, size = packet.pos, packet.size
+    data = bytearray(path.read_bytes())
+    data[start + 10 : start + size] = b"\xff" * (size - 10)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def damaged_tree(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=4, num_frames=12, frame_size=32, progress=False)
+    victim = sorted((root / "dir000").glob("*.mp4"))[0]
+    return root, damage_first_keyframe(victim)
+
+
+def _loaded(dm) -> int:
+    """How many samples the train and val loaders give, read to the end."""
+    return sum(len(y) for loader in (dm.train_dataloader(), dm.val_dataloader()) for _, y in loader)
+
+
+def _split_of(dm, path: Path) -> str:
+    return next(split for split, samples in dm.index.splits.items() if path in {s.path for s in samples})
+
+
+def test_data_check_decodes_and_skips_a_damaged_video(damaged_tree):
+    from cnnlstm.data.video_io import probe_video
+
+    root, victim = damaged_tree
+    assert probe_video(victim).num_frames == 12  # the container is fine
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, val_fraction=0.25, batch_size=2)
+    with pytest.warns(UserWarning, match="1 video"):
+        dm.setup("fit")
+    assert [(item["path"], item["split"]) for item in dm.skipped] == [(str(victim), _split_of(dm, victim))]
+    assert "cannot decode frame index 0" in dm.skipped[0]["reason"]
+    assert _loaded(dm) == 7
+
+
+def test_without_check_decode_a_damaged_video_is_replaced_and_reported(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root), num_frames=4, frame_size=32, val_fraction=0.25, batch_size=2, check_decode=False
+    )
+    dm.setup("fit")
+    assert dm.skipped == [] and len(dm.train_dataset) + len(dm.val_dataset) == 8  # only probed
+    with pytest.warns(UserWarning, match="cannot decode frame index .*next video"):
+        assert _loaded(dm) == 8  # the run goes on: the next video stands in
+    assert [(item["path"], item["split"]) for item in dm.skipped] == [(str(victim), _split_of(dm, victim))]
+
+
+def test_a_damaged_video_in_a_worker_reaches_skipped(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=32,
+        val_fraction=0.25,
+        batch_size=2,
+        check_decode=False,
+        num_workers=1,
+    )
+    dm.setup("fit")
+    import warnings
+
+    with warnings.catch_warnings():  # the worker warns in its own process, which the test cannot see
+        warnings.simplefilter("ignore")
+        assert _loaded(dm) == 8
+    assert [item["path"] for item in dm.skipped] == [str(victim)]
+
+
+def test_the_cache_builder_skips_a_damaged_video(damaged_tree, tmp_path):
+    root, victim = damaged_tree
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=32,
+        val_fraction=0.25,
+        batch_size=2,
+        check_decode=False,
+        cache_frames=8,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    dm.setup("fit")
+    assert [item["path"] for item in dm.skipped] == [str(victim)]
+    assert "cannot decode frame index 0" in dm.skipped[0]["reason"]
+    assert len(dm.train_dataset) + len(dm.val_dataset) == 7 and _loaded(dm) == 7
+    folders = {dm.train_dataset.cache.folder.name, dm.val_dataset.cache.folder.name}
+    assert {p.name for p in (tmp_path / "cache").iterdir()} == folders  # no .tmp-PID left
+
+
+def test_a_truncated_cache_file_is_rebuilt(tree, tmp_path):
+    from cnnlstm.data.video_cache import ClipCache
+
+    paths, infos = _cache_inputs(tree)
+    kw = {"frames_per_video": 4, "frame_size": (32, 32), "cache_dir": tmp_path, "progress": False}
+    first = ClipCache(paths, infos, **kw)
+    expected = first.frames(1, [0, 3])
+    frames = first.folder / "frames.npy"
+    frames.write_bytes(frames.read_bytes()[: frames.stat().st_size // 2])
+    again = ClipCache(paths, infos, **kw)
+    assert again.folder == first.folder and (again.frames(1, [0, 3]) == expected).all()
+
+
+# -- flips: off by default; a flip can swap the labels it changes -------------------------------------
+
+
+def test_flips_are_off_by_default_and_in_every_video_preset(tmp_path):
+    import yaml
+
+    import cnnlstm
+
+    assert VideoDataModule(root=str(tmp_path)).hflip is False
+    presets = sorted((Path(cnnlstm.__file__).parent / "presets").glob("video-*.yaml"))
+    assert presets
+    for preset in presets:
+        args = yaml.safe_load(preset.read_text())["data"]["init_args"]
+        assert args.get("hflip") is False, preset.name
+
+
+def test_flip_label_map_swaps_the_labels_of_flipped_clips(tree):
+    dm = VideoDataModule(
+        root=str(tree), num_frames=4, frame_size=48, hflip=True, flip_label_map={"dir000": "dir180"}
+    )
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (16, 4, 3, 48, 48), dtype=torch.uint8)
+    y = torch.tensor([0, 1, 2, 3] * 4)
+    out, labels = dm.transform_batch(x, y, train=True)
+    plain = dm.transform(x, train=False)
+    flipped = torch.tensor([torch.equal(o, p.flip(-1)) for o, p in zip(out, plain, strict=True)])
+    assert 0 < int(flipped.sum()) < 16  # some clips flipped, some not
+    swap = torch.tensor([2, 1, 0, 3])  # dir000 <-> dir180; dir090 and dir270 stay
+    assert torch.equal(labels, torch.where(flipped, swap[y], y))
+
+
+def test_flip_label_map_is_checked(tree):
+    with pytest.raises(ValueError, match="give each class one partner") as info:
+        VideoDataModule(root=str(tree), flip_label_map={"a": "b", "c": "a"})
+    assert info.value.field == "flip_label_map"
+    with pytest.raises(ValueError, match="flip_label_map must map class names"):
+        VideoDataModule(root=str(tree), flip_label_map={"a": 1})
+    dm = VideoDataModule(root=str(tree), hflip=True, flip_label_map={"dir000": "left"})
+    with pytest.raises(ValueError, match="flip_label_map names 'left', not among the classes dir000, dir090"):
+        dm.setup("fit")
+
+
+def test_listed_videos_that_are_missing_and_empty_class_folders_are_reported(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=3, num_frames=8, frame_size=32, progress=False)
+    (root / "empty_class").mkdir()
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, format="folders")
+    dm.setup("fit")
+    assert [(i["path"], i["split"]) for i in dm.skipped] == [(str(root / "empty_class"), "index")]
+    assert "class folder holds no video files" in dm.skipped[0]["reason"]
+
+    listed = sorted(p.relative_to(root).as_posix() for p in root.glob("dir*/*.mp4"))
+    (root / "train.txt").write_text("".join(f"{p} {p.split('/')[0]}\n" for p in [*listed, "dir000/gone.mp4"]))
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, format="list")
+    dm.setup("fit")
+    assert dm.skipped == [
+        {
+            "path": str(root / "dir000/gone.mp4"),
+            "split": "index",
+            "reason": "missing: not found (train.txt line 7)",
+        }
+    ]
+
+
+def test_a_class_without_a_usable_training_video_is_refused(damaged_tree):
+    root, victim = damaged_tree
+    for other in sorted(victim.parent.glob("*.mp4"))[1:]:
+        damage_first_keyframe(other)
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, batch_size=2)
+    with (
+        pytest.warns(UserWarning, match="skipped"),
+        pytest.raises(ValueError, match="'dir000' of .* no usable"),
+    ):
+        dm.setup("fit")
+    assert len(dm.skipped) == 3  # the train videos of dir000, each with its reason
+
+
+def test_describe_and_preprocessing_say_what_was_resolved(tmp_path):
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=4, num_frames=8, frame_size=32, progress=False)
+    (root / "empty").mkdir()
+    dm = VideoDataModule(
+        root=str(root),
+        num_frames=4,
+        frame_size=[32, 48],
+        sampling="dense",
+        stride=2,
+        clips_per_video=3,
+        hflip=True,
+        flip_label_map={"dir000": "dir180"},
+        crop_scale=0.8,
+    )
+    dm.setup("fit")
+    info = dm.describe()
+    json.dumps(info)  # JSON-serialisable for summary.json
+    assert (
+        info["root"] == str(root) and info["format"] == "folders" and info["classes"] == ["dir000", "dir180"]
+    )
+    assert info["videos_per_class"] == {
+        "train": {"dir000": 3, "dir180": 3},
+        "val": {"dir000": 1, "dir180": 1},
+    }
+    assert info["skipped"] == 1 and info["samples"] == {"train": 6, "val": 2}
+    assert info["clips"] == {
+        "sampling": "dense",
+        "num_frames": 4,
+        "frame_size": [32, 48],
+        "stride": 2,
+        "clips_per_video": 3,
+    }
+    assert info["augmentations"] == {
+        "hflip": True,
+        "flip_label_map": {"dir000": "dir180", "dir180": "dir000"},
+        "crop_scale": 0.8,
+    }
+    assert info["cache"] is None and info["check_decode"] is True
+    pre = dm.preprocessing()
+    json.dumps(pre)
+    assert pre["frame_size"] == [32, 48] and pre["num_frames"] == 4 and pre["stride"] == 2
+    assert pre["mean"] == list(IMAGENET_MEAN) and pre["class_names"] == ["dir000", "dir180"]
+
+
+def test_files_that_decoded_are_not_decoded_again_until_they_change(tmp_path, monkeypatch):
+    import os
+
+    from cnnlstm.data import video
+
+    root = tmp_path / "videos"
+    write_video_tree(root, num_classes=2, videos_per_class=3, num_frames=8, frame_size=32, progress=False)
+    decoded = []
+    real = video.check_decodes
+
+    def counting(path, info=None):
+        decoded.append(Path(path).name)
+        return real(path, info)
+
+    monkeypatch.setattr(video, "check_decodes", counting)
+    kw = dict(root=str(root), num_frames=4, frame_size=32, cache_dir=str(tmp_path / "cache"))
+    VideoDataModule(**kw).setup("fit")
+    assert len(decoded) == 6 and (tmp_path / "cache" / "decoded.json").is_file()
+    decoded.clear()
+    VideoDataModule(**kw).setup("fit")
+    assert decoded == []  # remembered
+    changed = sorted(root.glob("dir000/*.mp4"))[0]
+    os.utime(changed, ns=(1, 1))
+    VideoDataModule(**kw).setup("fit")
+    assert decoded == [changed.name]  # a changed file is decoded again
+
+
+def _frame_tree(root: Path) -> Path:
+    """``root/<class>/<video>/img_N.png``, 2 classes x 3 videos x 6 frames; one image is garbage."""
+    from PIL import Image
+
+    for c in ("a", "b"):
+        for v in range(3):
+            folder = root / c / f"v{v}"
+            folder.mkdir(parents=True)
+            for f in range(6):
+                Image.new("RGB", (16, 16), (40 * f, 0, 0)).save(folder / f"img_{f:05d}.png")
+    bad = root / "a" / "v0" / "img_00000.png"
+    bad.write_bytes(b"not an image")
+    return bad.parent
+
+
+def test_a_frame_folder_with_an_unreadable_image_is_skipped_or_replaced(tmp_path):
+    bad = _frame_tree(tmp_path / "frames")
+    kw = dict(root=str(tmp_path / "frames"), format="frames", num_frames=4, frame_size=16, batch_size=2)
+    dm = VideoDataModule(**kw)
+    with pytest.warns(UserWarning, match="skipped"):
+        dm.setup("fit")
+    assert [i["path"] for i in dm.skipped] == [str(bad)] and "cannot read image" in dm.skipped[0]["reason"]
+    dm = VideoDataModule(**kw, check_decode=False)
+    dm.setup("fit")
+    with pytest.warns(UserWarning, match="cannot read image img_00000.png"):
+        assert _loaded(dm) == 6
+    assert [i["path"] for i in dm.skipped] == [str(bad)]
+
+
+def test_prediction_decodes_every_file_first(damaged_tree):
+    root, victim = damaged_tree
+    dm = VideoDataModule(root=str(root), num_frames=4, frame_size=32, check_decode=False)
+    with pytest.warns(UserWarning, match="skipped"):
+        dm.setup("predict")
+    assert [(i["path"], i["split"]) for i in dm.skipped] == [(str(victim), "predict")]
+    assert len(dm.predict_dataset) == 7

@@ -336,7 +336,10 @@ def test_ucf101_case_mismatch_in_list_folder_names_and_flat_layout(tmp_path):
     index = index_videos(tmp_path, format="ucf101", val_fraction=0.0)
     test = [(s.path.relative_to(tmp_path).as_posix(), s.label) for s in index.splits["test"]]
     assert ("HandstandPushups/v_HandStandPushups_g01_c01.avi", 2) in test  # the folder on disk
-    assert test.count(("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi", 0)) == 2
+    assert test.count(("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi", 0)) == 1  # listed twice: once
+    assert [why for _, why in index.left_out] == [
+        f"the same file as {tmp_path}/ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi (listed twice, or a link); indexed once"
+    ]
     assert index.missing == []
 
 
@@ -673,3 +676,62 @@ def test_video_index_dataclasses():
         sample.label = 1  # type: ignore[misc]
     index = VideoIndex("list", ["a"], {"test": [sample]})
     assert index.missing == [] and index.all_samples() == [sample]
+
+
+# -- nothing under root is dropped without a word ---------------------------------------------------
+
+
+def test_an_empty_class_folder_is_left_out_and_said_so(tmp_path):
+    touch(tmp_path, "cat/a.mp4", "cat/b.mp4", "dog/c.mp4", "dog/d.mp4")
+    (tmp_path / "bird").mkdir()
+    (tmp_path / "bird" / "notes.txt").touch()
+    index = index_videos(tmp_path, val_fraction=0.0)
+    assert index.class_names == ["cat", "dog"]
+    assert index.left_out == [
+        (
+            str(tmp_path / "bird"),
+            f"class folder holds no video files ({', '.join(VIDEO_EXTENSIONS)}); "
+            "the class is left out of this split",
+        )
+    ]
+    assert "1 paths left out" in index.summary()
+
+
+def test_an_unreadable_folder_is_said_so(tmp_path, monkeypatch):
+    touch(tmp_path, "cat/a.mp4", "cat/locked/b.mp4", "dog/c.mp4")
+    locked = str(tmp_path / "cat" / "locked")
+    real = os.scandir
+
+    def scandir(path="."):  # running as root, chmod cannot lock a folder: refuse it here instead
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    index = index_videos(tmp_path, format="folders", val_fraction=0.0)
+    assert [s.path.name for s in index.splits["train"]] == ["a.mp4", "c.mp4"]
+    assert index.left_out == [(locked, "cannot read folder (Permission denied)")]
+
+
+def test_a_link_to_a_sibling_class_is_refused(tmp_path):
+    touch(tmp_path, "left/a.mp4", "left/b.mp4", "right/c.mp4")
+    (tmp_path / "right" / "more").symlink_to(tmp_path / "left")
+    with pytest.raises(
+        DatasetLayoutError,
+        match=r"one file under two labels or splits: .*right/more/a.mp4 \(train, "
+        r"class right\) is .*left/a.mp4 \(train, class left\)",
+    ):
+        index_videos(tmp_path, val_fraction=0.0)
+
+
+def test_a_second_path_to_one_file_in_its_own_class_counts_once(tmp_path):
+    touch(tmp_path, "left/a.mp4", "right/c.mp4")
+    (tmp_path / "left" / "alias.mp4").symlink_to(tmp_path / "left" / "a.mp4")
+    index = index_videos(tmp_path, val_fraction=0.0)
+    assert [s.path.name for s in index.splits["train"]] == ["a.mp4", "c.mp4"]
+    assert index.left_out == [
+        (
+            str(tmp_path / "left" / "alias.mp4"),
+            f"the same file as {tmp_path / 'left' / 'a.mp4'} (listed twice, or a link); indexed once",
+        )
+    ]

@@ -18,6 +18,7 @@ from cnnlstm.data import video_io  # noqa: E402
 from cnnlstm.data.video_io import (  # noqa: E402
     VideoDecodeError,
     VideoInfo,
+    check_decodes,
     decode_frames,
     probe_video,
     write_video,
@@ -277,6 +278,26 @@ def test_truncated_file_reports_the_frames_it_has(tmp_path, suffix):
     full_info = probe_video(full)
     with pytest.raises(VideoDecodeError, match=f"cut{suffix}: cannot decode frame index 58"):
         decode_frames(cut, [0, 58, 59], info=full_info)
+
+
+def test_check_decodes_finds_damaged_frames_that_probing_misses(tmp_path):
+    import av
+
+    path = tmp_path / "damaged.mp4"
+    write_video(path, index_frames(N), fps=FPS, gop=GOP)
+    assert check_decodes(path).num_frames == N  # intact: every frame comes out
+    with av.open(str(path)) as container:  # overwrite the first keyframe after its first bytes
+        packet = next(iter(container.demux(container.streams.video[0])))
+        start, size = packet.pos, packet.size
+    data = bytearray(path.read_bytes())
+    data[start + 10 : start + size] = b"\xff" * (size - 10)
+    path.write_bytes(bytes(data))
+    info = probe_video(path)
+    assert info.num_frames == N  # the container is intact
+    with pytest.raises(
+        VideoDecodeError, match=r"damaged.mp4: cannot decode frame index 0 .*of 60: decoding failed"
+    ):
+        check_decodes(path, info)
 
 
 def test_file_cut_before_its_first_frame_has_zero_frames(tmp_path):

@@ -54,7 +54,7 @@ import numpy as np
 
 from cnnlstm._io import one_line
 
-__all__ = ["VideoDecodeError", "VideoInfo", "decode_frames", "probe_video", "write_video"]
+__all__ = ["VideoDecodeError", "VideoInfo", "check_decodes", "decode_frames", "probe_video", "write_video"]
 
 PathLike = str | os.PathLike[str]
 
@@ -488,6 +488,56 @@ def decode_frames(
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise _fail(path_str, f"cannot decode frame index {missing[0]}{more} of {info.num_frames}: {reason}")
     return out
+
+
+def check_decodes(path: PathLike, info: VideoInfo | None = None) -> VideoInfo:
+    """Decode every frame of ``path`` once (no colour conversion) and check each one comes out.
+
+    :func:`probe_video` only demuxes, so a file whose container is intact but whose frames are
+    damaged (e.g. a corrupted keyframe) probes fine and fails later, in :func:`decode_frames`.
+    This is the full check: a frame of ``info`` that the decoder does not output is an error.
+    It costs one decode of the file (no scaling, no RGB conversion).
+
+    Returns:
+        ``info`` (probed when None), for chaining.
+
+    Raises:
+        VideoDecodeError: the file cannot be read, or a frame cannot be decoded; the message names
+            the first frame index that fails and the decoder's reason.
+
+    Example:
+        >>> check_decodes("/tmp/clip.mp4").num_frames
+        30
+    """
+    path_str = _check_file(path)
+    if info is None:
+        info = probe_video(path_str)
+    av = _require_av()
+    errors: list[str] = []
+    container = _open_input(av, path_str)
+    try:
+        stream = _video_stream(container, path_str)
+        _single_threaded(stream)
+        time_base = stream.time_base
+        seen: set[int] = set()
+        for frame in _decode_stream(container, stream, errors):
+            pts = frame.pts if frame.pts is not None else frame.dts
+            if pts is not None:
+                seen.add(int(pts))
+    except _av_errors(av) as exc:
+        raise _fail(path_str, f"decoding failed ({_reason(exc)})") from exc
+    finally:
+        container.close()
+    missing = [
+        i
+        for i, t in enumerate(info.pts)
+        if round(t * time_base.denominator / time_base.numerator) not in seen
+    ]
+    if missing:
+        reason = errors[0] if errors else "frame not output by the decoder"
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise _fail(path_str, f"cannot decode frame index {missing[0]}{more} of {info.num_frames}: {reason}")
+    return info
 
 
 @dataclass

@@ -26,8 +26,11 @@ Each layout is one module with the same small interface, listed in :data:`LAYOUT
 ``folders`` and ``frames`` also read ``root/{train,val,test}/<class>/...`` (every top-level
 folder a split name) as one tree per split. Wherever a layout has a ``"train"`` split but no
 ``"val"`` split, ``"val"`` is carved from ``"train"`` by a seeded, stratified split
-(``val_fraction`` per class; ``0`` keeps all of ``"train"`` and gives no ``"val"``). Listed
-videos that are absent are skipped and recorded in :attr:`VideoIndex.missing`.
+(``val_fraction`` per class; ``0`` keeps all of ``"train"`` and gives no ``"val"``). Nothing is
+dropped silently: listed videos that are absent are recorded in :attr:`VideoIndex.missing`; class
+folders without samples, folders that cannot be read and second paths to one file (a link, or a
+line listed twice) in :attr:`VideoIndex.left_out`. One file under two labels or splits (e.g. a
+link to a sibling class folder) is refused.
 
 Example:
     >>> import tempfile

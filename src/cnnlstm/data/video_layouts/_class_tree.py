@@ -22,8 +22,8 @@ from cnnlstm.data.video_layouts._common import (
     walk,
 )
 
-# The samples of one class folder.
-Collect = Callable[[Path], list[Path]]
+# The samples of one class folder; folders that cannot be read go to the list as (path, reason).
+Collect = Callable[[Path, list[tuple[str, str]]], list[Path]]
 
 
 def split_trees(root: Path) -> dict[str, Path] | None:
@@ -68,13 +68,21 @@ def index_class_tree(
     """Index a class-folder tree whose samples ``collect`` finds in each class folder.
 
     ``what`` (e.g. ``"video files (.mp4, ...)"``) and ``expected`` (``"<class>/<video>"``) word
-    the error for a tree without any.
+    the error for a tree without any. A class folder without samples, and a folder that cannot
+    be read, are left out and listed in :attr:`VideoIndex.left_out`; a class present in no
+    split is not one of the classes.
     """
     trees = split_trees(root) or {"": root}
     found: dict[str, dict[str, list[Path]]] = {}
+    left_out: list[tuple[str, str]] = []
     for split, top in trees.items():
-        per_class = {class_dir.name: collect(class_dir) for class_dir in subdirs(top)}
+        per_class = {class_dir.name: collect(class_dir, left_out) for class_dir in subdirs(top)}
         found[split] = {name: items for name, items in per_class.items() if items}
+        left_out.extend(
+            (str(top / name), f"class folder holds no {what}; the class is left out of this split")
+            for name, items in per_class.items()
+            if not items
+        )
     class_names = sorted({name for per_class in found.values() for name in per_class})
     if not class_names:
         raise DatasetLayoutError(
@@ -89,4 +97,4 @@ def index_class_tree(
         ]
         for split, per_class in found.items()
     }
-    return finish(format, class_names, splits, [], options)
+    return finish(format, class_names, splits, [], options, left_out=left_out)

@@ -78,12 +78,16 @@ class VideoIndex:
         splits: ``"train"`` / ``"val"`` / ``"test"`` → samples sorted by path; a split with no
             samples is absent.
         missing: ``(what, why)`` for every listed video that was not found on disk (skipped).
+        left_out: ``(path, why)`` for everything else under ``root`` left out while indexing: a
+            class folder with no sample (the class is not one of ``class_names``), a folder that
+            cannot be read, a second path to a file already indexed (a symlink).
     """
 
     format: str
     class_names: list[str]
     splits: dict[str, list[VideoSample]]
     missing: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -113,6 +117,8 @@ class VideoIndex:
         text = f"{self.format}: {self.num_classes} classes, " + ", ".join(parts)
         if self.missing:
             text += f", {len(self.missing)} listed videos missing"
+        if self.left_out:
+            text += f", {len(self.left_out)} paths left out"
         return text
 
 
@@ -201,10 +207,20 @@ def check_root(root: str | os.PathLike[str] | None) -> Path:
     return path
 
 
-def walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
-    """``os.walk`` following links (datasets are often symlinked), sorted, hidden entries skipped."""
+def walk(
+    top: Path, errors: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` following links (datasets are often symlinked), sorted, hidden entries skipped.
+
+    A folder that cannot be read is appended to ``errors`` as ``(path, reason)`` when given.
+    """
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+
+    def unreadable(error: OSError) -> None:
+        if errors is not None:
+            errors.append((str(error.filename or top), f"cannot read folder ({error.strerror or error})"))
+
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=unreadable):
         real = os.path.realpath(dirpath)
         if real in seen:  # a link back up the tree
             dirnames[:] = []
@@ -402,16 +418,69 @@ def finish(
     missing: list[tuple[str, str]],
     options: IndexOptions,
     group_of: Callable[[VideoSample], str] | None = None,
+    left_out: list[tuple[str, str]] | None = None,
 ) -> VideoIndex:
     """Sort every split; carve ``"val"`` from ``"train"`` when the layout gave no ``"val"``.
+
+    Two paths to one file (a symlink) count once; under two labels or splits they are refused.
 
     ``group_of`` keeps samples of one group (e.g. clips cut from one long video) on one side.
     Empty splits are dropped; the rest are ordered train, val, test.
     """
     splits = {name: sorted(samples, key=sample_key) for name, samples in splits.items()}
+    left_out = list(left_out or [])
+    splits = _drop_duplicates(splits, class_names, left_out)
     if splits.get("train") and not splits.get("val"):
         splits["train"], splits["val"] = _carve(
             splits["train"], class_names, options.val_fraction, options.seed, group_of
         )
     splits = {name: splits[name] for name in SPLITS if splits.get(name)}
-    return VideoIndex(format=format, class_names=class_names, splits=splits, missing=missing)
+    return VideoIndex(
+        format=format, class_names=class_names, splits=splits, missing=missing, left_out=left_out
+    )
+
+
+def _drop_duplicates(
+    splits: dict[str, list[VideoSample]], class_names: list[str], left_out: list[tuple[str, str]]
+) -> dict[str, list[VideoSample]]:
+    """Samples by resolved path: a second path to one file is left out (and noted in ``left_out``)
+    when it repeats the label and split; under another label or split it is refused."""
+    first: dict[str, tuple[str, VideoSample]] = {}
+    out: dict[str, list[VideoSample]] = {}
+    folders: dict[str, str] = {}  # each folder resolved once: one lstat per file, not per path part
+
+    def resolved(path: Path) -> str:
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        parent = str(path.parent)
+        if parent not in folders:
+            folders[parent] = os.path.realpath(parent)
+        return os.path.join(folders[parent], path.name)
+
+    for split, samples in splits.items():
+        out[split] = []
+        for sample in samples:
+            real = resolved(sample.path)
+            if real not in first:
+                first[real] = (split, sample)
+                out[split].append(sample)
+                continue
+            seen_split, seen = first[real]
+            if (seen_split, seen.label) == (split, sample.label):
+                left_out.append(
+                    (
+                        str(sample.path),
+                        f"the same file as {seen.path} (listed twice, or a link); indexed once",
+                    )
+                )
+                continue
+
+            def where(s: str, v: VideoSample) -> str:
+                name = class_names[v.label] if 0 <= v.label < len(class_names) else "unlabelled"
+                return f"{v.path} ({s}, class {name})"
+
+            raise DatasetLayoutError(
+                f"one file under two labels or splits: {where(split, sample)} is {where(seen_split, seen)} "
+                f"(resolved: {real}); remove the link or the copy so each video has one label and split"
+            )
+    return out

@@ -33,9 +33,11 @@ NAME = "folders"
 USES_LIST_FILE = False
 
 
-def collect(class_dir: Path) -> list[Path]:
-    """The video files under ``class_dir``, at any depth."""
-    return [Path(top) / name for top, _, names in walk(class_dir) for name in names if is_video_name(name)]
+def collect(class_dir: Path, errors: list[tuple[str, str]] | None = None) -> list[Path]:
+    """The video files under ``class_dir``, at any depth (unreadable folders go to ``errors``)."""
+    return [
+        Path(top) / name for top, _, names in walk(class_dir, errors) for name in names if is_video_name(name)
+    ]
 
 
 def detect(root: Path) -> str | None:

@@ -36,10 +36,11 @@ def _is_frame_folder(folder: str, class_dir: Path, names: list[str]) -> bool:
     return folder != str(class_dir) and any(map(is_image_name, names))
 
 
-def collect(class_dir: Path) -> list[Path]:
-    """The folders of images under ``class_dir`` (a frame folder is one sample: not searched further)."""
+def collect(class_dir: Path, errors: list[tuple[str, str]] | None = None) -> list[Path]:
+    """The folders of images under ``class_dir`` (a frame folder is one sample: not searched further;
+    unreadable folders go to ``errors``)."""
     found = []
-    for top, dirnames, names in walk(class_dir):
+    for top, dirnames, names in walk(class_dir, errors):
         if _is_frame_folder(top, class_dir, names):
             found.append(Path(top))
             dirnames[:] = []
