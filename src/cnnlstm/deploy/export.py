@@ -2,7 +2,9 @@
 
 :func:`export_model` writes one directory::
 
-    config.json          how to rebuild the model: registry name, constructor arguments, input shape
+    config.json          how to rebuild the model: registry name, constructor arguments, input shape;
+                         with them, the class names and the preprocessing (how raw inputs become
+                         model inputs), also kept in the safetensors metadata
     model.safetensors    the weights (safetensors: tensors and JSON only, nothing to unpickle)
     model.onnx           ONNX graph with a dynamic batch dimension (torch.onnx dynamo exporter)
     model.pt2            torch.export ExportedProgram (torch.export.save), dynamic batch dimension

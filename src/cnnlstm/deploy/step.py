@@ -3,8 +3,10 @@
 A whole-sequence ONNX graph is unrolled for the sequence length it was traced with; the step graph
 is not: ``(frame, *state) -> (output, *new_state)``, called once per frame with the state it
 returned. :func:`export_step` writes ``step.onnx`` and ``step.json`` (input and state names and
-shapes, the initial state is zeros) and checks the graph in onnxruntime: a loop of ``steps``
-frames against the eager model's forward on the frames so far.
+shapes, ``"batch"`` where the size is free; the initial state is zeros) and checks the graph in
+onnxruntime: a loop of ``steps`` frames against the eager model's forward on the frames so far,
+on the example's batch size and on one more. The batch dimension is dynamic (the same for the
+frame and every state, wherever it sits in a state tensor), so one file serves any batch size.
 
 The output is named after the model's ``step_output``: ``"logits"`` (the default, classifiers)
 or ``"frames"`` (forecasters: the predicted frames ``(B, future_frames, C, H, W)``).
@@ -49,14 +51,16 @@ def export_step(
 
     Returns the report also written to ``step.json``, with the largest difference between the
     onnxruntime loop's output (logits, or a forecaster's predicted frames) and
-    ``model(frames[:, : t + 1])`` after every one of ``steps`` random frames (in [0, 1]);
-    raises ``RuntimeError`` above ``tolerance``.
+    ``model(frames[:, : t + 1])`` after every one of ``steps`` random frames (in [0, 1]), on a
+    batch of ``B`` and of ``B + 1`` (``batch_sizes_checked``); raises ``RuntimeError`` above
+    ``tolerance``. The graph takes any batch size; ``inputs`` shows ``"batch"`` where it goes.
 
     Example:
         >>> from cnnlstm import create_model
         >>> model = create_model("lrcn_tiny", num_classes=4)
-        >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/", steps=5)["max_abs_diff"] < 1e-4
-        True
+        >>> report = export_step(model, torch.zeros(1, 3, 32, 32), "exported/", steps=5)
+        >>> report["max_abs_diff"] < 1e-4, report["inputs"]["frame"]
+        (True, ['batch', 3, 32, 32])
     """
     streaming = _check_streams(model)
     out = Path(output_dir)
