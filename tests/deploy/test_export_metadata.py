@@ -130,6 +130,7 @@ def test_cli_export_copies_the_checkpoint_entry_into_config(tmp_path, capsys):
     config = json.loads((tmp_path / "out" / CONFIG_FILE).read_text())
     assert config["class_names"] == NAMES and config["preprocessing"] == PREP
     assert "holds no preprocessing" not in printed
+    assert f"config.json: 3 class names, preprocessing {sorted(PREP)}" in printed
 
 
 @pytest.mark.slow

@@ -181,6 +181,12 @@ def test_load_pretrained_with_preprocess(tmp_path, video):
     torch.testing.assert_close(loaded.predict(str(video)), expected)
     with pytest.raises(ValueError, match="single frame is one time step"):
         loaded.predict(np.zeros((32, 32, 3), np.uint8))
+    from cnnlstm.deploy import Stream
+
+    stream = Stream(loaded.model)  # a camera frame of another size, prepared for a stream
+    for frame in np.random.default_rng(0).integers(0, 256, (3, 48, 64, 3), dtype=np.uint8):
+        probs = stream.push(loaded.preprocess(frame))
+    assert probs.shape == (1, 3) and stream.frames_seen == 3
 
 
 def test_load_pretrained_refuses_bad_optional_fields(tmp_path):

@@ -164,14 +164,18 @@ def cmd_export(argv: list[str]) -> int:
     if args.step and not model_info(hp["name"]).streams:
         raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
+    metadata = _export_metadata(ckpt, hp, str(ckpt_path))
     report = export_model(
         model,
         model_name=hp["name"],
         model_kwargs=kwargs,
         example_input=example,
         output_dir=args.output,
-        **_export_metadata(ckpt, hp, str(ckpt_path)),
+        **metadata,
     )
+    if metadata["class_names"] or metadata["preprocessing"]:
+        names, prep = metadata["class_names"] or [], metadata["preprocessing"] or {}
+        print(f"config.json: {len(names)} class names, preprocessing {sorted(prep)}")
     for fmt, diff in report.get("max_abs_diff", {}).items():
         print(f"{fmt}: max |exported - eager| = {diff:.3g}")
     print(
