@@ -38,7 +38,7 @@ ALLOWED = {
     "data": set(),
     "tasks": {"models", "nn", "training"},  # tasks draw their pictures with training.plots
     "training": set(),
-    "deploy": {"models", "nn"},
+    "deploy": {"models", "nn", "data"},  # preprocessing reuses data's decoding and readers
     "cli": {"data", "tasks", "models", "nn", "training", "deploy"},
 }
 

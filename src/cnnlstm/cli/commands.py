@@ -68,13 +68,18 @@ def cmd_models(argv: list[str]) -> int:
     return 0
 
 
-def cmd_export(argv: list[str]) -> int:
-    from cnnlstm.deploy.export import export_model
-    from cnnlstm.models import create_model, model_info
-    from cnnlstm.tasks.base import build_kwargs
-
+def _export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnnlstm export", description="Export a checkpoint.")
-    parser.add_argument("--ckpt_path", required=True, help="a .ckpt file written by `cnnlstm fit`")
+    parser.add_argument(
+        "--ckpt_path",
+        required=True,
+        help="a .ckpt file written by `cnnlstm fit`, or 'last' / 'best' of the run given by --run "
+        "(or of the newest run of --config PRESET)",
+    )
+    parser.add_argument(
+        "--run", type=Path, help="run folder for --ckpt_path last|best (runs/<preset>/<time>)"
+    )
+    parser.add_argument("--config", help="preset whose newest run --ckpt_path last|best picks")
     parser.add_argument("--output", required=True, type=Path, help="folder for the exported files")
     parser.add_argument("--batch_size", type=int, default=2, help="batch size of the check batch")
     parser.add_argument(
@@ -82,14 +87,73 @@ def cmd_export(argv: list[str]) -> int:
         action="store_true",
         help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _export_checkpoint(args: argparse.Namespace) -> Path:
+    """The checkpoint ``--ckpt_path`` names: a file, or ``last``/``best`` of ``--run`` or of the
+    newest run of ``--config`` (resolved as ``fit``/``test`` resolve them)."""
+    from cnnlstm.cli.presets import preset_path
+    from cnnlstm.cli.run_folders import _checkpoint_in, _newest_run
+
+    if args.ckpt_path not in ("last", "best"):
+        path = Path(args.ckpt_path)
+        if not path.is_file():
+            raise CLIError(
+                f"--ckpt_path {args.ckpt_path!r} does not exist; give a .ckpt file, 'last' or 'best'"
+            )
+        return path
+    if args.run is not None:
+        if not (args.run / "checkpoints").is_dir():
+            raise CLIError(
+                f"--run {str(args.run)!r} has no checkpoints/ folder; give a run folder of `cnnlstm fit`"
+            )
+        return _checkpoint_in(args.run, args.ckpt_path)
+    if args.config:
+        config = preset_path(args.config)
+        # A run's own config.yaml names its folder, as for `cnnlstm test --config runs/x/<time>/config.yaml`.
+        root = config.parent if (config.parent / "checkpoints").is_dir() else _newest_run(config.stem)
+        return _checkpoint_in(root, args.ckpt_path)
+    raise CLIError(
+        f"--ckpt_path {args.ckpt_path} needs --run RUN_FOLDER or --config PRESET (whose newest run is used)"
+    )
+
+
+def _export_metadata(ckpt: dict[str, Any], hp: dict[str, Any], where: str) -> dict[str, Any]:
+    """``class_names`` and ``preprocessing`` for export_model, from the checkpoint's ``"cnnlstm"``
+    entry (PreprocessingCallback); older checkpoints give the task's class names only."""
+    from cnnlstm.training.preprocessing import CHECKPOINT_KEY
+
+    entry = ckpt.get(CHECKPOINT_KEY)
+    if entry is not None and not isinstance(entry, dict):
+        raise CLIError(
+            f"{where}: checkpoint entry {CHECKPOINT_KEY!r} must be a dict; found {type(entry).__name__}"
+        )
+    entry = entry or {}
+    names = entry.get("class_names") or hp.get("class_names")
+    preprocessing = entry.get("preprocessing")
+    if preprocessing is None:
+        print(
+            f"note: {where} holds no preprocessing (written before cnnlstm stored it); config.json "
+            "will not say how to prepare inputs"
+        )
+    return {"class_names": list(names) if names else None, "preprocessing": preprocessing}
+
+
+def cmd_export(argv: list[str]) -> int:
+    from cnnlstm.deploy.export import export_model
+    from cnnlstm.models import create_model, model_info
+    from cnnlstm.tasks.base import build_kwargs
+
+    args = _export_parser().parse_args(argv)
     check_positive_int("--batch_size", args.batch_size)
-    ckpt = safe_torch_load(args.ckpt_path)
+    ckpt_path = _export_checkpoint(args)
+    ckpt = safe_torch_load(ckpt_path)
     hp = ckpt.get("hyper_parameters") or {}
     for field in ("name", "input_shape"):
         if not hp.get(field):
             raise CLIError(
-                f"{args.ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?"
+                f"{ckpt_path}: checkpoint has no hyper_parameters.{field}; was it written by `cnnlstm fit`?"
             )
     kwargs = build_kwargs(
         hp.get("model_kwargs"), hp.get("num_classes"), name=hp.get("name"), input_shape=hp.get("input_shape")
@@ -100,12 +164,24 @@ def cmd_export(argv: list[str]) -> int:
     if args.step and not model_info(hp["name"]).streams:
         raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
+    metadata = _export_metadata(ckpt, hp, str(ckpt_path))
     report = export_model(
-        model, model_name=hp["name"], model_kwargs=kwargs, example_input=example, output_dir=args.output
+        model,
+        model_name=hp["name"],
+        model_kwargs=kwargs,
+        example_input=example,
+        output_dir=args.output,
+        **metadata,
     )
+    if metadata["class_names"] or metadata["preprocessing"]:
+        names, prep = metadata["class_names"] or [], metadata["preprocessing"] or {}
+        print(f"config.json: {len(names)} class names, preprocessing {sorted(prep)}")
     for fmt, diff in report.get("max_abs_diff", {}).items():
         print(f"{fmt}: max |exported - eager| = {diff:.3g}")
-    print(f"exported {hp['name']} to {args.output} (load with cnnlstm.load_pretrained({str(args.output)!r}))")
+    print(
+        f"exported {hp['name']} from {ckpt_path} to {args.output} "
+        f"(load with cnnlstm.load_pretrained({str(args.output)!r}))"
+    )
     if args.step:
         from cnnlstm.deploy.step import export_step
 

@@ -1,5 +1,6 @@
 """Deployment: export a model (safetensors, ONNX, torch.export) checked against eager PyTorch,
-load it back without unpickling, export the one-frame streaming step, and stream live inputs.
+load it back without unpickling (with its class names and preprocessing), export the one-frame
+streaming step, and stream live inputs.
 
 Every submodule is imported on first use, so ``import cnnlstm.deploy`` stays light; ONNX,
 onnxruntime and safetensors load only when a function that needs them runs.
@@ -13,12 +14,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ExportVerificationError", "Stream", "export_model", "export_step", "load_pretrained"]
+__all__ = [
+    "ExportVerificationError",
+    "Preprocess",
+    "Pretrained",
+    "Stream",
+    "export_model",
+    "export_step",
+    "load_pretrained",
+]
 
 _WHERE = {
     "ExportVerificationError": "cnnlstm.deploy._common",
     "export_model": "cnnlstm.deploy.export",
     "load_pretrained": "cnnlstm.deploy.pretrained",
+    "Pretrained": "cnnlstm.deploy.pretrained",
+    "Preprocess": "cnnlstm.deploy.preprocess",
     "export_step": "cnnlstm.deploy.step",
     "Stream": "cnnlstm.deploy.stream",
 }

@@ -49,7 +49,7 @@ def require(module: str, purpose: str) -> ModuleType:
 @contextlib.contextmanager
 def quiet_exporter() -> Iterator[None]:
     """Silence known, harmless exporter noise (torch 2.13): a FutureWarning from torch's own
-    pytree code, and log lines about torchvision ops it cannot register when torchvision is absent."""
+    pytree code, a UserWarning that axes sharing one ``Dim`` get one name, and log lines about torchvision ops it cannot register when torchvision is absent."""
     logger = logging.getLogger("torch.onnx._internal.exporter._registration")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -57,6 +57,10 @@ def quiet_exporter() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning
+            )
+            # one Dim("batch") shared by several inputs (the step's frame and states): expected
+            warnings.filterwarnings(
+                "ignore", message=r".*axis name: batch will not be used", category=UserWarning
             )
             yield
     finally:

@@ -2,7 +2,9 @@
 
 :func:`export_model` writes one directory::
 
-    config.json          how to rebuild the model: registry name, constructor arguments, input shape
+    config.json          how to rebuild the model: registry name, constructor arguments, input shape;
+                         with them, the class names and the preprocessing (how raw inputs become
+                         model inputs), also kept in the safetensors metadata
     model.safetensors    the weights (safetensors: tensors and JSON only, nothing to unpickle)
     model.onnx           ONNX graph with a dynamic batch dimension (torch.onnx dynamo exporter)
     model.pt2            torch.export ExportedProgram (torch.export.save), dynamic batch dimension
@@ -34,7 +36,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,8 @@ def export_model(
     formats: Iterable[str] = EXPORT_FORMATS,
     opset: int | None = None,
     tolerance: float = 1e-4,
+    class_names: Sequence[str] | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Export ``model`` to ``output_dir`` in ``formats`` and check each file against eager PyTorch.
 
@@ -101,6 +105,14 @@ def export_model(
         formats: any of ``"safetensors"``, ``"onnx"``, ``"torch_export"``.
         opset: ONNX opset version; ``None`` uses the exporter's default.
         tolerance: largest max-abs difference accepted between an exported format and eager.
+        class_names: the name of each output class, in order (as many as the model's
+            ``num_classes`` when it has one); written to ``config.json`` and to the safetensors
+            metadata (``cnnlstm.class_names``).
+        preprocessing: how a raw input becomes a model input (a data module's
+            :meth:`~cnnlstm.data.base.BaseDataModule.preprocessing`: frame size, number of frames,
+            sampling, mean/std; channels and their statistics for sensors), JSON; written to
+            ``config.json`` and to the safetensors metadata (``cnnlstm.preprocessing``), read back
+            by ``load_pretrained(dir, with_preprocess=True)``.
 
     Returns:
         The report also written to ``export_report.json``: ``max_abs_diff`` ``{format: diff}``
@@ -131,6 +143,7 @@ def export_model(
     if not isinstance(model_name, str) or not model_name:
         raise ValueError(f"model_name must be a non-empty string; received model_name={model_name!r}")
     kwargs = _json_kwargs(model_kwargs)
+    extra = _extra_config(model, class_names, preprocessing)
     _check_example_input(example_input)
     fmts = _check_formats(formats)
     if opset is not None:
@@ -149,9 +162,12 @@ def export_model(
         with torch.no_grad():
             expected = {b: _as_output(model(x), "model") for b, x in inputs.items()}
         job = _ExportJob(model, model_name, out, example_input, inputs, expected, tolerance)
-        results, written = job.run(fmts, opset)
+        results, written = job.run(
+            fmts, opset, metadata={f"cnnlstm.{k}": json.dumps(v) for k, v in extra.items()}
+        )
         files = [CONFIG_FILE, *written, REPORT_FILE]
-        _write_json(out / CONFIG_FILE, export_config(model, model_name, kwargs, example_input, files))
+        config = export_config(model, model_name, kwargs, example_input, files)
+        _write_json(out / CONFIG_FILE, {**config, **extra})
         if "safetensors" in fmts:
             job.check_reloaded(results["safetensors"])
     finally:
@@ -180,13 +196,16 @@ class _ExportJob:
         self.example_input, self.inputs, self.expected = example_input, inputs, expected
         self.tolerance = tolerance
 
-    def run(self, fmts: tuple[str, ...], opset: int | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """Write the formats in a fixed order; returns per-format results and the files written."""
+    def run(
+        self, fmts: tuple[str, ...], opset: int | None, *, metadata: Mapping[str, str]
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Write the formats in a fixed order (``metadata`` goes into the safetensors header);
+        returns per-format results and the files written."""
         results: dict[str, dict[str, Any]] = {}
         written: list[str] = []
         if "safetensors" in fmts:
             start = time.perf_counter()
-            aliases = save_safetensors(self.model.state_dict(), self.out / WEIGHTS_FILE)
+            aliases = save_safetensors(self.model.state_dict(), self.out / WEIGHTS_FILE, metadata=metadata)
             results["safetensors"] = {"file": WEIGHTS_FILE, "aliased_tensors": aliases}
             results["safetensors"]["seconds"] = time.perf_counter() - start
             written.append(WEIGHTS_FILE)
@@ -269,6 +288,37 @@ def _json_kwargs(model_kwargs: Mapping[str, Any]) -> dict[str, Any]:
                 "hold only numbers, strings, booleans, None, lists and dicts"
             ) from None
     return result
+
+
+def _extra_config(
+    model: nn.Module, class_names: Sequence[str] | None, preprocessing: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``class_names`` and ``preprocessing`` as ``config.json`` will hold them (absent when None)."""
+    extra: dict[str, Any] = {}
+    if class_names is not None:
+        names = [class_names] if isinstance(class_names, str) else list(class_names)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(
+                f"class_names must be a non-empty list of non-empty strings; received class_names={class_names!r}"
+            )
+        num_classes = getattr(model, "num_classes", None)
+        if isinstance(num_classes, int) and num_classes > 0 and len(names) != num_classes:
+            raise ValueError(
+                f"class_names has {len(names)} names but the model has num_classes={num_classes}; pass "
+                "one name per output class, in order"
+            )
+        extra["class_names"] = names
+    if preprocessing is not None:
+        if not isinstance(preprocessing, Mapping):
+            raise ValueError(f"preprocessing must be a dict; received {type(preprocessing).__name__}")
+        try:
+            extra["preprocessing"] = json.loads(json.dumps(dict(preprocessing), allow_nan=False))
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"preprocessing is not JSON-serialisable ({err}); config.json can hold only numbers, "
+                "strings, booleans, None, lists and dicts"
+            ) from None
+    return extra
 
 
 def _check_example_input(x: Any) -> None:

@@ -28,8 +28,12 @@ from cnnlstm.deploy._common import ALIASES_KEY, WEIGHTS_FILE, require
 __all__ = ["read_safetensors", "save_safetensors"]
 
 
-def save_safetensors(state: Mapping[str, Tensor], path: Path) -> int:
+def save_safetensors(
+    state: Mapping[str, Tensor], path: Path, *, metadata: Mapping[str, str] | None = None
+) -> int:
     """Write a state dict; returns how many entries were stored as aliases of another entry.
+
+    ``metadata`` (strings) is added to the file's header, next to ``format`` and the aliases.
 
     safetensors refuses tensors sharing memory. Entries that are the *same* tensor (tied weights:
     same storage, offset, shape, stride and dtype) are written once and recorded in the metadata
@@ -65,10 +69,10 @@ def save_safetensors(state: Mapping[str, Tensor], path: Path) -> int:
         if shared or not _owns_storage(t) or t.device.type != "cpu":
             t = t.to("cpu").clone(memory_format=torch.contiguous_format)
         packed[name] = t
-    metadata = {"format": "pt"}
+    header = {**(metadata or {}), "format": "pt"}
     if aliases:
-        metadata[ALIASES_KEY] = json.dumps(aliases, sort_keys=True)
-    save_file(packed, str(path), metadata=metadata)
+        header[ALIASES_KEY] = json.dumps(aliases, sort_keys=True)
+    save_file(packed, str(path), metadata=header)
     return len(aliases)
 
 
@@ -85,10 +89,13 @@ def read_safetensors(path: Path) -> dict[str, Tensor]:
     """Read a state dict written by :func:`save_safetensors` onto the CPU; refuses pickle files
     without unpickling them."""
     with path.open("rb") as f:
-        head = f.read(8)
+        head = f.read(9)
     # torch.save writes a zip archive ("PK\x03\x04") or, in the legacy format, a raw pickle
     # (protocol opcode 0x80); either would run code if unpickled, so say what it is and stop.
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+    # A safetensors file starts with its header's length (8 bytes, little-endian, whose first byte
+    # may well be 0x80) and then the JSON header itself, "{": that one is not a pickle.
+    looks_safetensors = head[8:9] == b"{"
+    if head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and not looks_safetensors):
         raise ValueError(
             f"{str(path)!r} is a pickle (torch.save) file, not safetensors; cnnlstm never unpickles "
             "weights. Re-export the model with cnnlstm.export_model"

@@ -3,8 +3,10 @@
 A whole-sequence ONNX graph is unrolled for the sequence length it was traced with; the step graph
 is not: ``(frame, *state) -> (output, *new_state)``, called once per frame with the state it
 returned. :func:`export_step` writes ``step.onnx`` and ``step.json`` (input and state names and
-shapes, the initial state is zeros) and checks the graph in onnxruntime: a loop of ``steps``
-frames against the eager model's forward on the frames so far.
+shapes, ``"batch"`` where the size is free; the initial state is zeros) and checks the graph in
+onnxruntime: a loop of ``steps`` frames against the eager model's forward on the frames so far,
+on the example's batch size and on one more. The batch dimension is dynamic (the same for the
+frame and every state, wherever it sits in a state tensor), so one file serves any batch size.
 
 The output is named after the model's ``step_output``: ``"logits"`` (the default, classifiers)
 or ``"frames"`` (forecasters: the predicted frames ``(B, future_frames, C, H, W)``).
@@ -49,48 +51,63 @@ def export_step(
 
     Returns the report also written to ``step.json``, with the largest difference between the
     onnxruntime loop's output (logits, or a forecaster's predicted frames) and
-    ``model(frames[:, : t + 1])`` after every one of ``steps`` random frames (in [0, 1]);
-    raises ``RuntimeError`` above ``tolerance``.
+    ``model(frames[:, : t + 1])`` after every one of ``steps`` random frames (in [0, 1]), on a
+    batch of ``B`` and of ``B + 1`` (``batch_sizes_checked``); raises ``RuntimeError`` above
+    ``tolerance``. The graph takes any batch size; ``inputs`` shows ``"batch"`` where it goes.
 
     Example:
         >>> from cnnlstm import create_model
         >>> model = create_model("lrcn_tiny", num_classes=4)
-        >>> export_step(model, torch.zeros(1, 3, 32, 32), "exported/", steps=5)["max_abs_diff"] < 1e-4
-        True
+        >>> report = export_step(model, torch.zeros(1, 3, 32, 32), "exported/", steps=5)
+        >>> report["max_abs_diff"] < 1e-4, report["inputs"]["frame"]
+        (True, ['batch', 3, 32, 32])
     """
     streaming = _check_streams(model)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    batch, frame_size = example_frame.shape[0], tuple(example_frame.shape[-2:])
-    state = streaming.init_state(batch, device=example_frame.device, frame_size=frame_size)
-    if not (isinstance(state, tuple) and all(isinstance(s, Tensor) for s in state)):
-        raise ValueError(
-            f"{type(model).__name__}'s streaming state is not a tuple of tensors, so its step cannot be "
-            "exported to ONNX; stream it in Python with cnnlstm.deploy.Stream"
-        )
+    batch = int(example_frame.shape[0])
+    state = _tensor_state(model, streaming, batch, example_frame)
+    # torch.export fixes a dimension of size 1, so a batch of one is traced as two.
+    trace_frame = example_frame if batch > 1 else torch.cat([example_frame, example_frame])
+    trace_state = _tensor_state(model, streaming, trace_frame.shape[0], example_frame)
     names = [f"state_{i}" for i in range(len(state))]
     output_name = getattr(model, "step_output", "logits")
     path = out / "step.onnx"
+    dim = torch.export.Dim("batch")
+    dynamic = (
+        {0: dim},
+        # ``forward(frame, *state)``: the state's specs are one tuple, like the *args they describe
+        tuple({d: dim} for d in _batch_dims(streaming, trace_state, trace_frame.shape[0], example_frame)),
+    )
     with torch.no_grad(), quiet_exporter():  # no exporter chatter on stdout
         torch.onnx.export(
             _Step(streaming).eval(),
-            (example_frame, *state),
+            (trace_frame, *trace_state),
             str(path),
             dynamo=True,
             verbose=False,
             input_names=["frame", *names],
             output_names=[output_name, *[f"new_{n}" for n in names]],
+            dynamic_shapes=dynamic,
         )
-    worst = _onnx_loop_error(model, path, example_frame, dict(zip(names, state, strict=True)), steps)
+    other = _tensor_state(model, streaming, batch + 1, example_frame)
+    worst = max(
+        _onnx_loop_error(model, path, example_frame, dict(zip(names, state, strict=True)), steps),
+        _onnx_loop_error(
+            model, path, _resized(example_frame, batch + 1), dict(zip(names, other, strict=True)), steps
+        ),
+    )
     report = {
         "file": path.name,
         "inputs": {
-            "frame": list(example_frame.shape),
-            **{n: list(s.shape) for n, s in zip(names, state, strict=True)},
+            "frame": ["batch", *example_frame.shape[1:]],
+            **{n: _shape_with_batch(s, o) for n, s, o in zip(names, state, other, strict=True)},
         },
         "outputs": [output_name, *[f"new_{n}" for n in names]],
         "initial_state": "zeros of the shapes above",
+        "dynamic_axes": "'batch': any batch size, the same for the frame and every state",
+        "batch_sizes_checked": [batch, batch + 1],
         "steps_checked": steps,
         "max_abs_diff": worst,
     }
@@ -100,6 +117,45 @@ def export_step(
             f"the ONNX step drifts from eager by {worst:.3g} over {steps} frames (tolerance {tolerance})"
         )
     return report
+
+
+def _tensor_state(
+    model: nn.Module, streaming: StreamingModel, batch: int, frame: Tensor
+) -> tuple[Tensor, ...]:
+    """``init_state(batch)``; a ValueError when it is not a tuple of tensors (no ONNX step then)."""
+    state = streaming.init_state(batch, device=frame.device, frame_size=tuple(frame.shape[-2:]))
+    if not (isinstance(state, tuple) and all(isinstance(s, Tensor) for s in state)):
+        raise ValueError(
+            f"{type(model).__name__}'s streaming state is not a tuple of tensors, so its step cannot be "
+            "exported to ONNX; stream it in Python with cnnlstm.deploy.Stream"
+        )
+    return state
+
+
+def _batch_dims(streaming: StreamingModel, state: tuple[Tensor, ...], batch: int, frame: Tensor) -> list[int]:
+    """The batch dimension of each state tensor of ``init_state(batch)``: the one dimension that
+    changes in ``init_state(batch + 1)``."""
+    bigger = streaming.init_state(batch + 1, device=frame.device, frame_size=tuple(frame.shape[-2:]))
+    dims = []
+    for i, (a, b) in enumerate(zip(state, bigger, strict=True)):
+        changed = [d for d in range(a.dim()) if a.shape[d] != b.shape[d]]
+        if len(changed) != 1:
+            raise ValueError(
+                f"state_{i} of {type(streaming).__name__} has shape {tuple(a.shape)} and no single batch "
+                "dimension; its step cannot be exported with a dynamic batch"
+            )
+        dims.append(changed[0])
+    return dims
+
+
+def _shape_with_batch(state: Tensor, other: Tensor) -> list[int | str]:
+    """``state``'s shape with ``"batch"`` where it differs from ``other`` (the next batch size)."""
+    return ["batch" if a != b else a for a, b in zip(state.shape, other.shape, strict=True)]
+
+
+def _resized(frame: Tensor, batch: int) -> Tensor:
+    """A frame batch of ``batch`` samples shaped like ``frame`` (its rows cycled)."""
+    return frame[torch.arange(batch, device=frame.device) % frame.shape[0]]
 
 
 def _check_streams(model: nn.Module) -> StreamingModel:
