@@ -112,6 +112,8 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     ckpt = safe_torch_load(root / "checkpoints" / "last.ckpt")
     task = ClassificationTask(**{k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")})
     task.load_state_dict(ckpt["state_dict"])
+    assert ckpt["cnnlstm"]["class_names"] == ["0°", "90°", "180°", "270°"]  # the export carries them
+    assert json.loads((out_dir / "config.json").read_text())["class_names"] == ckpt["cnnlstm"]["class_names"]
     exported = load_pretrained(out_dir)
     x = torch.randn(3, *ckpt["hyper_parameters"]["input_shape"])
     with torch.no_grad():

@@ -31,6 +31,7 @@ from cnnlstm.training.callbacks import (
 )
 from cnnlstm.training.checkpoint_io import SafeCheckpointIO
 from cnnlstm.training.loggers import ResumableCSVLogger
+from cnnlstm.training.preprocessing import PreprocessingCallback
 
 __all__ = ["CnnLstmCLI", "RunPlan", "run_lightning"]
 
@@ -94,6 +95,7 @@ class CnnLstmCLI(LightningCLI):
             MetricsHistoryCallback(),
             RunArtifacts(run_root, preset=self.plan.run_name, class_names=class_names),
             PredictionWriter(run_root, class_names=class_names),
+            PreprocessingCallback(),  # class names and preprocessing travel in every checkpoint
         ]
         if cfg.get("enable_checkpointing", True) is not False:
             ours.append(
