@@ -404,3 +404,14 @@ def test_compile_mode_reaches_torch_compile_and_bad_modes_are_named(tmp_path, ca
     )
     ckpt = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["compile"] == "reduce-overhead"
+
+
+def test_summary_and_data_check_show_the_resolved_inputs(tmp_path, capsys):
+    root = tmp_path / "described"
+    assert _fit(root, "--trainer.max_epochs=1") == 0
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["data"]["data_module"] == "SyntheticVideoDataModule"
+    assert summary["data"]["samples"]["train"] > 0
+    assert main(["data", "check", "--config", "synthetic-tiny", *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "resolved inputs:" in printed and "data_module" in printed

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ def data_check(datamodule: Any) -> int:
     for item in skipped:
         where = item.get("path") or item.get("sequence") or "?"
         print(f"  [{item.get('split', '?')}] {where}: {item.get('reason', '')}")
+    if problem is None and callable(getattr(datamodule, "describe", None)):
+        print("resolved inputs:")
+        for key, value in datamodule.describe().items():
+            print(f"  {key}: {json.dumps(value, default=str)}")
     if problem is not None:
         raise problem
     return 0

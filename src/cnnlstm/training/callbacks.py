@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
+from cnnlstm._io import atomic_write_json, one_line
 from cnnlstm._version import __version__
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
 
@@ -118,9 +119,18 @@ class RunArtifacts(Callback):
         path = self._summary_path()
         summary = json.loads(path.read_text()) if path.is_file() else {}
         summary.update(updates)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        tmp.replace(path)
+        atomic_write_json(path, summary)
+
+    @staticmethod
+    def _data(trainer: pl.Trainer) -> dict[str, Any]:
+        """What the data module resolved (``describe()``): the inputs this result came from."""
+        describe = getattr(_datamodule(trainer), "describe", None)
+        if not callable(describe):
+            return {}
+        try:
+            return {"data": describe()}
+        except Exception as err:  # the run's results stay; say why the description is missing
+            return {"data": {"error": f"describe() failed: {one_line(err, limit=300)}"}}
 
     @staticmethod
     def _skipped(trainer: pl.Trainer) -> dict[str, Any]:
@@ -182,6 +192,7 @@ class RunArtifacts(Callback):
                 "best_score": float(best_score) if best_score is not None else None,
                 "plots": plots,
                 **self._skipped(trainer),
+                **self._data(trainer),
             }
         )
 
@@ -200,6 +211,7 @@ class RunArtifacts(Callback):
             f"{name}_metrics": metrics,
             f"{name}_checkpoint": str(trainer.ckpt_path or ""),
             **{f"{name}_{k}": v for k, v in self._skipped(trainer).items()},
+            **{f"{name}_{k}": v for k, v in self._data(trainer).items()},
         }
         confusion = getattr(pl_module, "confusion", {}).get(split)
         if confusion is not None:
