@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from cnnlstm.cli.config_guard import check_yaml_config
 from cnnlstm.cli.presets import preset_path
 
 __all__ = ["get_option", "pop_compile", "pop_flag", "resolve_configs", "set_option"]
@@ -60,7 +61,10 @@ def set_option(argv: list[str], key: str, value: str) -> list[str]:
 
 
 def resolve_configs(argv: list[str]) -> tuple[list[str], str]:
-    """Turn preset names after ``--config`` into file paths; return the run name (first config's stem)."""
+    """Turn preset names after ``--config`` into file paths; return the run name (first config's stem).
+
+    Each file is checked for YAML alias bombs (:func:`check_yaml_config`) before any parser reads it.
+    """
     out, run_name = [], ""
     i = 0
     while i < len(argv):
@@ -72,6 +76,7 @@ def resolve_configs(argv: list[str]) -> tuple[list[str], str]:
             value = arg.split("=", 1)[1]
         if value is not None:
             path = preset_path(value)
+            check_yaml_config(path)
             run_name = run_name or path.stem
             out += ["--config", str(path)]
         else:
