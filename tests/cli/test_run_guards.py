@@ -141,3 +141,37 @@ def test_self_referring_yaml_is_refused_and_plain_aliases_pass():
 @pytest.mark.parametrize("preset", sorted(PRESET_DIR.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_preset_passes_the_alias_check(preset):
     assert 0 < check_yaml_config(preset) < MAX_EXPANDED_NODES
+
+
+@pytest.mark.parametrize(
+    "flag, named",
+    [
+        (
+            "--data.frame_size=100000",
+            "--data.frame_size=100000 makes samples of shape (8, 3, 100000, 100000)",
+        ),
+        ("--data.num_frames=100000000000", "--data.num_frames=100000000000 makes samples of shape"),
+    ],
+)
+def test_sizes_beyond_memory_are_named_before_anything_is_allocated(tmp_path, capsys, flag, named):
+    root = tmp_path / "run"
+    start = time.monotonic()
+    assert (
+        main(["fit", "--config", "synthetic-tiny", flag, f"--trainer.default_root_dir={root}", "--quiet"])
+        == 2
+    )
+    line = _error_line(capsys)
+    assert named in line and "GiB as float32, more than this machine's" in line
+    assert time.monotonic() - start < 30  # refused, not attempted
+
+
+def test_a_size_given_as_a_list_is_named_and_a_small_batch_passes():
+    from types import SimpleNamespace
+
+    from cnnlstm.cli.lightning_cli import _batch_memory_problem
+
+    huge = SimpleNamespace(input_shape=[4, 1, 60000, 90000], batch_size=8)
+    data = {"init_args": {"frame_size": [60000, 90000], "num_frames": 4, "shuffle": True}}
+    line = _batch_memory_problem(huge, data)
+    assert line is not None and line.startswith("--data.frame_size=[60000, 90000] makes samples")
+    assert _batch_memory_problem(SimpleNamespace(input_shape=[4, 1, 8, 8], batch_size=8), data) is None

@@ -124,6 +124,10 @@ class CnnLstmCLI(LightningCLI):
     def _check_model_fits_data(self) -> None:
         """Run one tiny batch before any training so a shape mismatch fails in seconds."""
         dm, task = self.datamodule, self.model
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        too_big = _batch_memory_problem(dm, config.get("data"))
+        if too_big:
+            raise CLIError(too_big)
         example = dm.example_input(2)
         was_training = task.training
         task.eval()
@@ -146,6 +150,40 @@ class CnnLstmCLI(LightningCLI):
         self._check_model_fits_data()
 
     before_validate = before_test = before_predict = before_fit
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no check
+        return None
+
+
+def _dims_in(value: Any, shape: list[int]) -> list[int]:
+    """The integers of ``value`` (an int or a list of ints) above 1 that are dimensions of ``shape``."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 1 and v in shape]
+
+
+def _batch_memory_problem(dm: Any, data: Any) -> str | None:
+    """One line when one batch of the data's samples (float32) exceeds this machine's memory,
+    naming the data argument that sets the largest dimension; checked before anything is allocated.
+    """
+    memory = _physical_memory()
+    shape = [int(d) for d in dm.input_shape]
+    batch = max(int(getattr(dm, "batch_size", 1) or 1), 2)  # the shape check itself uses 2 samples
+    need = batch * 4 * int(torch.tensor(shape, dtype=torch.float64).prod().item())
+    if memory is None or need <= memory:
+        return None
+    args = dict((data.get("init_args") or {}) if data is not None else {})
+    # The data's arguments that set a dimension of the sample; the largest is named.
+    sizes = {name: max(dims) for name, value in args.items() if (dims := _dims_in(value, shape))}
+    culprit = max(sizes, key=sizes.__getitem__, default=None)
+    named = f"--data.{culprit}={args[culprit]} makes" if culprit else "the data has"
+    return (
+        f"{named} samples of shape {tuple(shape)}: a batch of {batch} is {need / 2**30:.1f} GiB as float32, "
+        f"more than this machine's {memory / 2**30:.1f} GiB of memory; use smaller sizes"
+    )
 
 
 def _task_of(model_name: Any) -> str | None:
