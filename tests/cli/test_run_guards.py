@@ -70,6 +70,20 @@ def test_a_typed_model_name_that_differs_from_the_checkpoints_is_refused(tmp_pat
     assert "--model.init_args.name=lrcn_tiny differs from the checkpoint's model 'frame_mean_tiny'" in line
 
 
+def test_a_checkpoint_that_replaces_the_presets_model_says_so(tmp_path, capsys):
+    ckpt = _checkpoint(
+        tmp_path / "fm.ckpt",
+        _class_path="cnnlstm.tasks.ClassificationTask",
+        name="frame_mean_tiny",
+        num_classes=4,
+    )
+    _evaluate(tmp_path, ckpt)  # the made-up weights may not load; the note comes first
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: the checkpoint's model 'frame_mean_tiny' is used in place of the config's 'lrcn_tiny'"
+    ]
+
+
 _HOLD = """
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,8 @@ def _task_of(model_name: Any) -> str | None:
 
 
 def _check_checkpoint_agrees(plan: RunPlan, model: Any) -> None:
-    """Refuse, in one line, a checkpoint of another task or of a model other than the one typed."""
+    """Refuse, in one line, a checkpoint of another task or of a model other than the one typed;
+    say so in one line when the checkpoint's model takes the place of the config's."""
     hparams = plan.ckpt_hparams
     if not hparams or model is None:
         return
@@ -204,15 +206,20 @@ def _check_checkpoint_agrees(plan: RunPlan, model: Any) -> None:
     ckpt_task, task = _task_of(ckpt_name), _task_of(name)
     if (ckpt_class and class_path and ckpt_class != class_path) or (ckpt_task and task and ckpt_task != task):
         raise CLIError(
-            f"the checkpoint is a {ckpt_task or ckpt_class} model ({ckpt_class or 'task'} {ckpt_name!r}) but "
-            f"the config asks for a {task or class_path} model ({class_path} {name!r}); give a checkpoint "
-            "of this task or the config it was trained with"
+            f"the checkpoint is a {ckpt_task or ckpt_class} model ({ckpt_name!r}) but the config asks for a "
+            f"{task or class_path} model ({name!r}); give a checkpoint of this task or the config it was "
+            "trained with"
         )
     if plan.model_name_flag and ckpt_name and plan.model_name_flag != ckpt_name:
         raise CLIError(
             f"--model.init_args.name={plan.model_name_flag} differs from the checkpoint's model "
             f"{ckpt_name!r}; drop the flag (the checkpoint's model is used) or give a checkpoint of "
             f"{plan.model_name_flag!r}"
+        )
+    if ckpt_name and name and ckpt_name != name:
+        print(
+            f"note: the checkpoint's model {ckpt_name!r} is used in place of the config's {name!r}",
+            file=sys.stderr,
         )
 
 
