@@ -8,6 +8,7 @@ work starts. :func:`run_lightning` resolves presets and the run folder, then run
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import warnings
@@ -173,7 +174,7 @@ def _batch_memory_problem(dm: Any, data: Any) -> str | None:
     memory = _physical_memory()
     shape = [int(d) for d in dm.input_shape]
     batch = max(int(getattr(dm, "batch_size", 1) or 1), 2)  # the shape check itself uses 2 samples
-    need = batch * 4 * int(torch.tensor(shape, dtype=torch.float64).prod().item())
+    need = batch * 4 * math.prod(shape)
     if memory is None or need <= memory:
         return None
     args = dict((data.get("init_args") or {}) if data is not None else {})
