@@ -44,6 +44,13 @@ def test_last_is_the_final_epoch_when_validation_stops_improving(tmp_path):
     assert _epoch(ckpts / "last.ckpt") == 2  # the end of the last epoch, not a copy of the best
 
 
+@pytest.mark.slow
+def test_last_is_the_final_epoch_when_that_epoch_had_no_validation(tmp_path):
+    root = tmp_path / "run"
+    assert _fit(root, 3, "--trainer.check_val_every_n_epoch=2") == 0  # validation after epoch 1 only
+    assert _epoch(root / "checkpoints" / "last.ckpt") == 2
+
+
 def _history(root: Path) -> list[str]:
     return (root / "metrics.csv").read_text().splitlines()
 
