@@ -145,6 +145,20 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_quickly(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_alias_bombs_in_a_sub_config_file_or_an_inline_value_are_refused(tmp_path, capsys):
+    bomb = tmp_path / "data.yaml"
+    bomb.write_text(_alias_bomb(10, 10))
+    inline = "--model.init_args.model_kwargs={" + _alias_bomb(10, 10).strip().replace("\n", ", ") + "}"
+    for extra, where in ((["--data", str(bomb)], f"config {bomb}"), ([inline], "value of --model.init_args")):
+        start = time.monotonic()
+        code = main(
+            ["fit", "--config", "synthetic-tiny", *extra, f"--trainer.default_root_dir={tmp_path / 'r'}"]
+        )
+        assert code == 2 and time.monotonic() - start < 2
+        line = _error_line(capsys)
+        assert where in line and "expands to more than" in line
+
+
 def test_self_referring_yaml_is_refused_and_plain_aliases_pass():
     with pytest.raises(Exception, match="refers to itself"):
         check_yaml_text("a: &a [1, *a]", "loop.yaml")
