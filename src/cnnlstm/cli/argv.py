@@ -10,6 +10,9 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cnnlstm.cli.config_guard import check_yaml_config, check_yaml_text
 from cnnlstm.cli.presets import preset_path
 
 __all__ = ["get_option", "pop_compile", "pop_flag", "resolve_configs", "set_option"]
@@ -60,7 +63,12 @@ def set_option(argv: list[str], key: str, value: str) -> list[str]:
 
 
 def resolve_configs(argv: list[str]) -> tuple[list[str], str]:
-    """Turn preset names after ``--config`` into file paths; return the run name (first config's stem)."""
+    """Turn preset names after ``--config`` into file paths; return the run name (first config's stem).
+
+    Each config file, any other YAML file given as a value (``--data data.yaml``) and any value
+    with YAML aliases is checked for alias bombs (:mod:`cnnlstm.cli.config_guard`) before any
+    parser reads it.
+    """
     out, run_name = [], ""
     i = 0
     while i < len(argv):
@@ -72,9 +80,19 @@ def resolve_configs(argv: list[str]) -> tuple[list[str], str]:
             value = arg.split("=", 1)[1]
         if value is not None:
             path = preset_path(value)
+            check_yaml_config(path)
             run_name = run_name or path.stem
             out += ["--config", str(path)]
         else:
+            _check_yaml_value(arg)
             out.append(arg)
         i += 1
     return out, run_name
+
+
+def _check_yaml_value(arg: str) -> None:
+    flag, _, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    if value.endswith((".yaml", ".yml")) and Path(value).is_file():
+        check_yaml_config(value)
+    elif "&" in value and "*" in value:  # inline YAML with anchors and aliases
+        check_yaml_text(value, f"value of {flag}" if flag else "value on the command line")

@@ -7,20 +7,23 @@ work starts. :func:`run_lightning` resolves presets and the run folder, then run
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from cnnlstm.cli.argv import resolve_configs
+from cnnlstm.cli.argv import get_option, resolve_configs
 from cnnlstm.cli.commands import data_check
 from cnnlstm.cli.errors import CLIError
-from cnnlstm.cli.run_folders import plan_run
+from cnnlstm.cli.run_folders import lock_run_folder, plan_run, remove_stale_tmp_files
 from cnnlstm.data import BaseDataModule
 from cnnlstm.tasks import BaseTask
 from cnnlstm.training.callbacks import (
@@ -29,7 +32,7 @@ from cnnlstm.training.callbacks import (
     RNGStateCallback,
     RunArtifacts,
 )
-from cnnlstm.training.checkpoint_io import SafeCheckpointIO
+from cnnlstm.training.checkpoint_io import EpochEndCheckpoint, SafeCheckpointIO
 from cnnlstm.training.loggers import ResumableCSVLogger
 from cnnlstm.training.preprocessing import PreprocessingCallback
 
@@ -41,12 +44,13 @@ _OUR_DEPRECATIONS = r"(ForecastDataModule is deprecated|cnnlstm\.\w+ moved to)"
 @dataclass
 class RunPlan:
     """What one command runs: the subcommand, the preset's name, its folder, the checkpoint's
-    hyper-parameters (empty without a checkpoint)."""
+    hyper-parameters (empty without a checkpoint), the model name typed on the command line."""
 
     command: str
     run_name: str
     root: Path
     ckpt_hparams: dict[str, Any] = field(default_factory=dict)
+    model_name_flag: str | None = None
 
 
 class CnnLstmCLI(LightningCLI):
@@ -60,6 +64,13 @@ class CnnLstmCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
         parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning replaces the config's model by the checkpoint's here; check first that they
+        # agree, so a checkpoint never silently takes the place of another task or a typed model.
+        if self.config.get("subcommand"):
+            _check_checkpoint_agrees(self.plan, self.config[self.config.subcommand].get("model"))
+        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         # Evaluating a checkpoint on another tree: label the data in the checkpoint's class order.
@@ -99,7 +110,7 @@ class CnnLstmCLI(LightningCLI):
         ]
         if cfg.get("enable_checkpointing", True) is not False:
             ours.append(
-                ModelCheckpoint(
+                EpochEndCheckpoint(
                     dirpath=run_root / "checkpoints",
                     filename="epoch{epoch:03d}",
                     auto_insert_metric_name=False,
@@ -107,6 +118,9 @@ class CnnLstmCLI(LightningCLI):
                     mode="min",
                     save_top_k=1,
                     save_last=True,
+                    # Overwrite (atomically) rather than add last-v1.ckpt: `--ckpt_path last` reads
+                    # last.ckpt, which must be this run's.
+                    enable_version_counter=False,
                 )
             )
         return ours
@@ -114,6 +128,10 @@ class CnnLstmCLI(LightningCLI):
     def _check_model_fits_data(self) -> None:
         """Run one tiny batch before any training so a shape mismatch fails in seconds."""
         dm, task = self.datamodule, self.model
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        too_big = _batch_memory_problem(dm, config.get("data"))
+        if too_big:
+            raise CLIError(too_big)
         example = dm.example_input(2)
         was_training = task.training
         task.eval()
@@ -136,6 +154,76 @@ class CnnLstmCLI(LightningCLI):
         self._check_model_fits_data()
 
     before_validate = before_test = before_predict = before_fit
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no check
+        return None
+
+
+def _dims_in(value: Any, shape: list[int]) -> list[int]:
+    """The integers of ``value`` (an int or a list of ints) above 1 that are dimensions of ``shape``."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 1 and v in shape]
+
+
+def _batch_memory_problem(dm: Any, data: Any) -> str | None:
+    """One line when one batch of the data's samples (float32) exceeds this machine's memory,
+    naming the data argument that sets the largest dimension; checked before anything is allocated.
+    """
+    memory = _physical_memory()
+    shape = [int(d) for d in dm.input_shape]
+    batch = max(int(getattr(dm, "batch_size", 1) or 1), 2)  # the shape check itself uses 2 samples
+    need = batch * 4 * math.prod(shape)
+    if memory is None or need <= memory:
+        return None
+    args = dict((data.get("init_args") or {}) if data is not None else {})
+    # The data's arguments that set a dimension of the sample; the largest is named.
+    sizes = {name: max(dims) for name, value in args.items() if (dims := _dims_in(value, shape))}
+    culprit = max(sizes, key=sizes.__getitem__, default=None)
+    named = f"--data.{culprit}={args[culprit]} makes" if culprit else "the data has"
+    return (
+        f"{named} samples of shape {tuple(shape)}: a batch of {batch} is {need / 2**30:.1f} GiB as float32, "
+        f"more than this machine's {memory / 2**30:.1f} GiB of memory; use smaller sizes"
+    )
+
+
+def _task_of(model_name: Any) -> str | None:
+    from cnnlstm.models import list_models, model_info
+
+    return model_info(model_name).task if model_name in list_models() else None
+
+
+def _check_checkpoint_agrees(plan: RunPlan, model: Any) -> None:
+    """Refuse, in one line, a checkpoint of another task or of a model other than the one typed;
+    say so in one line when the checkpoint's model takes the place of the config's."""
+    hparams = plan.ckpt_hparams
+    if not hparams or model is None:
+        return
+    ckpt_name, ckpt_class = hparams.get("name"), hparams.get("_class_path")
+    class_path = model.get("class_path")
+    init_args = model.get("init_args") or {}
+    name = init_args.get("name") if hasattr(init_args, "get") else None
+    ckpt_task, task = _task_of(ckpt_name), _task_of(name)
+    if (ckpt_class and class_path and ckpt_class != class_path) or (ckpt_task and task and ckpt_task != task):
+        raise CLIError(
+            f"the checkpoint is a {ckpt_task or ckpt_class} model ({ckpt_name!r}) but the config asks for a "
+            f"{task or class_path} model ({name!r}); give a checkpoint of this task or the config it was "
+            "trained with"
+        )
+    if plan.model_name_flag and ckpt_name and plan.model_name_flag != ckpt_name:
+        raise CLIError(
+            f"--model.init_args.name={plan.model_name_flag} differs from the checkpoint's model "
+            f"{ckpt_name!r}; drop the flag (the checkpoint's model is used) or give a checkpoint of "
+            f"{plan.model_name_flag!r}"
+        )
+    if ckpt_name and name and ckpt_name != name:
+        print(
+            f"note: the checkpoint's model {ckpt_name!r} is used in place of the config's {name!r}",
+            file=sys.stderr,
+        )
 
 
 def _filter_warnings(*, resuming: bool) -> None:
@@ -169,13 +257,19 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
         plan = RunPlan(command, run_name, Path("."))
     else:
         argv, root, hparams = plan_run(command, argv, run_name)
-        plan = RunPlan(command, run_name, root, hparams)
+        typed = get_option(argv, "--model.init_args.name") or get_option(argv, "--model.name")
+        plan = RunPlan(command, run_name, root, hparams, typed)
 
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:
         trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
     config_file = "config.yaml" if command == "fit" else f"config_{command}.yaml"
-    with warnings.catch_warnings():  # the filters below end with the command
+    # One writer per run folder: fit locks it (not a DDP worker, which shares rank 0's; not --help).
+    asks_help = any(a in ("-h", "--help") for a in argv)
+    writes_run = command == "fit" and os.environ.get("LOCAL_RANK", "0") == "0" and not asks_help
+    with lock_run_folder(plan.root) if writes_run else contextlib.nullcontext(), warnings.catch_warnings():
+        if writes_run:
+            remove_stale_tmp_files(plan.root)
         _filter_warnings(resuming=command == "fit" and bool(plan.ckpt_hparams))
         cli = CnnLstmCLI(
             plan,

@@ -4,6 +4,9 @@
 renames it over the target (``os.replace`` is atomic on POSIX), so a kill at any moment leaves
 either the previous complete checkpoint or the new complete one. It reads with
 ``torch.load(weights_only=True)``: tensors and plain containers only.
+
+:class:`EpochEndCheckpoint` keeps the best epoch by a monitored metric and writes ``last.ckpt`` at
+the end of every epoch, so ``--ckpt_path last`` resumes where the run stopped.
 """
 
 from __future__ import annotations
@@ -12,11 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from cnnlstm._io import UnsafeCheckpointError, atomic_write, safe_torch_load
 
-__all__ = ["SafeCheckpointIO", "UnsafeCheckpointError", "atomic_torch_save", "safe_torch_load"]
+__all__ = [
+    "EpochEndCheckpoint",
+    "SafeCheckpointIO",
+    "UnsafeCheckpointError",
+    "atomic_torch_save",
+    "safe_torch_load",
+]
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
@@ -37,3 +48,40 @@ class SafeCheckpointIO(TorchCheckpointIO):
         self, path: Any, map_location: Any = None, weights_only: bool | None = None
     ) -> dict[str, Any]:
         return safe_torch_load(path, map_location=map_location or "cpu")
+
+
+class EpochEndCheckpoint(ModelCheckpoint):
+    """A :class:`ModelCheckpoint` whose ``last.ckpt`` is the end of the latest epoch, always.
+
+    Lightning 2.6 writes ``last`` only when it writes a top-k file, so with ``monitor`` set
+    ``last.ckpt`` stays at the best epoch and a resume replays every epoch after it. This one
+    also writes ``last`` where the parent would write a top-k file (the end of each training
+    epoch, or after each validation when it runs several times an epoch) and at the end of an
+    epoch that had no validation. It keeps :class:`ModelCheckpoint`'s ``state_key``, so checkpoints
+    written before it existed resume with their best-model state.
+
+    Example:
+        >>> cb = EpochEndCheckpoint(dirpath="ckpts", monitor="val/loss", save_last=True)
+        >>> cb.state_key.startswith("ModelCheckpoint{")
+        True
+    """
+
+    @property
+    def state_key(self) -> str:
+        key = super().state_key
+        return ModelCheckpoint.__qualname__ + key[len(type(self).__qualname__) :]
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):  # else the top-k file comes later
+            self._save_last_unless_saved(trainer)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        self._save_last_unless_saved(trainer)
+
+    def _save_last_unless_saved(self, trainer: Trainer) -> None:
+        # Skips sanity checks, evaluation, fast_dev_run, and a step already saved (which, for the
+        # parent class, includes ``last``: it writes ``last`` whenever it writes a top-k file).
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))

@@ -88,18 +88,36 @@ def _per_epoch(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return sorted(last.items())
 
 
+# Counts in the cells and class names on the axes up to this many classes; beyond, the cells are
+# too small to read and the picture shows the pattern only.
+MAX_LABELLED_CLASSES = 30
+# The figure's side in inches (at 100 dpi, 1600 pixels): the picture's memory stays bounded
+# (about 10 MB of pixels) however many classes there are; 200 classes took 3.5 GB uncapped.
+MAX_CONFUSION_INCHES = 16.0
+
+
 def plot_confusion_matrix(
     matrix: torch.Tensor, path: str | Path, *, class_names: Sequence[str] | None = None, title: str = ""
 ) -> Path:
-    """Write a confusion matrix (rows: true class, columns: predicted) as a PNG with counts."""
+    """Write a confusion matrix (rows: true class, columns: predicted) as a PNG.
+
+    Up to :data:`MAX_LABELLED_CLASSES` classes the cells show counts and the axes class names;
+    the figure grows with the classes up to :data:`MAX_CONFUSION_INCHES` a side.
+
+    Example:
+        >>> import tempfile
+        >>> out = plot_confusion_matrix(torch.eye(3, dtype=torch.int64), Path(tempfile.mkdtemp()) / "cm.png")
+        >>> out.read_bytes()[:4] == b"\\x89PNG"
+        True
+    """
     matrix = matrix.detach().cpu().to(torch.int64)
     n = matrix.shape[0]
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
-    size = max(4.0, 0.5 * n + 2)
+    size = min(max(4.0, 0.5 * n + 2), MAX_CONFUSION_INCHES)
     fig, ax = _subplots(figsize=(size, size))
     totals = matrix.sum(1, keepdim=True).clamp(min=1)
-    ax.imshow((matrix / totals).numpy(), cmap="Blues", vmin=0, vmax=1)
-    if n <= 30:
+    ax.imshow((matrix / totals).numpy(), cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    if n <= MAX_LABELLED_CLASSES:
         for i in range(n):
             for j in range(n):
                 share = matrix[i, j].item() / totals[i, 0].item()
@@ -114,7 +132,7 @@ def plot_confusion_matrix(
                 )
         ax.set_xticks(range(n), names, rotation=45, ha="right")
         ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted")
+    ax.set_xlabel("predicted" if n <= MAX_LABELLED_CLASSES else f"predicted ({n} classes)")
     ax.set_ylabel("true")
     accuracy = matrix.diag().sum().item() / max(1, matrix.sum().item())
     ax.set_title(f"{title} accuracy {accuracy:.3f}".strip())
