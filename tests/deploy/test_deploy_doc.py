@@ -1,4 +1,4 @@
-"""docs/deploy.md's plain-onnxruntime example runs on a small export and agrees with cnnlstm."""
+"""The README's plain-onnxruntime example runs on a small export and agrees with cnnlstm."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import cnnlstm
 from cnnlstm.data.video import clip_indices
 from cnnlstm.deploy import Preprocess, export_model
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
-HEADING = "## Without cnnlstm: plain onnxruntime"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
+HEADING = "### Deploying without cnnlstm (plain onnxruntime)"
 NAMES = ["left", "right", "still"]
 
 
