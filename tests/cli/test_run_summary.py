@@ -1,0 +1,109 @@
+"""What a user sees at the end of a run: the summary block, one line per epoch off a terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cnnlstm.cli import main
+from cnnlstm.cli.run_summary import format_run_summary
+
+SMALL = ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32", "--data.batch_size=16"]
+
+
+def _common(root: Path) -> list[str]:
+    return ["--config", "synthetic-tiny", f"--trainer.default_root_dir={root}", *SMALL]
+
+
+def test_summary_block_reads_summary_json(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\n0,3,0.9\n1,7,0.4\n2,11,0.6\n")
+    summary = {
+        "best_score": 0.4,
+        "best_checkpoint": str(tmp_path / "checkpoints" / "epoch001.ckpt"),
+        "fit_metrics": {"val/acc": 0.75, "val/loss": 0.6, "train/loss_epoch": 0.5},
+        "plots": ["loss.png", "metrics.png"],
+        "epochs": 3,
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    lines = format_run_summary(tmp_path, "fit").splitlines()
+    assert lines[0] == "fit summary"
+    body = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines[1:])
+    assert body["best epoch"] == "2 of 3  (val/loss 0.4000)"  # the 2nd epoch (epoch=1 in metrics.csv)
+    assert body["val"] == "loss 0.6000  acc 0.7500"  # loss first; train metrics are not val's
+    assert body["best checkpoint"] == summary["best_checkpoint"]
+    assert body["summary"] == str(tmp_path / "summary.json")
+    assert body["pictures"] == f"loss.png, metrics.png  (in {tmp_path})"
+    # aligned: every value starts in the same column
+    starts = {len(line) - len(line[2:].split("  ", 1)[1].lstrip()) for line in lines[1:]}
+    assert len(starts) == 1, lines
+
+
+def test_summary_block_of_test_shows_test_metrics_and_baselines(tmp_path):
+    summary = {
+        "fit_metrics": {"val/mse": 9.0},
+        "test_metrics": {"test/mse": 12.5, "test/loss": 0.1},
+        "test_checkpoint": "ckpt/best.ckpt",
+        "test_baselines": {"zeros": {"mse": 40.0}, "copy_last": {"mse": 20.0}},
+        "test_pictures": ["forecast_test.png"],
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    text = format_run_summary(tmp_path, "test")
+    assert "test summary" in text and "loss 0.1000  mse 12.5000" in text and "val" not in text.split("\n")[1]
+    assert "baseline zeros" in text and "baseline copy_last" in text and "mse 20.0000" in text
+    assert "ckpt/best.ckpt" in text and "forecast_test.png" in text
+
+
+def test_no_summary_json_no_block(tmp_path):
+    assert format_run_summary(tmp_path, "fit") == ""
+    assert format_run_summary(tmp_path, "predict") == ""
+
+
+@pytest.mark.slow
+def test_fit_and_test_print_the_block_also_quiet(tmp_path, capsys):
+    root = tmp_path / "run"
+    assert main(["fit", *_common(root), "--trainer.max_epochs=2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((root / "summary.json").read_text())
+    assert "fit summary" in out and "best epoch" in out
+    assert summary["best_checkpoint"] in out and str(root / "summary.json") in out
+    assert f"acc {summary['fit_metrics']['val/acc']:.4f}" in out
+    assert not [line for line in out.splitlines() if line.startswith("epoch ")]  # quiet: no epoch lines
+    assert main(["test", "--ckpt_path", "best", *_common(root), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((root / "summary.json").read_text())
+    assert "test summary" in out and f"acc {summary['test_metrics']['test/acc']:.4f}" in out
+    assert "confusion_test.png" in out
+
+
+@pytest.mark.slow
+def test_not_a_terminal_one_line_per_epoch_no_redraws(tmp_path, capsys):
+    epochs = 3
+    assert main(["fit", *_common(tmp_path / "run"), f"--trainer.max_epochs={epochs}"]) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == [f"{e}/{epochs}" for e in range(1, epochs + 1)]
+    assert all("train/loss" in line and "val/loss" in line and "val/acc" in line for line in lines)
+    assert "\r" not in captured.out
+    # stderr's only redraws are the synthetic data's own generation bars, not Lightning's
+    redrawn = [part for line in captured.err.splitlines() for part in line.split("\r")[1:] if part.strip()]
+    assert all(part.startswith("generating ") for part in redrawn), redrawn
+
+
+@pytest.mark.parametrize(("terminal", "bar_on"), [(True, True), (False, False)])
+def test_printer_keeps_bars_on_a_terminal_only(terminal, bar_on):
+    from types import SimpleNamespace
+
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from cnnlstm.training.progress import EpochLinePrinter
+
+    bar = TQDMProgressBar()
+    printer = EpochLinePrinter(stream=io.StringIO(), is_terminal=lambda: terminal)
+    printer.setup(SimpleNamespace(progress_bar_callback=bar), None, "fit")  # type: ignore[arg-type]
+    assert bar.is_enabled is bar_on and printer.active is not bar_on
+    printer.setup(SimpleNamespace(progress_bar_callback=None), None, "fit")  # type: ignore[arg-type]
+    assert not printer.active  # --quiet: bars already off, no lines either
