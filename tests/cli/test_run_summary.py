@@ -77,6 +77,9 @@ def test_fit_and_test_print_the_block_also_quiet(tmp_path, capsys):
     summary = json.loads((root / "summary.json").read_text())
     assert "test summary" in out and f"acc {summary['test_metrics']['test/acc']:.4f}" in out
     assert "confusion_test.png" in out
+    per_class = summary["test_per_class"]  # one row per class, each test sample counted once
+    assert sum(row["support"] for row in per_class.values()) == 32
+    assert set(next(iter(per_class.values()))) == {"precision", "recall", "f1", "support"}
 
 
 @pytest.mark.slow
