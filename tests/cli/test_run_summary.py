@@ -110,3 +110,33 @@ def test_printer_keeps_bars_on_a_terminal_only(terminal, bar_on):
     assert bar.is_enabled is bar_on and printer.active is not bar_on
     printer.setup(SimpleNamespace(progress_bar_callback=None), None, "fit")  # type: ignore[arg-type]
     assert not printer.active  # --quiet: bars already off, no lines either
+
+
+FORECAST = [
+    "--config",
+    "movingmnist-convlstm-small",
+    "--model.init_args.name=convlstm_forecaster_tiny",
+    "--model.init_args.model_kwargs={}",
+    "--data.num_train=16",
+    "--data.num_val=8",
+    "--data.num_test=8",
+    "--data.input_frames=4",
+    "--data.target_frames=3",
+    "--data.image_size=32",
+    "--data.batch_size=4",
+    "--data.num_workers=0",
+    "--trainer.max_epochs=1",
+    "--quiet",
+]
+
+
+@pytest.mark.slow
+def test_forecast_test_records_and_prints_the_baselines(tmp_path, capsys):
+    common = [*FORECAST, f"--trainer.default_root_dir={tmp_path / 'run'}"]
+    assert main(["fit", *common]) == 0
+    assert main(["test", "--ckpt_path", "best", *common]) == 0
+    out = capsys.readouterr().out.split("test summary", 1)[1]
+    baselines = json.loads((tmp_path / "run" / "summary.json").read_text())["test_baselines"]
+    assert set(baselines) == {"zeros", "copy_last"}
+    assert baselines["zeros"]["mse"] > 0 and baselines["copy_last"]["ssim"] > baselines["zeros"]["ssim"]
+    assert f"mse {baselines['copy_last']['mse']:.4f}" in out and "baseline zeros" in out
