@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -85,7 +87,8 @@ def test_fit_and_test_print_the_block_also_quiet(tmp_path, capsys):
 @pytest.mark.slow
 def test_not_a_terminal_one_line_per_epoch_no_redraws(tmp_path, capsys):
     epochs = 3
-    assert main(["fit", *_common(tmp_path / "run"), f"--trainer.max_epochs={epochs}"]) == 0
+    root = tmp_path / "run"
+    assert main(["fit", *_common(root), f"--trainer.max_epochs={epochs}", "--model.init_args.lr=0.004"]) == 0
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == [f"{e}/{epochs}" for e in range(1, epochs + 1)]
@@ -94,6 +97,19 @@ def test_not_a_terminal_one_line_per_epoch_no_redraws(tmp_path, capsys):
     # stderr's only redraws are the synthetic data's own generation bars, not Lightning's
     redrawn = [part for line in captured.err.splitlines() for part in line.split("\r")[1:] if part.strip()]
     assert all(part.startswith("generating ") for part in redrawn), redrawn
+    # the learning rate is logged once per epoch: the cosine schedule from 0.004 over 3 epochs
+    with open(root / "metrics.csv", newline="") as f:
+        lrs = {int(r["epoch"]): float(r["lr"]) for r in csv.DictReader(f) if r.get("lr")}
+    expected = [0.004 * (1 + math.cos(math.pi * e / epochs)) / 2 for e in range(epochs)]
+    assert [lrs[e] for e in range(epochs)] == pytest.approx(expected)
+
+
+def test_tensorboard_extra_pulls_no_torch():
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    assert [req.split(">")[0] for req in extras["tensorboard"]] == ["tensorboard"]
 
 
 @pytest.mark.parametrize(("terminal", "bar_on"), [(True, True), (False, False)])

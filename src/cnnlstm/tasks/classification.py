@@ -18,6 +18,7 @@ from torchmetrics.classification import (
 )
 
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ClassificationTask"]
 
@@ -122,6 +123,9 @@ class ClassificationTask(BaseTask):
             getattr(self, f"{split}_confusion").update(logits, y)
             getattr(self, f"{split}_per_class").update(logits, y)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        log_learning_rate(self)  # the schedule's value, beside the losses in metrics.csv / TensorBoard
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train", batch_idx)

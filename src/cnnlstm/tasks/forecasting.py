@@ -21,6 +21,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from cnnlstm._validation import check_choice, check_probability
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics"]
 
@@ -207,6 +208,9 @@ class ForecastingTask(BaseTask):
         )
         progress = min(1.0, self.current_epoch / max(1, epochs))
         return start + (end - start) * progress
+
+    def on_train_epoch_start(self) -> None:
+        log_learning_rate(self)  # the schedule's value, beside the losses in metrics.csv / TensorBoard
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         x, y = batch[0], batch[1]

@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["EpochLinePrinter", "epoch_line"]
+__all__ = ["EpochLinePrinter", "epoch_line", "log_learning_rate"]
 
 # The first of these the task logs is the line's validation metric (classification, forecasting).
 MAIN_VAL_METRICS = ("val/acc", "val/mse", "val/f1_macro", "val/mae")
@@ -49,6 +49,19 @@ def epoch_line(epoch: int, max_epochs: int | None, metrics: dict[str, Any], seco
             parts.append(f"{key} {value:.4f}")
     parts.append(f"{seconds:.1f}s")
     return "  ".join(parts)
+
+
+def log_learning_rate(module: pl.LightningModule) -> None:
+    """Log the first optimiser's learning rate as ``lr`` (metrics.csv, TensorBoard), once per epoch.
+
+    Called by the tasks at the start of each training epoch; ``plot_curves`` leaves ``lr`` out of
+    the metric pictures. A module with no optimiser (yet) logs nothing.
+    """
+    optimizers = module.optimizers(use_pl_optimizer=False)
+    first = optimizers[0] if isinstance(optimizers, list) else optimizers
+    groups = getattr(first, "param_groups", None)
+    if groups:
+        module.log("lr", float(groups[0]["lr"]), on_step=False, on_epoch=True, sync_dist=False)
 
 
 class EpochLinePrinter(Callback):
