@@ -156,3 +156,26 @@ def test_forecast_test_records_and_prints_the_baselines(tmp_path, capsys):
     assert set(baselines) == {"zeros", "copy_last"}
     assert baselines["zeros"]["mse"] > 0 and baselines["copy_last"]["ssim"] > baselines["zeros"]["ssim"]
     assert f"mse {baselines['copy_last']['mse']:.4f}" in out and "baseline zeros" in out
+
+
+def test_epoch_without_validation_shows_no_stale_val_numbers():
+    from types import SimpleNamespace
+
+    from cnnlstm.training.progress import EpochLinePrinter
+
+    stream = io.StringIO()
+    printer = EpochLinePrinter(stream=stream, is_terminal=lambda: False)
+    printer.active = True
+    metrics = {"train/loss_epoch": 0.5, "val/loss": 0.25, "val/acc": 0.75}
+    trainer = SimpleNamespace(
+        callback_metrics=metrics, current_epoch=0, max_epochs=2, is_global_zero=True, sanity_checking=False
+    )
+    printer.on_train_epoch_start(trainer, None)  # type: ignore[arg-type]
+    printer.on_validation_epoch_end(trainer, None)  # type: ignore[arg-type]
+    printer.on_train_epoch_end(trainer, None)  # type: ignore[arg-type]
+    trainer.current_epoch = 1  # the next epoch runs no validation (check_val_every_n_epoch=2)
+    printer.on_train_epoch_start(trainer, None)  # type: ignore[arg-type]
+    printer.on_train_epoch_end(trainer, None)  # type: ignore[arg-type]
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("epoch 1/2  train/loss 0.5000  val/loss 0.2500  val/acc 0.7500")
+    assert second.startswith("epoch 2/2  train/loss 0.5000  ") and "val/" not in second

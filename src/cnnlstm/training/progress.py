@@ -88,6 +88,7 @@ class EpochLinePrinter(Callback):
         self._is_terminal = is_terminal
         self.active = False
         self._started = 0.0
+        self._validated = False
 
     @property
     def stream(self) -> TextIO:
@@ -107,15 +108,19 @@ class EpochLinePrinter(Callback):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._started = time.perf_counter()
+        self._validated = False
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._validated = self._validated or not trainer.sanity_checking
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning calls this after the epoch's validation, so its metrics are in callback_metrics.
         if not self.active or not trainer.is_global_zero or trainer.sanity_checking:
             return
+        metrics = dict(trainer.callback_metrics)
+        if not self._validated:  # no validation this epoch: the val numbers are an older epoch's
+            metrics = {k: v for k, v in metrics.items() if not k.startswith("val/")}
         line = epoch_line(
-            trainer.current_epoch,
-            trainer.max_epochs,
-            dict(trainer.callback_metrics),
-            time.perf_counter() - self._started,
+            trainer.current_epoch, trainer.max_epochs, metrics, time.perf_counter() - self._started
         )
         print(line, file=self.stream, flush=True)
