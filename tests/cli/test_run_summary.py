@@ -59,6 +59,13 @@ def test_summary_block_of_test_shows_test_metrics_and_baselines(tmp_path):
     assert "ckpt/best.ckpt" in text and "forecast_test.png" in text
 
 
+def test_per_class_line_names_the_weakest_class(tmp_path):
+    report = {"cat": {"f1": 0.9, "support": 3}, "dog": {"f1": 0.25, "support": 4}}
+    (tmp_path / "summary.json").write_text(json.dumps({"validate_per_class": report}))
+    assert "lowest F1 'dog' 0.2500" in format_run_summary(tmp_path, "validate")
+    assert "per class" not in format_run_summary(tmp_path, "fit")
+
+
 def test_no_summary_json_no_block(tmp_path):
     assert format_run_summary(tmp_path, "fit") == ""
     assert format_run_summary(tmp_path, "predict") == ""
@@ -78,7 +85,7 @@ def test_fit_and_test_print_the_block_also_quiet(tmp_path, capsys):
     out = capsys.readouterr().out
     summary = json.loads((root / "summary.json").read_text())
     assert "test summary" in out and f"acc {summary['test_metrics']['test/acc']:.4f}" in out
-    assert "confusion_test.png" in out
+    assert "confusion_test.png" in out and "summary.json's test_per_class" in out
     per_class = summary["test_per_class"]  # one row per class, each test sample counted once
     assert sum(row["support"] for row in per_class.values()) == 32
     assert set(next(iter(per_class.values()))) == {"precision", "recall", "f1", "support"}

@@ -63,6 +63,16 @@ def _baselines_lines(summary: dict[str, Any], command: str) -> list[tuple[str, s
     ]
 
 
+def _per_class_line(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
+    key = f"{'test' if command == 'test' else 'validate'}_per_class"
+    report = summary.get(key) if command != "fit" else None
+    if not report:
+        return []
+    worst = min(report, key=lambda name: report[name].get("f1", 0.0))
+    text = f"lowest F1 {worst!r} {_number(report[worst].get('f1'))}; every class in summary.json's {key}"
+    return [("per class", text)]
+
+
 def format_run_summary(root: str | Path, command: str) -> str:
     """The end-of-run block of ``command`` (fit, validate, test) from ``root/summary.json``.
 
@@ -92,7 +102,7 @@ def format_run_summary(root: str | Path, command: str) -> str:
     metrics = _metrics_line(summary.get(_METRICS_KEY[command]) or {}, split)
     if metrics:
         rows.append((split, metrics))
-    rows += _baselines_lines(summary, command)
+    rows += _baselines_lines(summary, command) + _per_class_line(summary, command)
     checkpoint = summary.get("best_checkpoint") if command == "fit" else summary.get(f"{command}_checkpoint")
     if checkpoint:
         rows.append(("best checkpoint" if command == "fit" else "checkpoint", str(checkpoint)))
