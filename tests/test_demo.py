@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cnnlstm.cli import list_presets
-from cnnlstm.cli.demo import DEMO_RUNS, main, to_markdown
+from cnnlstm.cli.demo import DEMO_RUNS, _row, main, to_markdown
 
 
 @pytest.mark.slow
@@ -21,6 +21,7 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
         assert row["skipped files"] == (2 if row["preset"].startswith("video-") else 0)
         if row["preset"].startswith("movingmnist-"):  # forecasting: frame metrics and pictures
             assert row["test acc"] is None and row["test MSE"] > 0 and 0 < row["test SSIM"] <= 1
+            assert row["MSE zeros"] > 0 and row["MSE copy-last"] > 0  # the baselines beside the model
             pictures = (
                 "loss.png",
                 "forecast_val.png",
@@ -29,7 +30,7 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
                 "horizon_test.png",
             )
         else:
-            assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None
+            assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None and row["MSE zeros"] is None
             pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
         for picture in pictures:
             assert (tmp_path / row["preset"] / picture).is_file()
@@ -58,12 +59,24 @@ def test_markdown_formatting():
         "val acc": 0.5,
         "test acc": None,
         "test macro-F1": 0.25,
-        "test MSE": None,
+        "test MSE": 12.0,
+        "MSE zeros": 40.0,
+        "MSE copy-last": None,
         "test SSIM": None,
         "skipped files": 2,
         "plots": "loss.png",
     }
     assert (
         to_markdown([row]).splitlines()[-1]
-        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 |  |  | 2 | loss.png |"
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 2 | loss.png |"
     )
+
+
+def test_row_puts_the_forecast_baselines_beside_the_model():
+    summary = {
+        "test_metrics": {"test/mse": 12.0},
+        "test_baselines": {"zeros": {"mse": 40.0, "ssim": 0.1}, "copy_last": {"mse": 30.0}},
+    }
+    row = _row("movingmnist-x", summary)
+    assert (row["test MSE"], row["MSE zeros"], row["MSE copy-last"]) == (12.0, 40.0, 30.0)
+    assert _row("synthetic-x", {})["MSE zeros"] is None

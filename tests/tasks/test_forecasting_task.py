@@ -102,3 +102,33 @@ def test_bce_works_under_bf16_autocast_and_equals_float32():
     torch.testing.assert_close(
         loss, torch.nn.functional.binary_cross_entropy(pred.bfloat16().float(), target)
     )
+
+
+def test_baselines_score_blank_frames_and_the_last_input_repeated(tmp_path):
+    g = torch.Generator().manual_seed(2)
+    task = ForecastingTask(name="convlstm_forecaster_tiny")
+    batches = [
+        (torch.rand(3, 4, 1, 8, 8, generator=g), torch.rand(3, 2, 1, 8, 8, generator=g)) for _ in range(2)
+    ]
+    for x, y in batches:
+        task._update_baselines("test", x, y)
+    task._finish_baselines("test")
+    x = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
+    # per frame: summed over pixels; then averaged over frames and sequences
+    zeros_mse = y.square().sum(dim=(2, 3, 4)).mean()
+    copy_mse = (x[:, -1:] - y).square().sum(dim=(2, 3, 4)).mean()
+    copy_mae = (x[:, -1:] - y).abs().sum(dim=(2, 3, 4)).mean()
+    result = task.baselines["test"]
+    assert set(result) == {"zeros", "copy_last"} and set(result["zeros"]) == {"mse", "mae", "ssim", "psnr"}
+    assert result["zeros"]["mse"] == pytest.approx(float(zeros_mse), rel=1e-5)
+    assert result["copy_last"]["mse"] == pytest.approx(float(copy_mse), rel=1e-5)
+    assert result["copy_last"]["mae"] == pytest.approx(float(copy_mae), rel=1e-5)
+    assert task.evaluation_artifacts("test", tmp_path)["baselines"] == result
+
+
+def test_copy_last_baseline_needs_inputs_shaped_like_targets():
+    task = ForecastingTask(name="convlstm_forecaster_tiny")
+    task._update_baselines("test", torch.rand(2, 3, 2, 8, 8), torch.rand(2, 2, 1, 8, 8))
+    task._finish_baselines("test")
+    assert set(task.baselines["test"]) == {"zeros"}

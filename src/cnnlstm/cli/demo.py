@@ -105,6 +105,8 @@ COLUMNS = (
     "test acc",
     "test macro-F1",
     "test MSE",
+    "MSE zeros",
+    "MSE copy-last",
     "test SSIM",
     "skipped files",
     "plots",
@@ -114,6 +116,7 @@ COLUMNS = (
 def _row(preset: str, summary: dict) -> dict:
     test = summary.get("test_metrics", {})
     fit = summary.get("fit_metrics", {})
+    baselines = summary.get("test_baselines") or {}  # forecasting: what blank / copied frames score
     return {
         "preset": preset,
         "model": summary.get("model", ""),
@@ -124,6 +127,8 @@ def _row(preset: str, summary: dict) -> dict:
         "test acc": test.get("test/acc"),
         "test macro-F1": test.get("test/f1_macro"),
         "test MSE": test.get("test/mse"),
+        "MSE zeros": baselines.get("zeros", {}).get("mse"),
+        "MSE copy-last": baselines.get("copy_last", {}).get("mse"),
         "test SSIM": test.get("test/ssim"),
         "skipped files": summary.get("skipped_files", 0),
         "plots": ", ".join(

@@ -24,6 +24,7 @@ from cnnlstm.cli.argv import get_option, resolve_configs
 from cnnlstm.cli.commands import data_check
 from cnnlstm.cli.errors import CLIError
 from cnnlstm.cli.run_folders import lock_run_folder, plan_run, remove_stale_tmp_files
+from cnnlstm.cli.run_summary import format_run_summary
 from cnnlstm.data import BaseDataModule
 from cnnlstm.tasks import BaseTask
 from cnnlstm.training.callbacks import (
@@ -35,6 +36,7 @@ from cnnlstm.training.callbacks import (
 from cnnlstm.training.checkpoint_io import EpochEndCheckpoint, SafeCheckpointIO
 from cnnlstm.training.loggers import ResumableCSVLogger
 from cnnlstm.training.preprocessing import PreprocessingCallback
+from cnnlstm.training.progress import EpochLinePrinter
 
 __all__ = ["CnnLstmCLI", "RunPlan", "run_lightning"]
 
@@ -107,6 +109,7 @@ class CnnLstmCLI(LightningCLI):
             RunArtifacts(run_root, preset=self.plan.run_name, class_names=class_names),
             PredictionWriter(run_root, class_names=class_names),
             PreprocessingCallback(),  # class names and preprocessing travel in every checkpoint
+            EpochLinePrinter(),  # off a terminal: one line per epoch instead of redrawn bars
         ]
         if cfg.get("enable_checkpointing", True) is not False:
             ours.append(
@@ -287,4 +290,6 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     if command == "data":
         return data_check(cli.datamodule)
     print(f"run folder: {plan.root}")
+    if cli.trainer.is_global_zero and (block := format_run_summary(cli.trainer.default_root_dir, command)):
+        print(block)
     return 0

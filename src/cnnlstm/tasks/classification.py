@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
 
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ClassificationTask"]
+
+TOP_K = 5  # top-k accuracy is logged when there are more classes than this
 
 
 class ClassificationTask(BaseTask):
@@ -24,8 +34,10 @@ class ClassificationTask(BaseTask):
     ``(x, y, video, start)``.
 
     Logs ``{train,val,test}/loss``, ``/acc`` (micro accuracy), ``/f1_macro`` and ``/f1_weighted``
-    (the activity-recognition papers' convention); keeps the validation and test confusion
-    matrices in ``self.confusion`` (rows: true, columns: predicted).
+    (the activity-recognition papers' convention), and ``/acc_top5`` with more than 5 classes;
+    keeps the validation and test confusion matrices in ``self.confusion`` (rows: true, columns:
+    predicted) and a per-class report (precision, recall, F1, support) in ``self.per_class``,
+    which the run's summary records as ``test_per_class`` / ``validate_per_class``.
 
     Args:
         label_smoothing: cross-entropy label smoothing.
@@ -41,6 +53,7 @@ class ClassificationTask(BaseTask):
         self.label_smoothing = float(label_smoothing)
         super().__init__(name=name, **kwargs)
         self.confusion: dict[str, Tensor] = {}
+        self.per_class: dict[str, dict[str, dict[str, float]]] = {}
         # read once: models for padded series take the true lengths (sensor models do)
         self.takes_lengths = "lengths" in inspect.signature(self.model.forward).parameters
 
@@ -54,18 +67,28 @@ class ClassificationTask(BaseTask):
 
     def configure_metrics(self) -> None:
         n = self.num_classes
-        metrics = MetricCollection(
-            {
-                "acc": MulticlassAccuracy(num_classes=n, average="micro"),
-                "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
-                "f1_weighted": MulticlassF1Score(num_classes=n, average="weighted"),
-            }
-        )
+        scalars: dict[str, Any] = {
+            "acc": MulticlassAccuracy(num_classes=n, average="micro"),
+            "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
+            "f1_weighted": MulticlassF1Score(num_classes=n, average="weighted"),
+        }
+        if n > TOP_K:
+            scalars[f"acc_top{TOP_K}"] = MulticlassAccuracy(num_classes=n, average="micro", top_k=TOP_K)
+        metrics = MetricCollection(scalars)
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.val_confusion = MulticlassConfusionMatrix(num_classes=n)
         self.test_confusion = MulticlassConfusionMatrix(num_classes=n)
+        per_class = MetricCollection(
+            {
+                "precision": MulticlassPrecision(num_classes=n, average=None),
+                "recall": MulticlassRecall(num_classes=n, average=None),
+                "f1": MulticlassF1Score(num_classes=n, average=None),
+            }
+        )
+        self.val_per_class = per_class.clone()
+        self.test_per_class = per_class.clone()
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits ``(B, num_classes)``; for several clips per sample ``(B, N, ...)``, their mean."""
@@ -98,7 +121,11 @@ class ClassificationTask(BaseTask):
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=split != "train", batch_size=len(y))
         if split != "train":
             getattr(self, f"{split}_confusion").update(logits, y)
+            getattr(self, f"{split}_per_class").update(logits, y)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        log_learning_rate(self)  # the schedule's value, beside the losses in metrics.csv / TensorBoard
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train", batch_idx)
@@ -113,6 +140,23 @@ class ClassificationTask(BaseTask):
         metric = getattr(self, f"{split}_confusion")
         self.confusion[split] = metric.compute().cpu()
         metric.reset()
+        report = getattr(self, f"{split}_per_class")
+        values = {k: v.cpu() for k, v in report.compute().items()}
+        report.reset()
+        support = self.confusion[split].sum(dim=1)  # rows: true classes
+        names = self.hparams.get("class_names") or []
+        self.per_class[split] = {
+            (names[k] if k < len(names) else str(k)): {
+                **{metric: round(float(values[metric][k]), 6) for metric in ("precision", "recall", "f1")},
+                "support": int(support[k]),
+            }
+            for k in range(self.num_classes)
+        }
+
+    def evaluation_artifacts(self, split: str, root: Path) -> dict[str, Any]:
+        """What goes into summary.json after ``split``: the per-class report (``per_class``)."""
+        report = self.per_class.get(split)
+        return {} if report is None else {"per_class": report}
 
     def on_validation_epoch_end(self) -> None:
         self._finish_confusion("val")

@@ -21,6 +21,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from cnnlstm._validation import check_choice, check_probability
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics"]
 
@@ -114,7 +115,11 @@ class ForecastingTask(BaseTask):
 
     Logs ``{train,val,test}/loss`` and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
     test, ``self.horizon_metrics[split]`` holds the per-horizon table and ``self.examples[split]``
-    a few sequences (inputs, targets, predictions) for the run's pictures.
+    a few sequences (inputs, targets, predictions) for the run's pictures. Tests (and
+    ``cnnlstm validate``) also score two baselines on the same targets, kept in
+    ``self.baselines[split]`` and recorded in the summary as ``test_baselines``: ``zeros`` (every
+    frame blank) and ``copy_last`` (the last input frame repeated), so a model's numbers read
+    against what doing nothing scores.
 
     Args:
         name: registered forecasting model (``cnnlstm models`` lists them).
@@ -154,6 +159,7 @@ class ForecastingTask(BaseTask):
         super().__init__(name=name, **kwargs)
         self.examples: dict[str, ForecastExample] = {}
         self.horizon_metrics: dict[str, dict[str, list[float]]] = {}
+        self.baselines: dict[str, dict[str, dict[str, float]]] = {}
 
     def configure_losses(self) -> None:
         losses: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
@@ -165,6 +171,7 @@ class ForecastingTask(BaseTask):
 
     def configure_metrics(self) -> None:
         self.frame_metrics: dict[str, FrameForecastMetrics] = {}
+        self.baseline_metrics: dict[str, dict[str, FrameForecastMetrics]] = {}
 
     def _metric(self, split: str, horizon: int) -> FrameForecastMetrics:
         metric = self.frame_metrics.get(split)
@@ -202,6 +209,9 @@ class ForecastingTask(BaseTask):
         progress = min(1.0, self.current_epoch / max(1, epochs))
         return start + (end - start) * progress
 
+    def on_train_epoch_start(self) -> None:
+        log_learning_rate(self)  # the schedule's value, beside the losses in metrics.csv / TensorBoard
+
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         x, y = batch[0], batch[1]
         pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now())
@@ -218,6 +228,8 @@ class ForecastingTask(BaseTask):
         loss = self.criterion(pred, y)
         self.log(f"{split}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
         self._metric(split, y.shape[1]).update(pred, y)
+        if split == "test" or (self._trainer is not None and self.trainer.state.fn == "validate"):
+            self._update_baselines(split, x, y)
         if batch_idx == 0:
             k = self.hparams["num_examples"]
             self.examples[split] = {
@@ -225,6 +237,18 @@ class ForecastingTask(BaseTask):
                 "targets": y[:k].cpu(),
                 "predictions": pred[:k].cpu(),
             }
+
+    def _update_baselines(self, split: str, x: Tensor, y: Tensor) -> None:
+        """Score the baselines on ``y``: blank frames, and the last input frame repeated."""
+        guesses = {"zeros": torch.zeros_like(y)}
+        if x.shape[2:] == y.shape[2:]:  # copying a frame needs inputs shaped like the targets
+            guesses["copy_last"] = x[:, -1:].expand_as(y)
+        metrics = self.baseline_metrics.setdefault(split, {})
+        for name, guess in guesses.items():
+            metric = metrics.get(name)
+            if metric is None or metric.horizon != y.shape[1]:
+                metric = metrics[name] = FrameForecastMetrics(horizon=y.shape[1]).to(self.device)
+            metric.update(guess, y)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluate(batch, "val", batch_idx)
@@ -240,6 +264,14 @@ class ForecastingTask(BaseTask):
         self.log_dict({f"{split}/{k}": v for k, v in values.items()}, prog_bar=split == "val")
         self.horizon_metrics[split] = metric.per_horizon()
         metric.reset()
+        self._finish_baselines(split)
+
+    def _finish_baselines(self, split: str) -> None:
+        baselines = self.baseline_metrics.pop(split, {})
+        if baselines:
+            self.baselines[split] = {
+                name: {k: round(float(v), 6) for k, v in m.compute().items()} for name, m in baselines.items()
+            }
 
     def on_validation_epoch_end(self) -> None:
         self._finish("val")
@@ -267,4 +299,7 @@ class ForecastingTask(BaseTask):
         horizon = self.horizon_metrics.get(split)
         if horizon is not None:
             written.append(plot_horizon_metrics(horizon, root / f"horizon_{split}.png").name)
-        return {"pictures": written, "per_horizon": horizon}
+        out: dict[str, Any] = {"pictures": written, "per_horizon": horizon}
+        if split in self.baselines:
+            out["baselines"] = self.baselines[split]
+        return out

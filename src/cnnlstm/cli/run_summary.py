@@ -1,0 +1,114 @@
+"""The few lines printed at the end of ``cnnlstm fit / validate / test``, read from summary.json.
+
+The block shows what the run folder's ``summary.json`` recorded (written by
+:class:`~cnnlstm.training.callbacks.RunArtifacts`), so the screen and the file never disagree:
+the best epoch, the main metrics, the best checkpoint, and where the summary and pictures are.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["format_run_summary"]
+
+_SPLIT = {"fit": "val", "validate": "val", "test": "test"}
+_METRICS_KEY = {"fit": "fit_metrics", "validate": "validate_metrics", "test": "test_metrics"}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
+
+
+def _metrics_line(metrics: dict[str, Any], split: str) -> str:
+    """``loss 0.1234  acc 0.8125 ...`` of one split, loss first."""
+    prefix = f"{split}/"
+    names = sorted((k for k in metrics if k.startswith(prefix)), key=lambda k: (k != f"{split}/loss", k))
+    return "  ".join(f"{k[len(prefix) :]} {_number(metrics[k])}" for k in names)
+
+
+def _best_epoch(root: Path, summary: dict[str, Any]) -> int | None:
+    """The epoch of the best checkpoint: the metrics.csv row whose val/loss is the best score."""
+    best = summary.get("best_score")
+    path = root / "metrics.csv"
+    if isinstance(best, (int, float)) and path.is_file():
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                value, epoch = row.get("val/loss") or "", row.get("epoch") or ""
+                if value and epoch and math.isclose(float(value), best, rel_tol=1e-5, abs_tol=1e-7):
+                    return int(float(epoch))
+    match = re.search(r"epoch=?(\d+)", Path(str(summary.get("best_checkpoint") or "")).name)
+    return int(match.group(1)) if match else None
+
+
+def _pictures(root: Path, summary: dict[str, Any], command: str) -> list[str]:
+    if command == "fit":
+        return list(summary.get("plots", []))
+    name, split = ("test", "test") if command == "test" else ("validate", "val")
+    confusion = [f"confusion_{split}.png"] if (root / f"confusion_{split}.png").is_file() else []
+    return confusion + list(summary.get(f"{name}_pictures", []))
+
+
+def _baselines_lines(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
+    baselines = summary.get(f"{'test' if command == 'test' else 'validate'}_baselines") or {}
+    return [
+        (f"baseline {name}", "  ".join(f"{k} {_number(v)}" for k, v in values.items()))
+        for name, values in baselines.items()
+    ]
+
+
+def _per_class_line(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
+    key = f"{'test' if command == 'test' else 'validate'}_per_class"
+    report = summary.get(key) if command != "fit" else None
+    if not report:
+        return []
+    worst = min(report, key=lambda name: report[name].get("f1", 0.0))
+    text = f"lowest F1 {worst!r} {_number(report[worst].get('f1'))}; every class in summary.json's {key}"
+    return [("per class", text)]
+
+
+def format_run_summary(root: str | Path, command: str) -> str:
+    """The end-of-run block of ``command`` (fit, validate, test) from ``root/summary.json``.
+
+    Returns ``""`` when the folder has no summary (nothing was recorded, nothing to show).
+
+    Example:
+        >>> import json, tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> _ = (root / "summary.json").write_text(json.dumps({"test_metrics": {"test/acc": 0.5}}))
+        >>> format_run_summary(root, "test").splitlines()[1].split()
+        ['test', 'acc', '0.5000']
+    """
+    root = Path(root)
+    path = root / "summary.json"
+    if command not in _SPLIT or not path.is_file():
+        return ""
+    summary = json.loads(path.read_text())
+    split = _SPLIT[command]
+    rows: list[tuple[str, str]] = []
+    if command == "fit":
+        epoch = _best_epoch(root, summary)
+        if epoch is not None:
+            score = summary.get("best_score")
+            of = f" of {summary['epochs']}" if isinstance(summary.get("epochs"), int) else ""
+            # counted from 1 like the per-epoch lines (the checkpoint's file name counts from 0)
+            rows.append(("best epoch", f"{epoch + 1}{of}  (val/loss {_number(score)})"))
+    metrics = _metrics_line(summary.get(_METRICS_KEY[command]) or {}, split)
+    if metrics:
+        rows.append((split, metrics))
+    rows += _baselines_lines(summary, command) + _per_class_line(summary, command)
+    checkpoint = summary.get("best_checkpoint") if command == "fit" else summary.get(f"{command}_checkpoint")
+    if checkpoint:
+        rows.append(("best checkpoint" if command == "fit" else "checkpoint", str(checkpoint)))
+    rows.append(("summary", str(path)))
+    pictures = _pictures(root, summary, command)
+    if pictures:
+        rows.append(("pictures", ", ".join(pictures) + f"  (in {root})"))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join([f"{command} summary"] + [f"  {label:<{width + 2}} {text}" for label, text in rows])
