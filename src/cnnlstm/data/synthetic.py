@@ -74,7 +74,7 @@ class MovingSquareVideos(Dataset):
         self.split = split
         samples: Iterable[int] = range(self.num_samples)
         if progress:
-            samples = tqdm(samples, desc=f"generating {split} clips", unit="clip", leave=False)
+            samples = tqdm(samples, desc=f"generating {split} clips", unit="clip", leave=False, disable=None)
         clips, labels = zip(*(self._make(i) for i in samples), strict=True)
         self.clips = torch.stack(clips)  # (N, T, C, H, W)
         self.labels = torch.tensor(labels)
@@ -234,7 +234,7 @@ def write_video_tree(
     written = []
     indices: Iterable[int] = range(len(clips))
     if progress:
-        indices = tqdm(indices, desc="writing videos", unit="video", leave=False)
+        indices = tqdm(indices, desc="writing videos", unit="video", leave=False, disable=None)
     for i in indices:
         frames, label = clips[i]
         path = root / names[label] / f"{names[label]}_{i // num_classes:03d}.mp4"

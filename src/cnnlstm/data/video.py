@@ -635,7 +635,7 @@ class VideoDataModule(BaseDataModule):
                     total=len(samples),
                     desc=f"checking {split} videos",
                     unit="video",
-                    disable=not show,
+                    disable=True if not show else None,  # None: off when stderr is no terminal
                     leave=False,
                 )
             )

@@ -214,7 +214,12 @@ class ClipCache:
         items: Iterable[tuple[str, VideoInfo]] = zip(self.paths, infos, strict=True)
         if progress:
             items = tqdm(
-                items, total=len(self.paths), desc="caching decoded frames", unit="video", leave=False
+                items,
+                total=len(self.paths),
+                desc="caching decoded frames",
+                unit="video",
+                leave=False,
+                disable=None,
             )
         for i, (path, info) in enumerate(items):
             n = min(info.num_frames, self.frames_per_video)
