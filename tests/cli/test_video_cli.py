@@ -140,6 +140,8 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
     )
     lines = (root / "predictions.csv").read_text().splitlines()
     assert len(lines) == 2 and "target" not in lines[0] and lines[1].split(",")[1] == str(video)
+    row = lines[1].split(",")
+    assert f"{video}: {row[3]} (probability {float(row[4]):.3f})" in capsys.readouterr().out
     timeline = json.loads((root / "timeline.json").read_text())
     assert [w["start_frame"] for w in timeline] == [0, 2, 4, 6, 8]  # 12 frames, 4-frame windows every 2
     assert all(w["end_s"] > w["start_s"] >= 0 and w["label"].startswith("dir") for w in timeline)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
-from cnnlstm._io import atomic_write_json, one_line
+from cnnlstm._io import atomic_write, atomic_write_json, one_line
 from cnnlstm._version import __version__
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
 
@@ -294,7 +294,7 @@ class PredictionWriter(BasePredictionWriter):
         # the targets when any is known (-1 = unknown), else None
         known_targets = targets if targets is not None and bool((targets >= 0).any()) else None
         path = self.root / "predictions.csv"
-        with open(path, "w", newline="") as f:
+        with atomic_write(path, "w", newline="") as f:
             writer = csv.writer(f)
             header = ["index"] + (["path"] if paths else []) + ["pred", "pred_name", "prob"]
             header += ["target"] if known_targets is not None else []
@@ -313,6 +313,10 @@ class PredictionWriter(BasePredictionWriter):
             mask = known_targets >= 0
             message += f" (accuracy {float((preds[mask] == known_targets[mask]).float().mean()):.4f} on {int(mask.sum())} labelled)"
         print(message)
+        if len(preds) == 1:  # one input: its answer on the terminal, not only in the file
+            k = int(preds[0])
+            where = f"{paths[0]}: " if paths else ""
+            print(f"{where}{self._name(k)} (probability {float(probs[0, k]):.3f})")
 
     def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:
         """Forecasts: ``predictions.npy`` ``(N, T_out, C, H, W)`` float32 in [0, 1], and PNG grids."""
