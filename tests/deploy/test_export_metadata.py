@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import cnnlstm
-from cnnlstm.deploy import export_model
 from cnnlstm.deploy._common import CONFIG_FILE, WEIGHTS_FILE
+from tests.deploy._exports import export_lrcn_tiny
 
 NAMES = ["left", "right", "up"]
 PREP = {"frame_size": [32, 32], "num_frames": 6, "sampling": "segments", "mean": [0.5] * 3, "std": [0.25] * 3}
@@ -27,17 +27,7 @@ def _metadata(path: Path) -> dict[str, str]:
 
 def test_export_writes_class_names_and_preprocessing(tmp_path):
     pytest.importorskip("safetensors")
-    model = cnnlstm.create_model("lrcn_tiny", num_classes=3)
-    export_model(
-        model,
-        model_name="lrcn_tiny",
-        model_kwargs={"num_classes": 3},
-        example_input=torch.randn(2, 6, 3, 32, 32),
-        output_dir=tmp_path,
-        formats=["safetensors"],
-        class_names=NAMES,
-        preprocessing=PREP,
-    )
+    export_lrcn_tiny(tmp_path, class_names=NAMES, preprocessing=PREP)
     config = json.loads((tmp_path / CONFIG_FILE).read_text())
     assert config["class_names"] == NAMES and config["preprocessing"] == PREP
     meta = _metadata(tmp_path / WEIGHTS_FILE)
@@ -47,15 +37,7 @@ def test_export_writes_class_names_and_preprocessing(tmp_path):
 
 def test_export_without_metadata_writes_none(tmp_path):
     pytest.importorskip("safetensors")
-    model = cnnlstm.create_model("lrcn_tiny", num_classes=3)
-    export_model(
-        model,
-        model_name="lrcn_tiny",
-        model_kwargs={"num_classes": 3},
-        example_input=torch.randn(2, 6, 3, 32, 32),
-        output_dir=tmp_path,
-        formats=["safetensors"],
-    )
+    export_lrcn_tiny(tmp_path)
     config = json.loads((tmp_path / CONFIG_FILE).read_text())
     assert "class_names" not in config and "preprocessing" not in config
     assert not any(
@@ -75,17 +57,8 @@ def test_export_without_metadata_writes_none(tmp_path):
     ],
 )
 def test_export_rejects_bad_metadata_before_writing(tmp_path, kwargs, match):
-    model = cnnlstm.create_model("lrcn_tiny", num_classes=3)
     with pytest.raises(ValueError, match=match):
-        export_model(
-            model,
-            model_name="lrcn_tiny",
-            model_kwargs={"num_classes": 3},
-            example_input=torch.randn(2, 6, 3, 32, 32),
-            output_dir=tmp_path / "out",
-            formats=["safetensors"],
-            **kwargs,
-        )
+        export_lrcn_tiny(tmp_path / "out", **kwargs)
     assert not (tmp_path / "out").exists()
 
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 import cnnlstm
-from cnnlstm.deploy import Preprocess, Pretrained, export_model, load_pretrained
+from cnnlstm.deploy import Preprocess, Pretrained, load_pretrained
 from cnnlstm.deploy._common import CONFIG_FILE
+from tests.deploy._exports import export_lrcn_tiny
 
 MEAN, STD = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
 
@@ -161,16 +162,7 @@ def test_load_pretrained_with_preprocess(tmp_path, video):
         "mean": MEAN,
         "std": STD,
     }
-    export_model(
-        model,
-        model_name="lrcn_tiny",
-        model_kwargs={"num_classes": 3},
-        example_input=torch.randn(2, 6, 3, 32, 32),
-        output_dir=tmp_path / "out",
-        formats=["safetensors"],
-        class_names=["a", "b", "c"],
-        preprocessing=prep,
-    )
+    export_lrcn_tiny(tmp_path / "out", model=model, class_names=["a", "b", "c"], preprocessing=prep)
     assert isinstance(load_pretrained(tmp_path / "out"), torch.nn.Module)  # as before
     loaded = cnnlstm.load_pretrained(tmp_path / "out", with_preprocess=True)
     assert isinstance(loaded, Pretrained) and loaded.class_names == ["a", "b", "c"]
@@ -191,15 +183,7 @@ def test_load_pretrained_with_preprocess(tmp_path, video):
 
 def test_load_pretrained_refuses_bad_optional_fields(tmp_path):
     pytest.importorskip("safetensors")
-    model = cnnlstm.create_model("lrcn_tiny", num_classes=3)
-    export_model(
-        model,
-        model_name="lrcn_tiny",
-        model_kwargs={"num_classes": 3},
-        example_input=torch.randn(2, 6, 3, 32, 32),
-        output_dir=tmp_path,
-        formats=["safetensors"],
-    )
+    export_lrcn_tiny(tmp_path)
     config = json.loads((tmp_path / CONFIG_FILE).read_text())
     for field, value, match in [
         ("class_names", "abc", "field 'class_names' must be a list of strings"),
