@@ -9,24 +9,12 @@ import pytest
 
 from cnnlstm.cli import main
 from cnnlstm.data.moving_mnist import generate
+from tests.cli._forecast_args import TINY_FORECAST
 
 # Each test runs the real command end to end (training included): several seconds each.
 pytestmark = pytest.mark.slow
 
-SMALL = [
-    "--model.init_args.name=convlstm_forecaster_tiny",
-    "--model.init_args.model_kwargs={}",
-    "--data.num_train=16",
-    "--data.num_val=8",
-    "--data.num_test=8",
-    "--data.input_frames=4",
-    "--data.target_frames=3",
-    "--data.image_size=32",
-    "--data.batch_size=4",
-    "--data.num_workers=0",
-    "--trainer.max_epochs=1",
-    "--quiet",
-]
+SMALL = TINY_FORECAST
 
 
 @pytest.mark.parametrize("preset", ["movingmnist-convlstm-small", "movingmnist-convlstm"])

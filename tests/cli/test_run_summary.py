@@ -13,6 +13,7 @@ import pytest
 
 from cnnlstm.cli import main
 from cnnlstm.cli.run_summary import format_run_summary
+from tests.cli._forecast_args import TINY_FORECAST
 
 SMALL = ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32", "--data.batch_size=16"]
 
@@ -135,22 +136,7 @@ def test_printer_keeps_bars_on_a_terminal_only(terminal, bar_on):
     assert not printer.active  # --quiet: bars already off, no lines either
 
 
-FORECAST = [
-    "--config",
-    "movingmnist-convlstm-small",
-    "--model.init_args.name=convlstm_forecaster_tiny",
-    "--model.init_args.model_kwargs={}",
-    "--data.num_train=16",
-    "--data.num_val=8",
-    "--data.num_test=8",
-    "--data.input_frames=4",
-    "--data.target_frames=3",
-    "--data.image_size=32",
-    "--data.batch_size=4",
-    "--data.num_workers=0",
-    "--trainer.max_epochs=1",
-    "--quiet",
-]
+FORECAST = ["--config", "movingmnist-convlstm-small", *TINY_FORECAST]
 
 
 @pytest.mark.slow
