@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,23 @@ def test_presets_and_models_are_listed(capsys):
     assert "lrcn_tiny" in out and "classification" in out and "conv3d_lstm" not in out
 
 
+def _event_tags(root) -> dict[str, set[str]]:
+    """The scalar and image tags in a run's TensorBoard event files (TFRecord of Event protos)."""
+    from tensorboardX.proto.event_pb2 import Event
+
+    tags: dict[str, set[str]] = {"scalar": set(), "image": set()}
+    for path in root.glob("events.out.tfevents.*"):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            (length,) = struct.unpack("<Q", data[offset : offset + 8])
+            event = Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4  # length, its CRC, the record, its CRC
+            for value in event.summary.value:
+                kind = "image" if value.HasField("image") else "scalar"
+                tags[kind].add(value.tag)
+    return tags
+
+
 @pytest.mark.slow
 def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     root = tmp_path / "run"
@@ -63,6 +81,9 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
         assert (root / name).is_file(), name
     assert (root / "checkpoints" / "last.ckpt").is_file()
     assert list(root.glob("events.out.tfevents.*")), "no TensorBoard events"
+    tags = _event_tags(root)
+    assert {"pictures/loss", "pictures/metrics", "pictures/confusion_val"} <= tags["image"]
+    assert "lr" in tags["scalar"] and "val/loss" in tags["scalar"]
     summary = json.loads((root / "summary.json").read_text())
     assert summary["epochs"] == 2 and summary["model"] == "lrcn_tiny"
     assert summary["versions"]["torch"] == torch.__version__ and summary["fit_wall_time_s"] > 0

@@ -95,15 +95,28 @@ time.sleep(120)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
-def test_a_second_fit_into_a_locked_run_folder_names_the_folder_and_the_other_pid(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["fit", "test", "predict"])
+def test_a_second_run_into_a_locked_run_folder_names_the_folder_and_the_other_pid(command, tmp_path, capsys):
     root = tmp_path / "run"
     root.mkdir()
+    extra = []
+    if command != "fit":  # evaluation and prediction write into the folder too
+        torch.save({"hyper_parameters": {}}, ckpt := tmp_path / "weights.ckpt")
+        extra = ["--ckpt_path", str(ckpt)]
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD, str(root / ".lock")], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        code = main(["fit", "--config", "synthetic-tiny", f"--trainer.default_root_dir={root}", "--quiet"])
+        argv = [
+            command,
+            "--config",
+            "synthetic-tiny",
+            f"--trainer.default_root_dir={root}",
+            *extra,
+            "--quiet",
+        ]
+        code = main(argv)
         assert code == 2
         line = _error_line(capsys)
         assert f"run folder {root} is in use" in line and f"PID {holder.pid}" in line

@@ -172,3 +172,20 @@ def test_epoch_without_validation_shows_no_stale_val_numbers():
     first, second = stream.getvalue().splitlines()
     assert first.startswith("epoch 1/2  train/loss 0.5000  val/loss 0.2500  val/acc 0.7500")
     assert second.startswith("epoch 2/2  train/loss 0.5000  ") and "val/" not in second
+
+
+def test_lightning_service_tips_are_dropped_and_other_info_lines_kept():
+    import logging
+
+    from cnnlstm.cli.lightning_cli import _silence_lightning_tips
+
+    _silence_lightning_tips()
+    _silence_lightning_tips()  # idempotent: one filter
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord(log.name, logging.INFO, __file__, 1, msg, None, None)
+
+    assert not log.filter(record("💡 Tip: For seamless cloud logging, try installing [litlogger](...)"))
+    assert log.filter(record("GPU available: False, used: False"))
+    assert sum(type(f).__name__ == "_NoAdvertisements" for f in log.filters) == 1

@@ -100,6 +100,32 @@ def test_fit_reports_broken_files_then_test_and_predict_on_another_tree(trees, t
     assert 0 <= metrics["test/acc"] <= 1
     summary = json.loads((root / "summary.json").read_text())
     assert len(summary["test_confusion_matrix"]) == 4  # the model's 4 classes, though the tree has 3
+    held_out = summary["test_data"]
+    assert held_out["samples"] == 6 and held_out["overlap"] == {"train": 0, "val": 0}
+    capsys.readouterr()
+
+    # Without --data.root the run's own tree is tested: a class tree has no test split, so that
+    # is the training videos. Refused, and the held-out result stays.
+    assert main(["test", "--config", str(config), "--ckpt_path", "best", "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert "were used to train the run" in err and "--allow_train_overlap" in err and "--data.root" in err
+    kept = json.loads((root / "summary.json").read_text())
+    assert kept["test_metrics"] == summary["test_metrics"] and len(kept["results"]) == 1
+
+    # Allowed on request: scored, marked, and kept beside the held-out result, not over it.
+    assert (
+        main(["test", "--config", str(config), "--ckpt_path", "best", "--allow_train_overlap", "--quiet"])
+        == 0
+    )
+    assert "WARNING" in capsys.readouterr().out
+    marked = json.loads((root / "summary.json").read_text())
+    results = sorted(marked["results"].values(), key=lambda r: r["trained_on_samples"])
+    assert (
+        len(results) == 2 and results[0]["trained_on_samples"] == 0 and results[1]["trained_on_samples"] > 0
+    )
+    assert results[0]["metrics"] == summary["test_metrics"]
+    assert results[0]["data_fingerprint"] != results[1]["data_fingerprint"]
+    assert len(list((root / "results").glob("test-*.json"))) == 2
 
     assert (
         main(

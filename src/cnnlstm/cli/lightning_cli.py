@@ -8,6 +8,7 @@ work starts. :func:`run_lightning` resolves presets and the run folder, then run
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -20,7 +21,7 @@ import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from cnnlstm.cli.argv import get_option, resolve_configs
+from cnnlstm.cli.argv import get_option, pop_flag, resolve_configs
 from cnnlstm.cli.commands import data_check
 from cnnlstm.cli.errors import CLIError
 from cnnlstm.cli.run_folders import lock_run_folder, plan_run, remove_stale_tmp_files
@@ -46,13 +47,15 @@ _OUR_DEPRECATIONS = r"(ForecastDataModule is deprecated|cnnlstm\.\w+ moved to)"
 @dataclass
 class RunPlan:
     """What one command runs: the subcommand, the preset's name, its folder, the checkpoint's
-    hyper-parameters (empty without a checkpoint), the model name typed on the command line."""
+    hyper-parameters (empty without a checkpoint), the model name typed on the command line, and
+    whether ``--allow_train_overlap`` lets an evaluation score the run's training data."""
 
     command: str
     run_name: str
     root: Path
     ckpt_hparams: dict[str, Any] = field(default_factory=dict)
     model_name_flag: str | None = None
+    allow_train_overlap: bool = False
 
 
 class CnnLstmCLI(LightningCLI):
@@ -106,7 +109,12 @@ class CnnLstmCLI(LightningCLI):
         ours: list[Any] = [
             RNGStateCallback(),
             MetricsHistoryCallback(),
-            RunArtifacts(run_root, preset=self.plan.run_name, class_names=class_names),
+            RunArtifacts(
+                run_root,
+                preset=self.plan.run_name,
+                class_names=class_names,
+                allow_train_overlap=self.plan.allow_train_overlap,
+            ),
             PredictionWriter(run_root, class_names=class_names),
             PreprocessingCallback(),  # class names and preprocessing travel in every checkpoint
             EpochLinePrinter(),  # off a terminal: one line per epoch instead of redrawn bars
@@ -229,9 +237,26 @@ def _check_checkpoint_agrees(plan: RunPlan, model: Any) -> None:
         )
 
 
+class _NoAdvertisements(logging.Filter):
+    """Drop Lightning's "💡 Tip: ... try installing <service>" lines (they advertise cloud
+    services and say nothing about the run); every other info line stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def _silence_lightning_tips() -> None:
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdvertisements) for f in log.filters):
+        log.addFilter(_NoAdvertisements())
+
+
 def _filter_warnings(*, resuming: bool) -> None:
     """Silence Lightning's advice that does not apply to these runs; show our own deprecations."""
+    _silence_lightning_tips()
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    # torch's pytree deprecation raised inside Lightning's own code (not ours, not the user's).
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
     # Metrics are logged per epoch (metrics.csv, TensorBoard); per-step logging is not used, so the
     # advice to lower log_every_n_steps for small datasets is noise.
     warnings.filterwarnings(
@@ -249,6 +274,7 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
 
     Errors propagate (wrap the call in :func:`cnnlstm.cli.errors.guarded` for one-line output).
     """
+    allow_overlap = pop_flag(argv, "--allow_train_overlap")
     argv, run_name = resolve_configs(argv)
     if not run_name and any(a in ("-h", "--help") for a in argv):
         run_name = "help"  # Lightning prints the options and exits; nothing is written
@@ -261,15 +287,16 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     else:
         argv, root, hparams = plan_run(command, argv, run_name)
         typed = get_option(argv, "--model.init_args.name") or get_option(argv, "--model.name")
-        plan = RunPlan(command, run_name, root, hparams, typed)
+        plan = RunPlan(command, run_name, root, hparams, typed, allow_overlap)
 
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:
         trainer_defaults.update(enable_progress_bar=False, enable_model_summary=False)
     config_file = "config.yaml" if command == "fit" else f"config_{command}.yaml"
-    # One writer per run folder: fit locks it (not a DDP worker, which shares rank 0's; not --help).
+    # One writer per run folder: every command that writes to it locks it (not a DDP worker,
+    # which shares rank 0's; not --help).
     asks_help = any(a in ("-h", "--help") for a in argv)
-    writes_run = command == "fit" and os.environ.get("LOCAL_RANK", "0") == "0" and not asks_help
+    writes_run = command != "data" and os.environ.get("LOCAL_RANK", "0") == "0" and not asks_help
     with lock_run_folder(plan.root) if writes_run else contextlib.nullcontext(), warnings.catch_warnings():
         if writes_run:
             remove_stale_tmp_files(plan.root)

@@ -73,6 +73,29 @@ def _per_class_line(summary: dict[str, Any], command: str) -> list[tuple[str, st
     return [("per class", text)]
 
 
+def _data_lines(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
+    """What an evaluation read: its source, size and fingerprint, and any overlap with the fit."""
+    data = summary.get(f"{command}_data") if command in ("test", "validate") else None
+    if not isinstance(data, dict):
+        return []
+    source = next((str(data[k]) for k in ("root", "path", "manifest", "name") if data.get(k)), "")
+    size = f"{data['samples']} samples" if isinstance(data.get("samples"), int) else ""
+    fp = f"fingerprint {data['fingerprint']}" if data.get("fingerprint") else ""
+    rows = [("data", ", ".join(part for part in (source, size, fp) if part) or "see summary.json")]
+    seen = data.get("overlap")
+    if isinstance(seen, dict) and seen.get("train"):
+        rows.append(
+            ("WARNING", f"{seen['train']} of these samples were used for training (--allow_train_overlap)")
+        )
+    if isinstance(seen, dict) and command == "test" and seen.get("val"):
+        rows.append(
+            ("note", f"{seen['val']} of these samples are the validation data that chose the checkpoint")
+        )
+    if isinstance(seen, str):
+        rows.append(("overlap", seen))
+    return rows
+
+
 def format_run_summary(root: str | Path, command: str) -> str:
     """The end-of-run block of ``command`` (fit, validate, test) from ``root/summary.json``.
 
@@ -103,6 +126,7 @@ def format_run_summary(root: str | Path, command: str) -> str:
     if metrics:
         rows.append((split, metrics))
     rows += _baselines_lines(summary, command) + _per_class_line(summary, command)
+    rows += _data_lines(summary, command)
     checkpoint = summary.get("best_checkpoint") if command == "fit" else summary.get(f"{command}_checkpoint")
     if checkpoint:
         rows.append(("best checkpoint" if command == "fit" else "checkpoint", str(checkpoint)))

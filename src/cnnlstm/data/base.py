@@ -103,6 +103,19 @@ class BaseDataModule(pl.LightningDataModule):
         """
         return {}
 
+    def sample_keys(self, split: str) -> list[str] | None:
+        """One identity string per sample of ``split`` (``"train"``, ``"val"``, ``"test"``), or None.
+
+        Two samples with the same key are the same data (the same video file, the same rows of
+        the same sensor file, the same window of the same frame sequence). Run folders keep
+        digests of the training keys so that a later ``test`` can say whether it scores data the
+        model was trained on. The base asks the split's dataset for ``sample_keys()``; None means
+        the data cannot say (the overlap is then reported as not checked). Called after ``setup``.
+        """
+        dataset = getattr(self, f"{split}_dataset", None)
+        keys = getattr(dataset, "sample_keys", None)
+        return list(keys()) if callable(keys) else None
+
     def make_dataset(self, split: str) -> Dataset:
         """The ``"train"``, ``"val"`` or ``"test"`` dataset; used by the default :meth:`setup`."""
         raise NotImplementedError(f"{type(self).__name__} implements neither make_dataset nor setup")

@@ -160,8 +160,16 @@ class FrameForecastDataModule(BaseDataModule):
         raise NotImplementedError(f"{type(self).__name__} reads no file")
 
     def _windows(
-        self, data: Any, *, indices: Sequence[int] | None = None, names: Sequence[str] | None = None
+        self,
+        data: Any,
+        *,
+        indices: Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+        source: str | None = None,
     ) -> FrameSequenceDataset:
+        """Windows of ``data``; ``source`` (default: the resolved ``path``) keys its samples."""
+        if source is None:
+            source = str(self.path.resolve()) if self.path is not None else type(self).__name__
         dataset = FrameSequenceDataset(
             data,
             input_frames=self.input_frames,
@@ -169,6 +177,7 @@ class FrameForecastDataModule(BaseDataModule):
             stride=self.stride,
             indices=indices,
             names=names,
+            source=source,
         )
         self.skipped.extend(dataset.skipped)
         return dataset

@@ -138,6 +138,9 @@ class FrameSequenceDataset(_SequenceSet):
         stride: frames between window starts; ``None`` means one window length (no overlap).
         indices: the sequences to use (default all); the array is never copied.
         names: one name per sequence, for :attr:`skipped` and errors.
+        source: where the sequences come from (a resolved path, a generator and its seed); with
+            the sequence's name and the window's start it makes each sample's key
+            (:meth:`sample_keys`).
 
     Example:
         >>> sequences = np.zeros((3, 20, 64, 64), np.uint8)
@@ -155,8 +158,10 @@ class FrameSequenceDataset(_SequenceSet):
         stride: int | None = None,
         indices: Sequence[int] | None = None,
         names: Sequence[str] | None = None,
+        source: str = "",
     ) -> None:
         super().__init__(sequences, indices=indices, names=names)
+        self.source = str(source)
         self.input_frames = check_positive_int("input_frames", input_frames)
         self.target_frames = check_positive_int("target_frames", target_frames)
         self.window = self.input_frames + self.target_frames
@@ -179,6 +184,10 @@ class FrameSequenceDataset(_SequenceSet):
 
     def __len__(self) -> int:
         return len(self.windows)
+
+    def sample_keys(self) -> list[str]:
+        """``<source>|<sequence name>|<first frame>`` per window."""
+        return [f"{self.source}|{self.names[int(i)]}|{int(start)}" for i, start in self.windows]
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         sequence, start = (int(v) for v in self.windows[index])

@@ -118,6 +118,6 @@ class FrameSequenceDataModule(FrameForecastDataModule):
         if self.test_path is None:
             return self._held_out()
         data, names = self._read(self.test_path)
-        dataset = self._windows(data, names=names)
+        dataset = self._windows(data, names=names, source=str(self.test_path.resolve()))
         self._check_frames(dataset, self.test_path)
         return dataset

@@ -165,7 +165,11 @@ class MovingMNISTDataModule(FrameForecastDataModule):
             seed=seed,
             split=pool,
         )
-        return self._windows(sequences)
+        source = (
+            f"MovingMNIST(seed={seed}, digits={pool}, sequences={self.sizes[split]}, "
+            f"length={self.sequence_length}, num_digits={self.num_digits}, image_size={self.image_size})"
+        )
+        return self._windows(sequences, source=source)
 
     def _setup_fit(self, stage: str | None) -> None:
         if not self.generated:

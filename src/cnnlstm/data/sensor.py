@@ -91,10 +91,21 @@ class SensorWindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def sample_keys(self) -> list[str] | None:
+        """``<file>@<first row>`` per window (None without :class:`Window` records)."""
+        if self.windows is None:
+            return None
+        return [f"{_resolved(w.source)}@{w.start}" for w in self.windows]
+
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
         stream, start = self.index[i].tolist()
         x = self.streams[stream][start : start + self.window]  # (window, C)
         return x, self.labels[i], self._length
+
+
+def _resolved(source: str) -> str:
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else source
 
 
 def _check_fractions(val_fraction: Any, test_fraction: Any) -> tuple[float, float]:

@@ -79,6 +79,15 @@ class MovingSquareVideos(Dataset):
         self.clips = torch.stack(clips)  # (N, T, C, H, W)
         self.labels = torch.tensor(labels)
 
+    def sample_keys(self) -> list[str]:
+        """The generator's settings, split and index per clip: equal keys are equal clips."""
+        settings = (
+            f"MovingSquareVideos(seed={self.seed}, split={self.split}, classes={self.num_classes}, "
+            f"frames={self.num_frames}, size={self.frame_size}, channels={self.channels}, "
+            f"square={self.square_size}, noise={self.noise})"
+        )
+        return [f"{settings}#{i}" for i in range(self.num_samples)]
+
     def _make(self, index: int) -> tuple[Tensor, int]:
         g = torch.Generator().manual_seed(self.seed * 7_919 + _SPLIT_OFFSET[self.split] + index)
         label = index % self.num_classes  # balanced classes

@@ -241,6 +241,10 @@ class VideoClipDataset(Dataset):
         """The file (or folder of frames) of video ``video``, as a string."""
         return str(self.samples[video].path)
 
+    def sample_keys(self) -> list[str]:
+        """Each video's file (or folder of frames), resolved: its identity across runs and splits."""
+        return [str(Path(sample.path).resolve()) for sample in self.samples]
+
     def sample_label(self, video: int) -> int:
         """The label of video ``video``; ``-1`` when unknown."""
         return self.samples[video].label

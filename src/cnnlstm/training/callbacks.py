@@ -18,8 +18,10 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
 from cnnlstm._io import atomic_write, atomic_write_json, one_line
+from cnnlstm._validation import InputError
 from cnnlstm._version import __version__
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
+from cnnlstm.training.provenance import describe_split, write_fit_keys
 
 __all__ = ["MetricsHistoryCallback", "PredictionWriter", "RNGStateCallback", "RunArtifacts"]
 
@@ -104,13 +106,31 @@ class RunArtifacts(Callback):
         root: the run folder.
         preset: the preset or config the run came from (recorded in the summary).
         class_names: labels for the confusion-matrix axes (``None``: class indices).
+        allow_train_overlap: score evaluation data that overlaps the run's training data (the
+            result is marked); by default such a ``test`` or ``validate`` is refused.
+
+    Provenance: ``fit`` keeps digests of its training and validation samples
+    (:mod:`~cnnlstm.training.provenance`); each ``test`` / ``validate`` records the data it read
+    (the data module's description, the number of samples, a fingerprint and the overlap with
+    the fit's splits) and keeps one result per command, checkpoint and data fingerprint under
+    ``summary.json``'s ``results`` and in ``results/``, so evaluating other data never replaces
+    an earlier result.
     """
 
-    def __init__(self, root: str | Path, *, preset: str = "", class_names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        preset: str = "",
+        class_names: list[str] | None = None,
+        allow_train_overlap: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.preset = preset
         self.class_names = class_names
+        self.allow_train_overlap = allow_train_overlap
         self._started = 0.0
+        self._evaluated: dict[str, Any] = {}
 
     def _summary_path(self) -> Path:
         return self.root / "summary.json"
@@ -159,6 +179,30 @@ class RunArtifacts(Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._started = time.perf_counter()
+        if trainer.is_global_zero:
+            write_fit_keys(self.root, _datamodule(trainer))
+
+    def _check_evaluated_data(self, trainer: pl.Trainer, split: str) -> None:
+        """Record what ``split`` holds; refuse data the run was trained on unless allowed."""
+        self._evaluated = describe_split(self.root, _datamodule(trainer), split)
+        seen = self._evaluated.get("overlap")
+        trained_on = seen.get("train", 0) if isinstance(seen, dict) else 0
+        if trained_on and not self.allow_train_overlap:
+            total = self._evaluated["samples"]
+            raise InputError(
+                f"{trained_on} of the {total} {split} samples were used to train the run in {self.root}, "
+                "so the score would not measure generalisation; evaluate held-out data (e.g. "
+                "--data.root OTHER_DATA) or pass --allow_train_overlap to score them anyway "
+                "(the result is then marked)",
+                field="data.root",
+            )
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check_evaluated_data(trainer, "test")
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == "validate":
+            self._check_evaluated_data(trainer, "val")
 
     def _flush_loggers(self, trainer: pl.Trainer) -> None:
         for logger in trainer.loggers:
@@ -180,6 +224,7 @@ class RunArtifacts(Callback):
             plots.append("confusion_val.png")
         pictures = self._task_artifacts(pl_module, "val")
         plots += pictures.pop("pictures", [])
+        self._log_pictures(trainer, plots)
         ckpt = trainer.checkpoint_callback
         best_score = getattr(ckpt, "best_model_score", None)
         self._update_summary(
@@ -196,6 +241,27 @@ class RunArtifacts(Callback):
             }
         )
 
+    def _log_pictures(self, trainer: pl.Trainer, names: list[str]) -> None:
+        """Put the run's PNG pictures into each logger that takes images (TensorBoard), at the
+        last step, tagged ``pictures/<name>``, so the viewer shows them beside the curves."""
+        experiments = (getattr(lg, "experiment", None) for lg in trainer.loggers)
+        writers: list[Any] = [w for w in experiments if callable(getattr(w, "add_image", None))]
+        if not writers:
+            return
+        from matplotlib.image import imread
+
+        for name in names:
+            path = self.root / name
+            if path.suffix != ".png" or not path.is_file():
+                continue
+            image = imread(path)[..., :3]  # (H, W, 3) float in [0, 1]; the alpha channel dropped
+            for writer in writers:
+                writer.add_image(f"pictures/{path.stem}", image, trainer.global_step, dataformats="HWC")
+        for writer in writers:
+            flush = getattr(writer, "flush", None)
+            if callable(flush):
+                flush()
+
     def _task_artifacts(self, pl_module: pl.LightningModule, split: str) -> dict[str, Any]:
         """Pictures and tables a task makes of its own results (forecast frames, horizons ...)."""
         make = getattr(pl_module, "evaluation_artifacts", None)
@@ -206,12 +272,15 @@ class RunArtifacts(Callback):
             return
         metrics = {k: v for k, v in _scalars(trainer.callback_metrics).items() if k.startswith(f"{split}/")}
         name = "test" if split == "test" else "validate"
-        (self.root / f"{name}_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        atomic_write_json(self.root / f"{name}_metrics.json", metrics)
+        checkpoint = str(trainer.ckpt_path or "")
+        data = {**self._data(trainer).get("data", {}), **self._evaluated}
         updates: dict[str, Any] = {
             f"{name}_metrics": metrics,
-            f"{name}_checkpoint": str(trainer.ckpt_path or ""),
+            f"{name}_checkpoint": checkpoint,
+            f"{name}_data": data,
             **{f"{name}_{k}": v for k, v in self._skipped(trainer).items()},
-            **{f"{name}_{k}": v for k, v in self._data(trainer).items()},
+            "results": self._keep_result(name, checkpoint, metrics, data),
         }
         confusion = getattr(pl_module, "confusion", {}).get(split)
         if confusion is not None:
@@ -221,6 +290,33 @@ class RunArtifacts(Callback):
         for key, value in self._task_artifacts(pl_module, split).items():
             updates[f"{name}_{key}"] = value
         self._update_summary(updates)
+
+    def _keep_result(
+        self, name: str, checkpoint: str, metrics: dict[str, float], data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Add this evaluation to the run's results, one per command, checkpoint and data.
+
+        Written to ``results/<command>-<checkpoint>-<fingerprint>.json``; returns the updated
+        ``results`` mapping of ``summary.json`` (the same key replaces only its own entry).
+        """
+        stem = Path(checkpoint).stem or "no-checkpoint"
+        fingerprint = data.get("fingerprint") or "unfingerprinted"
+        key = f"{name}-{stem}-{fingerprint}"
+        seen = data.get("overlap")
+        result = {
+            "command": name,
+            "checkpoint": checkpoint,
+            "data_fingerprint": data.get("fingerprint"),
+            "samples": data.get("samples"),
+            "metrics": metrics,
+            "trained_on_samples": seen.get("train", 0) if isinstance(seen, dict) else None,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_json(self.root / "results" / f"{key}.json", {**result, "data": data})
+        path = self._summary_path()
+        results = (json.loads(path.read_text()) if path.is_file() else {}).get("results") or {}
+        results[key] = result
+        return dict(results)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.state.fn == "validate":
