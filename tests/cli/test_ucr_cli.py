@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,28 @@ def test_sensor_preset_trains_without_class_names(streams, tmp_path):
         *ONE_EPOCH,
     ]
     assert main(["fit", *common]) == 0
+
+    # New unlabelled recordings: predicted with the checkpoint's channels and statistics, the
+    # same with the training files in place as after they are gone.
+    import pandas as pd
+
+    new = pd.read_csv(streams / "streams.csv")[["az", "ax", "ay"]].iloc[:100] * 2.0
+    new.to_csv(tmp_path / "new.csv", index=False)
+    config = tmp_path / "run" / "config.yaml"
+    predict = [
+        "predict",
+        "--config",
+        str(config),
+        "--ckpt_path",
+        "last",
+        f"--data.predict_path={tmp_path / 'new.csv'}",
+    ]
+    assert main([*predict, "--quiet"]) == 0
+    with_training_files = (tmp_path / "run" / "predictions.csv").read_text()
+    shutil.rmtree(streams)
+    assert main([*predict, "--quiet"]) == 0
+    assert (tmp_path / "run" / "predictions.csv").read_text() == with_training_files
+    assert len(with_training_files.splitlines()) == 1 + 5  # windows of 32 rows every 16 in 100 rows
 
 
 def test_sensor_preset_needs_a_path(tmp_path, capsys):

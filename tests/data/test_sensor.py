@@ -450,3 +450,36 @@ def test_predict_files_are_held_to_the_same_rules(tmp_path):
     bad.loc[0, "az"] = np.inf
     dm = SensorStreamDataModule(path=train, window=10, step=10, predict_path=write(bad, tmp_path / "new.csv"))
     one_line_error("new.csv: column 'az' holds inf at line 2", dm.setup, "predict")
+
+
+def test_prediction_with_a_trained_models_statistics_needs_no_training_files(tmp_path):
+    train = write(recording({"1": 120, "2": 120, "3": 120}), tmp_path / "train" / "a.csv")
+    new = write(recording({"9": 60}, seed=1).drop(columns=["label", "subject"]), tmp_path / "new.csv")
+    full = SensorStreamDataModule(path=train, window=20, step=10, predict_path=new)
+    full.setup("predict")
+    fitted = full.preprocessing()
+    train.unlink()
+    alone = SensorStreamDataModule(path=train, window=20, step=10, predict_path=new, fitted=fitted)
+    alone.setup("predict")
+    assert alone.class_names == full.class_names and alone.input_shape == full.input_shape
+    expected, got = full.predict_dataset, alone.predict_dataset
+    assert len(got) == len(expected) == 5
+    for i in range(len(got)):
+        torch.testing.assert_close(got[i][0], expected[i][0], rtol=0, atol=0)
+    one_line_error(
+        "window=30 differs",
+        SensorStreamDataModule,
+        path=train,
+        window=30,
+        predict_path=new,
+        fitted=fitted,
+        error=ValueError,
+    )
+    one_line_error(
+        "fitted lacks",
+        SensorStreamDataModule,
+        path=train,
+        window=20,
+        predict_path=new,
+        fitted={"kind": "sensor_windows"},
+    )

@@ -47,8 +47,9 @@ _OUR_DEPRECATIONS = r"(ForecastDataModule is deprecated|cnnlstm\.\w+ moved to)"
 @dataclass
 class RunPlan:
     """What one command runs: the subcommand, the preset's name, its folder, the checkpoint's
-    hyper-parameters (empty without a checkpoint), the model name typed on the command line, and
-    whether ``--allow_train_overlap`` lets an evaluation score the run's training data."""
+    hyper-parameters (empty without a checkpoint), the model name typed on the command line,
+    whether ``--allow_train_overlap`` lets an evaluation score the run's training data, and the
+    checkpoint's class names and preprocessing (``checkpoint["cnnlstm"]``)."""
 
     command: str
     run_name: str
@@ -56,6 +57,7 @@ class RunPlan:
     ckpt_hparams: dict[str, Any] = field(default_factory=dict)
     model_name_flag: str | None = None
     allow_train_overlap: bool = False
+    ckpt_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class CnnLstmCLI(LightningCLI):
@@ -84,6 +86,12 @@ class CnnLstmCLI(LightningCLI):
         names = self.plan.ckpt_hparams.get("class_names")
         if names and data_args is not None and "class_names" in data_args and not data_args.class_names:
             data_args.class_names = list(names)
+        # Predicting new files: data modules that can (a `fitted` argument) take the checkpoint's
+        # channels and normalisation statistics instead of reading the training files again.
+        fitted = self.plan.ckpt_metadata.get("preprocessing")
+        takes_fitted = data_args is not None and "fitted" in data_args and data_args.fitted is None
+        if self.plan.command == "predict" and fitted and takes_fitted:
+            data_args.fitted = dict(fitted)  # type: ignore[union-attr]  # takes_fitted: not None
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         cfg = self._get(self.config_init, "trainer", default={})
@@ -285,9 +293,9 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     if command == "data":
         plan = RunPlan(command, run_name, Path("."))
     else:
-        argv, root, hparams = plan_run(command, argv, run_name)
+        argv, root, hparams, metadata = plan_run(command, argv, run_name)
         typed = get_option(argv, "--model.init_args.name") or get_option(argv, "--model.name")
-        plan = RunPlan(command, run_name, root, hparams, typed, allow_overlap)
+        plan = RunPlan(command, run_name, root, hparams, typed, allow_overlap, metadata)
 
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:

@@ -179,10 +179,13 @@ def _new_run_dir(run_name: str) -> Path:
     return root
 
 
-def plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], Path, dict[str, Any]]:
+def plan_run(
+    command: str, argv: list[str], run_name: str
+) -> tuple[list[str], Path, dict[str, Any], dict[str, Any]]:
     """Decide the run folder and resolve ``--ckpt_path last|best``.
 
-    Returns the new argv, the run folder and the checkpoint's hyper-parameters (empty without one).
+    Returns the new argv, the run folder, the checkpoint's hyper-parameters and its ``cnnlstm``
+    entry (class names and preprocessing; both empty without a checkpoint).
     """
     ckpt = get_option(argv, "--ckpt_path")
     if ckpt and ckpt not in ("last", "best") and not Path(ckpt).is_file():
@@ -205,8 +208,11 @@ def plan_run(command: str, argv: list[str], run_name: str) -> tuple[list[str], P
         ckpt = str(_checkpoint_in(root, ckpt))
         argv = set_option(argv, "--ckpt_path", ckpt)
     hparams: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
     if ckpt:
         # Refuse unsafe or truncated files before Lightning touches them (weights_only load).
-        hparams = safe_torch_load(ckpt).get("hyper_parameters") or {}
+        checkpoint = safe_torch_load(ckpt)
+        hparams = checkpoint.get("hyper_parameters") or {}
+        metadata = checkpoint.get("cnnlstm") or {}
     os.environ[RUN_DIR_ENV] = str(root)
-    return argv, root, hparams
+    return argv, root, hparams, metadata

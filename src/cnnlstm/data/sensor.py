@@ -119,6 +119,35 @@ def _check_fractions(val_fraction: Any, test_fraction: Any) -> tuple[float, floa
     return val, test
 
 
+_FITTED_KEYS = ("channels", "mean", "std", "class_names", "window")
+
+
+def _check_fitted(fitted: Any, window: Any) -> dict[str, Any]:
+    """A trained model's sensor preprocessing: the keys present, one mean and std per channel."""
+    if not isinstance(fitted, dict) or fitted.get("kind", "sensor_windows") != "sensor_windows":
+        raise InputError(
+            "fitted must be the preprocessing of a sensor model (kind 'sensor_windows'); "
+            f"received {str(fitted)[:80]}",
+            field="fitted",
+        )
+    missing = [key for key in _FITTED_KEYS if key not in fitted]
+    if missing:
+        raise InputError(f"fitted lacks {missing}; give a checkpoint of a sensor model", field="fitted")
+    channels = list(fitted["channels"])
+    if not (len(fitted["mean"]) == len(fitted["std"]) == len(channels) > 0):
+        raise InputError(
+            f"fitted has {len(channels)} channels but {len(fitted['mean'])} means and {len(fitted['std'])} stds",
+            field="fitted",
+        )
+    if int(fitted["window"]) != window:
+        raise InputError(
+            f"window={window} differs from the trained model's window of {fitted['window']} rows; "
+            "drop --data.window or give the trained value",
+            field="window",
+        )
+    return dict(fitted)
+
+
 def _check_class_names(class_names: Any) -> list[str] | None:
     if class_names is None:
         return None
@@ -171,6 +200,10 @@ class SensorStreamDataModule(BaseDataModule):
         predict_path: files to predict on (labels optional: unlabelled windows get ``y = -1``);
             ``None`` predicts on the test split. :attr:`SensorWindowDataset.windows` says where
             each window comes from.
+        fitted: the :meth:`preprocessing` of a trained model (``cnnlstm predict`` passes the
+            checkpoint's): with ``predict_path``, its channels, statistics and classes are used
+            and the training files are not read (they need not exist any more); every split
+            other than prediction is then empty.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`; ``seed``
             also fixes the subjects drawn for validation and test.
 
@@ -208,16 +241,20 @@ class SensorStreamDataModule(BaseDataModule):
         normalize: bool = True,
         class_names: list[str] | None = None,
         predict_path: str | Path | list[str | Path] | None = None,
+        fitted: dict[str, Any] | None = None,
         batch_size: int = 32,
         num_workers: int = 0,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         # Lightning merges data and task hyper-parameters; the task keeps the resolved class names,
-        # which would clash with a None here.
-        self.save_hyperparameters(ignore=["class_names"])
-        self.files = list_files(path, "path")
+        # which would clash with a None here (and the fitted statistics are the checkpoint's own).
+        self.save_hyperparameters(ignore=["class_names", "fitted"])
         self.predict_files = list_files(predict_path, "predict_path") if predict_path is not None else None
+        self.fitted = (
+            _check_fitted(fitted, window) if fitted is not None and predict_path is not None else None
+        )
+        self.files = [] if self.fitted is not None else list_files(path, "path")
         self.columns = SensorColumns(label_column, subject_column, time_column)
         self.label_column, self.subject_column, self.time_column = label_column, subject_column, time_column
         self.channels_arg = self.columns.check_channels(channels)
@@ -376,8 +413,32 @@ class SensorStreamDataModule(BaseDataModule):
                     f"the {what}; lower window, or change the split"
                 )
 
+    def _from_fitted(self, fitted: dict[str, Any]) -> dict[str, Any]:
+        """The loaded state of a trained model's statistics: no training rows, empty splits."""
+        self._classes = list(fitted["class_names"])
+        empty: tuple[np.ndarray, np.ndarray, list[Window]] = (
+            np.zeros((0, 2), np.int64),
+            np.zeros(0, np.int64),
+            [],
+        )
+        return dict(
+            channels=list(fitted["channels"]),
+            classes=list(self._classes),
+            mean=np.asarray(fitted["mean"], dtype=np.float64),
+            std=np.asarray(fitted["std"], dtype=np.float64),
+            tensors=[],
+            windows={split: empty for split in SPLITS},
+            subjects=None,
+            blocks=None,
+            ignored={},
+            with_subjects=False,
+        )
+
     def _load(self) -> dict[str, Any]:
         if self._data is not None:
+            return self._data
+        if self.fitted is not None:
+            self._data = self._from_fitted(self.fitted)
             return self._data
         streams, channels = self._read(self.files, field="path", channels=self.channels_arg)
         self._classes = self._class_names_arg or sorted_labels(np.concatenate([s.labels for s in streams]))
