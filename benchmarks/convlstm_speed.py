@@ -313,7 +313,7 @@ def matmul_peak(device: torch.device, precision: str, n: int, repeats: int) -> d
                 times.append(time.perf_counter() - start)
     med = statistics.median(times)
     tflops = 2 * n**3 / med / 1e12
-    return dict(n=n, precision=precision, median_ms=round(med * 1e3, 4), tflops=round(tflops, 4))
+    return dict(n=n, precision=precision, median_ms=round(med * 1e3, 4), tflops=float(f"{tflops:.4g}"))
 
 
 def cnnlstm_to_reference(src: ConvLSTM, dst: ReferenceConvLSTM) -> None:
@@ -588,7 +588,7 @@ def _timings(
         median_ms=round(med, 4),
         min_ms=round(min(r.times), 4),
         ms_per_step=round(med / cfg.steps, 4),
-        tflops=round(flops / (med / 1e3) / 1e12, 5),
+        tflops=float(f"{flops / (med / 1e3) / 1e12:.4g}"),  # significant digits: a slow run stays > 0
         pct_bf16_peak=round(100 * flops / (med / 1e3) / 1e12 / peak_bf16, 3) if peak_bf16 else None,
         ratio_to_reference=round(med / ref_median, 4) if ref_median else None,
         speedup=round(ref_median / med, 4) if ref_median else None,
