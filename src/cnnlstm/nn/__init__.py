@@ -3,7 +3,7 @@
 ``cnnlstm.nn`` knows nothing of tasks or data.
 """
 
-from cnnlstm.nn.convlstm import ConvLSTM, ConvLSTM1d, ConvLSTMCell
+from cnnlstm.nn.convlstm import ConvLSTM, ConvLSTM1d, ConvLSTM3d, ConvLSTMCell
 from cnnlstm.nn.encoders import Conv3dStem, FrameCNN, TemporalConvEncoder
 from cnnlstm.nn.heads import SequenceClassifierHead
 from cnnlstm.nn.lstm import LSTM, LSTMCell
@@ -14,6 +14,7 @@ __all__ = [
     "Conv3dStem",
     "ConvLSTM",
     "ConvLSTM1d",
+    "ConvLSTM3d",
     "ConvLSTMCell",
     "FrameCNN",
     "LSTMCell",
