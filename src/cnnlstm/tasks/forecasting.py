@@ -113,7 +113,8 @@ class ForecastExample(TypedDict):
 class ForecastingTask(BaseTask):
     """Train a forecaster on batches ``(inputs, targets)``: ``(B, T_in, C, H, W)`` → ``(B, T_out, C, H, W)``.
 
-    Logs ``{train,val,test}/loss`` and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
+    Logs ``{train,val,test}/loss`` (in training plus the model's ``auxiliary_loss`` when it sets
+    one, e.g. PredRNN-V2's decoupling loss, also logged as ``train/auxiliary_loss``) and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
     test, ``self.horizon_metrics[split]`` holds the per-horizon table and ``self.examples[split]``
     a few sequences (inputs, targets, predictions) for the run's pictures. Tests (and
     ``cnnlstm validate``) also score two baselines on the same targets, kept in
@@ -216,6 +217,17 @@ class ForecastingTask(BaseTask):
         x, y = batch[0], batch[1]
         pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now())
         loss = self.criterion(pred, y)
+        auxiliary = getattr(self.model, "auxiliary_loss", None)  # e.g. PredRNN-V2's decoupling loss
+        if isinstance(auxiliary, Tensor):
+            self.log(
+                "train/auxiliary_loss",
+                auxiliary,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(x),
+                sync_dist=True,
+            )
+            loss = loss + auxiliary
         self.check_loss(loss, batch_idx)
         self.log(
             "train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True
