@@ -41,8 +41,9 @@ def randomize(module):
         torch.nn.init.normal_(p, std=0.3)
 
 
-def test_convgru_matches_the_papers_equations():
-    layer = ConvGRU(2, [3, 4], kernel_size=[3, 5]).eval()
+@pytest.mark.parametrize("impl", ["fused", "split"])
+def test_convgru_matches_the_papers_equations(impl):
+    layer = ConvGRU(2, [3, 4], kernel_size=[3, 5], impl=impl).eval()
     randomize(layer)
     x = torch.randn(2, 5, 2, 7, 6)
     out, state = layer(x)
@@ -51,8 +52,9 @@ def test_convgru_matches_the_papers_equations():
     torch.testing.assert_close(state[-1], ref[:, -1], atol=ATOL, rtol=0)
 
 
-def test_convgru_streams_and_masks_like_convlstm():
-    layer = ConvGRU(2, [3, 3], zoneout=0.2).eval()
+@pytest.mark.parametrize("impl", ["fused", "split"])
+def test_convgru_streams_and_masks_like_convlstm(impl):
+    layer = ConvGRU(2, [3, 3], zoneout=0.2, impl=impl).eval()
     x = torch.randn(3, 4, 2, 5, 5)
     out, final = layer(x)
     state = None
@@ -69,8 +71,9 @@ def test_convgru_streams_and_masks_like_convlstm():
         torch.testing.assert_close([s[b : b + 1] for s in masked_state], alone_state, atol=ATOL, rtol=0)
 
 
-def test_convgru_recurrent_dropout_draws_one_mask_per_layer_and_sequence():
-    layer = ConvGRU(2, 3, recurrent_dropout=0.5).train()
+@pytest.mark.parametrize("impl", ["fused", "split"])
+def test_convgru_recurrent_dropout_draws_one_mask_per_layer_and_sequence(impl):
+    layer = ConvGRU(2, 3, recurrent_dropout=0.5, impl=impl).train()
     randomize(layer)
     x = torch.randn(2, 4, 2, 5, 5)
     torch.manual_seed(3)
@@ -131,8 +134,9 @@ def reference_predrnn(layer, x):
     return torch.stack(outs, 1), m
 
 
-def test_stlstm_matches_predrnn_equations_with_the_zigzag_memory():
-    layer = STLSTM(2, [4, 4, 4], kernel_size=[3, 5, 3]).eval()
+@pytest.mark.parametrize("impl", ["per_step", "batched"])
+def test_stlstm_matches_predrnn_equations_with_the_zigzag_memory(impl):
+    layer = STLSTM(2, [4, 4, 4], kernel_size=[3, 5, 3], impl=impl).eval()
     randomize(layer)
     x = torch.randn(2, 4, 2, 6, 7)
     out, (_, m) = layer(x)

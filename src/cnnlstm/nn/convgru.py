@@ -108,6 +108,21 @@ class ConvGRUCell(nn.Module):
         candidate = torch.tanh(n_x + self.conv(reset * h_in, self.weight_hh[2 * hidden :]))
         return h + update * (candidate - h)  # (1 − z) ∘ H_{t-1} + z ∘ H̃_t
 
+    def fused_step(self, x: Tensor, h: Tensor, h_in: Tensor | None = None) -> Tensor:
+        """The same step as :meth:`update` from the input ``X_t`` itself: one convolution over
+        ``[X_t, H]`` for both gates and one over ``[X_t, r ∘ H]`` for the candidate."""
+        h_in = h if h_in is None else h_in
+        hidden = self.hidden_channels
+        bias_rz = None if self.bias_ih is None else self.bias_ih[: 2 * hidden]
+        bias_n = None if self.bias_ih is None else self.bias_ih[2 * hidden :]
+        weight_rz = torch.cat([self.weight_ih[: 2 * hidden], self.weight_hh[: 2 * hidden]], dim=1)
+        weight_n = torch.cat([self.weight_ih[2 * hidden :], self.weight_hh[2 * hidden :]], dim=1)
+        reset, update = torch.sigmoid(self.conv(torch.cat([x, h_in], dim=1), weight_rz, bias_rz)).chunk(
+            2, dim=1
+        )
+        candidate = torch.tanh(self.conv(torch.cat([x, reset * h_in], dim=1), weight_n, bias_n))
+        return h + update * (candidate - h)
+
     def init_state(self, x: Tensor) -> Tensor:
         """Zero ``H`` for an input ``x`` ``(B, C_in, *S)``."""
         return x.new_zeros(x.shape[0], self.hidden_channels, *x.shape[2:])
@@ -148,8 +163,10 @@ class _ConvGRUNd(nn.Module):
         zoneout: float = 0.0,
         return_sequences: bool = True,
         return_all_layers: bool = False,
+        impl: str = "auto",
     ) -> None:
         super().__init__()
+        self.impl = check_choice("impl", impl, ("auto", "fused", "split"))
         if num_layers is None:
             lists = [v for v in (hidden_channels, kernel_size, dilation) if isinstance(v, list)]
             num_layers = len(lists[0]) if lists else 1
@@ -180,6 +197,14 @@ class _ConvGRUNd(nn.Module):
 
     def cell(self, index: int) -> ConvGRUCell:
         return cast(ConvGRUCell, self.cells[index])
+
+    def resolved_impl(self, x: Tensor) -> str:
+        """``impl``, or for ``"auto"`` the path measured faster on ``x``'s device
+        (``benchmarks/cell_speed.py``): ``"fused"`` (one convolution over ``[X_t, H]`` per step)
+        on CPU, ``"split"`` (the input convolutions of all steps in one call) elsewhere."""
+        if self.impl != "auto":
+            return str(self.impl)
+        return "fused" if x.device.type == "cpu" else "split"
 
     @property
     def out_channels(self) -> int:
@@ -235,10 +260,16 @@ class _ConvGRUNd(nn.Module):
             cell = self.cell(layer)
             h = cell.init_state(x[:, 0]) if state is None else state[layer]
             drop = recurrent_dropout_mask(h, cell.recurrent_dropout, self.training)
-            gates_x = cell.input_gates(layer_input.flatten(0, 1)).unflatten(0, (batch, steps))
+            fused = self.resolved_impl(x) == "fused"
+            if fused:
+                steps_in = layer_input.unbind(1)
+            else:  # input convolutions of all steps at once, time-major: contiguous step slices
+                time_major = layer_input.transpose(0, 1).flatten(0, 1)
+                steps_in = cell.input_gates(time_major).unflatten(0, (steps, batch)).unbind(0)
             outputs = []
-            for gates_t, m in zip(gates_x.unbind(1), masks, strict=True):
-                h_new = cell.update(gates_t, h, None if drop is None else h * drop)
+            for x_t, m in zip(steps_in, masks, strict=True):
+                h_in = None if drop is None else h * drop
+                h_new = cell.fused_step(x_t, h, h_in) if fused else cell.update(x_t, h, h_in)
                 h_new = zoneout(h, h_new, cell.zoneout, self.training)
                 if m is None:
                     h = h_new
@@ -270,6 +301,8 @@ _DOC = """Stacked ConvGRU (Ballas et al. 2016) over {layout}, batch first.
         recurrent_dropout: one dropout mask per sequence on the state read by the recurrent
             convolutions; zoneout: as in :class:`cnnlstm.nn.ConvLSTM`.
         return_sequences, return_all_layers: as in :class:`cnnlstm.nn.ConvLSTM`.
+        impl: ``"fused"``, ``"split"`` or ``"auto"`` (the measured-faster path for the device),
+            as in :class:`cnnlstm.nn.ConvLSTM`; both compute the same function.
 
     Call arguments:
         x: {shape}; state: optional list of ``H`` per layer; lengths: optional ``(B,)``.

@@ -163,6 +163,9 @@ class STLSTM(nn.Module):
         num_layers: stacked layers; defaults to the length of the per-layer lists, else 1.
         forget_bias: initial bias of the forget gates.
         decoupling_adapter: learn PredRNN-V2's 1×1 adapter for the decoupling loss.
+        impl: the bottom layer's input convolutions ``"per_step"`` or ``"batched"`` over all
+            steps in one call; ``"auto"``: per step on CPU, batched elsewhere (measured in
+            ``benchmarks/cell_speed.py``). Both compute the same function.
 
     Call arguments:
         x: ``(B, T, C, H, W)``.
@@ -193,8 +196,10 @@ class STLSTM(nn.Module):
         *,
         forget_bias: float = 1.0,
         decoupling_adapter: bool = False,
+        impl: str = "auto",
     ) -> None:
         super().__init__()
+        self.impl = check_choice("impl", impl, ("auto", "per_step", "batched"))
         if num_layers is None:
             lists = [v for v in (hidden_channels, kernel_size) if isinstance(v, list)]
             num_layers = len(lists[0]) if lists else 1
@@ -268,23 +273,27 @@ class STLSTM(nn.Module):
             )
         pairs = [(h.to(x.dtype), c.to(x.dtype)) for h, c in pairs]
         m = m.to(x.dtype)
-        # The bottom layer's input convolutions for all steps at once: (B, T, 7H, H, W).
-        bottom = self.cell(0).input_gates(x.flatten(0, 1)).unflatten(0, (batch, steps))
+        impl = self.impl if self.impl != "auto" else ("per_step" if x.device.type == "cpu" else "batched")
+        if impl == "per_step":
+            bottom: list[Tensor | None] = [None] * steps
+        else:  # the bottom layer's input convolutions for all steps at once, time-major: (T, B, 7H, H, W)
+            time_major = x.transpose(0, 1).flatten(0, 1)
+            bottom = list(self.cell(0).input_gates(time_major).unflatten(0, (steps, batch)).unbind(0))
         outputs, decouple = [], []
-        for gates_t in bottom.unbind(1):
+        for x_t, gates_t in zip(x.unbind(1), bottom, strict=True):
             new_pairs = []
-            below = None
+            below = x_t
             for layer in range(self.num_layers):
                 cell = self.cell(layer)
                 h, c = pairs[layer]
-                gates = gates_t if below is None else cell.input_gates(below)
+                gates = gates_t if layer == 0 and gates_t is not None else cell.input_gates(below)
                 h, c, m, delta_c, delta_m = cell.update(gates, h, c, m)  # m zig-zags upwards
                 new_pairs.append((h, c))
                 below = h
                 if return_decoupling:
                     decouple.append(self._decoupling(delta_c, delta_m))
             pairs = new_pairs
-            outputs.append(cast(Tensor, below))
+            outputs.append(below)
         out = torch.stack(outputs, dim=1)
         if return_decoupling:
             return out, (pairs, m), torch.stack(decouple).mean()
