@@ -22,7 +22,7 @@ Usage:
     OMP_NUM_THREADS=1 python benchmarks/nowcasting.py [--checkpoint CKPT] [--num-test 100]
         [--out docs/results/nowcasting.json] [--picture docs/results/nowcasting.png]
 
-Needs scikit-image (``pip install scikit-image``) for the optical flow.
+Needs scikit-image (``pip install 'cnnlstm[nowcasting]'``) for the optical flow.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ def rain_rate(frames: torch.Tensor) -> torch.Tensor:
 def optical_flow_forecast(inputs: np.ndarray, steps: int) -> np.ndarray:
     """``inputs`` ``(T_in, H, W)`` in [0, 1] → ``(steps, H, W)`` by TV-L1 flow + semi-Lagrangian advection."""
     from scipy.ndimage import map_coordinates
-    from skimage.registration import optical_flow_tvl1
+
+    try:
+        from skimage.registration import optical_flow_tvl1
+    except ImportError as err:
+        raise SystemExit(
+            "the optical-flow baseline needs scikit-image: pip install 'cnnlstm[nowcasting]'"
+        ) from err
 
     last, previous = inputs[-1], inputs[-2]
     flow = optical_flow_tvl1(last, previous)  # previous(p + flow(p)) ≈ last(p)

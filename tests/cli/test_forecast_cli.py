@@ -85,3 +85,12 @@ def test_predrnn_preset_trains_with_the_decoupling_loss_logged(tmp_path):
     with open(next(root.rglob("metrics.csv"))) as f:
         rows = [r for r in csv.DictReader(f) if r.get("train/auxiliary_loss")]
     assert rows and 0 < float(rows[-1]["train/auxiliary_loss"]) <= 0.1
+
+
+def test_nowcasting_preset_fits_and_tests_on_generated_radar_echoes(tmp_path):
+    root = tmp_path / "run"
+    common = ["--config", "nowcasting-convlstm", f"--trainer.default_root_dir={root}", *SMALL]
+    assert main(["fit", *common]) == 0
+    assert main(["test", *common, "--ckpt_path", "last"]) == 0
+    metrics = json.loads((root / "test_metrics.json").read_text())
+    assert {"test/mse", "test/ssim"} <= set(metrics)
