@@ -71,7 +71,8 @@ def test_a_classifier_preset_model_on_forecast_data_fails_in_seconds(tmp_path):
     assert code != 0
 
 
-def test_predrnn_preset_trains_with_the_decoupling_loss_logged(tmp_path):
+@pytest.mark.parametrize("preset", ["movingmnist-predrnn-small", "movingmnist-predrnn"])
+def test_predrnn_presets_train_with_the_decoupling_loss_logged(preset, tmp_path):
     root = tmp_path / "run"
     args = [a for a in SMALL if not a.startswith("--model.init_args.")]
     args += [
