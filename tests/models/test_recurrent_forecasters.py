@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from cnnlstm import create_model
@@ -53,3 +54,31 @@ def test_task_adds_the_decoupling_loss_to_the_training_loss():
     torch.testing.assert_close(loss, frame_loss + task.model.auxiliary_loss)
     loss.backward()
     assert task.model.stack.adapter.weight.grad.abs().sum() > 0
+
+
+def test_reverse_scheduled_sampling_reads_own_predictions_with_probability_one_minus_p():
+    torch.manual_seed(5)
+    model = create_model("convgru_forecaster_tiny").train()
+    x = torch.rand(2, 4, 1, 16, 16)
+    torch.manual_seed(6)
+    truth = model(x, 3, input_truth=1.0)
+    torch.testing.assert_close(truth, model(x, 3))  # p = 1 reads the true frames
+    own = model(x, 3, input_truth=0.0)
+    # reference: read frame 0, then the model's own prediction of each next input frame
+    frames = model.patch(x)
+    out, state = model.stack(frames[:, :1], None)
+    for _ in range(3):
+        out, state = model.stack(torch.sigmoid(model.output(out[:, 0]))[:, None], state)
+    expected = model.unpatch(model._rollout(out[:, 0], state, 3))
+    torch.testing.assert_close(own, expected)
+    assert (own - truth).abs().max() > 1e-4
+    torch.testing.assert_close(model.eval()(x, 3, input_truth=0.0), model(x, 3))  # off in evaluation
+
+
+def test_task_schedules_reverse_sampling_and_refuses_models_without_it():
+    task = ForecastingTask(name="predrnn_forecaster_tiny", input_shape=[3, 1, 8, 8], reverse_sampling=0.5)
+    assert task.reverse_sampling_now() == 0.5  # epoch 0, no trainer: the start value
+    task.log = lambda *args, **kwargs: None
+    task.training_step((torch.rand(2, 3, 1, 8, 8), torch.rand(2, 2, 1, 8, 8)), 0).backward()
+    with pytest.raises(ValueError, match="reverse_sampling=0.5 needs a next-frame forecaster"):
+        ForecastingTask(name="convlstm_forecaster_tiny", input_shape=[3, 1, 8, 8], reverse_sampling=0.5)

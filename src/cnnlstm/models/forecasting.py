@@ -319,9 +319,43 @@ class NextFrameForecaster(_FrameForecaster):
     def _reader(self) -> Any:
         return self.stack
 
+    supports_input_truth = True  # ForecastingTask's reverse scheduled sampling (PredRNN-V2)
+
     def run_stack(self, frames: Tensor, states: Any) -> tuple[Tensor, Any]:
         """The stack over patched ``frames`` ``(B, T, C·p², h, w)`` from ``states``."""
         return cast(tuple[Tensor, Any], self.stack(frames, states))
+
+    def forward(
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+        input_truth: float = 1.0,
+    ) -> Tensor:
+        """Predict ``future_frames`` frames after ``x``; see :meth:`_FrameForecaster.forward`.
+
+        ``input_truth`` < 1 (training only) is PredRNN-V2's reverse scheduled sampling: while
+        reading the inputs, each frame after the first is the true one with this probability and
+        the model's own prediction of it otherwise (per sample), so reading and rolling out see
+        the same kind of inputs. 1 (the default, and always in evaluation) reads the true frames.
+        """
+        input_truth = check_probability("input_truth", input_truth)
+        if input_truth >= 1.0 or not self.training:
+            return super().forward(x, future_frames, targets=targets, teacher_forcing=teacher_forcing)
+        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
+        self._check_input(x)
+        frames = self.patch(x)  # (B, T_in, C·p², h, w)
+        states: Any = None
+        frame = frames[:, 0]
+        for t in range(frames.shape[1]):
+            out, states = self.run_stack(frame[:, None], states)
+            if t + 1 < frames.shape[1]:
+                prediction = torch.sigmoid(self.output(out[:, 0]))
+                use_truth = torch.rand(frame.shape[0], 1, 1, 1, device=frame.device) < input_truth
+                frame = torch.where(use_truth, frames[:, t + 1], prediction)
+        return self.unpatch(self._rollout(out[:, 0], states, steps, targets, teacher_forcing))
 
     def forward_features(self, x: Tensor) -> tuple[Tensor, Any]:
         """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
