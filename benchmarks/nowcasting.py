@@ -79,7 +79,7 @@ def load_forecaster(path: str) -> torch.nn.Module:
     return task.eval()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--out", default="benchmarks/results/nowcasting.json")
     parser.add_argument("--picture", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     dm = RadarEchoDataModule(
         input_frames=args.input,
