@@ -82,3 +82,19 @@ def test_task_schedules_reverse_sampling_and_refuses_models_without_it():
     task.training_step((torch.rand(2, 3, 1, 8, 8), torch.rand(2, 2, 1, 8, 8)), 0).backward()
     with pytest.raises(ValueError, match="reverse_sampling=0.5 needs a next-frame forecaster"):
         ForecastingTask(name="convlstm_forecaster_tiny", input_shape=[3, 1, 8, 8], reverse_sampling=0.5)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("convlstm_forecaster_tiny", {}), ("convlstm_classifier_tiny", {"num_classes": 3, "in_channels": 1})],
+)
+def test_convlstm_models_pass_the_new_layer_options_to_every_cell(name, kwargs):
+    options = dict(norm="layer_split", recurrent_dropout=0.3, zoneout=0.1)
+    model = create_model(name, **kwargs, **options).train()
+    cells = [m for m in model.modules() if type(m).__name__ == "ConvLSTMCell"]
+    assert cells and all(
+        (c.norm_kind, c.recurrent_dropout, c.zoneout) == ("layer_split", 0.3, 0.1) for c in cells
+    )
+    out = model(torch.rand(2, 4, 1, 16, 16))
+    out.sum().backward()
+    assert torch.isfinite(out).all()

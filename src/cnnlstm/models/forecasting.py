@@ -213,6 +213,8 @@ class ConvLSTMForecaster(_FrameForecaster):
             last input frame first), which lets it roll out autoregressively; ``"none"`` gives
             it no input, as in the paper's figure, where only the copied states drive it.
         peephole: the paper's peephole connections (per channel).
+        norm, recurrent_dropout, zoneout: of every ConvLSTM layer (see :class:`cnnlstm.nn.ConvLSTM`;
+            ``norm="layer_split"`` is OpenSTL's layer norm).
 
     Example:
         >>> model = ConvLSTMForecaster(in_channels=1, hidden_channels=(16, 16), patch_size=4)
@@ -230,6 +232,9 @@ class ConvLSTMForecaster(_FrameForecaster):
         future_frames: int = 10,
         forecaster_input: str = "prediction",
         peephole: bool = False,
+        norm: str | None = None,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
     ) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -240,8 +245,11 @@ class ConvLSTMForecaster(_FrameForecaster):
         )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
         hidden = self.hidden_channels
-        self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
-        self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
+        options: dict[str, Any] = dict(
+            peephole=peephole, norm=norm, recurrent_dropout=recurrent_dropout, zoneout=zoneout
+        )
+        self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
+        self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
         self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
         self.num_features = sum(hidden)
 
