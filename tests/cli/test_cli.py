@@ -125,6 +125,8 @@ def test_fit_test_predict_export_load_pretrained(tmp_path, capsys):
     assert "onnx" in printed and "max |exported - eager|" in printed
     assert "step.onnx: 50 steps in onnxruntime" in printed  # lrcn_tiny streams: its step for any length
     assert json.loads((out_dir / "step.json").read_text())["max_abs_diff"] < 1e-4
+    assert "sequence.onnx (any number of time steps): lengths [3, 7]" in printed
+    assert json.loads((out_dir / "sequence.json").read_text())["max_abs_diff"] < 1e-4
 
     from cnnlstm.deploy.export import load_pretrained
     from cnnlstm.tasks import ClassificationTask

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -68,3 +69,29 @@ def test_a_classifier_preset_model_on_forecast_data_fails_in_seconds(tmp_path):
         ]
     )
     assert code != 0
+
+
+@pytest.mark.parametrize("preset", ["movingmnist-predrnn-small", "movingmnist-predrnn"])
+def test_predrnn_presets_train_with_the_decoupling_loss_logged(preset, tmp_path):
+    root = tmp_path / "run"
+    args = [a for a in SMALL if not a.startswith("--model.init_args.")]
+    args += [
+        "--model.init_args.name=predrnn_forecaster_tiny",
+        "--model.init_args.model_kwargs={decoupling: 0.1}",
+    ]
+    assert (
+        main(["fit", "--config", "movingmnist-predrnn-small", f"--trainer.default_root_dir={root}", *args])
+        == 0
+    )
+    with open(next(root.rglob("metrics.csv"))) as f:
+        rows = [r for r in csv.DictReader(f) if r.get("train/auxiliary_loss")]
+    assert rows and 0 < float(rows[-1]["train/auxiliary_loss"]) <= 0.1
+
+
+def test_nowcasting_preset_fits_and_tests_on_generated_radar_echoes(tmp_path):
+    root = tmp_path / "run"
+    common = ["--config", "nowcasting-convlstm", f"--trainer.default_root_dir={root}", *SMALL]
+    assert main(["fit", *common]) == 0
+    assert main(["test", *common, "--ckpt_path", "last"]) == 0
+    metrics = json.loads((root / "test_metrics.json").read_text())
+    assert {"test/mse", "test/ssim"} <= set(metrics)

@@ -247,8 +247,14 @@ def test_1d_variant_shapes():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(kernel_size=4), "kernel_size must be odd.*received kernel_size=4"),
-        (dict(kernel_size=(3, 2)), r"received kernel_size=\(3, 2\)"),
+        (dict(kernel_size=(3,)), r"received kernel_size=\(3,\)"),
+        (dict(padding="full"), "padding='full'"),
+        (dict(padding=-1), "padding=-1"),
+        (dict(stride=2, dilation=2), "stride > 1 and dilation > 1"),
+        (dict(dilation_rule="tf"), "dilation_rule='tf'"),
+        (dict(recurrent_dropout=1.0), "recurrent_dropout=1.0"),
+        (dict(zoneout=-0.5), "zoneout=-0.5"),
+        (dict(norm="layer_split", norm_size=(4,)), r"norm_size=\(4,\)"),
         (dict(hidden_channels=[4, 4], num_layers=3), "num_layers=3"),
         (dict(hidden_channels=0), "hidden_channels=0"),
         (dict(dropout=-0.1), "dropout=-0.1"),

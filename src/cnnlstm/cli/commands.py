@@ -188,11 +188,16 @@ def cmd_export(argv: list[str]) -> int:
         f"(load with cnnlstm.load_pretrained({str(args.output)!r}))"
     )
     if args.step:
-        from cnnlstm.deploy.step import export_step
+        from cnnlstm.deploy.sequence import export_sequence
 
-        step_report = export_step(model, example[:, 0], args.output)
+        seq_report = export_sequence(model, example[:, 0], args.output)
+        step_report = seq_report["step"]
         print(
             f"step.onnx: {step_report['steps_checked']} steps in onnxruntime, max |onnx - eager| = "
             f"{step_report['max_abs_diff']:.3g} (inputs and state shapes in step.json)"
+        )
+        print(
+            f"sequence.onnx (any number of time steps): lengths {seq_report['lengths_checked']} in "
+            f"onnxruntime, max |onnx - eager| = {seq_report['max_abs_diff']:.3g}"
         )
     return 0

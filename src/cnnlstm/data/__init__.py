@@ -12,6 +12,7 @@ __all__ = [
     "FrameSequenceDataModule",
     "MovingMNISTDataModule",
     "MovingSquareVideos",
+    "RadarEchoDataModule",
     "SensorStreamDataModule",
     "SyntheticVideoDataModule",
     "UCRDataModule",
@@ -25,6 +26,7 @@ _LAZY = {
     "SensorStreamDataModule": "cnnlstm.data.sensor",
     "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
+    "RadarEchoDataModule": "cnnlstm.data.radar_echoes_data",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
 }
 

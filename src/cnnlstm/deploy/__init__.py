@@ -1,6 +1,6 @@
 """Deployment: export a model (safetensors, ONNX, torch.export) checked against eager PyTorch,
 load it back without unpickling (with its class names and preprocessing), export the one-frame
-streaming step, and stream live inputs.
+streaming step and an ONNX model of any clip length that loops over it, and stream live inputs.
 
 Every submodule is imported on first use, so ``import cnnlstm.deploy`` stays light; ONNX,
 onnxruntime and safetensors load only when a function that needs them runs.
@@ -20,6 +20,7 @@ __all__ = [
     "Pretrained",
     "Stream",
     "export_model",
+    "export_sequence",
     "export_step",
     "load_pretrained",
 ]
@@ -31,6 +32,7 @@ _WHERE = {
     "Pretrained": "cnnlstm.deploy.pretrained",
     "Preprocess": "cnnlstm.deploy.preprocess",
     "export_step": "cnnlstm.deploy.step",
+    "export_sequence": "cnnlstm.deploy.sequence",
     "Stream": "cnnlstm.deploy.stream",
 }
 

@@ -211,7 +211,7 @@ def list_models(
         >>> list_models("lrcn*")
         ['lrcn', 'lrcn_tiny']
         >>> list_models("*_tiny", task="forecasting", streams=True)
-        ['convlstm_forecaster_tiny', 'convlstm_single_stack_tiny']
+        ['convgru_forecaster_tiny', 'convlstm_forecaster_tiny', 'convlstm_single_stack_tiny', 'predrnn_forecaster_tiny']
     """
     include = [pattern] if isinstance(pattern, str) else list(pattern)
     excluded = [exclude] if isinstance(exclude, str) else list(exclude)

@@ -35,8 +35,9 @@ class ConvLSTMClassifier(ClassifierBase):
         hidden_channels: ConvLSTM channels per layer.
         kernel_size: ConvLSTM kernel size (odd).
         peephole: use the paper's peephole connections.
-        norm: ConvLSTM gate normalisation (``None``, ``"layer"``, ``"group"``).
+        norm: ConvLSTM gate normalisation (``None``, ``"layer"``, ``"group"``, ``"layer_split"``).
         dropout: dropout between ConvLSTM layers and before the linear layer.
+        recurrent_dropout, zoneout: inside the ConvLSTM's recurrence (see :class:`cnnlstm.nn.ConvLSTM`).
         pool: spatial pooling of the final state: ``"avg"``, ``"max"`` (suits small moving
             objects, whose evidence is local) or ``"avgmax"`` (both, concatenated).
 
@@ -58,6 +59,8 @@ class ConvLSTMClassifier(ClassifierBase):
         norm: str | None = None,
         dropout: float = 0.0,
         pool: str = "avgmax",
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -75,8 +78,10 @@ class ConvLSTMClassifier(ClassifierBase):
             list(hidden_channels),
             kernel_size,
             peephole=peephole,
-            norm=check_choice("norm", norm, (None, "layer", "group")),
+            norm=check_choice("norm", norm, (None, "layer", "group", "layer_split")),
             dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            zoneout=zoneout,
             return_sequences=False,
         )
         num_features = self.convlstm.out_channels * (2 if pool == "avgmax" else 1)

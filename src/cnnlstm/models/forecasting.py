@@ -26,7 +26,7 @@ frames seen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -35,9 +35,8 @@ from torch import Tensor, nn
 from cnnlstm._validation import check_choice, check_positive_int, check_probability
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM
-from cnnlstm.nn.convlstm import flatten_state, unflatten_state
 
-__all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack"]
+__all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack", "NextFrameForecaster"]
 
 State = tuple[Tensor, Tensor]
 
@@ -123,17 +122,18 @@ class _FrameForecaster(nn.Module):
         return torch.where(use_truth, truth, prediction)
 
     @property
-    def _reader(self) -> ConvLSTM:
-        """The stack that reads the input frames, whose state a streaming step carries."""
+    def _reader(self) -> Any:
+        """The stack that reads the input frames, whose state a streaming step carries: it has
+        ``zero_state``, ``flat_state`` and ``unflat_state`` (ConvLSTM, ConvGRU, STLSTM)."""
         raise NotImplementedError  # pragma: no cover
 
-    def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
+    def _read(self, frames: Tensor, states: Any = None) -> tuple[Tensor, Any]:
         raise NotImplementedError  # pragma: no cover
 
     def _rollout(
         self,
         start: Tensor,
-        states: list[State],
+        states: Any,
         steps: int,
         targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
@@ -175,7 +175,7 @@ class _FrameForecaster(nn.Module):
                 f"frame_size={tuple(frame_size)!r} does not split into {p}x{p} patches; "
                 f"use frames whose H and W divide by patch_size={p}"
             )
-        return flatten_state(self._reader.zero_state(batch_size, (h // p, w // p), device=device))
+        return self._reader.flat_state(self._reader.zero_state(batch_size, (h // p, w // p), device=device))
 
     def step(self, frame: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """One frame ``(B, C, H, W)`` → the forecast ``(B, future_frames, C, H, W)`` after it, new state.
@@ -194,9 +194,9 @@ class _FrameForecaster(nn.Module):
         """
         frames = frame[:, None]  # (B, 1, C, H, W)
         self._check_input(frames)
-        start, states = self._read(self.patch(frames), unflatten_state(state))
+        start, states = self._read(self.patch(frames), self._reader.unflat_state(state))
         forecast = self._rollout(start, states, self.future_frames)
-        return self.unpatch(forecast), flatten_state(states)
+        return self.unpatch(forecast), self._reader.flat_state(states)
 
 
 class ConvLSTMForecaster(_FrameForecaster):
@@ -213,6 +213,8 @@ class ConvLSTMForecaster(_FrameForecaster):
             last input frame first), which lets it roll out autoregressively; ``"none"`` gives
             it no input, as in the paper's figure, where only the copied states drive it.
         peephole: the paper's peephole connections (per channel).
+        norm, recurrent_dropout, zoneout: of every ConvLSTM layer (see :class:`cnnlstm.nn.ConvLSTM`;
+            ``norm="layer_split"`` is OpenSTL's layer norm).
 
     Example:
         >>> model = ConvLSTMForecaster(in_channels=1, hidden_channels=(16, 16), patch_size=4)
@@ -230,6 +232,9 @@ class ConvLSTMForecaster(_FrameForecaster):
         future_frames: int = 10,
         forecaster_input: str = "prediction",
         peephole: bool = False,
+        norm: str | None = None,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
     ) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -240,8 +245,11 @@ class ConvLSTMForecaster(_FrameForecaster):
         )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
         hidden = self.hidden_channels
-        self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
-        self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, peephole=peephole)
+        options: dict[str, Any] = dict(
+            peephole=peephole, norm=norm, recurrent_dropout=recurrent_dropout, zoneout=zoneout
+        )
+        self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
+        self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
         self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
         self.num_features = sum(hidden)
 
@@ -282,21 +290,14 @@ class ConvLSTMForecaster(_FrameForecaster):
         return torch.stack(outputs, dim=1)
 
 
-class ConvLSTMSingleStack(_FrameForecaster):
-    """One ConvLSTM stack predicting the next frame from each frame (OpenSTL's ConvLSTM baseline).
+class NextFrameForecaster(_FrameForecaster):
+    """One recurrent stack predicting the next frame from each frame; subclasses pick the stack.
 
     It reads the ``T_in`` input frames one by one, then keeps going on its own predictions; the
-    output frame after each step is a 1×1 convolution of the last layer's hidden state.
-
-    Args:
-        in_channels, kernel_size, patch_size, future_frames: as in :class:`ConvLSTMForecaster`.
-        hidden_channels: hidden channels of each layer (OpenSTL's ConvLSTM-S: 4 × 128, 5×5,
-            patch 4).
-
-    Example:
-        >>> model = ConvLSTMSingleStack(in_channels=1, hidden_channels=(16, 16), patch_size=4)
-        >>> model(torch.rand(2, 10, 1, 64, 64)).shape
-        torch.Size([2, 10, 1, 64, 64])
+    output frame after each step is a 1×1 convolution of the last layer's hidden state. The
+    stack (built by :meth:`make_stack`) takes ``(frames, state)`` and returns ``(outputs,
+    state)`` with outputs ``(B, T, H_last, h, w)``, and has ``zero_state``, ``flat_state`` and
+    ``unflat_state`` for streaming.
     """
 
     def __init__(
@@ -315,28 +316,69 @@ class ConvLSTMSingleStack(_FrameForecaster):
             patch_size=patch_size,
             future_frames=future_frames,
         )
-        self.stack = ConvLSTM(self.patched_channels, self.hidden_channels, self.kernels)
+        self.stack = self.make_stack()
         self.output = nn.Conv2d(self.hidden_channels[-1], self.patched_channels, kernel_size=1, bias=False)
         self.num_features = self.hidden_channels[-1]
 
+    def make_stack(self) -> nn.Module:
+        raise NotImplementedError  # pragma: no cover
+
     @property
-    def _reader(self) -> ConvLSTM:
+    def _reader(self) -> Any:
         return self.stack
 
-    def forward_features(self, x: Tensor) -> tuple[Tensor, list[State]]:
+    supports_input_truth = True  # ForecastingTask's reverse scheduled sampling (PredRNN-V2)
+
+    def run_stack(self, frames: Tensor, states: Any) -> tuple[Tensor, Any]:
+        """The stack over patched ``frames`` ``(B, T, C·p², h, w)`` from ``states``."""
+        return cast(tuple[Tensor, Any], self.stack(frames, states))
+
+    def forward(
+        self,
+        x: Tensor,
+        future_frames: int | None = None,
+        *,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+        input_truth: float = 1.0,
+    ) -> Tensor:
+        """Predict ``future_frames`` frames after ``x``; see :meth:`_FrameForecaster.forward`.
+
+        ``input_truth`` < 1 (training only) is PredRNN-V2's reverse scheduled sampling: while
+        reading the inputs, each frame after the first is the true one with this probability and
+        the model's own prediction of it otherwise (per sample), so reading and rolling out see
+        the same kind of inputs. 1 (the default, and always in evaluation) reads the true frames.
+        """
+        input_truth = check_probability("input_truth", input_truth)
+        if input_truth >= 1.0 or not self.training:
+            return super().forward(x, future_frames, targets=targets, teacher_forcing=teacher_forcing)
+        steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
+        self._check_input(x)
+        frames = self.patch(x)  # (B, T_in, C·p², h, w)
+        states: Any = None
+        frame = frames[:, 0]
+        for t in range(frames.shape[1]):
+            out, states = self.run_stack(frame[:, None], states)
+            if t + 1 < frames.shape[1]:
+                prediction = torch.sigmoid(self.output(out[:, 0]))
+                use_truth = torch.rand(frame.shape[0], 1, 1, 1, device=frame.device) < input_truth
+                frame = torch.where(use_truth, frames[:, t + 1], prediction)
+        return self.unpatch(self._rollout(out[:, 0], states, steps, targets, teacher_forcing))
+
+    def forward_features(self, x: Tensor) -> tuple[Tensor, Any]:
         """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
         self._check_input(x)
-        return self.stack(self.patch(x))
+        return self.run_stack(self.patch(x), None)
 
-    def _read(self, frames: Tensor, states: list[State] | None = None) -> tuple[Tensor, list[State]]:
+    def _read(self, frames: Tensor, states: Any = None) -> tuple[Tensor, Any]:
         """The stack over patched frames; the roll-out starts from its last output."""
-        out, states = self.stack(frames, states)
+        out, states = self.run_stack(frames, states)
         return out[:, -1], states
 
     def _rollout(
         self,
         out: Tensor,
-        states: list[State],
+        states: Any,
         steps: int,
         targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
@@ -347,10 +389,31 @@ class ConvLSTMSingleStack(_FrameForecaster):
         outputs = [prediction]
         for step in range(steps - 1):
             frame = self._next_input(prediction, targets, step, teacher_forcing)
-            out_step, states = self.stack(frame[:, None], states)
+            out_step, states = self.run_stack(frame[:, None], states)
             prediction = torch.sigmoid(self.output(out_step[:, 0]))
             outputs.append(prediction)
         return torch.stack(outputs, dim=1)
+
+
+class ConvLSTMSingleStack(NextFrameForecaster):
+    """One ConvLSTM stack predicting the next frame from each frame (OpenSTL's ConvLSTM baseline).
+
+    It reads the ``T_in`` input frames one by one, then keeps going on its own predictions; the
+    output frame after each step is a 1×1 convolution of the last layer's hidden state.
+
+    Args:
+        in_channels, kernel_size, patch_size, future_frames: as in :class:`ConvLSTMForecaster`.
+        hidden_channels: hidden channels of each layer (OpenSTL's ConvLSTM-S: 4 × 128, 5×5,
+            patch 4).
+
+    Example:
+        >>> model = ConvLSTMSingleStack(in_channels=1, hidden_channels=(16, 16), patch_size=4)
+        >>> model(torch.rand(2, 10, 1, 64, 64)).shape
+        torch.Size([2, 10, 1, 64, 64])
+    """
+
+    def make_stack(self) -> nn.Module:
+        return ConvLSTM(self.patched_channels, self.hidden_channels, self.kernels)
 
 
 _FRAMES: dict[str, Any] = dict(

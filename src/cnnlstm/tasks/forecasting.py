@@ -113,7 +113,8 @@ class ForecastExample(TypedDict):
 class ForecastingTask(BaseTask):
     """Train a forecaster on batches ``(inputs, targets)``: ``(B, T_in, C, H, W)`` → ``(B, T_out, C, H, W)``.
 
-    Logs ``{train,val,test}/loss`` and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
+    Logs ``{train,val,test}/loss`` (in training plus the model's ``auxiliary_loss`` when it sets
+    one, e.g. PredRNN-V2's decoupling loss, also logged as ``train/auxiliary_loss``) and ``{val,test}/{mse,mae,ssim,psnr}``; after validation and
     test, ``self.horizon_metrics[split]`` holds the per-horizon table and ``self.examples[split]``
     a few sequences (inputs, targets, predictions) for the run's pictures. Tests (and
     ``cnnlstm validate``) also score two baselines on the same targets, kept in
@@ -129,6 +130,13 @@ class ForecastingTask(BaseTask):
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
         teacher_forcing_end: final probability.
         teacher_forcing_epochs: epochs of the decay (default: all of ``max_epochs``).
+        reverse_sampling: PredRNN-V2's reverse scheduled sampling: the probability that a frame
+            the model reads (after the first input) is the true one rather than its own
+            prediction, rising linearly from this value to 1 over ``reverse_sampling_epochs``
+            epochs (default: all). 1 disables it; models with ``supports_input_truth`` only
+            (the next-frame forecasters: ``convlstm_single_stack``, ``convgru_forecaster``,
+            ``predrnn_forecaster``).
+        reverse_sampling_epochs: epochs of the rise.
         future_frames: frames predicted in ``predict`` (default: the data's target length).
         num_examples: sequences kept for the pictures.
         **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask`.
@@ -147,6 +155,8 @@ class ForecastingTask(BaseTask):
         teacher_forcing: float = 0.0,
         teacher_forcing_end: float = 0.0,
         teacher_forcing_epochs: int | None = None,
+        reverse_sampling: float = 1.0,
+        reverse_sampling_epochs: int | None = None,
         future_frames: int | None = None,
         num_examples: int = 4,
         **kwargs: Any,
@@ -154,9 +164,15 @@ class ForecastingTask(BaseTask):
         check_choice("loss", loss, LOSSES)
         check_probability("teacher_forcing", teacher_forcing)
         check_probability("teacher_forcing_end", teacher_forcing_end)
+        check_probability("reverse_sampling", reverse_sampling)
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
+        if reverse_sampling < 1.0 and not getattr(self.model, "supports_input_truth", False):
+            raise ValueError(
+                f"reverse_sampling={reverse_sampling} needs a next-frame forecaster (convlstm_single_stack, "
+                f"convgru_forecaster, predrnn_forecaster); {name} reads its inputs in one pass"
+            )
         self.examples: dict[str, ForecastExample] = {}
         self.horizon_metrics: dict[str, dict[str, list[float]]] = {}
         self.baselines: dict[str, dict[str, dict[str, float]]] = {}
@@ -187,9 +203,10 @@ class ForecastingTask(BaseTask):
         *,
         targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
+        **model_kwargs: Any,
     ) -> Tensor:
         steps = future_frames or self.hparams["future_frames"]
-        return self.model(x, steps, targets=targets, teacher_forcing=teacher_forcing)
+        return self.model(x, steps, targets=targets, teacher_forcing=teacher_forcing, **model_kwargs)
 
     def output_mismatch(self, out: Tensor, data: Any) -> str | None:
         frame = list(getattr(data, "target_shape", data.input_shape))[1:]
@@ -209,13 +226,39 @@ class ForecastingTask(BaseTask):
         progress = min(1.0, self.current_epoch / max(1, epochs))
         return start + (end - start) * progress
 
+    def reverse_sampling_now(self) -> float:
+        """The probability of reading a true input frame in the current epoch (1: always)."""
+        hp = self.hparams
+        start = hp.get("reverse_sampling", 1.0)
+        if start >= 1.0:
+            return 1.0
+        epochs = (
+            hp.get("reverse_sampling_epochs")
+            or (self.trainer.max_epochs if self._trainer is not None else 1)
+            or 1
+        )
+        progress = min(1.0, self.current_epoch / max(1, epochs))
+        return start + (1.0 - start) * progress
+
     def on_train_epoch_start(self) -> None:
         log_learning_rate(self)  # the schedule's value, beside the losses in metrics.csv / TensorBoard
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         x, y = batch[0], batch[1]
-        pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now())
+        extra = {"input_truth": p} if (p := self.reverse_sampling_now()) < 1.0 else {}
+        pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now(), **extra)
         loss = self.criterion(pred, y)
+        auxiliary = getattr(self.model, "auxiliary_loss", None)  # e.g. PredRNN-V2's decoupling loss
+        if isinstance(auxiliary, Tensor):
+            self.log(
+                "train/auxiliary_loss",
+                auxiliary,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(x),
+                sync_dist=True,
+            )
+            loss = loss + auxiliary
         self.check_loss(loss, batch_idx)
         self.log(
             "train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True
