@@ -13,6 +13,7 @@ __all__ = [
     "MovingMNISTDataModule",
     "MovingSquareVideos",
     "SensorStreamDataModule",
+    "SpeechDataModule",
     "SyntheticVideoDataModule",
     "UCRDataModule",
     "VideoDataModule",
@@ -23,6 +24,7 @@ _LAZY = {
     "VideoDataModule": "cnnlstm.data.video",
     "UCRDataModule": "cnnlstm.data.timeseries",
     "SensorStreamDataModule": "cnnlstm.data.sensor",
+    "SpeechDataModule": "cnnlstm.data.speech",
     "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
