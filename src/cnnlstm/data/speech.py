@@ -126,7 +126,7 @@ class DurationBucketSampler(Sampler[list[int]]):
     Utterances are sorted by duration (with a seeded jitter of ±``jitter`` of a duration, so the
     batches differ from epoch to epoch), cut into batches of ``batch_size``, and the batches
     shuffled. Padding stays small; a resumed run sees the batches an uninterrupted one would.
-    Without ``shuffle`` the batches follow the dataset's order (evaluation).
+    Without ``shuffle`` the batches follow the dataset's order.
 
     Example:
         >>> sampler = DurationBucketSampler([1.0, 5.0, 1.1, 5.2, 9.0], batch_size=2, seed=0)
@@ -190,6 +190,7 @@ class SpeechDataModule(BaseDataModule):
         val_fraction, test_fraction: shares of a single-set corpus held out (seeded).
         spec_augment: SpecAugment's arguments in training (``{}``: its defaults; ``None``: off).
         cache_audio: keep the checked waveforms in memory (small corpora) instead of re-reading.
+        timestamps: ``predict`` also writes each word's start and end time (from the CTC alignment).
         class_names: the vocabulary (blank first); set from a checkpoint for test/predict.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
@@ -216,6 +217,7 @@ class SpeechDataModule(BaseDataModule):
         test_fraction: float = 0.1,
         spec_augment: dict[str, Any] | None = None,
         cache_audio: bool = True,
+        timestamps: bool = False,
         class_names: list[str] | None = None,
         batch_size: int = 16,
         num_workers: int = 0,
@@ -234,6 +236,7 @@ class SpeechDataModule(BaseDataModule):
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.test_fraction = check_fraction("test_fraction", test_fraction)
         self.cache_audio = check_bool("cache_audio", cache_audio)
+        self.timestamps = check_bool("timestamps", timestamps)
         self.features = LogMel(sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms)
         self.spec_augment = None if spec_augment is None else SpecAugment(**spec_augment)
         self._vocabulary = Vocabulary(class_names) if class_names else None
@@ -374,17 +377,14 @@ class SpeechDataModule(BaseDataModule):
         dataset = getattr(self, f"{split}_dataset")
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__} has no {split} data; was setup() called?")
+        loader: dict[str, Any] = dict(
+            collate_fn=collate_speech, num_workers=self.num_workers, persistent_workers=self.num_workers > 0
+        )
+        if not shuffle:  # evaluation and prediction: the dataset's order
+            return DataLoader(dataset, batch_size=self.batch_size, **loader)
         durations = [dataset.duration(i) for i in range(len(dataset))]
-        sampler = DurationBucketSampler(
-            durations, batch_size=self.batch_size, seed=self.seed, shuffle=shuffle
-        )
-        return DataLoader(
-            dataset,
-            batch_sampler=sampler,
-            collate_fn=collate_speech,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
+        sampler = DurationBucketSampler(durations, batch_size=self.batch_size, seed=self.seed)
+        return DataLoader(dataset, batch_sampler=sampler, **loader)
 
     def featurize(
         self, wave: Tensor, wave_lengths: Tensor, *, augment: bool = False
@@ -406,6 +406,8 @@ class SpeechDataModule(BaseDataModule):
         x, lengths = self.featurize(batch["wave"], batch["wave_lengths"], augment=augment)
         out = {k: v for k, v in batch.items() if k not in ("wave", "wave_lengths")}
         out.update(x=x, lengths=lengths)
+        if self.timestamps:
+            out["frame_seconds"] = self.features.hop_length / self.sample_rate
         return out
 
     def example_input(self, batch_size: int = 2) -> Tensor:

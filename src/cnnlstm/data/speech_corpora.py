@@ -5,7 +5,8 @@ utterances of each split it finds, as :class:`Utterance` (audio path, transcript
 duration when the source gives it). Layouts, checked in this order:
 
 * a JSON-lines manifest (``--data.manifest FILE``, or ``train.jsonl`` / ``val.jsonl`` (or
-  ``dev.jsonl``) / ``test.jsonl`` in ``root``), one utterance per line:
+  ``dev.jsonl``) / ``test.jsonl`` in ``root``; any other ``NAME.jsonl`` is split ``NAME``, e.g.
+  ``test_heldout``), one utterance per line:
   ``{"audio_filepath": ..., "duration": ..., "text": ...}``; relative paths resolve against the
   manifest's folder;
 * Common Voice: ``train.tsv`` / ``dev.tsv`` / ``test.tsv`` with ``path`` and ``sentence`` columns,
@@ -160,12 +161,21 @@ def read_manifest(path: Path, split: str) -> tuple[list[Utterance], list[dict[st
     return utterances, problems
 
 
+def _manifest_split(stem: str) -> str:
+    """A manifest's split: ``train``, ``val`` (also ``dev``, ``valid``, ``validation``), ``test``, or its stem."""
+    lowered = stem.lower()
+    return next((split for split, names in _SPLIT_NAMES.items() if lowered in names), stem)
+
+
 def _manifests_in(root: Path) -> dict[str, Path]:
+    """``*.jsonl`` files (and ``train.json`` / ``val.json`` ...) of ``root`` by split name."""
     found: dict[str, Path] = {}
-    for candidate in sorted(root.glob("*.jsonl")) + sorted(root.glob("*.json")):
-        split = _split_of(candidate.stem)
-        if split and split not in found:
-            found[split] = candidate
+    known = {n for names in _SPLIT_NAMES.values() for n in names}
+    candidates = sorted(root.glob("*.jsonl")) + sorted(
+        p for p in root.glob("*.json") if p.stem.lower() in known
+    )
+    for candidate in candidates:
+        found.setdefault(_manifest_split(candidate.stem), candidate)
     return found
 
 
@@ -268,7 +278,7 @@ def _from_manifest(path: Path) -> Corpus:
     if not path.is_file():
         raise InputError(f"manifest {str(path)!r} does not exist", field="manifest")
     utterances, problems = read_manifest(path, "train")
-    if _split_of(path.stem) in ("val", "test"):  # a val/test manifest given alone: evaluate on it
+    if _manifest_split(path.stem) != "train":  # a val/test manifest given alone: evaluate on it
         return Corpus("manifest", {"test": utterances}, problems)
     splits = {"train": utterances}
     for split, sibling in _manifests_in(path.parent).items():
