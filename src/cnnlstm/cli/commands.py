@@ -162,6 +162,7 @@ def _export_speech(model: Any, output: Path, metadata: dict[str, Any]) -> None:
 
 
 def cmd_export(argv: list[str]) -> int:
+    from cnnlstm.deploy._common import EXPORT_FORMATS
     from cnnlstm.deploy.export import export_model
     from cnnlstm.models import create_model, model_info
     from cnnlstm.tasks.base import build_kwargs
@@ -187,15 +188,17 @@ def cmd_export(argv: list[str]) -> int:
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
     metadata = _export_metadata(ckpt, hp, str(ckpt_path))
     speech = model_info(hp["name"]).task == "speech"
+    # speech: the graph for any utterance length is acoustic_model.onnx (_export_speech)
+    formats = ("safetensors",) if speech else EXPORT_FORMATS
     report = export_model(
         model,
         model_name=hp["name"],
         model_kwargs=kwargs,
         example_input=example,
         output_dir=args.output,
-        # speech: the graph for any utterance length is acoustic_model.onnx (below)
-        **({"formats": ("safetensors",)} if speech else {}),
-        **metadata,
+        formats=formats,
+        class_names=metadata["class_names"],
+        preprocessing=metadata["preprocessing"],
     )
     if speech:
         _export_speech(model, args.output, metadata)
