@@ -36,6 +36,7 @@ __all__ = [
     "AudioReadError",
     "LogMel",
     "SpecAugment",
+    "StreamingLogMel",
     "cmvn",
     "mel_filterbank",
     "num_frames",
@@ -196,7 +197,8 @@ class LogMel(nn.Module):
             persistent=False,
         )
 
-    def forward(self, wave: Tensor) -> Tensor:
+    def forward(self, wave: Tensor, center: bool = True) -> Tensor:
+        """``center=False``: frames start at sample 0 (no padding; ``1 + (N - n_fft) // hop`` frames)."""
         if wave.dim() != 2:
             raise ValueError(f"LogMel expects waveforms (B, N); received {tuple(wave.shape)}")
         spec = torch.stft(
@@ -205,13 +207,71 @@ class LogMel(nn.Module):
             hop_length=self.hop_length,
             win_length=self.win_length,
             window=self.window,
-            center=True,
+            center=center,
             pad_mode="constant",
             return_complex=True,
         )  # (B, n_fft // 2 + 1, T)
         power = spec.real.square() + spec.imag.square()
         mel = power.transpose(1, 2) @ self.filterbank  # (B, T, n_mels)
         return torch.log(mel + 1e-6)
+
+
+class StreamingLogMel:
+    """:class:`LogMel` over audio arriving in chunks: the same frames as on the whole waveform.
+
+    Frame ``t`` covers samples ``[t·hop - n_fft/2, t·hop + n_fft/2)`` (centred, zero-padded at
+    both ends), so it is ready once ``n_fft/2`` samples past its centre have arrived (16 ms at
+    16 kHz); :meth:`finish` pads the end and returns the last frames. Only the samples the next
+    frames need are kept.
+
+    Example:
+        >>> mel = LogMel(n_mels=40)
+        >>> wave = torch.randn(5000)
+        >>> stream = StreamingLogMel(mel)
+        >>> frames = [stream.push(chunk) for chunk in wave.split(777)] + [stream.finish()]
+        >>> torch.allclose(torch.cat(frames), mel(wave[None])[0], atol=1e-4)
+        True
+    """
+
+    def __init__(self, logmel: LogMel) -> None:
+        self.mel = logmel
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the audio so far (a new recording)."""
+        half = self.mel.n_fft // 2
+        self._audio = torch.zeros(half)  # the left padding
+        self._base = 0  # position of _audio[0] in the padded signal
+        self._next = 0  # the next frame to compute
+        self.samples = 0
+
+    def _frames(self, last: int | None = None) -> Tensor:
+        n_fft, hop = self.mel.n_fft, self.mel.hop_length
+        end = self._base + len(self._audio)
+        t_max = (end - n_fft) // hop if end >= n_fft else -1
+        if last is not None:
+            t_max = min(t_max, last)
+        if t_max < self._next:
+            return torch.zeros(0, self.mel.n_mels)
+        segment = self._audio[self._next * hop - self._base : t_max * hop + n_fft - self._base]
+        with torch.no_grad():
+            frames = self.mel(segment[None].to(self.mel.window.device), center=False)[0].cpu()
+        self._next = t_max + 1
+        drop = self._next * hop - self._base
+        self._audio, self._base = self._audio[drop:], self._base + drop
+        return frames
+
+    def push(self, chunk: Tensor | np.ndarray) -> Tensor:
+        """Add samples ``(N,)``; return the frames they complete ``(k, n_mels)``."""
+        chunk = torch.as_tensor(chunk, dtype=torch.float32).flatten()
+        self._audio = torch.cat([self._audio, chunk])
+        self.samples += len(chunk)
+        return self._frames()
+
+    def finish(self) -> Tensor:
+        """The frames left at the end of the recording (right padding); ``1 + N // hop`` frames in all."""
+        self._audio = torch.cat([self._audio, torch.zeros(self.mel.n_fft // 2)])
+        return self._frames(last=self.samples // self.mel.hop_length)
 
 
 def cmvn(features: Tensor, lengths: Tensor | None = None, eps: float = 1e-5) -> Tensor:

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from cnnlstm._validation import (
     InputError,
     check_bool,
+    check_choice,
     check_fraction,
     check_non_negative_int,
     check_positive_float,
@@ -188,6 +189,9 @@ class SpeechDataModule(BaseDataModule):
             utterance with fewer output frames than CTC needs for its transcript is skipped.
         max_duration: longer utterances are skipped (seconds).
         val_fraction, test_fraction: shares of a single-set corpus held out (seeded).
+        normalization: ``"utterance"`` (mean/variance of each utterance's own features, which needs
+            the whole utterance) or ``"none"`` (raw log-mel, for streaming models, which normalise
+            their input themselves with running statistics).
         spec_augment: SpecAugment's arguments in training (``{}``: its defaults; ``None``: off).
         cache_audio: keep the checked waveforms in memory (small corpora) instead of re-reading.
         timestamps: ``predict`` also writes each word's start and end time (from the CTC alignment).
@@ -215,6 +219,7 @@ class SpeechDataModule(BaseDataModule):
         max_duration: float = 30.0,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
+        normalization: str = "utterance",
         spec_augment: dict[str, Any] | None = None,
         cache_audio: bool = True,
         timestamps: bool = False,
@@ -237,6 +242,7 @@ class SpeechDataModule(BaseDataModule):
         self.test_fraction = check_fraction("test_fraction", test_fraction)
         self.cache_audio = check_bool("cache_audio", cache_audio)
         self.timestamps = check_bool("timestamps", timestamps)
+        self.normalization = check_choice("normalization", normalization, ("utterance", "none"))
         self.features = LogMel(sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms)
         self.spec_augment = None if spec_augment is None else SpecAugment(**spec_augment)
         self._vocabulary = Vocabulary(class_names) if class_names else None
@@ -393,7 +399,8 @@ class SpeechDataModule(BaseDataModule):
         features = self.features.to(wave.device)
         x = features(wave)
         lengths = torch.clamp(num_frames(wave_lengths.to(wave.device), features.hop_length), max=x.shape[1])
-        x = cmvn(x, lengths)
+        if self.normalization == "utterance":
+            x = cmvn(x, lengths)
         if augment and self.spec_augment is not None:
             x = self.spec_augment.train()(x, lengths)
         return x, lengths
@@ -452,7 +459,7 @@ class SpeechDataModule(BaseDataModule):
             "n_mels": self.features.n_mels,
             "win_length": self.features.win_length,
             "hop_length": self.features.hop_length,
-            "normalization": "per-utterance mean/variance (cmvn)",
+            "normalization": self.normalization,
             "subsampling": self.subsampling,
             "vocabulary": list(self.vocabulary.tokens),
         }

@@ -296,6 +296,8 @@ class CNNLSTMCTCStream(CTCRecognizer):
         lstm_hidden: units per layer.
         lstm_layers: stacked LSTM layers.
         dropout: between LSTM layers and before the linear layer.
+        input_norm: normalise each mel band of the input with BatchNorm (running statistics in
+            eval mode): a causal normalisation, for features not normalised per utterance.
 
     Example:
         >>> model = CNNLSTMCTCStream(num_classes=12, in_channels=40, lstm_hidden=32).eval()
@@ -318,11 +320,13 @@ class CNNLSTMCTCStream(CTCRecognizer):
         lstm_hidden: int = 512,
         lstm_layers: int = 3,
         dropout: float = 0.1,
+        input_norm: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         c1, c2 = _check_channels("conv_channels", conv_channels, 2)
         kernel = _check_channels("kernel_size", kernel_size, 2)
+        self.input_norm = nn.BatchNorm1d(self.in_channels) if input_norm else nn.Identity()
         self.conv = nn.ModuleList(
             [
                 _ConvBlock2d(1, c1, (kernel[0], kernel[1]), (2, 2), causal=True),
@@ -341,7 +345,7 @@ class CNNLSTMCTCStream(CTCRecognizer):
 
     def encoder_features(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         # Causal: padding past an utterance's end cannot reach its valid frames; no masks needed.
-        h = x.unsqueeze(1)
+        h = self.input_norm(x.transpose(1, 2)).transpose(1, 2).unsqueeze(1)
         for block in self.conv:
             h = block(h)
         seq = h.permute(0, 2, 1, 3).flatten(2)
@@ -370,7 +374,7 @@ class CNNLSTMCTCStream(CTCRecognizer):
                 f"{type(self).__name__}.step expects one feature frame (B, C) with C={self.in_channels}; "
                 f"received {tuple(frame.shape)}"
             )
-        h: Tensor | None = frame[:, None, None, :]  # (B, 1, 1, C)
+        h: Tensor | None = self.input_norm(frame)[:, None, None, :]  # (B, 1, 1, C)
         for k, block in enumerate(self._blocks()):
             assert h is not None
             state.buffers[k] = torch.cat([state.buffers[k][:, :, 1:], h], dim=2)
