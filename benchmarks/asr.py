@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name[:58]:58} {scores['test']['cer']:9.4f} {scores['test']['wer']:9.4f} "
             f"{scores['test_heldout']['cer']:13.4f} {scores['test_heldout']['wer']:13.4f}"
         )
-    print("\nspeed (compute s per audio s, features included; threads=%d)" % args.threads)
+    print(f"\nspeed (compute s per audio s, features included; threads={args.threads})")
     for row in results["models"]:
         print(
             f"  {row['model']}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row['speed'].items()})}"

@@ -22,9 +22,12 @@ def _model() -> torch.nn.Module:
     return model.eval()
 
 
+@pytest.mark.parametrize("per_frame", [False, True], ids=["step_chunk", "step"])
 @pytest.mark.parametrize("chunk", [160, 777, 4000])
-def test_streamed_transcript_equals_the_whole_utterance_transcript(chunk):
+def test_streamed_transcript_equals_the_whole_utterance_transcript(chunk, per_frame, monkeypatch):
     model = _model()
+    if per_frame:  # the frame-by-frame path through cnnlstm.deploy.Stream
+        monkeypatch.setattr(model, "step_chunk", None)
     wave = torch.randn(16000 + 123, generator=torch.Generator().manual_seed(0)) * 0.1
     mel = LogMel(n_mels=40)
     with torch.no_grad():

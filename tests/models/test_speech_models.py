@@ -43,3 +43,17 @@ def test_bad_arguments_name_the_value():
         create_model("cnn_bilstm_ctc_tiny", kernel_size=(4, 3))
     with pytest.raises(ValueError, match="conv_channels"):
         create_model("cnn_bilstm_ctc_tiny", conv_channels=(4,))
+
+
+@pytest.mark.parametrize("sizes", [[1] * 21, [7, 7, 7], [3, 1, 2, 5, 10], [21]])
+def test_step_chunk_equals_forward_for_any_chunking(sizes):
+    torch.manual_seed(0)
+    model = create_model("cnn_lstm_ctc_stream_tiny", num_classes=6, in_channels=16).eval()
+    x = torch.randn(2, 21, 16)
+    state, outputs, start = model.init_state(2), [], 0
+    with torch.no_grad():
+        for size in sizes:
+            out, state = model.step_chunk(x[:, start : start + size], state)
+            outputs.append(out)
+            start += size
+        torch.testing.assert_close(torch.cat(outputs, dim=1), model(x), atol=1e-5, rtol=1e-5)

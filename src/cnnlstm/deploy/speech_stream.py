@@ -1,8 +1,9 @@
 """Live transcription: audio chunks in, the transcript so far out, with a streaming CTC model.
 
 :class:`SpeechStream` chains :class:`cnnlstm.data.audio.StreamingLogMel` (log-mel frames as soon
-as their window is complete), :class:`cnnlstm.deploy.Stream` over a model with ``init_state`` /
-``step`` (``cnn_lstm_ctc_stream``: every 4th feature frame completes one output frame) and greedy
+as their window is complete), the model's ``step_chunk`` on all of a chunk's frames at once where
+it has one (``cnn_lstm_ctc_stream``; else :class:`cnnlstm.deploy.Stream` frame by frame over
+``init_state`` / ``step``; every 4th feature frame completes one output frame) and greedy
 CTC decoding carried across chunks. The work per chunk is bounded and independent of what came
 before; the transcript equals the whole-utterance transcript of the same model, because the
 features, the model's steps and the decoding are each equal to their offline counterparts.
@@ -99,17 +100,32 @@ class SpeechStream:
         self.first_token_frame: int | None = None  # the feature frame at which a first label appeared
 
     def _consume(self, frames: Tensor) -> None:
+        if not len(frames):
+            return
+        chunked = getattr(self.stream.model, "step_chunk", None)
+        if callable(chunked):  # all the chunk's frames in one call (cnn_lstm_ctc_stream)
+            if self.stream.state is None:
+                self.stream.state = self.stream._steps.init_state(1, device=self.stream.device)
+            with torch.no_grad():
+                out, self.stream.state = chunked(frames[None].to(self.stream.device), self.stream.state)
+            self._decode(out[0].cpu(), self.feature_frames + len(frames))
+            self.feature_frames += len(frames)
+            return
         for frame in frames:
             out = self.stream.push(frame[None])  # (1, k, V)
             self.feature_frames += 1
-            for step in out[0]:
-                self.log_probs.append(step[None])
-                token = int(step.argmax())
-                if token != self._previous and token != 0:
-                    self.tokens.append(token)
-                    if self.first_token_frame is None:
-                        self.first_token_frame = self.feature_frames
-                self._previous = token
+            self._decode(out[0].cpu(), self.feature_frames)
+
+    def _decode(self, steps: Tensor, frames_seen: int) -> None:
+        """Greedy CTC over new output frames ``(k, V)``, continuing the previous chunks' path."""
+        for step in steps:
+            self.log_probs.append(step[None])
+            token = int(step.argmax())
+            if token != self._previous and token != 0:
+                self.tokens.append(token)
+                if self.first_token_frame is None:
+                    self.first_token_frame = frames_seen
+            self._previous = token
 
     @property
     def text(self) -> str:

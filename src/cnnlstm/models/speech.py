@@ -390,6 +390,31 @@ class CNNLSTMCTCStream(CTCRecognizer):
         out, state.lstm = self.lstm(seq, state.lstm)
         return F.log_softmax(self.fc(self.head_drop(out)), dim=-1), state
 
+    def step_chunk(self, frames: Tensor, state: StreamState) -> tuple[Tensor, StreamState]:
+        """Several feature frames ``(B, k, C)`` at once → the output frames they complete ``(B, k', V)``.
+
+        The same outputs as ``k`` calls of :meth:`step` (and as ``forward``), with one convolution
+        and one LSTM call per chunk instead of per frame: the way to stream on a CPU.
+        """
+        if frames.dim() != 3 or frames.shape[-1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}.step_chunk expects feature frames (B, k, C) with C={self.in_channels}; "
+                f"received {tuple(frames.shape)}"
+            )
+        h: Tensor = self.input_norm(frames.transpose(1, 2)).transpose(1, 2).unsqueeze(1)  # (B, 1, k, C)
+        for index, block in enumerate(self._blocks()):
+            count, seen = h.shape[2], state.seen[index]
+            full = torch.cat([state.buffers[index][:, :, 1:], h], dim=2)  # kt - 1 earlier frames, then k new
+            state.buffers[index] = full[:, :, -block.kernel_t :]
+            state.seen[index] = seen + count
+            first = -seen % block.stride_t  # the first new frame at a stride position
+            if first >= count:
+                return frames.new_zeros(frames.shape[0], 0, self.num_classes), state
+            h = block.window(full[:, :, first:])  # outputs at stride positions seen + first, +2, ...
+        seq = h.permute(0, 2, 1, 3).flatten(2)  # (B, k', C2 * F')
+        out, state.lstm = self.lstm(seq, state.lstm)
+        return F.log_softmax(self.fc(self.head_drop(out)), dim=-1), state
+
 
 _SHAPE = {"in_channels": -1}
 _NOMINAL, _TEST = (200, 80), (24, 16)
