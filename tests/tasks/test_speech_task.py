@@ -90,3 +90,22 @@ def test_prediction_gives_transcripts_and_word_times():
     assert out["references"] == ["ab"]
     for word, start, end in out["words"][0]:
         assert set(word) <= set("abc") and 0 <= start < end <= 0.4
+
+
+def test_beam_search_of_width_one_is_greedy_and_wider_beams_sum_over_paths():
+    pytest.importorskip("flashlight.lib.text.decoder")
+    from cnnlstm.nn.ctc import ctc_beam_decode
+
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        log_probs = torch.log_softmax(2 * torch.randn(3, 30, 6, generator=generator), dim=-1)
+        lengths = torch.tensor([30, 20, 5])
+        assert ctc_beam_decode(log_probs, lengths, beam_size=1) == ctc_greedy_decode(log_probs, lengths)
+    # two frames of p(blank) = 0.6, p(a) = 0.4: the best path is blank-blank (""), but "a" has
+    # probability 0.4·0.4 + 2·0.4·0.6 = 0.64 summed over its three paths
+    log_probs = torch.log(torch.tensor([[[0.6, 0.4], [0.6, 0.4]]]))
+    assert ctc_greedy_decode(log_probs) == [[]] and ctc_beam_decode(log_probs, beam_size=8) == [[1]]
+    task = SpeechTask(
+        name="cnn_bilstm_ctc_tiny", num_classes=5, input_shape=[40, 16], class_names=VOCAB, decoder="beam"
+    )
+    assert isinstance(task.decode(torch.log_softmax(torch.randn(2, 10, 5), -1))[0], str)

@@ -11,8 +11,9 @@ figures from ``jiwer`` over every utterance of the split (``wer``, ``cer``, subs
 deletions, insertions), a few example transcripts, and a picture of the spectrogram with the
 CTC best path under it for a few utterances.
 
-Decoding is greedy (best path). A beam search (flashlight-text) is not included: see
-``docs/speech.md``.
+Decoding is greedy (best path), or a lexicon-free CTC prefix beam search with ``decoder: beam``
+(flashlight-text, ``pip install "cnnlstm[speech-beam]"``; no language model: its wheels have no
+KenLM).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.text import CharErrorRate, WordErrorRate
 
-from cnnlstm.nn.ctc import ctc_best_path, ctc_greedy_decode, ctc_word_times
+from cnnlstm._validation import check_choice, check_positive_int
+from cnnlstm.nn.ctc import ctc_beam_decode, ctc_best_path, ctc_greedy_decode, ctc_word_times
 from cnnlstm.tasks.base import BaseTask
 from cnnlstm.training.progress import log_learning_rate
 
@@ -66,6 +68,8 @@ class SpeechTask(BaseTask):
 
     Args:
         name: a registered speech model (``cnnlstm models '*ctc*'``).
+        decoder: ``"greedy"`` (best path) or ``"beam"`` (prefix beam search, flashlight-text).
+        beam_size: hypotheses kept per frame by the beam search.
         class_names: the vocabulary, blank first (linked from the data; stored in checkpoints).
         **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask` (``num_classes`` is the vocabulary size).
 
@@ -78,7 +82,16 @@ class SpeechTask(BaseTask):
         0
     """
 
-    def __init__(self, *, name: str = "cnn_bilstm_ctc_tiny", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        name: str = "cnn_bilstm_ctc_tiny",
+        decoder: str = "greedy",
+        beam_size: int = 16,
+        **kwargs: Any,
+    ) -> None:
+        self.decoder = check_choice("decoder", decoder, ("greedy", "beam"))
+        self.beam_size = check_positive_int("beam_size", beam_size)
         super().__init__(name=name, **kwargs)
         self.vocabulary: list[str] = list(self.hparams.get("class_names") or [])
         self.transcripts: dict[str, tuple[list[str], list[str]]] = {}
@@ -106,12 +119,14 @@ class SpeechTask(BaseTask):
         return None
 
     def decode(self, log_probs: Tensor, lengths: Tensor | None = None) -> list[str]:
-        """Greedy transcripts of ``log_probs`` ``(B, T', V)``."""
+        """Transcripts of ``log_probs`` ``(B, T', V)`` (greedy or beam search, see ``decoder``)."""
         vocabulary = self.vocabulary
-        return [
-            "".join(vocabulary[i] if i < len(vocabulary) else "?" for i in ids)
-            for ids in ctc_greedy_decode(log_probs, lengths)
-        ]
+        if self.decoder == "beam":
+            space = vocabulary.index(" ") if " " in vocabulary else None
+            labels = ctc_beam_decode(log_probs, lengths, beam_size=self.beam_size, space_id=space)
+        else:
+            labels = ctc_greedy_decode(log_probs, lengths)
+        return ["".join(vocabulary[i] if i < len(vocabulary) else "?" for i in ids) for ids in labels]
 
     def _output_lengths(self, lengths: Tensor) -> Tensor:
         output_lengths = cast(Callable[[Tensor], Tensor], self.model.output_lengths)
