@@ -249,6 +249,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:58} {row['test']['cer']:9.4f} {row['test']['wer']:9.4f} "
             f"{row['test_heldout']['cer']:13.4f} {row['test_heldout']['wer']:13.4f}"
         )
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for row in results["models"]:
+        by_model.setdefault(row["model"], []).append(row)
+    results["means"] = {}
+    for model, rows in by_model.items():
+        if len(rows) > 1:
+            mean = {
+                f"{split}_{metric}": float(np.mean([r[split][metric] for r in rows]))
+                for split in SPLITS
+                for metric in ("cer", "wer")
+            }
+            mean["fit_wall_time_s"] = float(np.mean([r["fit_wall_time_s"] or 0 for r in rows]))
+            results["means"][model] = {"runs": len(rows), **mean}
+            name = f"{model}: mean of {len(rows)} runs ({mean['fit_wall_time_s']:.0f} s fit)"
+            print(
+                f"{name:58} {mean['test_cer']:9.4f} {mean['test_wer']:9.4f} "
+                f"{mean['test_heldout_cer']:13.4f} {mean['test_heldout_wer']:13.4f}"
+            )
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     for name, scores in results["peers"].items():
         print(
             f"{name[:58]:58} {scores['test']['cer']:9.4f} {scores['test']['wer']:9.4f} "
