@@ -164,6 +164,49 @@ def model_info_streams(model: torch.nn.Module) -> bool:
     return callable(getattr(model, "step", None))
 
 
+def model_means(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per model name with several runs (seeds): the mean CER/WER per split and fit time."""
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for row in models:
+        by_model.setdefault(row["model"], []).append(row)
+    means = {}
+    for model, rows in by_model.items():
+        if len(rows) > 1:
+            mean = {
+                f"{split}_{metric}": float(np.mean([r[split][metric] for r in rows]))
+                for split in SPLITS
+                for metric in ("cer", "wer")
+            }
+            mean["fit_wall_time_s"] = float(np.mean([r["fit_wall_time_s"] or 0 for r in rows]))
+            means[model] = {"runs": len(rows), **mean}
+    return means
+
+
+def print_tables(results: dict[str, Any], threads: int) -> None:
+    print(f"{'system':58} {'test CER':>9} {'test WER':>9} {'held-out CER':>13} {'held-out WER':>13}")
+    for row in results["models"]:
+        name = f"{row['model']} ({row['epochs']} epochs, {row['fit_wall_time_s'] or 0:.0f} s fit)"
+        print(
+            f"{name:58} {row['test']['cer']:9.4f} {row['test']['wer']:9.4f} "
+            f"{row['test_heldout']['cer']:13.4f} {row['test_heldout']['wer']:13.4f}"
+        )
+    for model, mean in results["means"].items():
+        name = f"{model}: mean of {mean['runs']} runs ({mean['fit_wall_time_s']:.0f} s fit)"
+        print(
+            f"{name:58} {mean['test_cer']:9.4f} {mean['test_wer']:9.4f} "
+            f"{mean['test_heldout_cer']:13.4f} {mean['test_heldout_wer']:13.4f}"
+        )
+    for name, scores in results["peers"].items():
+        print(
+            f"{name[:58]:58} {scores['test']['cer']:9.4f} {scores['test']['wer']:9.4f} "
+            f"{scores['test_heldout']['cer']:13.4f} {scores['test_heldout']['wer']:13.4f}"
+        )
+    print(f"\nspeed (compute s per audio s, features included; threads={threads})")
+    for row in results["models"]:
+        speed = {k: round(v, 4) if isinstance(v, float) else v for k, v in row["speed"].items()}
+        print(f"  {row['model']}: {json.dumps(speed)}")
+
+
 def train(seed: int, preset: str, extra: list[str]) -> Path:
     root = Path("runs/asr-benchmark") / f"{preset}-seed{seed}"
     cmd = [sys.executable, "-m", "cnnlstm", "fit", "--config", preset, f"--seed_everything={seed}"]
@@ -240,44 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         row["speed"] = speed(model, prep, waves, args.batch, stream=model_info(hp["name"]).streams)
         results["models"].append(row)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    results["means"] = model_means(results["models"])
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-
-    print(f"{'system':58} {'test CER':>9} {'test WER':>9} {'held-out CER':>13} {'held-out WER':>13}")
-    for row in results["models"]:
-        name = f"{row['model']} ({row['epochs']} epochs, {row['fit_wall_time_s'] or 0:.0f} s fit)"
-        print(
-            f"{name:58} {row['test']['cer']:9.4f} {row['test']['wer']:9.4f} "
-            f"{row['test_heldout']['cer']:13.4f} {row['test_heldout']['wer']:13.4f}"
-        )
-    by_model: dict[str, list[dict[str, Any]]] = {}
-    for row in results["models"]:
-        by_model.setdefault(row["model"], []).append(row)
-    results["means"] = {}
-    for model, rows in by_model.items():
-        if len(rows) > 1:
-            mean = {
-                f"{split}_{metric}": float(np.mean([r[split][metric] for r in rows]))
-                for split in SPLITS
-                for metric in ("cer", "wer")
-            }
-            mean["fit_wall_time_s"] = float(np.mean([r["fit_wall_time_s"] or 0 for r in rows]))
-            results["means"][model] = {"runs": len(rows), **mean}
-            name = f"{model}: mean of {len(rows)} runs ({mean['fit_wall_time_s']:.0f} s fit)"
-            print(
-                f"{name:58} {mean['test_cer']:9.4f} {mean['test_wer']:9.4f} "
-                f"{mean['test_heldout_cer']:13.4f} {mean['test_heldout_wer']:13.4f}"
-            )
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    for name, scores in results["peers"].items():
-        print(
-            f"{name[:58]:58} {scores['test']['cer']:9.4f} {scores['test']['wer']:9.4f} "
-            f"{scores['test_heldout']['cer']:13.4f} {scores['test_heldout']['wer']:13.4f}"
-        )
-    print(f"\nspeed (compute s per audio s, features included; threads={args.threads})")
-    for row in results["models"]:
-        print(
-            f"  {row['model']}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row['speed'].items()})}"
-        )
+    print_tables(results, args.threads)
     print(f"wrote {args.out}")
     return 0
 
