@@ -48,6 +48,9 @@ class TaskChecks:
     output_shape: Callable[[nn.Module, Tensor], tuple[int, ...]]
     loss: Callable[[Tensor], Tensor]
     step_output: str
+    # a step returns the output frames it completes (B, k, ...), whose concatenation over the
+    # steps so far is the forward's output, instead of the forward's output itself
+    step_emits_frames: bool = False
 
 
 TASK_CHECKS = {
@@ -62,6 +65,18 @@ TASK_CHECKS = {
         output_shape=lambda model, x: (x.shape[0], model.future_frames, *x.shape[2:]),
         loss=lambda out: out.square().mean(),
         step_output="frames",
+    ),
+    "speech": TaskChecks(
+        kwargs={"num_classes": NUM_CLASSES},
+        output_shape=lambda model, x: (x.shape[0], (x.shape[1] + 3) // 4, NUM_CLASSES),
+        loss=lambda out: nn.functional.ctc_loss(
+            out.transpose(0, 1),
+            torch.arange(2 * out.shape[0]).reshape(out.shape[0], 2) % (out.shape[2] - 1) + 1,
+            torch.full((out.shape[0],), out.shape[1]),
+            torch.full((out.shape[0],), 2),
+        ),
+        step_output="log_probs",
+        step_emits_frames=True,
     ),
 }
 
@@ -353,9 +368,13 @@ def test_each_step_equals_the_forward_on_the_steps_so_far(name):
     assert model.step_output == _checks(name).step_output
     x = _input(name, batch=3, seed=1)
     state = model.init_state(3, frame_size=tuple(x.shape[-2:]))
+    emitted = []
     with torch.no_grad():
         for t in range(x.shape[1]):
             output, state = model.step(x[:, t], state)
+            if _checks(name).step_emits_frames:
+                emitted.append(output)
+                output = torch.cat(emitted, dim=1)
             if t + 1 >= getattr(model, "min_steps", 1):
                 torch.testing.assert_close(output, model(x[:, : t + 1]), rtol=1e-4, atol=1e-5)
 

@@ -145,7 +145,24 @@ def _export_metadata(ckpt: dict[str, Any], hp: dict[str, Any], where: str) -> di
     return {"class_names": list(names) if names else None, "preprocessing": preprocessing}
 
 
+def _export_speech(model: Any, output: Path, metadata: dict[str, Any]) -> None:
+    from cnnlstm.deploy.speech_export import export_acoustic_model
+
+    vocabulary = metadata["class_names"]
+    if not vocabulary:
+        raise CLIError("the checkpoint holds no vocabulary (class_names); was it written by `cnnlstm fit`?")
+    report = export_acoustic_model(
+        model, output_dir=output, vocabulary=vocabulary, preprocessing=metadata["preprocessing"]
+    )
+    lengths = ", ".join(report["max_abs_diff_per_frames"])
+    print(
+        f"{report['file']}: dynamic batch and length, max |onnx - eager| = {report['max_abs_diff']:.3g} "
+        f"at {lengths} frames; vocabulary.json: {len(vocabulary)} tokens"
+    )
+
+
 def cmd_export(argv: list[str]) -> int:
+    from cnnlstm.deploy._common import EXPORT_FORMATS
     from cnnlstm.deploy.export import export_model
     from cnnlstm.models import create_model, model_info
     from cnnlstm.tasks.base import build_kwargs
@@ -170,14 +187,21 @@ def cmd_export(argv: list[str]) -> int:
         raise CLIError(f"--step: {hp['name']} does not stream (no init_state/step); export without --step")
     example = torch.randn(args.batch_size, *hp["input_shape"], generator=torch.Generator().manual_seed(0))
     metadata = _export_metadata(ckpt, hp, str(ckpt_path))
+    speech = model_info(hp["name"]).task == "speech"
+    # speech: the graph for any utterance length is acoustic_model.onnx (_export_speech)
+    formats = ("safetensors",) if speech else EXPORT_FORMATS
     report = export_model(
         model,
         model_name=hp["name"],
         model_kwargs=kwargs,
         example_input=example,
         output_dir=args.output,
-        **metadata,
+        formats=formats,
+        class_names=metadata["class_names"],
+        preprocessing=metadata["preprocessing"],
     )
+    if speech:
+        _export_speech(model, args.output, metadata)
     if metadata["class_names"] or metadata["preprocessing"]:
         names, prep = metadata["class_names"] or [], metadata["preprocessing"] or {}
         print(f"config.json: {len(names)} class names, preprocessing {sorted(prep)}")

@@ -61,7 +61,8 @@ class Stream:
         # the same model, typed for init_state and step, which can_stream checked
         self._steps = cast(StreamingModel, self.model)
         self.batch_size = int(batch_size)
-        self.returns_frames = getattr(model, "step_output", "logits") == "frames"
+        # forecasters' frames and speech models' log-probabilities are returned as they are
+        self.returns_frames = getattr(model, "step_output", "logits") in ("frames", "log_probs")
         first = next(model.parameters(), None)
         default = first.device if first is not None else None
         self.device = torch.device(device) if device is not None else default

@@ -23,6 +23,8 @@ _RECIPES: dict[str, Recipe] = {
     "classification": lambda shape, generator: (torch.randn(shape, generator=generator),),
     # frames in [0, 1], the range of the forecasts (a sigmoid output)
     "forecasting": lambda shape, generator: (torch.rand(shape, generator=generator),),
+    # log-mel features after per-utterance normalisation: standard normal (B, T, n_mels)
+    "speech": lambda shape, generator: (torch.randn(shape, generator=generator),),
 }
 
 

@@ -371,6 +371,9 @@ class PredictionWriter(BasePredictionWriter):
         if "frames" in batches[0]:
             self._write_frames(batches)
             return
+        if "transcripts" in batches[0]:
+            self._write_transcripts(batches)
+            return
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
         dataset: Any = getattr(_datamodule(trainer), "predict_dataset", None)  # duck-typed
@@ -413,6 +416,32 @@ class PredictionWriter(BasePredictionWriter):
             k = int(preds[0])
             where = f"{paths[0]}: " if paths else ""
             print(f"{where}{self._name(k)} (probability {float(probs[0, k]):.3f})")
+
+    def _write_transcripts(self, batches: list[dict[str, Any]]) -> None:
+        """Speech: ``transcripts.csv`` (path, text; the reference where known; word times as JSON
+        ``[[word, start_s, end_s], ...]`` when the batches carry them)."""
+        rows: list[tuple[str, str, str | None, Any]] = []
+        for b in batches:
+            for k, (file, text) in enumerate(zip(b["paths"], b["transcripts"], strict=True)):
+                reference = b["references"][k] if "references" in b else None
+                words = b["words"][k] if "words" in b else None
+                rows.append((file, text, reference, words))
+        has_refs = any(r[2] is not None for r in rows)
+        has_words = any(r[3] is not None for r in rows)
+        path = self.root / "transcripts.csv"
+        self.root.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(
+                ["path", "text"] + (["reference"] if has_refs else []) + (["words"] if has_words else [])
+            )
+            for file, text, reference, words in rows:
+                row = [file, text] + ([reference or ""] if has_refs else [])
+                row += [json.dumps(words)] if has_words else []
+                writer.writerow(row)
+        print(f"wrote {len(rows)} transcripts to {path}")
+        if len(rows) == 1:
+            print(f"{rows[0][0]}: {rows[0][1]}")
 
     def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:
         """Forecasts: ``predictions.npy`` ``(N, T_out, C, H, W)`` float32 in [0, 1], and PNG grids."""

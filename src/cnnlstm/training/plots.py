@@ -17,6 +17,7 @@ import torch
 __all__ = [
     "frames_to_images",
     "plot_confusion_matrix",
+    "plot_ctc_alignment",
     "plot_curves",
     "plot_forecast_grid",
     "plot_horizon_metrics",
@@ -217,6 +218,55 @@ def plot_horizon_metrics(per_horizon: dict[str, list[float]], path: str | Path) 
         ax.set_xlabel("future frame")
         ax.set_title(name.upper() + (" per frame" if name in ("mse", "mae") else ""))
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_ctc_alignment(
+    *,
+    features: Sequence[torch.Tensor],
+    paths: Sequence[Sequence[int]],
+    references: Sequence[str],
+    hypotheses: Sequence[str],
+    names: Sequence[str],
+    vocabulary: Sequence[str],
+    subsampling: int,
+    path: str | Path,
+) -> Path:
+    """Spectrograms ``(T, F)`` with the CTC best path under each (the token of every output frame,
+    blanks as a grey tick), titled with the reference and the greedy transcript."""
+    rows = len(features)
+    fig, axes = _subplots(
+        2 * rows, 1, figsize=(10, 2.6 * rows), squeeze=False, gridspec_kw={"height_ratios": [3, 1] * rows}
+    )
+    for k in range(rows):
+        spec, strip = axes[2 * k, 0], axes[2 * k + 1, 0]
+        frames = features[k].shape[0]
+        spec.imshow(
+            features[k].T.numpy(),
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            extent=(0, frames, 0, features[k].shape[1]),
+        )
+        spec.set_ylabel("mel band")
+        spec.set_title(
+            f"{names[k]}   ref: {references[k]!r}   hyp: {hypotheses[k]!r}", fontsize=8, loc="left"
+        )
+        spec.set_xticks([])
+        for t, token in enumerate(paths[k]):
+            x = (t + 0.5) * subsampling
+            if token == 0:
+                strip.plot([x, x], [0.4, 0.6], color="0.75", lw=0.8)
+            else:
+                label = vocabulary[token] if token < len(vocabulary) else "?"
+                strip.text(x, 0.5, "␣" if label == " " else label, ha="center", va="center", fontsize=8)
+        strip.set_xlim(0, frames)
+        strip.set_ylim(0, 1)
+        strip.set_yticks([])
+        strip.set_xlabel("feature frame (10 ms)" if k == rows - 1 else "")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)
