@@ -63,6 +63,12 @@ TASK_CHECKS = {
         loss=lambda out: out.square().mean(),
         step_output="frames",
     ),
+    "anomaly": TaskChecks(
+        kwargs={},
+        output_shape=lambda model, x: (x.shape[0], model.output_steps(x.shape[1]), x.shape[2]),
+        loss=lambda out: out.square().mean(),
+        step_output="forecast",
+    ),
 }
 
 

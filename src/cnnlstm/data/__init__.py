@@ -6,6 +6,7 @@ from cnnlstm.data.base import BaseDataModule, EpochSeededSampler
 from cnnlstm.data.synthetic import MovingSquareVideos, SyntheticVideoDataModule
 
 __all__ = [
+    "AnomalyDataModule",
     "BaseDataModule",
     "EpochSeededSampler",
     "ForecastDataModule",
@@ -24,6 +25,7 @@ _LAZY = {
     "UCRDataModule": "cnnlstm.data.timeseries",
     "SensorStreamDataModule": "cnnlstm.data.sensor",
     "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
+    "AnomalyDataModule": "cnnlstm.data.anomaly",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
 }

@@ -23,6 +23,8 @@ _RECIPES: dict[str, Recipe] = {
     "classification": lambda shape, generator: (torch.randn(shape, generator=generator),),
     # frames in [0, 1], the range of the forecasts (a sigmoid output)
     "forecasting": lambda shape, generator: (torch.rand(shape, generator=generator),),
+    # series normalised per channel (z-scores), as anomaly detectors read them
+    "anomaly": lambda shape, generator: (torch.randn(shape, generator=generator),),
 }
 
 
