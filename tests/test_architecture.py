@@ -39,7 +39,12 @@ ALLOWED = {
     "metrics": set(),  # the metrics the product reports: numpy and scikit-learn only
     "tasks": {"models", "nn", "training", "metrics"},  # tasks draw their pictures with training.plots
     "training": set(),
-    "deploy": {"models", "nn", "data"},  # preprocessing reuses data's decoding and readers
+    "deploy": {
+        "models",
+        "nn",
+        "data",
+        "metrics",
+    },  # metrics: the anomaly stream's thresholds;  # preprocessing reuses data's decoding and readers
     "cli": {"data", "tasks", "models", "nn", "training", "deploy", "metrics"},
 }
 
