@@ -39,7 +39,7 @@ ALLOWED = {
     "metrics": set(),  # the metrics the product reports: numpy and scikit-learn only
     "tasks": {"models", "nn", "training", "metrics"},  # tasks draw their pictures with training.plots
     "training": set(),
-    "deploy": {
+    "deploy": {"models", "nn", "data", "metrics"},  # data: decoding and readers; metrics: stream alarms
         "models",
         "nn",
         "data",

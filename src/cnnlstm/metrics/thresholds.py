@@ -160,15 +160,15 @@ def alarm_intervals(alarms: ArrayLike, scores: ArrayLike, *, min_gap: int = 1) -
     s = np.asarray(scores, dtype=np.float64)
     gap = check_positive_int("min_gap", min_gap)
     edges = np.diff(np.concatenate([[0], a.astype(np.int8), [0]]))
-    runs = list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+    starts, ends = np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist()
     merged: list[list[int]] = []
-    for start, end in runs:
-        if merged and start - merged[-1][1] <= gap:
-            merged[-1][1] = int(end)
+    for first, last in zip(starts, ends, strict=True):
+        if merged and first - merged[-1][1] <= gap:
+            merged[-1][1] = last
         else:
-            merged.append([int(start), int(end)])
+            merged.append([first, last])
     out = []
-    for start, end in merged:
-        peak = start + int(np.argmax(s[start : end + 1]))
-        out.append(Alarm(start, end, peak, float(s[peak])))
+    for first, last in merged:
+        peak = first + int(np.argmax(s[first : last + 1]))
+        out.append(Alarm(first, last, peak, float(s[peak])))
     return out
