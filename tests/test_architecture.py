@@ -36,15 +36,10 @@ ALLOWED = {
     "nn": set(),
     "models": {"nn"},
     "data": set(),
-    "metrics": set(),  # the metrics the product reports: numpy and scikit-learn only
+    "metrics": set(),  # anomaly metrics, thresholds, baselines: numpy, scipy, scikit-learn only
     "tasks": {"models", "nn", "training", "metrics"},  # tasks draw their pictures with training.plots
     "training": set(),
     "deploy": {"models", "nn", "data", "metrics"},  # data: decoding and readers; metrics: stream alarms
-        "models",
-        "nn",
-        "data",
-        "metrics",
-    },  # metrics: the anomaly stream's thresholds;  # preprocessing reuses data's decoding and readers
     "cli": {"data", "tasks", "models", "nn", "training", "deploy", "metrics"},
 }
 
