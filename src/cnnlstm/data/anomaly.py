@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -216,11 +217,13 @@ class AnomalyDataModule(BaseDataModule):
         self._train_starts: list[tuple[int, int]] = []
         self._val_starts: list[tuple[int, int]] = []
         dropped = 0
+        self._val_from: list[int] = []
         for i, (values, labels, _) in enumerate(train):
             n = len(values)
             val_from = n - int(n * self.val_fraction) if self.val_fraction > 0 else n
             if self.val_fraction > 0 and n - val_from < self.window:
                 val_from = n - self.window  # at least one validation window
+            self._val_from.append(val_from if val_from < n else 0)
             labelled = None
             if labels is not None and self.drop_labelled_from_train:
                 labelled = np.concatenate([[0], np.cumsum(labels.astype(np.int64))])
@@ -240,6 +243,7 @@ class AnomalyDataModule(BaseDataModule):
                 field="train_fraction",
             )
         self._train_parts = parts
+        self._train_names = [Path(source).stem for _, _, source in train]
         self.counts = {
             "train_windows": len(self._train_starts),
             "val_windows": len(self._val_starts),
@@ -289,6 +293,17 @@ class AnomalyDataModule(BaseDataModule):
         self._prepare()
         self.predict_series = self._read(self.predict_path, "predict_path")
         return _SeriesDataset(self._items(self.predict_series, [0] * len(self.predict_series)))
+
+    def calibration_dataset(self) -> Dataset:
+        """The training parts as whole series, ``test_start`` at their validation tail: a detector
+        scores each whole part (context) and calibrates its threshold on the steps from there on,
+        which it was not trained on (on the whole part when ``val_fraction=0``)."""
+        self._prepare()
+        items = []
+        for i, (part, start) in enumerate(zip(self._train_parts, self._val_from, strict=True)):
+            labels = torch.full((len(part),), -1, dtype=torch.int64)
+            items.append(SeriesItem(torch.as_tensor(part), labels, start, i, self._train_names[i]))
+        return _SeriesDataset(items)
 
     def series_for(self, split: str) -> list[Series]:
         """The raw series behind the ``test`` or ``predict`` items (timestamps, values for plots)."""

@@ -136,6 +136,11 @@ def _table(path: Path) -> tuple[dict[str, np.ndarray], Any]:
     return {str(c): frame[c].to_numpy() for c in frame.columns}, where
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (so that messages show ``2``, not ``np.int64(2)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _find(
     columns: dict[str, np.ndarray], wanted: str | None, names: Any, path: Path, field: str
 ) -> str | None:
@@ -171,7 +176,7 @@ def _timestamps(path: Path, column: str, raw: np.ndarray, where: Any) -> np.ndar
         row = int(np.flatnonzero(steps <= 0)[0]) + 1
         what = "repeats" if steps[row - 1] == 0 else "goes back"
         raise ValueError(
-            f"{path}: time column {column!r} {what} at {where(row)} ({raw[row - 1]!r} then {raw[row]!r}); "
+            f"{path}: time column {column!r} {what} at {where(row)} ({_plain(raw[row - 1])!r} then {_plain(raw[row])!r}); "
             "sort the rows and drop duplicated timestamps first (labels and scores are matched by row)"
         )
     return np.asarray([str(v) for v in raw.tolist()], dtype=object)
@@ -223,7 +228,7 @@ def read_series(
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise ValueError(
-                    f"{file}: label column {label!r} holds {raw[row]!r} at {where(row)}; labels must be 0 (normal) or 1 (anomaly)"
+                    f"{file}: label column {label!r} holds {_plain(raw[row])!r} at {where(row)}; labels must be 0 (normal) or 1 (anomaly)"
                 )
             labels = raw.astype(np.int8)
         stamps = (

@@ -105,6 +105,8 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         horizon: steps predicted after each step; a step's error averages its ``horizon`` forecasts.
         dropout: dropout between LSTM layers and before the head.
         gaussian: score errors as z-scores per channel (see :class:`AnomalyDetector`).
+        residual: predict the change from the last step (the forecast is the last sample plus the
+            head's output), which carries over to levels and trends the training part never reached.
 
     Shapes: ``forward`` ``(B, T, C)`` → the forecast after the last step ``(B, horizon, C)``;
     :meth:`forward_sequence` → the forecast after every step ``(B, T, horizon, C)``.
@@ -130,9 +132,11 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         horizon: int = 1,
         dropout: float = 0.0,
         gaussian: bool = False,
+        residual: bool = True,
     ) -> None:
         super().__init__()
         self._init_detector(in_channels, gaussian)
+        self.residual = check_bool("residual", residual)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
         self.horizon = check_positive_int("horizon", horizon)
         self.convs = _causal_convs(self.in_channels, conv_channels, self.kernel_size)
@@ -157,7 +161,8 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         for conv in self.convs:
             z = F.relu(conv(F.pad(z, (self.kernel_size - 1, 0))))  # causal: left padding only
         out, _ = self.lstm(z.transpose(1, 2), state)  # (B, T, H)
-        return self.head(self.drop(out)).unflatten(-1, (self.horizon, self.in_channels))
+        forecast = self.head(self.drop(out)).unflatten(-1, (self.horizon, self.in_channels))
+        return forecast + x[:, :, None] if self.residual else forecast  # (B, T, h, C)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_sequence(x)[:, -1]
@@ -226,6 +231,8 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         h, c = state[-2], state[-1]
         out, (h, c) = self.lstm(z.transpose(1, 2), (h, c))
         forecast = self.head(self.drop(out[:, -1])).unflatten(-1, (self.horizon, self.in_channels))
+        if self.residual:
+            forecast = forecast + sample[:, None]
         return forecast, (*buffers, h, c)
 
 

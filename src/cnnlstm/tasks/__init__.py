@@ -1,7 +1,8 @@
 """LightningModules, one per kind of problem; models come from the registry by name."""
 
+from cnnlstm.tasks.anomaly import AnomalyTask
 from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
 from cnnlstm.tasks.classification import ClassificationTask
 from cnnlstm.tasks.forecasting import ForecastingTask
 
-__all__ = ["BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError"]
+__all__ = ["AnomalyTask", "BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError"]
