@@ -303,9 +303,10 @@ class CNNLSTMAutoencoder(AnomalyDetector):
 
     def series_errors(self, x: Tensor, *, stride: int = 1, batch_size: int = 256) -> Tensor:
         """Signed errors ``(T, C)``, each step's mean over the windows (every ``stride`` steps, and
-        one ending at the last step) that hold it."""
+        one ending at the last step) that hold it; a stride above the window is capped to it, so
+        that every step is scored."""
         length, w = x.shape[0], min(self.window, x.shape[0])
-        starts = list(range(0, length - w + 1, check_positive_int("stride", stride)))
+        starts = list(range(0, length - w + 1, min(check_positive_int("stride", stride), w)))
         if starts[-1] != length - w:
             starts.append(length - w)
         total = torch.zeros_like(x)
