@@ -76,6 +76,7 @@ DEMO_RUNS: list[tuple[str, list[str]]] = [
     ),
     ("basicmotions-deepconvlstm", []),
     ("movingmnist-convlstm-small", _MOVING_MNIST),
+    ("anomaly-yahoo", []),
 ]
 
 
@@ -94,6 +95,7 @@ QUICK_ARGS = ["--trainer.max_epochs=1"]
 QUICK_DATA = {
     "synthetic-": ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"],
     "movingmnist-": ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16"],
+    "anomaly-": ["--trainer.limit_train_batches=3"],
 }
 COLUMNS = (
     "preset",
@@ -108,6 +110,9 @@ COLUMNS = (
     "MSE zeros",
     "MSE copy-last",
     "test SSIM",
+    "test VUS-PR",
+    "VUS-PR random",
+    "VUS-PR moving-median",
     "skipped files",
     "plots",
 )
@@ -130,6 +135,10 @@ def _row(preset: str, summary: dict) -> dict:
         "MSE zeros": baselines.get("zeros", {}).get("mse"),
         "MSE copy-last": baselines.get("copy_last", {}).get("mse"),
         "test SSIM": test.get("test/ssim"),
+        # anomaly detection: VUS-PR beside a random score and the moving-median baseline
+        "test VUS-PR": test.get("test/vus_pr"),
+        "VUS-PR random": baselines.get("random", {}).get("vus_pr"),
+        "VUS-PR moving-median": baselines.get("moving_median", {}).get("vus_pr"),
         "skipped files": summary.get("skipped_files", 0),
         "plots": ", ".join(
             summary.get("plots", [])

@@ -300,7 +300,11 @@ class AnomalyTask(BaseTask):
 
     def evaluation_artifacts(self, split: str, root: Path) -> dict[str, Any]:
         """Write the split's scores, alarms and pictures into ``root``; return what goes into summary.json."""
-        out: dict[str, Any] = {"files": self.write_outputs(split, root)}
+        written = self.write_outputs(split, root)
+        out: dict[str, Any] = {
+            "pictures": [n for n in written if n.endswith(".png")],
+            "files": [n for n in written if not n.endswith(".png")],
+        }
         if split in self.baselines:
             out["baselines"] = self.baselines[split]
         if self.per_series.get(split):
