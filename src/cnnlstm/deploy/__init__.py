@@ -15,6 +15,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "AnomalyStream",
     "ExportVerificationError",
     "Preprocess",
     "Pretrained",
@@ -32,6 +33,7 @@ _WHERE = {
     "Preprocess": "cnnlstm.deploy.preprocess",
     "export_step": "cnnlstm.deploy.step",
     "Stream": "cnnlstm.deploy.stream",
+    "AnomalyStream": "cnnlstm.deploy.anomaly_stream",
 }
 
 
