@@ -11,10 +11,13 @@ from scipy.stats import genpareto
 from cnnlstm.metrics import SPOT, Alarm, alarm_intervals, fit_gpd, moving_median_scores, quantile_threshold
 
 
-def test_fit_gpd_recovers_known_parameters():
-    peaks = genpareto.rvs(0.2, scale=2.0, size=5000, random_state=np.random.default_rng(0))
+@pytest.mark.parametrize("shape", [-0.3, 0.0, 0.2, 0.5])
+def test_fit_gpd_is_the_maximum_likelihood_fit_of_scipy(shape):
+    peaks = genpareto.rvs(shape, scale=2.0, size=3000, random_state=np.random.default_rng(0))
     xi, sigma = fit_gpd(peaks)
-    assert xi == pytest.approx(0.2, abs=0.05) and sigma == pytest.approx(2.0, rel=0.08)
+    ref_xi, _, ref_sigma = genpareto.fit(peaks, floc=0.0)
+    assert xi == pytest.approx(ref_xi, abs=0.01) and sigma == pytest.approx(ref_sigma, rel=0.01)
+    assert xi == pytest.approx(shape, abs=0.06) and sigma == pytest.approx(2.0, rel=0.08)
 
 
 def test_spot_threshold_matches_the_true_quantile_of_an_exponential():
