@@ -292,9 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     began = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    partial = Path(args.out).with_suffix(".partial.json")
+    partial.parent.mkdir(parents=True, exist_ok=True)
     for group in args.datasets:
         for spec in _dataset(group, args):
             rows.extend(run_series(spec, group, args))
+            partial.write_text(json.dumps(rows))  # what is done survives an interrupted run
     speeds = [stream_speed(window=w) for w in (64, 128, 256)]
     report = []
     for group in args.datasets:
@@ -327,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_text(
         json.dumps({"settings": settings, "stream": speeds, "rows": rows, "tables": text}, indent=1)
     )
+    partial.unlink(missing_ok=True)
     print(f"\nwrote {args.out} ({settings['wall_s']} s)")
     return 0
 
