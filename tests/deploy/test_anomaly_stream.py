@@ -54,6 +54,17 @@ def test_the_state_stays_the_same_size_however_long_the_stream():
     assert stream.push([0.0]).score is None
 
 
+def test_the_generic_stream_returns_the_forecast_itself():
+    from cnnlstm.deploy import Stream
+
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=2, horizon=3).eval()
+    x = torch.randn(1, 6, 2)
+    stream = Stream(model)
+    for t in range(6):
+        out = stream.push(x[:, t])
+    torch.testing.assert_close(out, model(x), rtol=1e-5, atol=1e-6)  # not a softmax of it
+
+
 def test_a_detector_without_forecasts_is_refused():
     with pytest.raises(TypeError, match="cannot stream anomaly scores"):
         AnomalyStream(create_model("cnn_lstm_autoencoder_tiny", in_channels=1))
