@@ -325,7 +325,7 @@ _SERIES: dict[str, Any] = dict(task="anomaly", modality="series")
 
 
 @register_model(
-    **_SERIES, input_size=(128, 1), test_input_size=(24, 3), shape_kwargs={"in_channels": -1}, streams=True
+    **_SERIES, input_size=(128, 1), test_input_size=(12, 2), shape_kwargs={"in_channels": -1}, streams=True
 )
 def cnn_lstm_forecast(**kwargs: Any) -> CNNLSTMForecastDetector:
     """CNN-LSTM forecasting detector: 2 causal convolutions of 32 (kernel 5), LSTM 64, next step."""
@@ -334,7 +334,7 @@ def cnn_lstm_forecast(**kwargs: Any) -> CNNLSTMForecastDetector:
     )
 
 
-@register_model(**_SERIES, input_size=(24, 3), shape_kwargs={"in_channels": -1}, streams=True)
+@register_model(**_SERIES, input_size=(12, 2), shape_kwargs={"in_channels": -1}, streams=True)
 def cnn_lstm_forecast_tiny(**kwargs: Any) -> CNNLSTMForecastDetector:
     """Tiny forecasting detector for tests: one causal convolution of 8 (kernel 3), LSTM 8, 2 steps ahead."""
     return with_defaults(
@@ -343,14 +343,14 @@ def cnn_lstm_forecast_tiny(**kwargs: Any) -> CNNLSTMForecastDetector:
 
 
 @register_model(
-    **_SERIES, input_size=(128, 1), test_input_size=(24, 3), shape_kwargs={"in_channels": -1, "window": 0}
+    **_SERIES, input_size=(128, 1), test_input_size=(12, 2), shape_kwargs={"in_channels": -1, "window": 0}
 )
 def cnn_lstm_autoencoder(**kwargs: Any) -> CNNLSTMAutoencoder:
     """CNN-LSTM autoencoder detector: a convolution of 32 (kernel 5), LSTM encoder and decoder of 64."""
     return with_defaults(CNNLSTMAutoencoder, dict(conv_channels=(32,), kernel_size=5, hidden_size=64), kwargs)
 
 
-@register_model(**_SERIES, input_size=(24, 3), shape_kwargs={"in_channels": -1, "window": 0})
+@register_model(**_SERIES, input_size=(12, 2), shape_kwargs={"in_channels": -1, "window": 0})
 def cnn_lstm_autoencoder_tiny(**kwargs: Any) -> CNNLSTMAutoencoder:
     """Tiny autoencoder detector for tests: a convolution of 8 (kernel 3), LSTMs of 8."""
     return with_defaults(CNNLSTMAutoencoder, dict(conv_channels=(8,), kernel_size=3, hidden_size=8), kwargs)

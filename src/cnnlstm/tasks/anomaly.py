@@ -62,7 +62,7 @@ class AnomalyTask(BaseTask):
         **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask`.
 
     Example:
-        >>> task = AnomalyTask(name="cnn_lstm_forecast_tiny", input_shape=[24, 2])
+        >>> task = AnomalyTask(name="cnn_lstm_forecast_tiny", input_shape=[12, 2])
         >>> task.score(torch.randn(50, 2)).shape
         torch.Size([50])
     """
