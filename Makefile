@@ -26,7 +26,7 @@ $(VENV)/.torch: constraints.txt | $(BIN)/python
 	@touch $@
 
 $(VENV)/.core: pyproject.toml $(VENV)/.torch
-	$(PIPI) -e ".[video,timeseries,forecasting,speech]"
+	$(PIPI) -e ".[video,timeseries,forecasting,speech,anomaly]"
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core

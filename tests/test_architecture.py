@@ -36,10 +36,11 @@ ALLOWED = {
     "nn": set(),
     "models": {"nn"},
     "data": set(),
-    "tasks": {"models", "nn", "training"},  # tasks draw their pictures with training.plots
+    "metrics": set(),  # anomaly metrics, thresholds, baselines: numpy, scipy, scikit-learn only
+    "tasks": {"models", "nn", "training", "metrics"},  # tasks draw their pictures with training.plots
     "training": set(),
-    "deploy": {"models", "nn", "data"},  # preprocessing reuses data's decoding and readers
-    "cli": {"data", "tasks", "models", "nn", "training", "deploy"},
+    "deploy": {"models", "nn", "data", "metrics"},  # data: decoding and readers; metrics: stream alarms
+    "cli": {"data", "tasks", "models", "nn", "training", "deploy", "metrics"},
 }
 
 

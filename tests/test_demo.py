@@ -32,6 +32,10 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
         elif row["preset"].startswith("speech-"):  # speech: WER and CER, the CTC alignment picture
             assert row["test acc"] is None and row["test CER"] >= 0 and row["test WER"] >= 0
             pictures = ("loss.png", "metrics.png", "alignment_test.png")
+        elif row["preset"].startswith("anomaly-"):  # detection: VUS-PR beside random and moving median
+            assert row["test acc"] is None and 0 <= row["test VUS-PR"] <= 1
+            assert row["VUS-PR random"] is not None and row["VUS-PR moving-median"] is not None
+            pictures = ("loss.png", "anomaly_test_yahoo.png")
         else:
             assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None and row["MSE zeros"] is None
             pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
@@ -68,12 +72,15 @@ def test_markdown_formatting():
         "test SSIM": None,
         "test WER": 0.125,
         "test CER": None,
+        "test VUS-PR": 0.75,
+        "VUS-PR random": 0.1,
+        "VUS-PR moving-median": None,
         "skipped files": 2,
         "plots": "loss.png",
     }
     assert (
         to_markdown([row]).splitlines()[-1]
-        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 0.125 |  | 2 | loss.png |"
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 0.125 |  | 0.750 | 0.100 |  | 2 | loss.png |"
     )
 
 
@@ -85,3 +92,12 @@ def test_row_puts_the_forecast_baselines_beside_the_model():
     row = _row("movingmnist-x", summary)
     assert (row["test MSE"], row["MSE zeros"], row["MSE copy-last"]) == (12.0, 40.0, 30.0)
     assert _row("synthetic-x", {})["MSE zeros"] is None
+
+
+def test_row_puts_the_anomaly_baselines_beside_the_detector():
+    summary = {
+        "test_metrics": {"test/vus_pr": 0.8},
+        "test_baselines": {"random": {"vus_pr": 0.1}, "moving_median": {"vus_pr": 0.6}},
+    }
+    row = _row("anomaly-x", summary)
+    assert (row["test VUS-PR"], row["VUS-PR random"], row["VUS-PR moving-median"]) == (0.8, 0.1, 0.6)

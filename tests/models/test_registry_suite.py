@@ -78,6 +78,12 @@ TASK_CHECKS = {
         step_output="log_probs",
         step_emits_frames=True,
     ),
+    "anomaly": TaskChecks(
+        kwargs={},
+        output_shape=lambda model, x: (x.shape[0], model.output_steps(x.shape[1]), x.shape[2]),
+        loss=lambda out: out.square().mean(),
+        step_output="forecast",
+    ),
 }
 
 

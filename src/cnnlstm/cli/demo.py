@@ -89,6 +89,7 @@ DEMO_RUNS: list[tuple[str, list[str]]] = [
     ("basicmotions-deepconvlstm", []),
     ("movingmnist-convlstm-small", _MOVING_MNIST),
     ("speech-digits", _SPEECH),
+    ("anomaly-yahoo", []),
 ]
 
 
@@ -108,6 +109,7 @@ QUICK_DATA = {
     "synthetic-": ["--data.num_train=64", "--data.num_val=32", "--data.num_test=32"],
     "movingmnist-": ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16"],
     "speech-": ["--data.init_args.generate={train: 16, val: 4, test: 4, test_heldout: 0, seed: 0}"],
+    "anomaly-": ["--trainer.limit_train_batches=3"],
 }
 COLUMNS = (
     "preset",
@@ -124,6 +126,9 @@ COLUMNS = (
     "test SSIM",
     "test WER",
     "test CER",
+    "test VUS-PR",
+    "VUS-PR random",
+    "VUS-PR moving-median",
     "skipped files",
     "plots",
 )
@@ -148,6 +153,10 @@ def _row(preset: str, summary: dict) -> dict:
         "test SSIM": test.get("test/ssim"),
         "test WER": test.get("test/wer"),
         "test CER": test.get("test/cer"),
+        # anomaly detection: VUS-PR beside a random score and the moving-median baseline
+        "test VUS-PR": test.get("test/vus_pr"),
+        "VUS-PR random": baselines.get("random", {}).get("vus_pr"),
+        "VUS-PR moving-median": baselines.get("moving_median", {}).get("vus_pr"),
         "skipped files": summary.get("skipped_files", 0),
         "plots": ", ".join(
             summary.get("plots", [])

@@ -6,6 +6,7 @@ from cnnlstm.data.base import BaseDataModule, EpochSeededSampler
 from cnnlstm.data.synthetic import MovingSquareVideos, SyntheticVideoDataModule
 
 __all__ = [
+    "AnomalyDataModule",
     "BaseDataModule",
     "EpochSeededSampler",
     "ForecastDataModule",
@@ -27,6 +28,7 @@ _LAZY = {
     "SensorStreamDataModule": "cnnlstm.data.sensor",
     "SpeechDataModule": "cnnlstm.data.speech",
     "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
+    "AnomalyDataModule": "cnnlstm.data.anomaly",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
     "RadarEchoDataModule": "cnnlstm.data.radar_echoes_data",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above

@@ -15,6 +15,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "AnomalyStream",
     "ExportVerificationError",
     "Preprocess",
     "Pretrained",
@@ -34,6 +35,7 @@ _WHERE = {
     "export_step": "cnnlstm.deploy.step",
     "export_sequence": "cnnlstm.deploy.sequence",
     "Stream": "cnnlstm.deploy.stream",
+    "AnomalyStream": "cnnlstm.deploy.anomaly_stream",
 }
 
 

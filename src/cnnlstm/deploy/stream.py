@@ -7,7 +7,9 @@ many frames came before, unlike re-running a window.
 
 A model's ``step_output`` attribute says what its ``step`` returns: ``"logits"`` (the default,
 classifiers), which :meth:`Stream.push` turns into class probabilities, or ``"frames"``
-(forecasters), the predicted future frames ``(B, future_frames, C, H, W)``, returned as they are.
+(forecasters), the predicted future frames ``(B, future_frames, C, H, W)``, returned as they are,
+as is an anomaly detector's ``"forecast"`` ``(B, horizon, C)`` (:class:`~cnnlstm.deploy.AnomalyStream`
+turns it into scores and alarms).
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ class Stream:
         # the same model, typed for init_state and step, which can_stream checked
         self._steps = cast(StreamingModel, self.model)
         self.batch_size = int(batch_size)
-        # forecasters' frames and speech models' log-probabilities are returned as they are
-        self.returns_frames = getattr(model, "step_output", "logits") in ("frames", "log_probs")
+        # forecasters' frames, speech models' log-probabilities and an anomaly detector's
+        # "forecast" are returned as they are
+        self.returns_frames = getattr(model, "step_output", "logits") in ("frames", "log_probs", "forecast")
         first = next(model.parameters(), None)
         default = first.device if first is not None else None
         self.device = torch.device(device) if device is not None else default

@@ -3,7 +3,7 @@
 Importing this package imports every model file, which registers its variants.
 """
 
-from cnnlstm.models import convlstm, forecasting, recurrent_forecasters, sensor, speech, video  # noqa: F401  (importing registers the models)
+from cnnlstm.models import anomaly, convlstm, forecasting, recurrent_forecasters, sensor, speech, video  # noqa: F401  (importing registers the models)
 from cnnlstm.models._base import ClassifierBase, StreamingModel, can_stream
 from cnnlstm.models._examples import example_inputs
 from cnnlstm.models._registry import (

@@ -25,6 +25,8 @@ _RECIPES: dict[str, Recipe] = {
     "forecasting": lambda shape, generator: (torch.rand(shape, generator=generator),),
     # log-mel features after per-utterance normalisation: standard normal (B, T, n_mels)
     "speech": lambda shape, generator: (torch.randn(shape, generator=generator),),
+    # series normalised per channel (z-scores), as anomaly detectors read them
+    "anomaly": lambda shape, generator: (torch.randn(shape, generator=generator),),
 }
 
 

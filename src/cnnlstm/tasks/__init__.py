@@ -1,8 +1,9 @@
 """LightningModules, one per kind of problem; models come from the registry by name."""
 
+from cnnlstm.tasks.anomaly import AnomalyTask
 from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
 from cnnlstm.tasks.classification import ClassificationTask
 from cnnlstm.tasks.forecasting import ForecastingTask
 from cnnlstm.tasks.speech import SpeechTask
 
-__all__ = ["BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError", "SpeechTask"]
+__all__ = ["AnomalyTask", "BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError", "SpeechTask"]

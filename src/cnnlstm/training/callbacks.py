@@ -374,6 +374,8 @@ class PredictionWriter(BasePredictionWriter):
         if "transcripts" in batches[0]:
             self._write_transcripts(batches)
             return
+        if "anomaly_series" in batches[0]:
+            return  # the anomaly task writes scores.csv and alarms.csv itself (AnomalyTask.write_outputs)
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
         dataset: Any = getattr(_datamodule(trainer), "predict_dataset", None)  # duck-typed

@@ -1,0 +1,70 @@
+"""The anomaly stream: sample by sample, the offline scores and alarms, with a state that never grows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlstm.deploy import AnomalyStream
+from cnnlstm.metrics import SPOT
+from cnnlstm.models import create_model
+from cnnlstm.tasks import AnomalyTask
+
+
+@pytest.mark.parametrize("smoothing", [1, 3])
+def test_streamed_scores_and_alarms_equal_the_offline_ones(smoothing):
+    torch.manual_seed(0)
+    task = AnomalyTask(
+        name="cnn_lstm_forecast_tiny",
+        input_shape=[24, 2],
+        smoothing=smoothing,
+        model_kwargs={"horizon": 3, "gaussian": True},
+    )
+    model = task.model.eval()
+    model.fit_error_stats(torch.randn(200, 2) * 0.5 + 0.1)
+    mean, std = np.array([10.0, -2.0]), np.array([3.0, 0.5])
+    raw = np.random.default_rng(0).normal(size=(80, 2)) * std + mean
+    raw[50] += 6 * std  # a spike
+    offline = task.score(torch.as_tensor((raw - mean) / std, dtype=torch.float32)).numpy()
+    calibration = np.random.default_rng(1).exponential(size=200) * offline.mean()
+    offline_alarms, _ = SPOT(risk=1e-2).fit(calibration).run(offline[1:])
+
+    stream = AnomalyStream(
+        model, mean=mean, std=std, threshold=SPOT(risk=1e-2).fit(calibration), smoothing=smoothing
+    )
+    results = [stream.push(sample) for sample in raw]
+    assert results[0].score is None  # nothing predicted the first sample
+    streamed = np.array([r.score for r in results[1:]])
+    np.testing.assert_allclose(streamed, offline[1:], rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal([r.alarm for r in results[1:]], offline_alarms)
+    assert results[50].alarm
+
+
+def test_the_state_stays_the_same_size_however_long_the_stream():
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=1, horizon=2)
+    stream = AnomalyStream(model, threshold=1.0)
+    for sample in torch.randn(10, 1):
+        stream.push(sample)
+    sizes = [t.shape for t in stream.state], len(stream.forecasts)
+    for sample in torch.randn(200, 1):
+        stream.push(sample)
+    assert ([t.shape for t in stream.state], len(stream.forecasts)) == sizes
+    stream.reset()
+    assert stream.push([0.0]).score is None
+
+
+def test_the_generic_stream_returns_the_forecast_itself():
+    from cnnlstm.deploy import Stream
+
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=2, horizon=3).eval()
+    x = torch.randn(1, 6, 2)
+    stream = Stream(model)
+    for t in range(6):
+        out = stream.push(x[:, t])
+    torch.testing.assert_close(out, model(x), rtol=1e-5, atol=1e-6)  # not a softmax of it
+
+
+def test_a_detector_without_forecasts_is_refused():
+    with pytest.raises(TypeError, match="cannot stream anomaly scores"):
+        AnomalyStream(create_model("cnn_lstm_autoencoder_tiny", in_channels=1))
