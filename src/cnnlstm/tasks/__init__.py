@@ -6,4 +6,11 @@ from cnnlstm.tasks.classification import ClassificationTask
 from cnnlstm.tasks.forecasting import ForecastingTask
 from cnnlstm.tasks.speech import SpeechTask
 
-__all__ = ["AnomalyTask", "BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError", "SpeechTask"]
+__all__ = [
+    "AnomalyTask",
+    "BaseTask",
+    "ClassificationTask",
+    "ForecastingTask",
+    "NonFiniteLossError",
+    "SpeechTask",
+]
