@@ -39,6 +39,7 @@ ALLOWED = {
     "tasks": {"models", "nn", "training"},  # tasks draw their pictures with training.plots
     "training": set(),
     "deploy": {"models", "nn", "data"},  # preprocessing reuses data's decoding and readers
+    "sklearn": {"data", "tasks", "models", "nn", "training"},  # estimators train the task on in-memory data
     "cli": {"data", "tasks", "models", "nn", "training", "deploy"},
 }
 
