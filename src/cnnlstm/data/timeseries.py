@@ -481,6 +481,12 @@ class UCRDataModule(BaseDataModule):
     def make_dataset(self, split: str) -> SequenceDataset:
         return self._dataset(*self._load()[split])
 
+    @property
+    def has_validation(self) -> bool:
+        """False when ``val_fraction`` holds out nothing: all of TRAIN trains, and ``cnnlstm fit``
+        then keeps the checkpoint of the lowest training loss instead of validation loss."""
+        return len(self._load()["val_indices"]) > 0
+
     def make_predict_dataset(self) -> SequenceDataset | None:
         return None if self.predict_path is None else self._predict_file_dataset(self.predict_path)
 
