@@ -107,6 +107,14 @@ def test_sktime_nested_panel_with_unequal_lengths():
         clf.predict(np.zeros((2, 3, 24)))
 
 
+def test_aeon_list_of_unequal_length_cases():
+    X, y = _toy(n=8, channels=2)
+    cases = [X[i, :, : 24 - (i % 3)] for i in range(8)]  # (channels, timepoints_i)
+    clf = TimeSeriesClassifier(model="cnn_bilstm_tiny", max_steps=3, random_state=0).fit(cases, y)
+    assert clf.variable_length_ and clf.predict_proba(cases[:2]).shape == (2, 2)
+    np.testing.assert_allclose(clf.predict_proba(cases[:1]), clf.predict_proba(X[:1]), rtol=1e-5)  # 24 steps
+
+
 def test_unknown_model_is_a_clear_error():
     X, y = _toy(n=8)
     with pytest.raises(ValueError, match="time-series classifier; received 'lrcn_tiny'"):

@@ -11,7 +11,8 @@ classifiers.
 * a numpy array ``(n_cases, n_channels, n_timepoints)``;
 * a 2-D array ``(n_cases, n_timepoints)``: univariate series;
 * a pandas DataFrame in sktime's ``nested_univ`` form (one column per channel, one ``pd.Series``
-  per cell), whose series may differ in length: shorter ones are zero-padded at the end and the
+  per cell), or a list of ``(n_channels, n_timepoints_i)`` arrays (aeon's form for unequal
+  lengths), whose series may differ in length: shorter ones are zero-padded at the end and the
   models are told their real lengths.
 
 ``y`` holds labels of any type (strings, integers...); :attr:`classes_` keeps them, sorted.
@@ -82,8 +83,18 @@ def _is_nested(X: Any) -> bool:
     return isinstance(X.iat[0, 0], (pd.Series, np.ndarray, list))
 
 
+def _is_case_list(X: Any) -> bool:
+    """True for aeon's unequal-length form: a list of ``(n_channels, n_timepoints_i)`` arrays."""
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(isinstance(case, np.ndarray) and case.ndim == 2 for case in X)
+    )
+
+
 def to_series_array(X: Any) -> tuple[np.ndarray, np.ndarray]:
-    """sktime's ``nested_univ`` DataFrame as ``(x (N, T_max, C), lengths (N,))``, zero-padded at the end.
+    """sktime's ``nested_univ`` DataFrame, or a list of ``(C, T_i)`` arrays (aeon), as
+    ``(x (N, T_max, C), lengths (N,))``, zero-padded at the end.
 
     Example:
         >>> import pandas as pd
@@ -91,20 +102,27 @@ def to_series_array(X: Any) -> tuple[np.ndarray, np.ndarray]:
         >>> x, lengths = to_series_array(frame)
         >>> x[:, :, 0].tolist(), lengths.tolist()
         ([[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]], [3, 2])
+        >>> to_series_array([np.ones((2, 3)), np.ones((2, 1))])[1].tolist()
+        [3, 1]
     """
-    rows = X.to_numpy()
     cases = []
-    for i, row in enumerate(rows):
-        channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
-        if len({len(ch) for ch in channels}) != 1:
-            raise ValueError(
-                f"case {i} has channels of different lengths {sorted({len(c) for c in channels})}"
-            )
-        cases.append(np.stack(channels, axis=1))  # (T_i, C)
+    if _is_case_list(X):
+        counts = {case.shape[0] for case in X}
+        if len(counts) != 1:
+            raise ValueError(f"X's cases differ in channel count: {sorted(counts)}")
+        cases = [np.asarray(case, dtype=np.float64).T for case in X]  # (T_i, C)
+    else:
+        for i, row in enumerate(X.to_numpy()):
+            channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
+            if len({len(ch) for ch in channels}) != 1:
+                raise ValueError(
+                    f"case {i} has channels of different lengths {sorted({len(c) for c in channels})}"
+                )
+            cases.append(np.stack(channels, axis=1))  # (T_i, C)
     lengths = np.asarray([len(c) for c in cases], dtype=np.int64)
     if len(cases) == 0 or lengths.min() == 0:
         raise ValueError("X holds an empty case or no cases; every case needs at least one time step")
-    x = np.zeros((len(cases), int(lengths.max()), rows.shape[1]))
+    x = np.zeros((len(cases), int(lengths.max()), cases[0].shape[1]))
     for i, case in enumerate(cases):
         x[i, : len(case)] = case
     if not np.isfinite(x).all():
@@ -190,7 +208,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
     # -- input -------------------------------------------------------------------------------------
     def _series(self, X: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """``X`` as ``(x (N, T, C) float64, lengths (N,))``; records or checks the channel count."""
-        if _is_nested(X):
+        if _is_nested(X) or _is_case_list(X):
             x, lengths = to_series_array(X)
             if reset:
                 self.n_features_in_ = x.shape[2]
