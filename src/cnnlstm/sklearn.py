@@ -145,6 +145,8 @@ def _quiet(verbose: bool) -> Iterator[None]:
             # Advice that does not apply to in-memory arrays of a few hundred series.
             warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+            # Lightning 2.6's own use of a torch pytree API that torch 2.13 deprecates; not ours.
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
             yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
