@@ -563,7 +563,11 @@ class UCRDataModule(BaseDataModule):
             "classes": list(data["classes"]),
             "class_counts": counts,
             "val_fraction": self.val_fraction,
-            "validation": "stratified from the archive's TRAIN split, fixed by seed",
+            "validation": (
+                "stratified from the archive's TRAIN split, fixed by seed"
+                if len(data["val_indices"])
+                else "none: all of TRAIN trains"
+            ),
             "normalize": self.normalize,
         }
 
