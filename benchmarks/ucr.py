@@ -152,7 +152,13 @@ ANCHOR_METHODS = ["FCN", "ResNet", "InceptionTime", "HC2"]
 
 def _settings(args: argparse.Namespace) -> dict:
     """What makes two runs of the same (dataset, model, seed) comparable."""
-    return {"recipe": RECIPE, "epochs": args.epochs, "steps": args.steps, "extra": list(args.extra)}
+    # (not "epochs": each run records the epochs it trained under that name)
+    return {
+        "recipe": RECIPE,
+        "max_epochs_override": args.epochs,
+        "max_steps_override": args.steps,
+        "extra": list(args.extra),
+    }
 
 
 def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> dict | None:
