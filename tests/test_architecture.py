@@ -40,6 +40,7 @@ ALLOWED = {
     "tasks": {"models", "nn", "training", "metrics"},  # tasks draw their pictures with training.plots
     "training": set(),
     "deploy": {"models", "nn", "data", "metrics"},  # data: decoding and readers; metrics: stream alarms
+    "sklearn": {"data", "tasks", "models", "nn", "training"},  # estimators train the task on in-memory data
     "cli": {"data", "tasks", "models", "nn", "training", "deploy", "metrics"},
 }
 

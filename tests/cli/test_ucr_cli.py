@@ -44,7 +44,10 @@ def test_generic_preset_trains_then_tests_its_best_checkpoint(family, tmp_path):
         "--data.name=BasicMotions",
     )
     assert summary["preset"] == f"ucr-{family}" and summary["model"] == f"{family}_tiny"
-    assert summary["epochs"] == 1 and 0 <= summary["fit_metrics"]["val/acc"] <= 1
+    # The archive recipe: all of TRAIN trains, `best` is the epoch of the lowest training loss.
+    assert summary["epochs"] == 1 and 0 <= summary["fit_metrics"]["train/acc"] <= 1
+    assert summary["best_monitor"] == "train/loss" and "val/acc" not in summary["fit_metrics"]
+    assert summary["data"]["samples"]["train"] == 40  # the whole TRAIN split of BasicMotions
     assert set(summary["test_metrics"]) >= {"test/acc", "test/f1_macro", "test/f1_weighted"}
     assert len(summary["test_confusion_matrix"]) == 4  # BasicMotions: 4 activities
     assert sum(map(sum, summary["test_confusion_matrix"])) == 40  # the whole test split

@@ -100,6 +100,11 @@ class CnnLstmCLI(LightningCLI):
         kwargs["callbacks"] = list(cfg.get("callbacks") or []) + self._callbacks(cfg, run_root)
         plugins = cfg.get("plugins") or []
         kwargs["plugins"] = (plugins if isinstance(plugins, list) else [plugins]) + [SafeCheckpointIO()]
+        if not getattr(self.datamodule, "has_validation", True) and cfg.get("limit_val_batches") in (
+            None,
+            1.0,
+        ):
+            kwargs["limit_val_batches"] = 0  # nothing to validate on: skip the loop, not warn about it
         return super().instantiate_trainer(**kwargs)
 
     def _loggers(self, cfg: Any, run_root: Path) -> Any:
@@ -128,12 +133,15 @@ class CnnLstmCLI(LightningCLI):
             EpochLinePrinter(),  # off a terminal: one line per epoch instead of redrawn bars
         ]
         if cfg.get("enable_checkpointing", True) is not False:
+            # Data without a validation split (UCR with val_fraction 0: all of TRAIN trains) keep
+            # the epoch of the lowest training loss as `best`, as the archive's published models do.
+            validates = getattr(self.datamodule, "has_validation", True)
             ours.append(
                 EpochEndCheckpoint(
                     dirpath=run_root / "checkpoints",
                     filename="epoch{epoch:03d}",
                     auto_insert_metric_name=False,
-                    monitor="val/loss",
+                    monitor="val/loss" if validates else "train/loss",
                     mode="min",
                     save_top_k=1,
                     save_last=True,

@@ -34,13 +34,15 @@ def _metrics_line(metrics: dict[str, Any], split: str) -> str:
 
 
 def _best_epoch(root: Path, summary: dict[str, Any]) -> int | None:
-    """The epoch of the best checkpoint: the metrics.csv row whose val/loss is the best score."""
+    """The epoch of the best checkpoint: the metrics.csv row whose monitored loss is the best score."""
     best = summary.get("best_score")
+    monitor = summary.get("best_monitor") or "val/loss"
     path = root / "metrics.csv"
     if isinstance(best, (int, float)) and path.is_file():
         with open(path, newline="") as f:
             for row in csv.DictReader(f):
-                value, epoch = row.get("val/loss") or "", row.get("epoch") or ""
+                value = row.get(monitor) or row.get(f"{monitor}_epoch") or ""
+                epoch = row.get("epoch") or ""
                 if value and epoch and math.isclose(float(value), best, rel_tol=1e-5, abs_tol=1e-7):
                     return int(float(epoch))
     match = re.search(r"epoch=?(\d+)", Path(str(summary.get("best_checkpoint") or "")).name)
@@ -121,7 +123,8 @@ def format_run_summary(root: str | Path, command: str) -> str:
             score = summary.get("best_score")
             of = f" of {summary['epochs']}" if isinstance(summary.get("epochs"), int) else ""
             # counted from 1 like the per-epoch lines (the checkpoint's file name counts from 0)
-            rows.append(("best epoch", f"{epoch + 1}{of}  (val/loss {_number(score)})"))
+            monitor = summary.get("best_monitor") or "val/loss"
+            rows.append(("best epoch", f"{epoch + 1}{of}  ({monitor} {_number(score)})"))
     metrics = _metrics_line(summary.get(_METRICS_KEY[command]) or {}, split)
     if metrics:
         rows.append((split, metrics))

@@ -1,8 +1,10 @@
-"""Time-series classification on the UCR/UEA archive, from the copies that sktime ships.
+"""Time-series classification on the UCR/UEA archive: the copies sktime ships, or any archive file.
 
 :class:`UCRDataModule` loads a dataset by name with sktime's own reader, from the files bundled
-in ``sktime/datasets/data`` only: nothing is ever downloaded (:func:`available_datasets` lists
-what works offline). Every sample is a tuple ``(x, y, length)``:
+in ``sktime/datasets/data`` (nothing is ever downloaded: :func:`available_datasets` lists what
+works offline), or a user's ``NAME_TRAIN``/``NAME_TEST`` pair of ``.ts``, ``.arff`` or ``.tsv``
+files given as ``path`` (read by :mod:`cnnlstm.data.timeseries_files`). Every sample is a tuple
+``(x, y, length)``:
 
 * ``x`` — float32 ``(T, C)``, time first and channels last, so batches are ``(B, T, C)``;
 * ``y`` — int64 class index (``-1`` for unlabelled series given to ``predict_path``);
@@ -32,6 +34,7 @@ from torch.utils.data import Dataset
 
 from cnnlstm._validation import InputError, check_bool, check_fraction
 from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.timeseries_files import dataset_name_of, find_pair, read_archive_file
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
 
@@ -336,7 +339,13 @@ class UCRDataModule(BaseDataModule):
     Data loads on first use (``input_shape``, ``num_classes`` or :meth:`setup`) and is cached.
 
     Args:
-        name: dataset name, one of :func:`available_datasets` (e.g. ``"BasicMotions"``).
+        name: dataset name, one of :func:`available_datasets` (e.g. ``"BasicMotions"``); not used
+            when ``path`` is given.
+        path: a user's archive data instead of a bundled set: a ``NAME_TRAIN.ts`` (``.arff``,
+            ``.tsv``) file whose ``NAME_TEST`` file lies beside it, or a folder holding the pair
+            (see :func:`~cnnlstm.data.timeseries_files.find_pair`). The dataset is then called
+            ``NAME``.
+        test_path: the test file, when it is not the ``_TEST`` file beside ``path``.
         val_fraction: fraction of every class of TRAIN held out for validation, in ``[0, 1)``;
             ``0`` gives an empty validation set (Lightning then skips validation).
         normalize: standardise channels with training statistics.
@@ -361,6 +370,8 @@ class UCRDataModule(BaseDataModule):
         self,
         *,
         name: str = "BasicMotions",
+        path: str | Path | None = None,
+        test_path: str | Path | None = None,
         val_fraction: float = 0.2,
         normalize: bool = True,
         predict_path: str | Path | None = None,
@@ -372,7 +383,17 @@ class UCRDataModule(BaseDataModule):
         # Lightning merges data and task hyper-parameters into one record, where the task's model
         # ``name`` would clash with this ``name``: the dataset is recorded as ``dataset_name``.
         self.save_hyperparameters(ignore=["name"])
-        self.dataset_name = _check_name(name)
+        self.files: tuple[Path, Path] | None = None
+        if path is not None:
+            self.files = find_pair(path, test_path)
+            self.dataset_name = dataset_name_of(self.files[0])
+        elif test_path is not None:
+            raise InputError(
+                "test_path needs path (the training file) too; give --data.path NAME_TRAIN.ts",
+                field="test_path",
+            )
+        else:
+            self.dataset_name = _check_name(name)
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.normalize = check_bool("normalize", normalize)
@@ -388,11 +409,21 @@ class UCRDataModule(BaseDataModule):
     def _load(self) -> dict[str, Any]:
         if self._data is not None:
             return self._data
-        train_series, train_labels = _load_split(self.dataset_name, "train")
-        test_series, test_labels = _load_split(self.dataset_name, "test")
+        if self.files is not None:
+            train_series, train_labels = read_archive_file(self.files[0], field="path")
+            test_series, test_labels = read_archive_file(
+                self.files[1], field="path" if self.hparams.get("test_path") is None else "test_path"
+            )
+        else:
+            train_series, train_labels = _load_split(self.dataset_name, "train")
+            test_series, test_labels = _load_split(self.dataset_name, "test")
         channels = {s.shape[1] for s in train_series + test_series}
         if len(channels) != 1:
-            raise ValueError(f"{self.dataset_name} cases differ in channel count: {sorted(channels)}")
+            where = f"{self.files[0].name} and {self.files[1].name}" if self.files else self.dataset_name
+            raise InputError(
+                f"{where} cases differ in channel count ({sorted(channels)}); every case needs the same channels",
+                field="path" if self.files else "name",
+            )
         t_max = max(len(s) for s in train_series + test_series)
         classes = sorted_labels(np.concatenate([train_labels, test_labels]))
         index = {label: i for i, label in enumerate(classes)}
@@ -449,6 +480,12 @@ class UCRDataModule(BaseDataModule):
 
     def make_dataset(self, split: str) -> SequenceDataset:
         return self._dataset(*self._load()[split])
+
+    @property
+    def has_validation(self) -> bool:
+        """False when ``val_fraction`` holds out nothing: all of TRAIN trains, and ``cnnlstm fit``
+        then keeps the checkpoint of the lowest training loss instead of validation loss."""
+        return len(self._load()["val_indices"]) > 0
 
     def make_predict_dataset(self) -> SequenceDataset | None:
         return None if self.predict_path is None else self._predict_file_dataset(self.predict_path)
@@ -516,7 +553,8 @@ class UCRDataModule(BaseDataModule):
         return {
             **super().describe(),
             "dataset": self.dataset_name,
-            "path": str(_bundled_dir() / self.dataset_name),
+            "path": str(_bundled_dir() / self.dataset_name) if self.files is None else str(self.files[0]),
+            "test_path": None if self.files is None else str(self.files[1]),
             "predict_path": str(self.predict_path) if self.predict_path is not None else None,
             "channels": int(data["channels"]),
             "lengths": lengths,
@@ -525,7 +563,11 @@ class UCRDataModule(BaseDataModule):
             "classes": list(data["classes"]),
             "class_counts": counts,
             "val_fraction": self.val_fraction,
-            "validation": "stratified from the archive's TRAIN split, fixed by seed",
+            "validation": (
+                "stratified from the archive's TRAIN split, fixed by seed"
+                if len(data["val_indices"])
+                else "none: all of TRAIN trains"
+            ),
             "normalize": self.normalize,
         }
 

@@ -66,7 +66,8 @@ class BaseTask(pl.LightningModule):
         optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"`` (momentum 0.9).
         lr: learning rate.
         weight_decay: weight decay.
-        scheduler: ``"cosine"`` (to 0 over ``max_epochs``), ``"plateau"`` (halve on a flat
+        scheduler: ``"cosine"`` (to 0 over ``max_epochs``, or step by step over the updates when
+            the trainer has ``max_steps``), ``"plateau"`` (halve on a flat
             validation loss) or ``None``.
         class_names: the data's class names, recorded by the CLI so that predictions carry names
             and another tree is evaluated with the same label order.
@@ -150,6 +151,12 @@ class BaseTask(pl.LightningModule):
         if hp["scheduler"] is None:
             return optimizer
         if hp["scheduler"] == "cosine":
+            trainer = self._trainer
+            if trainer is not None and trainer.max_steps > 0:
+                # A budget of updates (--trainer.max_steps): the cosine runs over them, step by step.
+                steps = max(1, int(trainer.estimated_stepping_batches))
+                cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+                return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
             epochs = self.trainer.max_epochs if self.trainer and self.trainer.max_epochs else 1
             cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "epoch"}}

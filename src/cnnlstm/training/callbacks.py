@@ -235,6 +235,7 @@ class RunArtifacts(Callback):
                 "fit_metrics": _scalars(trainer.callback_metrics),
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
                 "best_score": float(best_score) if best_score is not None else None,
+                "best_monitor": getattr(ckpt, "monitor", None),  # val/loss, or train/loss without validation
                 "plots": plots,
                 **self._skipped(trainer),
                 **self._data(trainer),
