@@ -76,3 +76,15 @@ def test_overlap_is_not_checked_without_keys_or_a_record(frame_file, tmp_path):
     assert describe_split(tmp_path, dm, "test")["overlap"].startswith("not checked")
     (tmp_path / "data_keys.json").write_text("{not json")
     assert describe_split(tmp_path, dm, "test")["overlap"].startswith("not checked")
+
+
+def test_archive_cases_are_keyed_by_file_and_case_and_test_never_overlaps_train(tmp_path):
+    pytest.importorskip("sktime")
+    from cnnlstm.data.timeseries import UCRDataModule
+
+    dm = UCRDataModule(name="ItalyPowerDemand", val_fraction=0.2)
+    dm.setup()
+    train, val, test = (_split_digests(dm, s) for s in ("train", "val", "test"))
+    assert len(train) == len(dm.train_dataset) and not train & val and not (train | val) & test
+    write_fit_keys(tmp_path, dm)
+    assert describe_split(tmp_path, dm, "test")["overlap"] == {"train": 0, "val": 0}

@@ -54,14 +54,21 @@ class SequenceDataset(Dataset):
         ((5, 2), 1, 3)
     """
 
-    def __init__(self, x: Tensor, y: Tensor, lengths: Tensor) -> None:
+    def __init__(self, x: Tensor, y: Tensor, lengths: Tensor, *, keys: Sequence[str] | None = None) -> None:
         if x.dim() != 3:
             raise ValueError(f"x must be (N, T, C); received shape {tuple(x.shape)}")
         if not len(x) == len(y) == len(lengths):
             raise ValueError(f"x, y and lengths differ in length: {len(x)}, {len(y)}, {len(lengths)}")
+        if keys is not None and len(keys) != len(x):
+            raise ValueError(f"keys has {len(keys)} entries for {len(x)} sequences")
         self.x = x.float()
         self.y = y.long()
         self.lengths = lengths.long()
+        self.keys = list(keys) if keys is not None else None
+
+    def sample_keys(self) -> list[str] | None:
+        """Each sequence's identity (its file and case number) when the data module gave one."""
+        return self.keys
 
     def __len__(self) -> int:
         return len(self.x)
@@ -478,8 +485,22 @@ class UCRDataModule(BaseDataModule):
         x, lengths = _pad(list(series), data["t_max"])
         return self._dataset(x, np.full(n, -1, dtype=np.int64), lengths)
 
+    def _split_keys(self, split: str) -> list[str]:
+        """``<file>#<case>``: the archive file (TRAIN for train and val, TEST for test) and the
+        case's position in it."""
+        data = self._load()
+        part = 1 if split == "test" else 0
+        if self.files is not None:
+            source = str(Path(self.files[part]).resolve())
+        else:
+            source = f"sktime:{self.dataset_name}_{('TRAIN', 'TEST')[part]}"
+        cases = range(len(data["test"][0])) if split == "test" else data[f"{split}_indices"].tolist()
+        return [f"{source}#{i}" for i in cases]
+
     def make_dataset(self, split: str) -> SequenceDataset:
-        return self._dataset(*self._load()[split])
+        dataset = self._dataset(*self._load()[split])
+        dataset.keys = self._split_keys(split)
+        return dataset
 
     @property
     def has_validation(self) -> bool:
