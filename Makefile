@@ -26,7 +26,7 @@ $(VENV)/.torch: constraints.txt | $(BIN)/python
 	@touch $@
 
 $(VENV)/.core: pyproject.toml $(VENV)/.torch
-	$(PIPI) -e ".[video,timeseries,forecasting]"
+	$(PIPI) -e ".[video,timeseries,forecasting,text]"
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core

@@ -12,19 +12,23 @@ __all__ = [
     "FrameSequenceDataModule",
     "MovingMNISTDataModule",
     "MovingSquareVideos",
+    "NumbersDataModule",
+    "ParallelTextDataModule",
     "SensorStreamDataModule",
     "SyntheticVideoDataModule",
     "UCRDataModule",
     "VideoDataModule",
 ]
 
-# Modules with optional dependencies (PyAV, sktime, pandas, mlxtend) load when first asked for.
+# Modules with optional dependencies (PyAV, sktime, pandas, mlxtend, sentencepiece, num2words) load when first asked for.
 _LAZY = {
     "VideoDataModule": "cnnlstm.data.video",
     "UCRDataModule": "cnnlstm.data.timeseries",
     "SensorStreamDataModule": "cnnlstm.data.sensor",
     "MovingMNISTDataModule": "cnnlstm.data.moving_mnist_data",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
+    "ParallelTextDataModule": "cnnlstm.data.text",
+    "NumbersDataModule": "cnnlstm.data.text_synth",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
 }
 

@@ -222,7 +222,14 @@ def _distributions() -> list[tuple[Path, set[str], str, str]]:
         meta = dist.metadata
         info = meta.json
         licence = info.get("license_expression") or info.get("license") or "unknown"
-        out.append((Path(str(dist.locate_file(""))), top, str(info.get("name", "unknown")), str(licence).splitlines()[0]))
+        out.append(
+            (
+                Path(str(dist.locate_file(""))),
+                top,
+                str(info.get("name", "unknown")),
+                str(licence).splitlines()[0],
+            )
+        )
     return out
 
 

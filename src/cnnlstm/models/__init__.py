@@ -3,7 +3,7 @@
 Importing this package imports every model file, which registers its variants.
 """
 
-from cnnlstm.models import convlstm, forecasting, sensor, video  # noqa: F401  (importing registers the models)
+from cnnlstm.models import convlstm, forecasting, sensor, translation, video  # noqa: F401  (importing registers the models)
 from cnnlstm.models._base import ClassifierBase, StreamingModel, can_stream
 from cnnlstm.models._examples import example_inputs
 from cnnlstm.models._registry import (
@@ -19,6 +19,7 @@ from cnnlstm.models._registry import (
     shape_kwargs_for,
 )
 from cnnlstm.models.convlstm import ConvLSTMClassifier
+from cnnlstm.models.translation import Translator
 from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier, FrameMean
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "FrameMean",
     "ModelInfo",
     "StreamingModel",
+    "Translator",
     "UnknownModelError",
     "can_stream",
     "create_model",

@@ -3,5 +3,6 @@
 from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
 from cnnlstm.tasks.classification import ClassificationTask
 from cnnlstm.tasks.forecasting import ForecastingTask
+from cnnlstm.tasks.seq2seq import Seq2SeqTask
 
-__all__ = ["BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError"]
+__all__ = ["BaseTask", "ClassificationTask", "ForecastingTask", "NonFiniteLossError", "Seq2SeqTask"]
