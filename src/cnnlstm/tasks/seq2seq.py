@@ -166,17 +166,18 @@ class Seq2SeqTask(BaseTask):
 
     def translate(self, source: Tensor) -> tuple[Tensor, Tensor | None]:
         """Output token ids ``(B, T)`` (and greedy's attention ``(B, T, S)``) for a source batch."""
-        limits = {"max_len_a": self.max_len_a, "max_len_b": self.max_len_b}
+        a, b = self.max_len_a, self.max_len_b
         if self.beam_size > 1:
             decoded = beam_search(
                 self.translator,
                 source,
                 beam_size=self.beam_size,
                 length_penalty=self.length_penalty,
-                **limits,
+                max_len_a=a,
+                max_len_b=b,
             )
         else:
-            decoded = greedy_decode(self.translator, source, **limits)
+            decoded = greedy_decode(self.translator, source, max_len_a=a, max_len_b=b)
         return decoded.tokens, decoded.attention
 
     def _texts(self, split: str, count: int) -> list[tuple[str, str]]:
