@@ -117,3 +117,17 @@ def test_bad_encoder_and_kernel_are_refused():
         create_model("conv_lstm_translator_tiny", max_positions=8)(
             torch.full((1, 9), 4), torch.ones(1, 1, dtype=torch.long)
         )
+
+
+def test_decoder_step_is_the_lstm_of_cnnlstm_nn():
+    """The decoder's one-step fast path computes what its cnnlstm.nn.LSTM computes on a length-1 sequence."""
+    model = _model("conv_lstm_translator_tiny", decoder_layers=2)
+    lstm = model.decoder.lstm
+    x = torch.randn(3, lstm.input_size)
+    h, c = torch.randn(2, 3, lstm.hidden_size), torch.randn(2, 3, lstm.hidden_size)
+    top, h1, c1 = model.decoder._lstm_step(x, h, c)
+    with torch.no_grad():
+        out, (h2, c2) = lstm(x[:, None], (h, c))
+    torch.testing.assert_close(top, out[:, 0])
+    torch.testing.assert_close(h1, h2)
+    torch.testing.assert_close(c1, c2)

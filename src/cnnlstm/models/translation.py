@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from cnnlstm._validation import check_bool, check_dropout, check_positive_int
 from cnnlstm.models._registry import register_model, with_defaults
-from cnnlstm.nn.lstm import LSTM
+from cnnlstm.nn.lstm import LSTM, lstm_step
 
 __all__ = [
     "PAD",
@@ -274,16 +274,31 @@ class AttentionLSTMDecoder(nn.Module):
 
     def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
         """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
-        x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1).unsqueeze(1)  # (B, 1, 2E)
-        out, (h, c) = self.lstm(x, (state.h, state.c))
-        assert isinstance(out, Tensor)
-        query = self.query_proj(out[:, 0])  # (B, A)
+        x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
+        top, h, c = self._lstm_step(x, state.h, state.c)
+        query = self.query_proj(top)  # (B, A)
         scores = torch.einsum("bsa,ba->bs", memory.keys, query)
         scores = scores.masked_fill(~memory.mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)  # (B, S)
         context = torch.einsum("bs,bsa->ba", weights, memory.values)
-        feed = torch.tanh(self.combine(torch.cat([out[:, 0], context], dim=-1)))  # (B, E)
+        feed = torch.tanh(self.combine(torch.cat([top, context], dim=-1)))  # (B, E)
         return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
+
+    def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
+        equations) without the sequence machinery: ``x`` ``(B, F)`` → top output ``(B, H)``, new ``h``, ``c``."""
+        lstm = self.lstm
+        hs, cs = [], []
+        for k in range(lstm.num_layers):
+            if k > 0 and lstm.dropout > 0 and self.training:
+                x = nn.functional.dropout(x, p=lstm.dropout, training=True)
+            gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
+            x, c_k = lstm_step(
+                gates_x, h[k], c[k], getattr(lstm, f"weight_hh_l{k}"), getattr(lstm, f"bias_hh_l{k}")
+            )
+            hs.append(x)
+            cs.append(c_k)
+        return x, torch.stack(hs), torch.stack(cs)
 
     @staticmethod
     def reorder_state(state: DecoderState, index: Tensor) -> DecoderState:
