@@ -29,6 +29,9 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
                 "forecast_test.gif",
                 "horizon_test.png",
             )
+        elif row["preset"].startswith("numbers-"):  # translation: exact match, chrF, attention pictures
+            assert row["test acc"] is None and 0.0 <= row["test exact match"] <= 1.0 and row["test chrF"] >= 0
+            pictures = ("loss.png", "attention_0.png")
         else:
             assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None and row["MSE zeros"] is None
             pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
@@ -63,12 +66,14 @@ def test_markdown_formatting():
         "MSE zeros": 40.0,
         "MSE copy-last": None,
         "test SSIM": None,
+        "test exact match": None,
+        "test chrF": None,
         "skipped files": 2,
         "plots": "loss.png",
     }
     assert (
         to_markdown([row]).splitlines()[-1]
-        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 2 | loss.png |"
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  |  |  | 2 | loss.png |"
     )
 
 

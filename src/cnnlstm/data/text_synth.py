@@ -365,3 +365,32 @@ def build_software_corpus(
     }
     (out / "sources.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m cnnlstm.data.text_synth software --output DIR [--source_lang en --target_lang de]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cnnlstm.data.text_synth", description=main.__doc__)
+    parser.add_argument("what", choices=["software"], help="the corpus to build")
+    parser.add_argument("--output", required=True, type=Path, help="folder for train/valid/test files")
+    parser.add_argument("--source_lang", default="en")
+    parser.add_argument("--target_lang", default="de")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no_cldr", action="store_true", help="gettext catalogues only")
+    args = parser.parse_args(argv)
+    report = build_software_corpus(
+        args.output,
+        source_lang=args.source_lang,
+        target_lang=args.target_lang,
+        seed=args.seed,
+        cldr=not args.no_cldr,
+    )
+    print(
+        f"{report['pairs']} pairs {report['splits']} from {len(report['sources'])} sources -> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
