@@ -277,7 +277,9 @@ def _collect(
     """``({source: first translation}, per-source report)`` from the catalogues under ``paths`` (and CLDR)."""
     pairs: dict[str, str] = {}
     sources: list[dict[str, Any]] = []
-    installed = _distributions()
+    installed: list[tuple[Path, set[str], str, str]] | None = (
+        None  # read once, when a package's file shows up
+    )
     for mo in _catalogues(target_lang, paths):
         try:
             entries = read_mo(mo)
@@ -289,7 +291,9 @@ def _collect(
             if s and t and s not in pairs:
                 pairs[s] = t
                 added += 1
-        package, licence = _distribution_of(mo, installed)
+        if installed is None and "site-packages" in mo.parts:
+            installed = _distributions()
+        package, licence = _distribution_of(mo, installed or [])
         sources.append(
             {"file": str(mo), "package": package, "licence": licence, "entries": len(entries), "added": added}
         )

@@ -115,9 +115,10 @@ def export_translator(
     ``tolerance`` raises ``RuntimeError``.
 
     Example:
+        >>> import tempfile
         >>> from cnnlstm import create_model
         >>> model = create_model("conv_lstm_translator_tiny", num_classes=20)
-        >>> report = export_translator(model, "exported-translator/", max_len_b=4)
+        >>> report = export_translator(model, tempfile.mkdtemp(), max_len_b=4)
         >>> report["same_tokens"], report["max_abs_logit_diff"] < 1e-4
         (True, True)
     """
