@@ -344,7 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--software-root", type=Path, default=Path("data/software-en-de"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--summarise",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="print the table of saved JSON results (merged); no runs",
+    )
     args = parser.parse_args(argv)
+    if args.summarise:
+        rows = [row for path in args.summarise for row in json.loads(path.read_text())["rows"]]
+        print(to_markdown(summarise(rows)))
+        return 0
     if not math.isfinite(args.budget) or args.budget <= 0:
         parser.error("--budget must be a positive number of seconds")
     results = run(args)
