@@ -217,11 +217,13 @@ class ParallelTextDataModule(BaseDataModule):
             kind=self.tokenizer_kind,
             vocab_size=self.vocab_size,
         )
-        self.skipped = [s for corpus in self.corpora.values() for s in corpus.skipped]
+        self.skipped = [
+            {"split": split, **s} for split, corpus in self.corpora.items() for s in corpus.skipped
+        ]
         for split, corpus in self.corpora.items():
-            self._encoded[split] = self._encode(corpus.pairs)
+            self._encoded[split] = self._encode(corpus.pairs, split)
 
-    def _encode(self, pairs: Sequence[Pair]) -> TokenPairDataset:
+    def _encode(self, pairs: Sequence[Pair], split: str = "") -> TokenPairDataset:
         assert self.tokenizer is not None
         kept_ids, kept = [], []
         for pair in pairs:
@@ -231,6 +233,7 @@ class ParallelTextDataModule(BaseDataModule):
                 file, _, line = pair.origin.rpartition(":")
                 self.skipped.append(
                     {
+                        "split": split,
                         "file": file or "generated",
                         "line": int(line) if line.isdigit() else line,
                         "reason": f"too long: {len(source)} source / {len(target)} target tokens (limits "
