@@ -21,6 +21,10 @@ within a few percent (the table prints both counts). Speed: training target toke
 second, and test sentences per CPU second for greedy and beam-5 decoding (batch 64), all with
 ``torch.set_num_threads(--threads)``.
 
+Before the runs, ``--speed-batches`` training batches are timed with the two models alternating
+on the same batches (medians of tokens per CPU second, the whole step and the encoder alone):
+less exposed to a shared machine's load than the per-run averages.
+
 Usage:
     OMP_NUM_THREADS=1 python benchmarks/translation.py --corpora numbers-de numbers-fr software \\
         --seeds 0 1 2 --budget 300 --json docs/results/translation.json
@@ -183,6 +187,40 @@ def _scores(hyps: list[str], refs: list[str]) -> dict[str, Any]:
     return {k: scores[k] for k in ("exact_match", "chrf", "bleu", "ter", "cer", "bleu_signature")}
 
 
+def interleaved_speed(dm: ParallelTextDataModule, repeats: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Training speed on the same batches, the models alternating (conv, BiLSTM, conv, ...) so that
+    machine load hits both alike: median target tokens per CPU second of a whole training step, and
+    median source tokens per CPU second of the encoder alone (forward + backward)."""
+    torch.manual_seed(seed)
+    vocab = dm.num_classes
+    models = {n: create_model(n, num_classes=vocab, **kw).train() for n, kw in matched_models(vocab).items()}
+    batches = []
+    for source, target, _ in dm.train_dataloader():
+        batches.append((source, target))
+        if len(batches) == repeats:
+            break
+    timings: dict[str, dict[str, list[float]]] = {n: {"step": [], "encoder": []} for n in models}
+    for source, target in batches:
+        for name, model in models.items():
+            start = time.process_time()
+            model(source, target[:, :-1]).logsumexp(-1).mean().backward()
+            timings[name]["step"].append(int(target[:, 1:].ne(PAD).sum()) / (time.process_time() - start))
+            start = time.process_time()
+            memory = model.encoder(source)
+            (memory.keys.sum() + memory.values.sum()).backward()
+            timings[name]["encoder"].append(int(source.ne(PAD).sum()) / (time.process_time() - start))
+            model.zero_grad(set_to_none=True)
+    return [
+        {
+            "model": name,
+            "batches": len(batches),
+            "step_tokens_per_s_median": round(statistics.median(t["step"]), 1),
+            "encoder_tokens_per_s_median": round(statistics.median(t["encoder"]), 1),
+        }
+        for name, t in timings.items()
+    ]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     if "software" in args.corpora and not (args.software_root / "train.en").is_file():
@@ -192,7 +230,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rows": [],
         "settings": vars(args) | {"software_root": str(args.software_root)},
     }
+    results["speed"] = {}
     for corpus in args.corpora:
+        if args.speed_batches:
+            results["speed"][corpus] = interleaved_speed(make_data(corpus, args, 0), args.speed_batches)
+            for entry in results["speed"][corpus]:
+                print(f"{corpus:<12} speed {entry}", flush=True)
         for seed in args.seeds:
             dm = make_data(corpus, args, seed)
             vocab = dm.num_classes
@@ -334,7 +377,9 @@ def _write(path: Path, results: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", nargs="+", default=["numbers-de", "numbers-fr", "software"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--seeds", nargs="*", type=int, default=[0, 1, 2], help="none: the speed comparison only"
+    )
     parser.add_argument("--budget", type=float, default=300.0, help="training CPU seconds per model and seed")
     parser.add_argument("--max-exponent", type=int, default=5)
     parser.add_argument("--train-size", type=int, default=20000)
@@ -343,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab-size", type=int, default=2000, help="BPE vocabulary of the software corpus")
     parser.add_argument("--software-root", type=Path, default=Path("data/software-en-de"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--speed-batches", type=int, default=20, help="batches of the interleaved speed comparison (0: none)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--summarise",
