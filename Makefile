@@ -26,7 +26,7 @@ $(VENV)/.torch: constraints.txt | $(BIN)/python
 	@touch $@
 
 $(VENV)/.core: pyproject.toml $(VENV)/.torch
-	$(PIPI) -e ".[video,timeseries,forecasting,speech,anomaly]"
+	$(PIPI) -e ".[video,timeseries,forecasting,speech,anomaly,text]"
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core

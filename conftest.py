@@ -23,7 +23,7 @@ collect_ignore = [
 ]
 
 # Doctest examples that export to ONNX take several seconds each: slow, like the tests that do.
-_SLOW_DOCTEST_MODULES = ("cnnlstm.deploy.export", "cnnlstm.deploy.step")
+_SLOW_DOCTEST_MODULES = ("cnnlstm.deploy.export", "cnnlstm.deploy.step", "cnnlstm.deploy.translation")
 
 
 def pytest_collection_modifyitems(config, items):

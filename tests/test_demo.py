@@ -36,6 +36,9 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
             assert row["test acc"] is None and 0 <= row["test VUS-PR"] <= 1
             assert row["VUS-PR random"] is not None and row["VUS-PR moving-median"] is not None
             pictures = ("loss.png", "anomaly_test_yahoo.png")
+        elif row["preset"].startswith("numbers-"):  # translation: exact match, chrF, attention pictures
+            assert row["test acc"] is None and 0.0 <= row["test exact match"] <= 1.0 and row["test chrF"] >= 0
+            pictures = ("loss.png", "attention_0.png")
         else:
             assert 0.0 <= row["test acc"] <= 1.0 and row["test MSE"] is None and row["MSE zeros"] is None
             pictures = ("loss.png", "confusion_val.png", "confusion_test.png")
@@ -75,12 +78,14 @@ def test_markdown_formatting():
         "test VUS-PR": 0.75,
         "VUS-PR random": 0.1,
         "VUS-PR moving-median": None,
+        "test exact match": None,
+        "test chrF": None,
         "skipped files": 2,
         "plots": "loss.png",
     }
     assert (
         to_markdown([row]).splitlines()[-1]
-        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 0.125 |  | 0.750 | 0.100 |  | 2 | loss.png |"
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 0.125 |  | 0.750 | 0.100 |  |  |  | 2 | loss.png |"
     )
 
 

@@ -30,6 +30,7 @@ from cnnlstm.models import (
     model_info,
     shape_kwargs_for,
 )
+from cnnlstm.models._examples import SEQ2SEQ_VOCAB
 
 ALL = list_models()
 TINY = list_models("*_tiny")
@@ -37,15 +38,20 @@ FULL_SIZE = list_models(exclude="*_tiny")
 STREAMING = list_models(streams=True)
 STREAMING_TINY = list_models("*_tiny", streams=True)
 CLASSIFIERS = list_models(task="classification")
+TRANSLATORS = list_models(task="seq2seq")
+# models fed one feature tensor (B, T, ...); translators take token ids (source, target) and are
+# exported as an encoder and a decoder step (tests/deploy/test_translation_export.py)
+FEATURE_INPUT = [n for n in ALL if n not in TRANSLATORS]
 NUM_CLASSES = 7
 
 
 @dataclass(frozen=True)
 class TaskChecks:
-    """What the suite needs to know of a task: constructor arguments, the output's shape, a loss."""
+    """What the suite needs to know of a task: constructor arguments, the output's shape for the
+    forward's inputs, a loss."""
 
     kwargs: dict[str, object]
-    output_shape: Callable[[nn.Module, Tensor], tuple[int, ...]]
+    output_shape: Callable[[nn.Module, tuple[Tensor, ...]], tuple[int, ...]]
     loss: Callable[[Tensor], Tensor]
     step_output: str
     # a step returns the output frames it completes (B, k, ...), whose concatenation over the
@@ -56,19 +62,19 @@ class TaskChecks:
 TASK_CHECKS = {
     "classification": TaskChecks(
         kwargs={"num_classes": NUM_CLASSES},
-        output_shape=lambda model, x: (x.shape[0], NUM_CLASSES),
+        output_shape=lambda model, xs: (xs[0].shape[0], NUM_CLASSES),
         loss=lambda out: nn.functional.cross_entropy(out, torch.arange(out.shape[0]) % out.shape[1]),
         step_output="logits",
     ),
     "forecasting": TaskChecks(
         kwargs={},
-        output_shape=lambda model, x: (x.shape[0], model.future_frames, *x.shape[2:]),
+        output_shape=lambda model, xs: (xs[0].shape[0], model.future_frames, *xs[0].shape[2:]),
         loss=lambda out: out.square().mean(),
         step_output="frames",
     ),
     "speech": TaskChecks(
         kwargs={"num_classes": NUM_CLASSES},
-        output_shape=lambda model, x: (x.shape[0], (x.shape[1] + 3) // 4, NUM_CLASSES),
+        output_shape=lambda model, xs: (xs[0].shape[0], (xs[0].shape[1] + 3) // 4, NUM_CLASSES),
         loss=lambda out: nn.functional.ctc_loss(
             out.transpose(0, 1),
             torch.arange(2 * out.shape[0]).reshape(out.shape[0], 2) % (out.shape[2] - 1) + 1,
@@ -80,9 +86,18 @@ TASK_CHECKS = {
     ),
     "anomaly": TaskChecks(
         kwargs={},
-        output_shape=lambda model, x: (x.shape[0], model.output_steps(x.shape[1]), x.shape[2]),
+        output_shape=lambda model, xs: (xs[0].shape[0], model.output_steps(xs[0].shape[1]), xs[0].shape[2]),
         loss=lambda out: out.square().mean(),
         step_output="forecast",
+    ),
+    "seq2seq": TaskChecks(
+        kwargs={"num_classes": SEQ2SEQ_VOCAB},
+        # teacher-forced logits, one row per decoder input token
+        output_shape=lambda model, xs: (*xs[1].shape, SEQ2SEQ_VOCAB),
+        loss=lambda out: nn.functional.cross_entropy(
+            out.flatten(0, 1), torch.arange(out.shape[0] * out.shape[1]) % out.shape[-1]
+        ),
+        step_output="logits",
     ),
 }
 
@@ -109,8 +124,14 @@ def _build(name: str, *, nominal: bool = False, seed: int = 0) -> nn.Module:
     return create_model(name, **_kwargs(name, nominal=nominal))
 
 
+def _inputs(name: str, batch: int = 2, *, seed: int = 0, nominal: bool = False) -> tuple[Tensor, ...]:
+    """The positional arguments of one forward call."""
+    return example_inputs(name, batch, seed=seed, nominal=nominal)
+
+
 def _input(name: str, batch: int = 2, *, seed: int = 0, nominal: bool = False) -> Tensor:
-    (x,) = example_inputs(name, batch, seed=seed, nominal=nominal)
+    """The one input of a model fed a single tensor."""
+    (x,) = _inputs(name, batch, seed=seed, nominal=nominal)
     return x
 
 
@@ -133,8 +154,9 @@ def test_every_task_has_checks_and_example_inputs():
             test_input_size=(3, 2),
             description="probe",
         )
-        (x,) = example_inputs(info, 5, seed=1)
-        assert x.shape == (5, 3, 2) and torch.equal(x, example_inputs(info, 5, seed=1)[0])
+        xs = example_inputs(info, 5, seed=1)
+        assert xs[0].shape[:2] == (5, 3)
+        assert all(torch.equal(a, b) for a, b in zip(xs, example_inputs(info, 5, seed=1), strict=True))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -160,25 +182,25 @@ def test_streams_declaration_matches_the_model(name):
 def test_forward_shape_and_finite(name):
     """Built from its test input's shape alone (shape_kwargs), the model maps it to the task's output."""
     model = _build(name).eval()
-    x = _input(name)
+    xs = _inputs(name)
     with torch.no_grad():
-        out = model(x)
-    assert out.shape == _checks(name).output_shape(model, x)
+        out = model(*xs)
+    assert out.shape == _checks(name).output_shape(model, xs)
     assert torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_accepts_its_nominal_input_size(name):
     model = _build(name, nominal=True).eval()
-    x = _input(name, 1, nominal=True)
+    xs = _inputs(name, 1, nominal=True)
     with torch.no_grad():
-        assert model(x).shape == _checks(name).output_shape(model, x)
+        assert model(*xs).shape == _checks(name).output_shape(model, xs)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_gradients_reach_every_parameter(name):
     model = _build(name).train()
-    _checks(name).loss(model(_input(name))).backward()
+    _checks(name).loss(model(*_inputs(name))).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient for {missing}"
     zero = [n for n, p in model.named_parameters() if not p.grad.abs().sum() > 0]
@@ -188,51 +210,64 @@ def test_gradients_reach_every_parameter(name):
 @pytest.mark.parametrize("name", ALL)
 def test_batch_independent(name):
     model = _build(name).eval()
-    x = _input(name, batch=3)
+    xs = _inputs(name, batch=3)
     with torch.no_grad():
-        batched = model(x)
+        batched = model(*xs)
         for i in range(3):
-            torch.testing.assert_close(model(x[i : i + 1])[0], batched[i], atol=1e-4, rtol=1e-4)
+            one = model(*(x[i : i + 1] for x in xs))[0]
+            torch.testing.assert_close(one, batched[i], atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_state_dict_round_trip(name, tmp_path):
     model = _build(name).eval()
-    x = _input(name)
+    xs = _inputs(name)
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     buffer.seek(0)
     fresh = _build(name, seed=123).eval()  # a differently initialised copy
     fresh.load_state_dict(torch.load(buffer, weights_only=True))
     with torch.no_grad():
-        torch.testing.assert_close(fresh(x), model(x))
+        torch.testing.assert_close(fresh(*xs), model(*xs))
     path = tmp_path / "weights.pt"
     torch.save(model.state_dict(), path)
     loaded = create_model(name, **_kwargs(name), checkpoint_path=path).eval()
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x), model(x))
+        torch.testing.assert_close(loaded(*xs), model(*xs))
 
 
 # --- arguments and inputs ------------------------------------------------------------------------
 
 _BAD_ARGUMENTS = [({"num_classes": -1}, "num_classes=-1"), ({"in_channels": 0}, "in_channels=0")]
+_BAD_SEQ2SEQ_ARGUMENTS = [({"num_classes": 0}, "num_classes=0"), ({"embed_dim": 0}, "embed_dim=0")]
 
 
 @pytest.mark.parametrize(
     ("name", "kwargs", "received"),
     [
         pytest.param(n, kw, r, id=f"{n}-{r}")
-        for n in ALL
+        for n in FEATURE_INPUT
         for kw, r in _BAD_ARGUMENTS
         if "num_classes" not in kw or n in CLASSIFIERS
-    ],
+    ]
+    + [pytest.param(n, kw, r, id=f"{n}-{r}") for n in TRANSLATORS for kw, r in _BAD_SEQ2SEQ_ARGUMENTS],
 )
 def test_bad_constructor_arguments_raise(name, kwargs, received):
     with pytest.raises(ValueError, match=received):
         create_model(name, **kwargs)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", TRANSLATORS)
+def test_token_ids_out_of_the_vocabulary_raise_a_clear_error(name):
+    model = _build(name)
+    source, target = _inputs(name)
+    with pytest.raises(ValueError, match=rf"token ids in \[0, {SEQ2SEQ_VOCAB}\)"):
+        model(source + SEQ2SEQ_VOCAB, target)
+    with pytest.raises(ValueError, match=r"token ids \(B, S\) of dtype int64"):
+        model(source.float(), target)
+
+
+@pytest.mark.parametrize("name", FEATURE_INPUT)
 def test_wrong_input_channels_raise_a_clear_error(name):
     model = _build(name)
     shape = list(model_info(name).test_input_size)
@@ -267,14 +302,14 @@ def test_classifier_interface(name):
 def test_torch_export_matches_eager(name):
     """The full-size models; the tiny ones are exported to every format below."""
     model = _build(name).eval()
-    x = _input(name)
-    program = torch.export.export(model, (x,))
+    xs = _inputs(name)
+    program = torch.export.export(model, xs)
     with torch.no_grad():
-        torch.testing.assert_close(program.module()(x), model(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(program.module()(*xs), model(*xs), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", [n for n in TINY if n in FEATURE_INPUT])
 def test_export_all_formats_match_eager(name, tmp_path):
     for module in ("safetensors", "onnx", "onnxscript", "onnxruntime"):
         pytest.importorskip(module)
@@ -336,15 +371,15 @@ def test_fullgraph_capture_matches_eager_forward_and_backward(name):
     # graph break, which is the property; inductor's code generation is covered once below.
     torch._dynamo.reset()
     model = _build(name).train()
-    x = _input(name, seed=1)
+    xs = _inputs(name, seed=1)
     torch.manual_seed(5)  # the same dropout masks in both runs
-    eager_out = model(x)
+    eager_out = model(*xs)
     eager_out.square().mean().backward()
     eager_grads = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
     compiled = torch.compile(model, fullgraph=True, backend="eager")
     torch.manual_seed(5)
-    out = compiled(x)
+    out = compiled(*xs)
     out.square().mean().backward()
     torch.testing.assert_close(out, eager_out, rtol=1e-5, atol=1e-6)
     for n, p in model.named_parameters():

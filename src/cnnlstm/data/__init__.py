@@ -14,6 +14,8 @@ __all__ = [
     "MovingMNISTDataModule",
     "MovingSquareVideos",
     "RadarEchoDataModule",
+    "NumbersDataModule",
+    "ParallelTextDataModule",
     "SensorStreamDataModule",
     "SpeechDataModule",
     "SyntheticVideoDataModule",
@@ -21,7 +23,7 @@ __all__ = [
     "VideoDataModule",
 ]
 
-# Modules with optional dependencies (PyAV, sktime, pandas, mlxtend) load when first asked for.
+# Modules with optional dependencies (PyAV, sktime, pandas, mlxtend, sentencepiece, num2words) load when first asked for.
 _LAZY = {
     "VideoDataModule": "cnnlstm.data.video",
     "UCRDataModule": "cnnlstm.data.timeseries",
@@ -31,6 +33,8 @@ _LAZY = {
     "AnomalyDataModule": "cnnlstm.data.anomaly",
     "FrameSequenceDataModule": "cnnlstm.data.frame_sequences",
     "RadarEchoDataModule": "cnnlstm.data.radar_echoes_data",
+    "ParallelTextDataModule": "cnnlstm.data.text",
+    "NumbersDataModule": "cnnlstm.data.text_synth",
     "ForecastDataModule": "cnnlstm.data.forecasting",  # deprecated: builds one of the two above
 }
 

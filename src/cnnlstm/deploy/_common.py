@@ -60,7 +60,7 @@ def quiet_exporter() -> Iterator[None]:
             )
             # one Dim("batch") shared by several inputs (the step's frame and states): expected
             warnings.filterwarnings(
-                "ignore", message=r".*axis name: batch will not be used", category=UserWarning
+                "ignore", message=r".*axis name: (batch|source_len) will not be used", category=UserWarning
             )
             yield
     finally:

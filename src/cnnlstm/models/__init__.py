@@ -3,7 +3,16 @@
 Importing this package imports every model file, which registers its variants.
 """
 
-from cnnlstm.models import anomaly, convlstm, forecasting, recurrent_forecasters, sensor, speech, video  # noqa: F401  (importing registers the models)
+from cnnlstm.models import (
+    anomaly,
+    convlstm,
+    forecasting,
+    recurrent_forecasters,
+    sensor,
+    speech,
+    translation,
+    video,
+)  # noqa: F401  (importing registers the models)
 from cnnlstm.models._base import ClassifierBase, StreamingModel, can_stream
 from cnnlstm.models._examples import example_inputs
 from cnnlstm.models._registry import (
@@ -19,6 +28,7 @@ from cnnlstm.models._registry import (
     shape_kwargs_for,
 )
 from cnnlstm.models.convlstm import ConvLSTMClassifier
+from cnnlstm.models.translation import Translator
 from cnnlstm.models.video import LRCN, Conv3dLSTMClassifier, FrameMean
 
 __all__ = [
@@ -30,6 +40,7 @@ __all__ = [
     "FrameMean",
     "ModelInfo",
     "StreamingModel",
+    "Translator",
     "UnknownModelError",
     "can_stream",
     "create_model",

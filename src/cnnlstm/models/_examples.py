@@ -14,9 +14,23 @@ from torch import Tensor
 from cnnlstm._validation import check_positive_int
 from cnnlstm.models._registry import ModelInfo, model_info
 
-__all__ = ["example_inputs"]
+__all__ = ["SEQ2SEQ_VOCAB", "example_inputs"]
 
 Recipe = Callable[[tuple[int, ...], torch.Generator], tuple[Tensor, ...]]
+
+SEQ2SEQ_VOCAB = 16
+"""Example token ids of the ``seq2seq`` recipe lie in ``[0, SEQ2SEQ_VOCAB)``: build with ``num_classes >= 16``."""
+
+
+def _token_pair(shape: tuple[int, ...], generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``(source (B, S), target (B, S + 1))``: ordinary ids in ``[4, 16)``, the source ending in ``EOS`` (2),
+    the decoder input starting with ``BOS`` (1). Only the first two dimensions of ``shape`` are read."""
+    batch, steps = shape[0], shape[1]
+    words = torch.randint(4, SEQ2SEQ_VOCAB, (batch, steps), generator=generator)
+    source = torch.cat([words[:, 1:], torch.full((batch, 1), 2)], dim=1)
+    target = torch.cat([torch.ones(batch, 1, dtype=torch.long), words], dim=1)
+    return source, target
+
 
 _RECIPES: dict[str, Recipe] = {
     # logits from standard-normal frames or series
@@ -27,6 +41,8 @@ _RECIPES: dict[str, Recipe] = {
     "speech": lambda shape, generator: (torch.randn(shape, generator=generator),),
     # series normalised per channel (z-scores), as anomaly detectors read them
     "anomaly": lambda shape, generator: (torch.randn(shape, generator=generator),),
+    # token ids: a source sentence and the teacher-forced decoder input
+    "seq2seq": _token_pair,
 }
 
 

@@ -37,7 +37,7 @@ __all__ = [
     "with_defaults",
 ]
 
-TASKS = ("classification", "forecasting", "speech", "anomaly")
+TASKS = ("classification", "forecasting", "speech", "anomaly", "seq2seq")
 """The kinds of problem a registered model answers (``ModelInfo.task``)."""
 
 M = TypeVar("M", bound=nn.Module)

@@ -4,6 +4,7 @@ from cnnlstm.tasks.anomaly import AnomalyTask
 from cnnlstm.tasks.base import BaseTask, NonFiniteLossError
 from cnnlstm.tasks.classification import ClassificationTask
 from cnnlstm.tasks.forecasting import ForecastingTask
+from cnnlstm.tasks.seq2seq import Seq2SeqTask
 from cnnlstm.tasks.speech import SpeechTask
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "ClassificationTask",
     "ForecastingTask",
     "NonFiniteLossError",
+    "Seq2SeqTask",
     "SpeechTask",
 ]

@@ -377,6 +377,9 @@ class PredictionWriter(BasePredictionWriter):
             return
         if "anomaly_series" in batches[0]:
             return  # the anomaly task writes scores.csv and alarms.csv itself (AnomalyTask.write_outputs)
+        if "translations" in batches[0]:
+            self._write_translations([t for b in batches for t in b["translations"]])
+            return
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
         dataset: Any = getattr(_datamodule(trainer), "predict_dataset", None)  # duck-typed
@@ -445,6 +448,15 @@ class PredictionWriter(BasePredictionWriter):
         print(f"wrote {len(rows)} transcripts to {path}")
         if len(rows) == 1:
             print(f"{rows[0][0]}: {rows[0][1]}")
+
+    def _write_translations(self, translations: list[str]) -> None:
+        """Translations: ``translations.txt``, one line per input line, in input order."""
+        path = self.root / "translations.txt"
+        with atomic_write(path, "w") as f:
+            f.writelines(" ".join(t.split()) + "\n" for t in translations)
+        print(f"wrote {len(translations)} translations to {path}")
+        if len(translations) == 1:
+            print(translations[0])
 
     def _write_frames(self, batches: list[dict[str, torch.Tensor]], *, pictures: int = 4) -> None:
         """Forecasts: ``predictions.npy`` ``(N, T_out, C, H, W)`` float32 in [0, 1], and PNG grids."""

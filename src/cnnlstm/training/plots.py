@@ -16,6 +16,7 @@ import torch
 
 __all__ = [
     "frames_to_images",
+    "plot_attention",
     "plot_confusion_matrix",
     "plot_ctc_alignment",
     "plot_curves",
@@ -267,6 +268,39 @@ def plot_ctc_alignment(
         strip.set_ylim(0, 1)
         strip.set_yticks([])
         strip.set_xlabel("feature frame (10 ms)" if k == rows - 1 else "")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_attention(
+    weights: torch.Tensor,
+    path: str | Path,
+    *,
+    source_tokens: Sequence[str],
+    target_tokens: Sequence[str],
+    title: str = "",
+) -> Path:
+    """Write a translation's attention matrix (rows: output tokens, columns: source tokens) as a PNG.
+
+    Example:
+        >>> import tempfile
+        >>> w = torch.softmax(torch.randn(3, 4), -1)
+        >>> out = plot_attention(w, Path(tempfile.mkdtemp()) / "a.png", source_tokens="abc.", target_tokens="xy.")
+        >>> out.read_bytes()[:4] == b"\\x89PNG"
+        True
+    """
+    matrix = weights.detach().float().cpu()[: len(target_tokens), : len(source_tokens)]
+    rows, cols = matrix.shape
+    fig, ax = _subplots(figsize=(min(2 + 0.3 * cols, 16), min(1.5 + 0.3 * rows, 16)))
+    ax.imshow(matrix.numpy(), cmap="Greys", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+    ax.set_xticks(range(cols), list(source_tokens)[:cols], rotation=90, fontsize=7)
+    ax.set_yticks(range(rows), list(target_tokens)[:rows], fontsize=7)
+    ax.set_xlabel("source tokens")
+    ax.set_ylabel("output tokens")
+    if title:
+        ax.set_title(title, fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)

@@ -1,0 +1,441 @@
+"""Translation models: a convolutional (or BiLSTM) encoder and an attention LSTM decoder.
+
+``conv_lstm_translator`` follows Gehring et al. 2017: the source's token embeddings plus learned
+position embeddings go through two stacks of 1-D convolutions with gated linear units and
+residual connections, one stack giving the attention keys (CNN-a) and one the values summed
+into the context (CNN-c); the whole sentence is encoded in parallel. ``bilstm_translator`` is the
+Bahdanau / Luong baseline, a bidirectional LSTM encoder, with the same decoder.
+
+The decoder (:class:`AttentionLSTMDecoder`) is an LSTM (:class:`cnnlstm.nn.LSTM`) over the
+previous target token's embedding and the previous attentional vector (input feeding, Luong et
+al. 2015); dot-product attention of its output over the keys gives a context, and
+``tanh(W [h; context])`` the attentional vector from which the next token's logits come. Its
+``init_state`` / ``step`` run one target token at a time; teacher-forced training, greedy and
+beam search (:mod:`cnnlstm.models.decoding`) and the exported ONNX step all use them.
+
+Token ids: ``PAD = 0``, ``BOS = 1``, ``EOS = 2``; one vocabulary of ``num_classes`` tokens for
+both sides (a joint SentencePiece or character vocabulary).
+
+References:
+    Gehring, Auli, Grangier & Dauphin, "A Convolutional Encoder Model for Neural Machine
+    Translation", ACL 2017.
+    Luong, Pham & Manning, "Effective Approaches to Attention-based Neural Machine Translation", EMNLP 2015.
+    Bahdanau, Cho & Bengio, "Neural Machine Translation by Jointly Learning to Align and Translate", ICLR 2015.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from cnnlstm._validation import check_bool, check_dropout, check_positive_int
+from cnnlstm.models._registry import register_model, with_defaults
+from cnnlstm.nn.lstm import LSTM, lstm_step
+
+__all__ = [
+    "PAD",
+    "AttentionLSTMDecoder",
+    "BiLSTMEncoder",
+    "ConvEncoder",
+    "DecoderState",
+    "Memory",
+    "Translator",
+]
+
+PAD, BOS, EOS = 0, 1, 2
+
+
+class Memory(NamedTuple):
+    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token)."""
+
+    keys: Tensor
+    values: Tensor
+    mask: Tensor
+
+
+class DecoderState(NamedTuple):
+    """The decoder's state between steps: LSTM ``h`` and ``c`` ``(L, B, H)``, the attentional vector ``feed`` ``(B, E)``."""
+
+    h: Tensor
+    c: Tensor
+    feed: Tensor
+
+
+def check_tokens(name: str, tokens: Tensor, vocab: int, *, what: str = "source") -> None:
+    """Refuse anything but int64 ids ``(B, S)`` in ``[0, vocab)`` with a message naming the layout."""
+    if tokens.dim() != 2 or tokens.dtype != torch.long:
+        raise ValueError(
+            f"{name} expects {what} token ids (B, S) of dtype int64; received shape {tuple(tokens.shape)} "
+            f"dtype {tokens.dtype}"
+        )
+    if not torch.compiler.is_compiling() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab):
+        raise ValueError(
+            f"{name} expects {what} token ids in [0, {vocab}) (num_classes={vocab}); received ids "
+            f"{int(tokens.min())}..{int(tokens.max())}"
+        )
+
+
+class GLUConvBlock(nn.Module):
+    """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``; padded positions are zeroed before the convolution.
+
+    Input and output ``(B, S, C)``; ``mask`` ``(B, S, 1)``, 1.0 at tokens and 0.0 at padding, so a
+    padded batch gives each sentence what it gets alone (the convolution's own zero padding).
+    """
+
+    def __init__(self, channels: int, kernel_size: int, dropout: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, padding=kernel_size // 2)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        y = self.conv(self.drop(x * mask).transpose(1, 2)).transpose(1, 2)  # (B, S, 2C)
+        return (x + nn.functional.glu(y, dim=-1)) * math.sqrt(0.5)
+
+
+class ConvEncoder(nn.Module):
+    """Gehring et al. 2017's encoder: embeddings + positions, a key stack (CNN-a) and a value stack (CNN-c).
+
+    Args:
+        vocab_size: tokens in the vocabulary.
+        embed_dim: token and position embedding size ``E``.
+        channels: convolution channels ``C``.
+        key_layers, value_layers: blocks in the attention-key stack and the value stack.
+        kernel_size: odd convolution width.
+        attention_dim: size ``A`` of keys and values.
+        max_positions: longest source the position embeddings cover.
+        dropout: dropout on embeddings and before every convolution.
+
+    Call arguments:
+        source: ``(B, S)`` token ids, padded with ``PAD``.
+
+    Returns:
+        :class:`Memory`: keys and values ``(B, S, A)`` and the token mask ``(B, S)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        embed_dim: int,
+        channels: int,
+        key_layers: int,
+        value_layers: int,
+        kernel_size: int,
+        attention_dim: int,
+        max_positions: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd (same-length convolutions); received kernel_size={kernel_size}"
+            )
+        self.max_positions = check_positive_int("max_positions", max_positions)
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.positions = nn.Embedding(max_positions, embed_dim)
+        self.drop = nn.Dropout(dropout)
+        self.proj_in = nn.Linear(embed_dim, channels)
+        self.key_stack = nn.ModuleList(
+            GLUConvBlock(channels, kernel_size, dropout)
+            for _ in range(check_positive_int("key_layers", key_layers))
+        )
+        self.value_stack = nn.ModuleList(
+            GLUConvBlock(channels, kernel_size, dropout)
+            for _ in range(check_positive_int("value_layers", value_layers))
+        )
+        self.key_proj = nn.Linear(channels, attention_dim)
+        self.value_proj = nn.Linear(channels, attention_dim)
+
+    def forward(self, source: Tensor) -> Memory:
+        steps = source.shape[1]
+        if steps > self.max_positions:
+            raise ValueError(
+                f"source of {steps} tokens is longer than max_positions={self.max_positions}; build the "
+                "model with a larger max_positions or shorten the input"
+            )
+        mask = source.ne(PAD)
+        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)
+        positions = torch.arange(steps, device=source.device)
+        x = self.drop((self.embed(source) + self.positions(positions)) * fmask)  # (B, S, E)
+        h = self.proj_in(x) * fmask  # (B, S, C)
+        keys, values = h, h
+        for block in self.key_stack:
+            keys = block(keys, fmask)
+        for block in self.value_stack:
+            values = block(values, fmask)
+        return Memory(self.key_proj(keys) * fmask, self.value_proj(values) * fmask, mask)
+
+
+def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each row of ``x`` ``(B, S, F)`` within its first ``lengths[b]`` steps; padding stays at the end."""
+    t = torch.arange(x.shape[1], device=x.device)[None, :]  # (1, S)
+    rev = lengths[:, None] - 1 - t
+    index = torch.where(rev >= 0, rev, t)  # (B, S)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class BiLSTMEncoder(nn.Module):
+    """A bidirectional LSTM over the source embeddings; keys and values are projections of its output.
+
+    Each layer runs one :class:`cnnlstm.nn.LSTM` forward and one over each sentence reversed
+    within its length, so padding (always at the end) never reaches a token's state: a padded
+    batch encodes each sentence as it is encoded alone, with no data-dependent branch (the model
+    exports).
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        attention_dim: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.drop = nn.Dropout(dropout)
+        sizes = [embed_dim] + [2 * hidden_size] * (num_layers - 1)
+        self.forward_layers = nn.ModuleList(LSTM(n, hidden_size, batch_first=True) for n in sizes)
+        self.backward_layers = nn.ModuleList(LSTM(n, hidden_size, batch_first=True) for n in sizes)
+        self.key_proj = nn.Linear(2 * hidden_size, attention_dim)
+        self.value_proj = nn.Linear(2 * hidden_size, attention_dim)
+
+    def forward(self, source: Tensor) -> Memory:
+        mask = source.ne(PAD)
+        lengths = mask.sum(1)
+        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)
+        x = self.drop(self.embed(source)) * fmask  # (B, S, E)
+        for fwd, bwd in zip(self.forward_layers, self.backward_layers, strict=True):
+            ahead, _ = fwd(x)
+            behind, _ = bwd(reverse_within_lengths(x, lengths))
+            assert isinstance(ahead, Tensor) and isinstance(behind, Tensor)
+            x = torch.cat([ahead, reverse_within_lengths(behind, lengths)], dim=-1) * fmask  # (B, S, 2H)
+            x = self.drop(x)
+        return Memory(self.key_proj(x) * fmask, self.value_proj(x) * fmask, mask)
+
+
+class AttentionLSTMDecoder(nn.Module):
+    """An LSTM decoder with dot-product attention and input feeding; one token per :meth:`step`.
+
+    Args:
+        vocab_size: output classes (the vocabulary).
+        embed_dim: target embedding size ``E`` (also the attentional vector's size).
+        hidden_size: LSTM hidden size ``H``.
+        num_layers: stacked LSTM layers.
+        attention_dim: size ``A`` of the encoder's keys and values.
+        dropout: dropout on embeddings and on the attentional vector.
+        tie_embeddings: the output layer reuses the target embedding matrix (Press & Wolf 2017).
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        attention_dim: int,
+        dropout: float,
+        tie_embeddings: bool,
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.drop = nn.Dropout(dropout)
+        self.lstm = LSTM(
+            embed_dim + embed_dim,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.init_proj = nn.Linear(attention_dim, 2 * num_layers * hidden_size)
+        self.query_proj = nn.Linear(hidden_size, attention_dim, bias=False)
+        self.combine = nn.Linear(hidden_size + attention_dim, embed_dim)
+        self.out = nn.Linear(embed_dim, vocab_size)
+        if tie_embeddings:
+            self.out.weight = self.embed.weight
+
+    def init_state(self, memory: Memory) -> DecoderState:
+        """The state before the first token: ``h`` and ``c`` from the mean of the values, ``feed`` zeros."""
+        fmask = memory.mask.unsqueeze(-1).to(memory.values.dtype)
+        mean = (memory.values * fmask).sum(1) / fmask.sum(1).clamp(min=1.0)  # (B, A)
+        layers, hidden = self.lstm.num_layers, self.lstm.hidden_size
+        hc = torch.tanh(self.init_proj(mean)).view(-1, 2, layers, hidden)  # (B, 2, L, H)
+        h = hc[:, 0].transpose(0, 1).contiguous()
+        c = hc[:, 1].transpose(0, 1).contiguous()
+        feed = mean.new_zeros(mean.shape[0], self.embed.embedding_dim)
+        return DecoderState(h, c, feed)
+
+    def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
+        """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
+        x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
+        top, h, c = self._lstm_step(x, state.h, state.c)
+        query = self.query_proj(top)  # (B, A)
+        scores = torch.einsum("bsa,ba->bs", memory.keys, query)
+        scores = scores.masked_fill(~memory.mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)  # (B, S)
+        context = torch.einsum("bs,bsa->ba", weights, memory.values)
+        feed = torch.tanh(self.combine(torch.cat([top, context], dim=-1)))  # (B, E)
+        return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
+
+    def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
+        equations) without the sequence machinery: ``x`` ``(B, F)`` → top output ``(B, H)``, new ``h``, ``c``."""
+        lstm = self.lstm
+        hs, cs = [], []
+        for k in range(lstm.num_layers):
+            if k > 0 and lstm.dropout > 0 and self.training:
+                x = nn.functional.dropout(x, p=lstm.dropout, training=True)
+            gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
+            x, c_k = lstm_step(
+                gates_x, h[k], c[k], getattr(lstm, f"weight_hh_l{k}"), getattr(lstm, f"bias_hh_l{k}")
+            )
+            hs.append(x)
+            cs.append(c_k)
+        return x, torch.stack(hs), torch.stack(cs)
+
+    @staticmethod
+    def reorder_state(state: DecoderState, index: Tensor) -> DecoderState:
+        """The state of the batch rows ``index`` (beam search)."""
+        return DecoderState(
+            state.h.index_select(1, index), state.c.index_select(1, index), state.feed.index_select(0, index)
+        )
+
+
+class Translator(nn.Module):
+    """An encoder (convolutional or BiLSTM) and :class:`AttentionLSTMDecoder`.
+
+    Call arguments:
+        source: ``(B, S)`` token ids ending in ``EOS``, padded with ``PAD``.
+        target: ``(B, T)`` decoder inputs (``BOS`` then the target without its last token).
+
+    Returns:
+        logits ``(B, T, num_classes)``, teacher-forced: position ``t`` predicts token ``t + 1``.
+
+    Example:
+        >>> model = Translator(num_classes=20, encoder="conv", embed_dim=8, hidden_size=8, channels=8)
+        >>> model(torch.tensor([[5, 6, 2]]), torch.tensor([[1, 7]])).shape
+        torch.Size([1, 2, 20])
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        encoder: str = "conv",
+        embed_dim: int = 256,
+        hidden_size: int = 256,
+        decoder_layers: int = 1,
+        attention_dim: int | None = None,
+        channels: int = 256,
+        key_layers: int = 6,
+        value_layers: int = 3,
+        kernel_size: int = 3,
+        encoder_hidden: int | None = None,
+        encoder_layers: int = 1,
+        max_positions: int = 256,
+        dropout: float = 0.1,
+        tie_embeddings: bool = False,
+    ) -> None:
+        super().__init__()
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        embed_dim = check_positive_int("embed_dim", embed_dim)
+        hidden_size = check_positive_int("hidden_size", hidden_size)
+        attention_dim = check_positive_int("attention_dim", attention_dim or hidden_size)
+        dropout = check_dropout(dropout)
+        self.encoder_kind = encoder
+        self.encoder: nn.Module
+        if encoder == "conv":
+            self.encoder = ConvEncoder(
+                vocab_size=num_classes,
+                embed_dim=embed_dim,
+                channels=check_positive_int("channels", channels),
+                key_layers=key_layers,
+                value_layers=value_layers,
+                kernel_size=check_positive_int("kernel_size", kernel_size),
+                attention_dim=attention_dim,
+                max_positions=max_positions,
+                dropout=dropout,
+            )
+        elif encoder == "bilstm":
+            self.encoder = BiLSTMEncoder(
+                vocab_size=num_classes,
+                embed_dim=embed_dim,
+                hidden_size=check_positive_int("encoder_hidden", encoder_hidden or hidden_size // 2 or 1),
+                num_layers=check_positive_int("encoder_layers", encoder_layers),
+                attention_dim=attention_dim,
+                dropout=dropout,
+            )
+        else:
+            raise ValueError(f"encoder must be one of ['conv', 'bilstm']; received encoder={encoder!r}")
+        self.decoder = AttentionLSTMDecoder(
+            vocab_size=num_classes,
+            embed_dim=embed_dim,
+            hidden_size=hidden_size,
+            num_layers=check_positive_int("decoder_layers", decoder_layers),
+            attention_dim=attention_dim,
+            dropout=dropout,
+            tie_embeddings=check_bool("tie_embeddings", tie_embeddings),
+        )
+        if tie_embeddings:  # one joint vocabulary: the encoder shares the decoder's embeddings too
+            self.encoder.embed = self.decoder.embed
+
+    def encode(self, source: Tensor) -> Memory:
+        """:class:`Memory` of a source batch ``(B, S)``."""
+        check_tokens(type(self).__name__, source, self.num_classes)
+        return self.encoder(source)
+
+    def forward(self, source: Tensor, target: Tensor) -> Tensor:
+        return self.forward_with_attention(source, target)[0]
+
+    def forward_with_attention(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """Teacher-forced logits ``(B, T, V)`` and attention weights ``(B, T, S)``."""
+        check_tokens(type(self).__name__, target, self.num_classes, what="target")
+        memory = self.encode(source)
+        state = self.decoder.init_state(memory)
+        logits, weights = [], []
+        for t in range(target.shape[1]):
+            step_logits, state, attention = self.decoder.step(target[:, t], state, memory)
+            logits.append(step_logits)
+            weights.append(attention)
+        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
+
+
+def _create(encoder: str, defaults: dict[str, Any], kwargs: dict[str, Any]) -> Translator:
+    return with_defaults(Translator, {"encoder": encoder, **defaults}, kwargs)
+
+
+_CONV = dict(embed_dim=256, hidden_size=256, channels=256, key_layers=6, value_layers=3, kernel_size=3)
+_CONV_TINY = dict(embed_dim=16, hidden_size=16, channels=16, key_layers=2, value_layers=1, kernel_size=3)
+_BILSTM = dict(embed_dim=256, hidden_size=256, encoder_hidden=256, encoder_layers=1)
+_BILSTM_TINY = dict(embed_dim=16, hidden_size=16, encoder_hidden=8, encoder_layers=1)
+
+
+@register_model(task="seq2seq", modality="text", input_size=(64,), test_input_size=(7,))
+def conv_lstm_translator(**kwargs: Any) -> Translator:
+    """Convolutional encoder (Gehring et al. 2017: GLU blocks, key and value stacks) and an attention LSTM decoder."""
+    return _create("conv", {**_CONV, "num_classes": 8000}, kwargs)
+
+
+@register_model(task="seq2seq", modality="text", input_size=(64,), test_input_size=(7,))
+def conv_lstm_translator_tiny(**kwargs: Any) -> Translator:
+    """A tiny conv_lstm_translator for tests and tutorials."""
+    return _create("conv", {**_CONV_TINY, "num_classes": 64, "dropout": 0.0}, kwargs)
+
+
+@register_model(task="seq2seq", modality="text", input_size=(64,), test_input_size=(7,))
+def bilstm_translator(**kwargs: Any) -> Translator:
+    """Bidirectional-LSTM encoder and the same attention LSTM decoder (the Bahdanau/Luong baseline)."""
+    return _create("bilstm", {**_BILSTM, "num_classes": 8000}, kwargs)
+
+
+@register_model(task="seq2seq", modality="text", input_size=(64,), test_input_size=(7,))
+def bilstm_translator_tiny(**kwargs: Any) -> Translator:
+    """A tiny bilstm_translator for tests and tutorials."""
+    return _create("bilstm", {**_BILSTM_TINY, "num_classes": 64, "dropout": 0.0}, kwargs)

@@ -1,0 +1,88 @@
+"""The real ``cnnlstm`` command on translation: numbers preset fit → test → predict, a user's two-file corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cnnlstm.cli import list_presets, main
+
+TINY = [
+    "--model.init_args.name=conv_lstm_translator_tiny",
+    "--model.init_args.model_kwargs={}",
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=3",
+    "--quiet",
+]
+NUMBERS = ["--data.train_size=60", "--data.val_size=8", "--data.test_size=8", "--data.batch_size=16"]
+
+
+def test_translation_presets_are_listed():
+    presets = list_presets()
+    for name in ("numbers-en-de", "software-en-de", "translation"):
+        assert name in presets and presets[name]
+
+
+@pytest.mark.slow
+def test_numbers_fit_test_predict(tmp_path, capsys):
+    root = tmp_path / "run"
+    common = ["--config", "numbers-en-de", f"--trainer.default_root_dir={root}", *TINY, *NUMBERS]
+    assert main(["fit", *common]) == 0
+    out = capsys.readouterr().out
+    assert "reference" in out  # sample translations printed after the validation epoch
+    assert main(["test", "--ckpt_path", "best", *common]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    metrics = summary["test_metrics"]
+    assert {"test/exact_match", "test/chrf", "test/bleu", "test/cer", "test/ter"} <= set(metrics)
+    assert summary["test_bleu_signature"].startswith("nrefs:1")
+    assert len(summary["test_samples"]) == 3 and summary["data"]["tokenizer"] == "char"
+    assert (root / "attention_0.png").read_bytes()[:4] == b"\x89PNG"
+    source = tmp_path / "in.txt"
+    source.write_text("twenty-one\n\nthree hundred\n")
+    assert main(["predict", "--ckpt_path", "best", *common, f"--data.input={source}"]) == 0
+    lines = (root / "translations.txt").read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 4 and lines[-1] == ""  # one line per input line, the empty one included
+    exported = tmp_path / "exported"
+    assert (
+        main(["export", "--ckpt_path", str(root / "checkpoints" / "last.ckpt"), "--output", str(exported)])
+        == 0
+    )
+    report = json.loads((exported / "translation.json").read_text())
+    assert report["same_tokens"] and report["tokenizer"]["kind"] == "char"
+
+
+@pytest.mark.slow
+def test_a_users_two_file_corpus_trains_and_bad_lines_are_reported(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    en = [f"open file {i}" for i in range(40)] + ["", "close"]
+    de = [f"Datei {i} öffnen" for i in range(40)] + ["leer", "schließen"]
+    (corpus / "train.en").write_text("\n".join(en) + "\n", encoding="utf-8")
+    (corpus / "train.de").write_text("\n".join(de) + "\n", encoding="utf-8")
+    root = tmp_path / "run"
+    args = [
+        "--config",
+        "translation",
+        f"--data.root={corpus}",
+        "--data.source_lang=en",
+        "--data.vocab_size=60",
+    ]
+    args += ["--data.batch_size=8"]
+    args += [f"--trainer.default_root_dir={root}", "--model.init_args.beam_size=2", *TINY]
+    assert main(["data", "check", *args[:-5], "--quiet"]) == 0
+    assert main(["fit", *args]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["skipped_files"] == 1 and summary["skipped"][0]["line"] == 41
+    assert summary["data"]["layout"] == "aligned" and summary["data"]["source_lang"] == "en"
+    (corpus / "train.de").write_text("\n".join(de[:-1]) + "\n", encoding="utf-8")
+    assert main(["fit", *args]) == 2
+    err = capsys.readouterr().err
+    assert "42 lines but" in err and "has 41" in err
+
+
+def test_missing_corpus_root_is_one_clear_line(tmp_path, capsys):
+    code = main(["fit", "--config", "translation", f"--data.root={tmp_path / 'nope'}", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "is not a folder of parallel text files" in err and "Traceback" not in err
