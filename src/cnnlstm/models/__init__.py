@@ -3,7 +3,8 @@
 Importing this package imports every model file, which registers its variants.
 """
 
-from cnnlstm.models import (
+# Importing each family's module registers its models.
+from cnnlstm.models import (  # noqa: F401
     anomaly,
     convlstm,
     forecasting,
@@ -12,7 +13,7 @@ from cnnlstm.models import (
     speech,
     translation,
     video,
-)  # noqa: F401  (importing registers the models)
+)
 from cnnlstm.models._base import ClassifierBase, StreamingModel, can_stream
 from cnnlstm.models._examples import example_inputs
 from cnnlstm.models._registry import (
