@@ -247,6 +247,17 @@ class FrameForecastDataModule(BaseDataModule):
         if self.train_dataset is None:
             self._split()
 
+    def _generated(self, split: str) -> FrameSequenceDataset:
+        """The windows of a generated split; data modules of generated sequences implement it."""
+        raise NotImplementedError(f"{type(self).__name__} generates no data")
+
+    def _setup_generated_fit(self, stage: str | None) -> None:
+        """:meth:`_setup_fit` for generated data: train (for ``fit``) and val, each made once."""
+        if stage in (None, "fit") and self.train_dataset is None:
+            self.train_dataset = self._generated("train")
+        if self.val_dataset is None:
+            self.val_dataset = self._generated("val")
+
     def _test_dataset(self) -> Dataset:
         return self._held_out()
 

@@ -172,13 +172,10 @@ class MovingMNISTDataModule(FrameForecastDataModule):
         return self._windows(sequences, source=source)
 
     def _setup_fit(self, stage: str | None) -> None:
-        if not self.generated:
+        if self.generated:
+            self._setup_generated_fit(stage)
+        else:
             super()._setup_fit(stage)
-            return
-        if stage in (None, "fit") and self.train_dataset is None:
-            self.train_dataset = self._generated("train")
-        if self.val_dataset is None:
-            self.val_dataset = self._generated("val")
 
     def _test_dataset(self) -> Dataset:
         return self._generated("test") if self.generated else self._held_out()

@@ -104,10 +104,7 @@ class RadarEchoDataModule(FrameForecastDataModule):
         return self._windows(echoes, source=source)
 
     def _setup_fit(self, stage: str | None) -> None:
-        if stage in (None, "fit") and self.train_dataset is None:
-            self.train_dataset = self._generated("train")
-        if self.val_dataset is None:
-            self.val_dataset = self._generated("val")
+        self._setup_generated_fit(stage)
 
     def _test_dataset(self) -> Dataset:
         return self._generated("test")
