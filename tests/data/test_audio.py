@@ -12,6 +12,7 @@ from cnnlstm.data.audio import (
     AudioReadError,
     LogMel,
     SpecAugment,
+    VoiceAugment,
     cmvn,
     mel_filterbank,
     num_frames,
@@ -111,3 +112,38 @@ def test_specaugment_masks_in_training_only():
     masked = aug(x, torch.tensor([200, 150, 100, 50]))
     assert 0 < float((masked == 0).float().mean()) < 0.5
     assert torch.equal(aug.eval()(x), x)
+
+
+def test_voice_augment_warps_each_utterance_by_one_factor():
+    torch.manual_seed(0)
+    bands = 64
+    ramp = torch.arange(bands, dtype=torch.float32).expand(3, 20, bands).clone()  # band f holds f
+    warped = VoiceAugment(warp=0.1, band_limit=0.0)(ramp)
+    for utterance in warped:
+        assert torch.equal(utterance, utterance[:1].expand_as(utterance))  # the same warp in every frame
+        inside = utterance[0, 1:40] / torch.arange(1, 40)  # bands whose source lies inside the axis
+        assert torch.allclose(inside, inside[0].expand_as(inside), atol=1e-5)
+        assert 0.9 <= float(inside[0]) <= 1.1
+    assert len({round(float(u[0, 10]), 4) for u in warped}) == 3  # a factor per utterance
+
+
+def test_voice_augment_band_limit_uses_each_bands_quietest_valid_frame():
+    torch.manual_seed(1)
+    x = torch.randn(4, 30, 40)
+    x[:, 20:] = -100.0  # padding of the utterances with 20 valid frames: never the floor
+    lengths = torch.tensor([20, 20, 20, 20])
+    out = VoiceAugment(warp=0.0, band_limit=1.0, min_band_fraction=0.5)(x, lengths)
+    floor = x[:, :20].amin(dim=1)  # (B, F)
+    for b in range(4):
+        changed = (out[b] != x[b]).any(dim=0)
+        cut = int(changed.float().argmax())
+        assert 20 <= cut < 40 and bool(changed[cut:].all()) and not bool(changed[:cut].any())
+        assert torch.equal(out[b, :, cut:], floor[b, cut:].expand(30, -1))
+
+
+def test_voice_augment_off_or_in_eval_leaves_features_alone():
+    x = torch.randn(2, 10, 16)
+    assert torch.equal(VoiceAugment(warp=0.0, band_limit=0.0)(x), x)
+    assert torch.equal(VoiceAugment(warp=0.1, band_limit=1.0).eval()(x), x)
+    with pytest.raises(ValueError, match="band_limit"):
+        VoiceAugment(band_limit=1.5)

@@ -11,6 +11,9 @@
   its valid frames.
 * :class:`SpecAugment` masks random time and frequency stripes (Park et al., Interspeech 2019),
   in training only.
+* :class:`VoiceAugment` varies what differs between speakers and recording channels, in training
+  only: a vocal-tract-length warp of the mel axis (after Jaitly & Hinton, 2013) and random
+  band-limiting (telephone-band or low-pass recordings).
 
 Example:
     >>> wave = torch.randn(2, 16000)  # two utterances of one second at 16 kHz
@@ -29,7 +32,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cnnlstm._validation import InputError, check_non_negative_int, check_positive_int
+from cnnlstm._validation import (
+    InputError,
+    check_fraction,
+    check_non_negative_int,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "SOUNDFILE_SUFFIXES",
@@ -37,6 +46,7 @@ __all__ = [
     "LogMel",
     "SpecAugment",
     "StreamingLogMel",
+    "VoiceAugment",
     "cmvn",
     "mel_filterbank",
     "num_frames",
@@ -355,3 +365,72 @@ class SpecAugment(nn.Module):
             )
             keep &= ~self._masks(self.time_masks, width, steps, batch, device)[:, :, None]
         return features * keep
+
+
+class VoiceAugment(nn.Module):
+    """Speaker and channel variation on raw log-mel features ``(B, T, F)``, in training mode only.
+
+    * **Vocal-tract-length warp** (``warp``): each utterance's mel axis is resampled by a factor
+      ``a`` drawn uniformly from ``[1 - warp, 1 + warp]``: band ``f`` takes the value at ``f * a``
+      (linear interpolation, the top band repeated past the edge). This warps mel bands, not
+      linear frequency as Jaitly & Hinton's VTLP does, so the shift in Hz grows with frequency: on
+      the HTK mel scale a factor of 1.05 moves a formant at 1 kHz by about 8 % and one at 3 kHz
+      by about 11 %. It costs two gathers per batch.
+    * **Band-limiting** (``band_limit``): with this probability, the bands from a cutoff band drawn
+      uniformly from ``[min_band_fraction * F, F)`` up are set to each band's quietest frame
+      of the utterance, as if the recording had no energy there above its background (a
+      telephone-band or low-pass channel).
+
+    Apply it before :func:`cmvn`; ``lengths`` (valid frames) keeps padding out of the quietest frame.
+    In eval mode the features pass unchanged.
+
+    Args:
+        warp: half-width of the warp factor's range (0 disables the warp).
+        band_limit: probability of band-limiting an utterance.
+        min_band_fraction: lowest cutoff, as a fraction of the bands.
+
+    Example:
+        >>> aug = VoiceAugment(warp=0.05, band_limit=1.0, min_band_fraction=0.5)
+        >>> x = torch.randn(2, 50, 40)
+        >>> y = aug(x, torch.tensor([50, 30]))
+        >>> y.shape, bool((aug.eval()(x) == x).all())
+        (torch.Size([2, 50, 40]), True)
+    """
+
+    def __init__(self, *, warp: float = 0.05, band_limit: float = 0.2, min_band_fraction: float = 0.5) -> None:
+        super().__init__()
+        self.warp = check_fraction("warp", warp)
+        self.band_limit = check_probability("band_limit", band_limit)
+        self.min_band_fraction = check_fraction("min_band_fraction", min_band_fraction)
+
+    def _warp(self, features: Tensor) -> Tensor:
+        batch, _, bands = features.shape
+        factors = 1.0 + (torch.rand(batch, 1, device=features.device) * 2.0 - 1.0) * self.warp
+        source = (torch.arange(bands, device=features.device)[None] * factors).clamp(max=bands - 1)  # (B, F)
+        low = source.floor().long()
+        high = (low + 1).clamp(max=bands - 1)
+        weight = (source - low)[:, None, :]
+        index = lambda i: i[:, None, :].expand(-1, features.shape[1], -1)  # noqa: E731
+        return torch.gather(features, 2, index(low)) * (1 - weight) + torch.gather(features, 2, index(high)) * weight
+
+    def _band_limit(self, features: Tensor, lengths: Tensor | None) -> Tensor:
+        batch, steps, bands = features.shape
+        device = features.device
+        valid = torch.ones(batch, steps, dtype=torch.bool, device=device)
+        if lengths is not None:
+            valid = torch.arange(steps, device=device)[None] < lengths.to(device)[:, None]
+        floor = features.masked_fill(~valid[:, :, None], float("inf")).amin(dim=1, keepdim=True)  # (B, 1, F)
+        lowest = int(self.min_band_fraction * bands)
+        cutoff = lowest + (torch.rand(batch, 1, device=device) * (bands - lowest)).floor()  # a band in [lowest, F)
+        chosen = torch.rand(batch, 1, device=device) < self.band_limit
+        above = (torch.arange(bands, device=device)[None] >= cutoff) & chosen  # (B, F)
+        return torch.where(above[:, None, :], floor.expand_as(features), features)
+
+    def forward(self, features: Tensor, lengths: Tensor | None = None) -> Tensor:
+        if not self.training:
+            return features
+        if self.warp > 0:
+            features = self._warp(features)
+        if self.band_limit > 0:
+            features = self._band_limit(features, lengths)
+        return features

@@ -37,7 +37,7 @@ from cnnlstm._validation import (
     check_positive_float,
     check_positive_int,
 )
-from cnnlstm.data.audio import AudioReadError, LogMel, SpecAugment, cmvn, num_frames, read_audio
+from cnnlstm.data.audio import AudioReadError, LogMel, SpecAugment, VoiceAugment, cmvn, num_frames, read_audio
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.speech_corpora import Corpus, Utterance, Vocabulary, find_corpus, normalize_text
 
@@ -193,6 +193,8 @@ class SpeechDataModule(BaseDataModule):
             the whole utterance) or ``"none"`` (raw log-mel, for streaming models, which normalise
             their input themselves with running statistics).
         spec_augment: SpecAugment's arguments in training (``{}``: its defaults; ``None``: off).
+        voice_augment: :class:`~cnnlstm.data.audio.VoiceAugment`'s arguments in training (vocal-tract
+            warp and band-limiting, before normalisation; ``{}``: its defaults; ``None``: off).
         cache_audio: keep the checked waveforms in memory (small corpora) instead of re-reading.
         timestamps: ``predict`` also writes each word's start and end time (from the CTC alignment).
         class_names: the vocabulary (blank first); set from a checkpoint for test/predict.
@@ -221,6 +223,7 @@ class SpeechDataModule(BaseDataModule):
         test_fraction: float = 0.1,
         normalization: str = "utterance",
         spec_augment: dict[str, Any] | None = None,
+        voice_augment: dict[str, Any] | None = None,
         cache_audio: bool = True,
         timestamps: bool = False,
         class_names: list[str] | None = None,
@@ -245,6 +248,7 @@ class SpeechDataModule(BaseDataModule):
         self.normalization = check_choice("normalization", normalization, ("utterance", "none"))
         self.features = LogMel(sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms)
         self.spec_augment = None if spec_augment is None else SpecAugment(**spec_augment)
+        self.voice_augment = None if voice_augment is None else VoiceAugment(**voice_augment)
         self._vocabulary = Vocabulary(class_names) if class_names else None
         self._corpus: Corpus | None = None
         self._splits: dict[str, list[Utterance]] | None = None
@@ -399,6 +403,8 @@ class SpeechDataModule(BaseDataModule):
         features = self.features.to(wave.device)
         x = features(wave)
         lengths = torch.clamp(num_frames(wave_lengths.to(wave.device), features.hop_length), max=x.shape[1])
+        if augment and self.voice_augment is not None:
+            x = self.voice_augment.train()(x, lengths)
         if self.normalization == "utterance":
             x = cmvn(x, lengths)
         if augment and self.spec_augment is not None:
@@ -449,6 +455,7 @@ class SpeechDataModule(BaseDataModule):
             "vocabulary": "".join(self.vocabulary.tokens[1:]),
             "skipped_by_reason": reasons,
             "spec_augment": self.spec_augment is not None,
+            "voice_augment": self.voice_augment is not None,
         }
 
     def preprocessing(self) -> dict[str, Any]:

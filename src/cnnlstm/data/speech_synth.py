@@ -246,6 +246,23 @@ def render(settings: UtteranceSettings, rng: np.random.Generator, *, sample_rate
         word_gap=settings.word_gap,
         sample_rate=sample_rate,
     )
+    return surround(speech, settings, rng, sample_rate=sample_rate)
+
+
+def surround(
+    speech: np.ndarray, settings: UtteranceSettings, rng: np.random.Generator, *, sample_rate: int = 16000
+) -> np.ndarray:
+    """``speech`` (float32 samples) with ``settings``' silence before and after and white noise at its SNR.
+
+    Shared by :func:`render` and by anything that speaks the corpus's texts with another synthesiser
+    (``benchmarks/asr_unheard.py``), so both get the same framing and noise.
+
+    Example:
+        >>> import numpy as np
+        >>> settings = UtteranceSettings("one", "en", 175, 50, 0, lead_s=0.1, tail_s=0.2, snr_db=None)
+        >>> surround(np.ones(100, dtype=np.float32) * 0.5, settings, np.random.default_rng(0)).shape
+        (4900,)
+    """
     lead = np.zeros(int(settings.lead_s * sample_rate), dtype=np.float32)
     tail = np.zeros(int(settings.tail_s * sample_rate), dtype=np.float32)
     wave = np.concatenate([lead, speech, tail])
