@@ -70,7 +70,17 @@ def duration_stretch(rate: int) -> float:
 def speak(synth: str, voice: str, text: str, stretch: float, wav: Path) -> None:
     """Write ``text`` spoken by ``synth``'s ``voice`` to ``wav`` (the synthesiser's own rate)."""
     if synth == "flite":
-        command = ["flite", "-voice", voice, "-t", text, "-o", str(wav), "--setf", f"duration_stretch={stretch:.4f}"]
+        command = [
+            "flite",
+            "-voice",
+            voice,
+            "-t",
+            text,
+            "-o",
+            str(wav),
+            "--setf",
+            f"duration_stretch={stretch:.4f}",
+        ]
         subprocess.run(command, check=True, capture_output=True)
         return
     text_file = wav.with_suffix(".txt")
@@ -136,13 +146,18 @@ def print_table(results: dict[str, Any]) -> None:
     print(header)
     print("|---" * (len(SYNTHESISERS) + 1) + "|")
     for name, by_synth in rows:
-        cells = [f"{100 * by_synth[s]['all']['cer']:.1f} % / {100 * by_synth[s]['all']['wer']:.1f} %" for s in SYNTHESISERS]
+        cells = [
+            f"{100 * by_synth[s]['all']['cer']:.1f} % / {100 * by_synth[s]['all']['wer']:.1f} %"
+            for s in SYNTHESISERS
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", type=Path, action="append", default=[], help="a speech checkpoint (repeatable)")
+    parser.add_argument(
+        "--ckpt", type=Path, action="append", default=[], help="a speech checkpoint (repeatable)"
+    )
     parser.add_argument("--label", action="append", default=[], help="a name for each --ckpt, in order")
     parser.add_argument("--utterances", type=int, default=200, help="utterances per synthesiser")
     parser.add_argument("--seed", type=int, default=0)
@@ -159,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     models = [load(path) for path in args.ckpt]
     sample_rate = int(models[0][2]["sample_rate"])
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="asr_unheard-"))
-    sets = {synth: build_set(synth, workdir, args.utterances, args.seed, sample_rate) for synth in SYNTHESISERS}
+    sets = {
+        synth: build_set(synth, workdir, args.utterances, args.seed, sample_rate) for synth in SYNTHESISERS
+    }
     systems: dict[str, Any] = {}
     for label, path, (model, hp, prep) in zip(labels, args.ckpt, models, strict=True):
         by_synth = {}

@@ -397,7 +397,9 @@ class VoiceAugment(nn.Module):
         (torch.Size([2, 50, 40]), True)
     """
 
-    def __init__(self, *, warp: float = 0.05, band_limit: float = 0.2, min_band_fraction: float = 0.5) -> None:
+    def __init__(
+        self, *, warp: float = 0.05, band_limit: float = 0.2, min_band_fraction: float = 0.5
+    ) -> None:
         super().__init__()
         self.warp = check_fraction("warp", warp)
         self.band_limit = check_probability("band_limit", band_limit)
@@ -411,7 +413,10 @@ class VoiceAugment(nn.Module):
         high = (low + 1).clamp(max=bands - 1)
         weight = (source - low)[:, None, :]
         index = lambda i: i[:, None, :].expand(-1, features.shape[1], -1)  # noqa: E731
-        return torch.gather(features, 2, index(low)) * (1 - weight) + torch.gather(features, 2, index(high)) * weight
+        return (
+            torch.gather(features, 2, index(low)) * (1 - weight)
+            + torch.gather(features, 2, index(high)) * weight
+        )
 
     def _band_limit(self, features: Tensor, lengths: Tensor | None) -> Tensor:
         batch, steps, bands = features.shape
@@ -421,7 +426,9 @@ class VoiceAugment(nn.Module):
             valid = torch.arange(steps, device=device)[None] < lengths.to(device)[:, None]
         floor = features.masked_fill(~valid[:, :, None], float("inf")).amin(dim=1, keepdim=True)  # (B, 1, F)
         lowest = int(self.min_band_fraction * bands)
-        cutoff = lowest + (torch.rand(batch, 1, device=device) * (bands - lowest)).floor()  # a band in [lowest, F)
+        cutoff = (
+            lowest + (torch.rand(batch, 1, device=device) * (bands - lowest)).floor()
+        )  # a band in [lowest, F)
         chosen = torch.rand(batch, 1, device=device) < self.band_limit
         above = (torch.arange(bands, device=device)[None] >= cutoff) & chosen  # (B, F)
         return torch.where(above[:, None, :], floor.expand_as(features), features)
