@@ -130,6 +130,7 @@ class RunArtifacts(Callback):
         self.class_names = class_names
         self.allow_train_overlap = allow_train_overlap
         self._started = 0.0
+        self._started_cpu = 0.0
         self._evaluated: dict[str, Any] = {}
 
     def _summary_path(self) -> Path:
@@ -179,6 +180,7 @@ class RunArtifacts(Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._started = time.perf_counter()
+        self._started_cpu = time.process_time()
         if trainer.is_global_zero:
             write_fit_keys(self.root, _datamodule(trainer))
 
@@ -232,6 +234,8 @@ class RunArtifacts(Callback):
                 **self._environment(trainer, pl_module),
                 "epochs": trainer.current_epoch,
                 "fit_wall_time_s": round(time.perf_counter() - self._started, 2),
+                # CPU seconds of this process, all its threads (data workers are other processes)
+                "fit_cpu_time_s": round(time.process_time() - self._started_cpu, 2),
                 "fit_metrics": _scalars(trainer.callback_metrics),
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
                 "best_score": float(best_score) if best_score is not None else None,
