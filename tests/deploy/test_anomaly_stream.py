@@ -46,10 +46,10 @@ def test_the_state_stays_the_same_size_however_long_the_stream():
     stream = AnomalyStream(model, threshold=1.0)
     for sample in torch.randn(10, 1):
         stream.push(sample)
-    sizes = [t.shape for t in stream.state], len(stream.forecasts)
+    sizes = [t.shape for t in stream.scorer.buffers()], stream.scorer.v.shape
     for sample in torch.randn(200, 1):
         stream.push(sample)
-    assert ([t.shape for t in stream.state], len(stream.forecasts)) == sizes
+    assert ([t.shape for t in stream.scorer.buffers()], stream.scorer.v.shape) == sizes
     stream.reset()
     assert stream.push([0.0]).score is None
 
