@@ -4,9 +4,9 @@
 (:class:`~cnnlstm.models.anomaly.CNNLSTMForecastDetector`, ``step_output == "forecast"``): each
 sample is normalised with the training statistics, compared with the forecasts made for it
 1 .. ``horizon`` steps earlier, and stepped through the model, which forecasts the next steps.
-The arithmetic is :class:`~cnnlstm.models.anomaly_step.OnlineScorer`'s: the model's step with
-precomputed weights and preallocated buffers, a few dozen small operations per sample however
-long the stream. The score equals the offline score of the same step (``model.score_series``;
+The arithmetic is :class:`~cnnlstm.models.anomaly_step.OnlineScorer`'s: the model's step in NumPy
+with precomputed weights and preallocated buffers, a few dozen small operations per sample
+however long the stream. The score equals the offline score of the same step (``model.score_series``;
 the first sample, which nothing predicted, gets no score). The alarm comes from a fixed
 threshold, or from SPOT, which keeps adapting.
 
@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -90,12 +91,16 @@ class AnomalyStream:
     def push(self, sample: Tensor | Sequence[float]) -> StreamResult:
         """Score one raw sample ``(C,)``; then forecast the next steps from it."""
         scorer = self.scorer
-        x = torch.as_tensor(sample, dtype=scorer.dtype, device=scorer.device).detach()
-        if x.numel() != scorer.channels:
+        x = (
+            sample.detach().cpu().numpy()
+            if isinstance(sample, Tensor)
+            else np.asarray(sample, dtype=scorer.dtype)
+        )
+        if x.size != scorer.channels:
             raise ValueError(
-                f"AnomalyStream expects one sample of {scorer.channels} channels; received shape {tuple(x.shape)}"
+                f"AnomalyStream expects one sample of {scorer.channels} channels; received shape {x.shape}"
             )
-        raw = scorer.step(x if x.dim() == 1 else x.reshape(-1))
+        raw = scorer.step(x if x.ndim == 1 else x.reshape(-1))
         score = None
         if raw is not None:
             recent = self.recent

@@ -1,23 +1,26 @@
 """The forecasting detector scored online, one sample of one stream at a time, at a small constant cost.
 
 :meth:`CNNLSTMForecastDetector.step <cnnlstm.models.anomaly.CNNLSTMForecastDetector.step>` is
-the general step (any batch, exportable, a state tuple in and out). One stream needs less, and
-at batch 1 pays mostly for Python and operator dispatch, so :class:`OnlineScorer` computes the
-same numbers with as few operations as it can, none of which allocates:
+the general step (any batch, any device, exportable, a state tuple in and out). One stream needs
+less, and at batch 1 the cost is almost all per-operation overhead (Python, dispatch), so
+:class:`OnlineScorer` computes the same numbers on the CPU with NumPy (about a third of torch's
+per-call overhead on vectors this small) and with as few operations as it can, none of which
+allocates:
 
-* every weight copied (detached) once, every intermediate written into a preallocated buffer;
-* each causal convolution one matrix product over a ring buffer of its last ``kernel_size``
-  inputs; the ring is never shifted: the taps of the weight are rotated instead, one copy of the
-  weight per ring position, made once;
-* each LSTM layer one product of ``[x_t, h_{t-1}]`` with the stacked ``[W_ih | W_hh]`` and the
-  summed biases, then the gate equations in place;
+* every weight copied once, every intermediate written into a preallocated buffer; each input
+  vector ends in a constant 1 and each weight matrix in its bias row, so a layer is one product;
+* each causal convolution one product over a ring buffer of its last ``kernel_size`` inputs; the
+  ring is never shifted: the taps of the weight are rotated instead, one copy per ring position;
+* each LSTM layer one product of ``[x_t, h_{t-1}, 1]`` with the stacked ``[W_ih | W_hh | b]``,
+  whose input, forget and output columns are halved so that one ``tanh`` gives every gate
+  (``sigmoid(a) = (1 + tanh(a / 2)) / 2``), then the cell equations in place;
 * the score one matrix-vector product: the last ``horizon`` forecasts, the new sample and a
   constant 1 sit in one vector ``v``, and a matrix made once per (ring slot, number of forecasts)
   maps ``v`` to the per-channel error, z-scored when the model is ``gaussian``; the score is the
   mean square of that, as :meth:`~cnnlstm.models.anomaly.AnomalyDetector.scores_from_errors`.
 
-Its scores equal ``model.score_series`` (tested to float rounding). The weights are read when the
-scorer is built: build a new one after the model changes.
+Its scores equal ``model.score_series`` to float rounding (tested). The weights are read when
+the scorer is built: build a new one after the model changes.
 
 Example:
     >>> from cnnlstm.models import create_model
@@ -36,12 +39,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from cnnlstm.models.anomaly import CNNLSTMForecastDetector
 
 __all__ = ["OnlineScorer"]
+
+Array = NDArray[np.floating]
 
 
 class OnlineScorer:
@@ -52,8 +59,9 @@ class OnlineScorer:
         mean, std: per-channel statistics; raw samples are normalised as ``(x - mean) / std``.
             Default: samples are already normalised.
 
-    :meth:`step` takes one sample ``(C,)`` and returns its score (``None`` for the first sample
-    after a reset, which nothing predicted).
+    :meth:`step` takes one raw sample ``(C,)`` (a NumPy array, a CPU tensor or a sequence) and
+    returns its score (``None`` for the first sample after a reset, which nothing predicted).
+    Computation is in the model's floating-point type.
     """
 
     def __init__(
@@ -65,8 +73,7 @@ class OnlineScorer:
     ) -> None:
         if not isinstance(model, CNNLSTMForecastDetector):
             raise TypeError(f"OnlineScorer needs a CNNLSTMForecastDetector; received {type(model).__name__}")
-        weight = model.head.weight
-        self.device, self.dtype = weight.device, weight.dtype
+        self.dtype = torch.empty(0, dtype=model.head.weight.dtype).numpy().dtype
         self.channels, self.horizon, self.kernel_size = model.in_channels, model.horizon, model.kernel_size
         self.residual = model.residual
         with torch.no_grad():
@@ -76,136 +83,159 @@ class OnlineScorer:
             self._score_plan(model)
         self.reset()
 
-    def _zeros(self, *shape: int) -> Tensor:
-        return torch.zeros(shape, device=self.device, dtype=self.dtype)
+    def _array(self, t: Tensor | Sequence[float]) -> Array:
+        if isinstance(t, Tensor):
+            return t.detach().cpu().double().numpy().astype(self.dtype)
+        return np.asarray(t, dtype=self.dtype)
 
     def _input_transform(
         self, mean: Sequence[float] | Tensor | None, std: Sequence[float] | Tensor | None
     ) -> None:
-        self.scale, self.shift = self._zeros(1, self.channels) + 1, self._zeros(1, self.channels)
+        self.scale = np.ones(self.channels, dtype=self.dtype)
+        self.shift = np.zeros(self.channels, dtype=self.dtype)
         if mean is not None and std is not None:
-            self.scale = 1.0 / torch.as_tensor(std, device=self.device, dtype=self.dtype).reshape(1, -1)
-            self.shift = (
-                -torch.as_tensor(mean, device=self.device, dtype=self.dtype).reshape(1, -1) * self.scale
-            )
+            self.scale = (1.0 / self._array(std).reshape(-1)).astype(self.dtype)
+            self.shift = (-self._array(mean).reshape(-1) * self.scale).astype(self.dtype)
+
+    def _with_bias(self, weight_t: Tensor, bias: Tensor | None) -> Array:
+        """``(in, out)`` weight and ``(out,)`` bias → ``(in + 1, out)``: the bias as a last row."""
+        row = torch.zeros(1, weight_t.shape[1], dtype=weight_t.dtype) if bias is None else bias.detach()[None]
+        return self._array(torch.cat([weight_t.detach().cpu(), row.cpu()], 0))
 
     def _conv_plan(self, model: CNNLSTMForecastDetector) -> None:
-        """Per convolution a ring ``(k, C_in)`` and, per ring position ``p``, the weight
-        ``(k * C_in, C_out)`` whose rows for ring row ``q`` hold tap ``(q - p - 1) mod k``: after
-        the newest input is written at ``p``, ring row ``p + 1`` (mod k) is the oldest."""
+        """Per convolution a ring ``[k rows of C_in, 1]`` and, per ring position ``p``, the weight
+        ``(k * C_in + 1, C_out)`` whose rows for ring row ``q`` hold tap ``(q - p - 1) mod k``:
+        after the newest input is written at ``p``, ring row ``p + 1`` (mod k) is the oldest."""
         k = self.kernel_size
         convs = [conv for conv in model.convs if isinstance(conv, nn.Conv1d)]
-        self.rings = [self._zeros(k, conv.in_channels) for conv in convs]
-        self.ring_rows = [[ring[p : p + 1] for p in range(k)] for ring in self.rings]  # (1, C_in) each
-        self.ring_flat = [ring.view(1, -1) for ring in self.rings]
-        self.conv_weights: list[list[Tensor]] = []
+        self.rings = [np.zeros(k * conv.in_channels + 1, dtype=self.dtype) for conv in convs]
+        self.ring_rows = [
+            [ring[: k * conv.in_channels].reshape(k, conv.in_channels)[p] for p in range(k)]
+            for ring, conv in zip(self.rings, convs, strict=True)
+        ]
+        self.conv_weights: list[list[Array]] = []
         for conv in convs:
             taps = conv.weight.detach().permute(2, 1, 0)  # (k, C_in, C_out)
             self.conv_weights.append(
                 [
-                    taps[[(q - p - 1) % k for q in range(k)]].reshape(-1, conv.out_channels).contiguous()
+                    self._with_bias(
+                        taps[[(q - p - 1) % k for q in range(k)]].reshape(-1, conv.out_channels), conv.bias
+                    )
                     for p in range(k)
                 ]
             )
-        self.conv_biases = [
-            conv.bias.detach().clone() if conv.bias is not None else self._zeros(conv.out_channels)
-            for conv in convs
-        ]
 
     def _lstm_plan(self, model: CNNLSTMForecastDetector) -> None:
         lstm = model.lstm
-        hidden = self.hidden = lstm.hidden_size
-        self.lstm_weights, self.lstm_biases, self.xh, self.cells = [], [], [], []
+        hidden = lstm.hidden_size
+        halve = torch.ones(4 * hidden, dtype=torch.float64)
+        halve[: 2 * hidden] = 0.5  # input and forget gates
+        halve[3 * hidden :] = 0.5  # output gate
+        self.lstm_weights, self.xh, self.lstm_inputs, self.lstm_hidden = [], [], [], []
         for layer in range(lstm.num_layers):
             w_ih, w_hh, b_ih, b_hh, _ = lstm._weights(layer, "")
-            self.lstm_weights.append(torch.cat([w_ih, w_hh], 1).detach().t().contiguous())  # (in + H, 4H)
-            bias = self._zeros(4 * hidden)
+            bias = torch.zeros(4 * hidden, dtype=torch.float64)
             for b in (b_ih, b_hh):
                 if b is not None:
-                    bias = bias + b.detach()
-            self.lstm_biases.append(bias)
-            self.xh.append(self._zeros(1, int(w_ih.shape[1]) + hidden))  # [x_t, h_{t-1}]
-            self.cells.append(self._zeros(1, hidden))
-        self.gates, self.sig = self._zeros(1, 4 * hidden), self._zeros(1, 4 * hidden)
-        self.candidate, self.tanh_c = self._zeros(1, hidden), self._zeros(1, hidden)
-        self.gate_i, self.gate_f, _, self.gate_o = self.sig.chunk(4, dim=1)
-        self.gate_g = self.gates[:, 2 * hidden : 3 * hidden]
-        self.lstm_inputs = [xh[:, : xh.shape[1] - hidden] for xh in self.xh]
-        self.lstm_hidden = [xh[:, xh.shape[1] - hidden :] for xh in self.xh]
-        self.head_weight = model.head.weight.detach().t().contiguous()  # (H, horizon * C)
-        self.head_bias = model.head.bias.detach().clone()
+                    bias = bias + b.detach().cpu().double()
+            weight = torch.cat([w_ih, w_hh], 1).detach().cpu().double().t()  # (in + H, 4H)
+            self.lstm_weights.append(self._with_bias(weight * halve, bias * halve))
+            inputs = int(w_ih.shape[1])
+            xh = np.zeros(inputs + hidden + 1, dtype=self.dtype)  # [x_t, h_{t-1}, 1]
+            self.xh.append(xh)
+            self.lstm_inputs.append(xh[:inputs])
+            self.lstm_hidden.append(xh[inputs : inputs + hidden])
+        self.cells = [np.zeros(hidden, dtype=self.dtype) for _ in range(lstm.num_layers)]
+        self.gates = np.zeros(4 * hidden, dtype=self.dtype)
+        self.gate_scale = self._array(halve)  # tanh(a / 2) / 2 + 1 / 2 on i, f, o; tanh on g
+        self.gate_shift = self._array(1.0 - halve)
+        self.gate_shift[2 * hidden : 3 * hidden] = 0.0
+        self.gate_i, self.gate_f, self.gate_g, self.gate_o = np.split(self.gates, 4)
+        self.product, self.tanh_c = np.zeros(hidden, dtype=self.dtype), np.zeros(hidden, dtype=self.dtype)
+        last = self.xh[-1]
+        self.head_input = last[last.size - hidden - 1 :]  # [h_t, 1]
+        self.head_weight = self._with_bias(model.head.weight.detach().cpu().t(), model.head.bias)
 
     def _score_plan(self, model: CNNLSTMForecastDetector) -> None:
         """``v = [forecasts made at steps with t mod h = 0 .. h-1 (each (h, C)), x_t (C), 1]`` and
         ``z = M[t mod h][n - 1] @ v`` the error of step ``t`` from its ``n`` forecasts."""
         h, c = self.horizon, self.channels
-        self.v = self._zeros(h * h * c + c + 1)
-        self.v[-1] = 1.0
-        self.forecasts = [self.v[s * h * c : (s + 1) * h * c].view(1, h * c) for s in range(h)]
-        self.forecast_views = [f.view(h, c) for f in self.forecasts]
+        self.v = np.zeros(h * h * c + c + 1, dtype=self.dtype)
+        self.forecasts = [self.v[s * h * c : (s + 1) * h * c] for s in range(h)]
+        self.forecast_views = [f.reshape(h, c) for f in self.forecasts]
         self.x = self.v[h * h * c : h * h * c + c]
-        self.x_row = self.x.view(1, c)
         scale, shift = torch.ones(c, dtype=torch.float64), torch.zeros(c, dtype=torch.float64)
         if model.gaussian:
             std = model.error_std.detach().double().cpu()
             scale, shift = 1.0 / std, -model.error_mean.detach().double().cpu() / std
-        self.score_maps: list[list[Tensor]] = []
+        rows = torch.arange(c)
+        self.score_maps: list[list[Array]] = []
         for s in range(h):
             maps = []
             for n in range(1, h + 1):
-                m = torch.zeros(c, self.v.numel(), dtype=torch.float64)
-                rows = torch.arange(c)
+                m = torch.zeros(c, self.v.size, dtype=torch.float64)
                 for j in range(n):  # the forecast j + 1 steps ahead, made at step t - 1 - j
                     slot = (s - 1 - j) % h
                     m[rows, slot * h * c + j * c + rows] = -scale / n
                 m[rows, h * h * c + rows] = scale
                 m[:, -1] = shift
-                maps.append(m.to(device=self.device, dtype=self.dtype))
+                maps.append(self._array(m))
             self.score_maps.append(maps)
-        self.error = self._zeros(c)
+        self.error = np.zeros(c, dtype=self.dtype)
 
     def reset(self) -> None:
         """Zero the state: the next sample is the first of a new stream."""
-        with torch.no_grad():
-            for t in (*self.rings, *self.xh, *self.cells):
-                t.zero_()
-            self.v[:-1].zero_()
+        for a in (*self.rings, *self.xh, self.v):
+            a.fill(0.0)
+            a[-1] = 1.0  # the constant that multiplies the bias rows
+        for c in self.cells:
+            c.fill(0.0)
         self.t = 0
 
-    def buffers(self) -> list[Tensor]:
-        """The state carried between steps (rings, ``[x, h]`` and ``c`` per layer, forecasts)."""
+    def buffers(self) -> list[Array]:
+        """The state carried between steps (rings, ``[x, h, 1]`` and ``c`` per layer, forecasts)."""
         return [*self.rings, *self.xh, *self.cells, self.v]
 
-    def step(self, sample: Tensor) -> float | None:
-        """One raw sample ``(C,)`` (no gradient) → its score; ``None`` for the first sample."""
-        t, h, k = self.t, self.horizon, self.kernel_size
-        p = t % k
-        if self.rings:
-            x = torch.addcmul(self.shift, sample, self.scale, out=self.ring_rows[0][p])
-            self.x.copy_(x[0])
-            last = len(self.rings) - 1
-            for n, ring in enumerate(self.ring_flat):
+    def step(self, sample: Array | Tensor | Sequence[float]) -> float | None:
+        """One raw sample ``(C,)`` → its score; ``None`` for the first sample."""
+        if isinstance(sample, Tensor):
+            sample = sample.detach().cpu().numpy()
+        t, h = self.t, self.horizon
+        p = t % self.kernel_size
+        x = self.x
+        np.multiply(sample, self.scale, out=x)
+        np.add(x, self.shift, out=x)
+        rings = self.rings
+        if rings:
+            self.ring_rows[0][p][:] = x
+            last = len(rings) - 1
+            for n, ring in enumerate(rings):
                 dest = self.lstm_inputs[0] if n == last else self.ring_rows[n + 1][p]
-                torch.addmm(self.conv_biases[n], ring, self.conv_weights[n][p], out=dest).relu_()
+                np.dot(ring, self.conv_weights[n][p], out=dest)
+                np.maximum(dest, 0.0, out=dest)
         else:
-            x = torch.addcmul(self.shift, sample, self.scale, out=self.x_row)
-            self.lstm_inputs[0].copy_(x)
+            self.lstm_inputs[0][:] = x
+        gates, product = self.gates, self.product
         for layer, (xh, c) in enumerate(zip(self.xh, self.cells, strict=True)):
             if layer:
-                self.lstm_inputs[layer].copy_(self.lstm_hidden[layer - 1])
-            torch.addmm(self.lstm_biases[layer], xh, self.lstm_weights[layer], out=self.gates)
-            torch.sigmoid(self.gates, out=self.sig)
-            torch.tanh(self.gate_g, out=self.candidate)
-            c.mul_(self.gate_f).addcmul_(self.gate_i, self.candidate)
-            torch.tanh(c, out=self.tanh_c)
-            torch.mul(self.gate_o, self.tanh_c, out=self.lstm_hidden[layer])
+                self.lstm_inputs[layer][:] = self.lstm_hidden[layer - 1]
+            np.dot(xh, self.lstm_weights[layer], out=gates)
+            np.tanh(gates, out=gates)
+            np.multiply(gates, self.gate_scale, out=gates)
+            np.add(gates, self.gate_shift, out=gates)  # sigmoid on i, f, o; tanh on g
+            np.multiply(c, self.gate_f, out=c)
+            np.multiply(self.gate_i, self.gate_g, out=product)
+            np.add(c, product, out=c)
+            np.tanh(c, out=self.tanh_c)
+            np.multiply(self.gate_o, self.tanh_c, out=self.lstm_hidden[layer])
         score = None
         slot = t % h
         if t:  # before this step's forecast overwrites the slot of step t - h
-            error = torch.mv(self.score_maps[slot][min(t, h) - 1], self.v, out=self.error)
-            score = float(torch.dot(error, error)) / self.channels
-        torch.addmm(self.head_bias, self.lstm_hidden[-1], self.head_weight, out=self.forecasts[slot])
+            error = np.dot(self.score_maps[slot][min(t, h) - 1], self.v, out=self.error)
+            score = float(np.dot(error, error)) / self.channels
+        np.dot(self.head_input, self.head_weight, out=self.forecasts[slot])
         if self.residual:
-            self.forecast_views[slot].add_(self.x)
+            view = self.forecast_views[slot]
+            np.add(view, x, out=view)
         self.t = t + 1
         return score
