@@ -18,7 +18,7 @@ against them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -66,6 +66,19 @@ class AnomalyTask(BaseTask):
         >>> task.score(torch.randn(50, 2)).shape
         torch.Size([50])
     """
+
+    #: Arguments that only change how a trained detector is evaluated: typed as flags at
+    #: ``test``/``predict`` they take the place of the checkpoint's values (which are the defaults).
+    evaluation_args: ClassVar[tuple[str, ...]] = (
+        "threshold",
+        "quantile",
+        "risk",
+        "score_stride",
+        "smoothing",
+        "vus_window",
+        "baseline_window",
+        "seed",
+    )
 
     def __init__(
         self,
