@@ -327,7 +327,7 @@ class AnomalyDataModule(BaseDataModule):
             return [f"{self._train_sources[i]}@{start}" for i, start in starts]
         if split != "test":
             return None
-        keys = []
+        keys: list[str] = []
         for series, test_start in zip(self.series, self.test_starts, strict=True):
             source = _resolved(series.source)
             last = max(test_start, len(series) - self.window)
