@@ -46,6 +46,18 @@ class StreamResult:
     alarm: bool
 
 
+def _as_array(sample: Tensor | Sequence[float] | np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``sample`` as a NumPy array, without a copy where it can (the common cases first)."""
+    if isinstance(sample, np.ndarray):
+        return sample
+    if isinstance(sample, Tensor):
+        try:
+            return sample.numpy()  # a CPU tensor without gradient: shares memory
+        except RuntimeError:
+            return sample.detach().cpu().numpy()
+    return np.asarray(sample, dtype=dtype)
+
+
 class AnomalyStream:
     """Score samples one at a time (see the module).
 
@@ -88,14 +100,10 @@ class AnomalyStream:
         self.recent: deque[float] = deque(maxlen=self.smoothing)
         self.steps = 0
 
-    def push(self, sample: Tensor | Sequence[float]) -> StreamResult:
+    def push(self, sample: Tensor | Sequence[float] | np.ndarray) -> StreamResult:
         """Score one raw sample ``(C,)``; then forecast the next steps from it."""
         scorer = self.scorer
-        x = (
-            sample.detach().cpu().numpy()
-            if isinstance(sample, Tensor)
-            else np.asarray(sample, dtype=scorer.dtype)
-        )
+        x = _as_array(sample, scorer.dtype)
         if x.size != scorer.channels:
             raise ValueError(
                 f"AnomalyStream expects one sample of {scorer.channels} channels; received shape {x.shape}"

@@ -198,8 +198,8 @@ class OnlineScorer:
 
     def step(self, sample: Array | Tensor | Sequence[float]) -> float | None:
         """One raw sample ``(C,)`` → its score; ``None`` for the first sample."""
-        if isinstance(sample, Tensor):
-            sample = sample.detach().cpu().numpy()
+        if not isinstance(sample, np.ndarray):
+            sample = sample.detach().cpu().numpy() if isinstance(sample, Tensor) else np.asarray(sample)
         t, h = self.t, self.horizon
         p = t % self.kernel_size
         x = self.x
