@@ -55,8 +55,9 @@ def simulate(sizes: list[int], levels: list[float], risk: float, seeds: int) -> 
     return rows
 
 
-def _run_scores(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Calibration scores, evaluated scores and labels of ``run``'s first test series."""
+def _run_scores(run: Path) -> dict[str, Any]:
+    """Calibration scores, evaluated scores and labels of ``run``'s first test series, the
+    checkpoint's hyper-parameters and the raw series' noise (:func:`_noise`)."""
     from cnnlstm.data.anomaly import AnomalyDataModule
     from cnnlstm.tasks import AnomalyTask
 
@@ -74,11 +75,36 @@ def _run_scores(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str
     item = data.test_dataset[0]
     scores = task.score(item.values).numpy().astype(np.float64)[item.test_start :]
     labels = item.labels.numpy()[item.test_start :]
-    return task.calibration_scores.astype(np.float64), scores, labels, hparams
+    return {
+        "calibration": task.calibration_scores.astype(np.float64),
+        "scores": scores,
+        "labels": labels,
+        "hparams": hparams,
+        "noise": _noise(data.series_for("test")[0].values, item.test_start),
+    }
+
+
+def _noise(raw: np.ndarray, test_start: int, block: int = 200) -> dict[str, Any]:
+    """Standard deviation of the raw series' step-to-step differences (mean over channels): over
+    the training part and per ``block`` evaluated steps."""
+
+    def spread(part: np.ndarray) -> float:
+        return float(np.diff(part, axis=0).std(axis=0).mean())
+
+    evaluated = raw[test_start:]
+    return {
+        "training_part": spread(raw[:test_start]),
+        "evaluated_blocks": [
+            spread(evaluated[i : i + block])
+            for i in range(0, len(evaluated) - 1, block)
+            if len(evaluated[i : i + block]) > 2
+        ],
+    }
 
 
 def diagnose(run: Path) -> dict[str, Any]:
-    calibration, scores, labels, hparams = _run_scores(run)
+    found = _run_scores(run)
+    calibration, scores, labels, hparams = (found[k] for k in ("calibration", "scores", "labels", "hparams"))
     normal = scores[labels == 0]
     qs = [0.5, 0.9, 0.98, 1.0]
     out: dict[str, Any] = {
@@ -89,6 +115,7 @@ def diagnose(run: Path) -> dict[str, Any]:
         "calibration_quantiles": dict(zip(map(str, qs), np.quantile(calibration, qs).tolist(), strict=True)),
         "evaluated_normal_quantiles": dict(zip(map(str, qs), np.quantile(normal, qs).tolist(), strict=True)),
         "evaluated_normal_above_calibration_max": float(np.mean(normal > calibration.max())),
+        "step_difference_std": found["noise"],
         "thresholds": [],
     }
     for risk in (hparams.get("risk", 1e-3), 1e-2):
@@ -143,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n| scores | median | q90 | q98 | max |\n|---|---|---|---|---|")
         for name in ("calibration_quantiles", "evaluated_normal_quantiles"):
             print(f"| {name.split('_')[0]} | " + " | ".join(f"{v:.4g}" for v in d[name].values()) + " |")
+        noise = d["step_difference_std"]
+        print(
+            f"\nstd of the series' step-to-step differences: {noise['training_part']:.4g} over the training "
+            "part; "
+            + ", ".join(f"{v:.4g}" for v in noise["evaluated_blocks"])
+            + " over 200-step blocks after it"
+        )
         print(
             f"\nevaluated normal steps above the calibration maximum: {d['evaluated_normal_above_calibration_max']:.1%}"
         )

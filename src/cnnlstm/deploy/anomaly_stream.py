@@ -108,18 +108,16 @@ class AnomalyStream:
             raise ValueError(
                 f"AnomalyStream expects one sample of {scorer.channels} channels; received shape {x.shape}"
             )
-        raw = scorer.step(x if x.ndim == 1 else x.reshape(-1))
-        score = None
-        if raw is not None:
+        score = scorer.step(x if x.ndim == 1 else x.reshape(-1))
+        if score is not None and self.smoothing > 1:
             recent = self.recent
             if not recent:  # the offline score of step 0 copies step 1's: pad with it
-                recent.extend([raw] * (self.smoothing - 1))
-            recent.append(raw)
-            score = raw if self.smoothing == 1 else sum(recent) / len(recent)
+                recent.extend([score] * (self.smoothing - 1))
+            recent.append(score)
+            score = sum(recent) / len(recent)
         alarm = False
-        if score is not None and self.threshold is not None:
-            alarm = (
-                self.threshold.update(score) if isinstance(self.threshold, SPOT) else score > self.threshold
-            )
+        threshold = self.threshold
+        if score is not None and threshold is not None:
+            alarm = threshold.update(score) if isinstance(threshold, SPOT) else score > threshold
         step, self.steps = self.steps, self.steps + 1
         return StreamResult(step, score, bool(alarm))

@@ -13,7 +13,8 @@ allocates:
   ring is never shifted: the taps of the weight are rotated instead, one copy per ring position;
 * each LSTM layer one product of ``[x_t, h_{t-1}, 1]`` with the stacked ``[W_ih | W_hh | b]``,
   whose input, forget and output columns are halved so that one ``tanh`` gives every gate
-  (``sigmoid(a) = (1 + tanh(a / 2)) / 2``), then the cell equations in place;
+  (``sigmoid(a) = (1 + tanh(a / 2)) / 2``), and reordered so that ``c`` sits beside the
+  candidate and ``[f, i] * [c, g]`` is one product;
 * the score one matrix-vector product: the last ``horizon`` forecasts, the new sample and a
   constant 1 sit in one vector ``v``, and a matrix made once per (ring slot, number of forecasts)
   maps ``v`` to the per-channel error, z-scored when the model is ``gaussian``; the score is the
@@ -126,12 +127,22 @@ class OnlineScorer:
             )
 
     def _lstm_plan(self, model: CNNLSTMForecastDetector) -> None:
+        """Per layer ``xh = [x_t, h_{t-1}, 1]`` and ``z = [c | g, f, i, o]``: the weight's gate
+        columns reordered from torch's i, f, g, o to g, f, i, o, so that ``[f, i] * [c, g]`` is
+        one product and the new ``c`` the sum of its halves."""
         lstm = model.lstm
         hidden = lstm.hidden_size
-        halve = torch.ones(4 * hidden, dtype=torch.float64)
-        halve[: 2 * hidden] = 0.5  # input and forget gates
-        halve[3 * hidden :] = 0.5  # output gate
-        self.lstm_weights, self.xh, self.lstm_inputs, self.lstm_hidden = [], [], [], []
+        order = torch.cat(
+            [
+                torch.arange(2 * hidden, 3 * hidden),
+                torch.arange(hidden, 2 * hidden),
+                torch.arange(hidden),
+                torch.arange(3 * hidden, 4 * hidden),
+            ]
+        )  # g, f, i, o
+        halve = torch.full((4 * hidden,), 0.5, dtype=torch.float64)
+        halve[:hidden] = 1.0  # g: tanh; f, i, o: sigmoid(a) = (1 + tanh(a / 2)) / 2
+        self.lstm_weights, self.xh, self.lstm_inputs, self.lstm_hidden, self.z = [], [], [], [], []
         for layer in range(lstm.num_layers):
             w_ih, w_hh, b_ih, b_hh, _ = lstm._weights(layer, "")
             bias = torch.zeros(4 * hidden, dtype=torch.float64)
@@ -139,19 +150,17 @@ class OnlineScorer:
                 if b is not None:
                     bias = bias + b.detach().cpu().double()
             weight = torch.cat([w_ih, w_hh], 1).detach().cpu().double().t()  # (in + H, 4H)
-            self.lstm_weights.append(self._with_bias(weight * halve, bias * halve))
+            self.lstm_weights.append(self._with_bias(weight[:, order] * halve, bias[order] * halve))
             inputs = int(w_ih.shape[1])
-            xh = np.zeros(inputs + hidden + 1, dtype=self.dtype)  # [x_t, h_{t-1}, 1]
+            xh = np.zeros(inputs + hidden + 1, dtype=self.dtype)
             self.xh.append(xh)
             self.lstm_inputs.append(xh[:inputs])
             self.lstm_hidden.append(xh[inputs : inputs + hidden])
-        self.cells = [np.zeros(hidden, dtype=self.dtype) for _ in range(lstm.num_layers)]
-        self.gates = np.zeros(4 * hidden, dtype=self.dtype)
-        self.gate_scale = self._array(halve)  # tanh(a / 2) / 2 + 1 / 2 on i, f, o; tanh on g
+            self.z.append(np.zeros(5 * hidden, dtype=self.dtype))
+        self.gate_scale = self._array(halve)
         self.gate_shift = self._array(1.0 - halve)
-        self.gate_shift[2 * hidden : 3 * hidden] = 0.0
-        self.gate_i, self.gate_f, self.gate_g, self.gate_o = np.split(self.gates, 4)
-        self.product, self.tanh_c = np.zeros(hidden, dtype=self.dtype), np.zeros(hidden, dtype=self.dtype)
+        self.product, self.tanh_c = np.zeros(2 * hidden, dtype=self.dtype), np.zeros(hidden, dtype=self.dtype)
+        self.hidden = hidden
         last = self.xh[-1]
         self.head_input = last[last.size - hidden - 1 :]  # [h_t, 1]
         self.head_weight = self._with_bias(model.head.weight.detach().cpu().t(), model.head.bias)
@@ -188,13 +197,13 @@ class OnlineScorer:
         for a in (*self.rings, *self.xh, self.v):
             a.fill(0.0)
             a[-1] = 1.0  # the constant that multiplies the bias rows
-        for c in self.cells:
-            c.fill(0.0)
+        for z in self.z:
+            z.fill(0.0)
         self.t = 0
 
     def buffers(self) -> list[Array]:
-        """The state carried between steps (rings, ``[x, h, 1]`` and ``c`` per layer, forecasts)."""
-        return [*self.rings, *self.xh, *self.cells, self.v]
+        """The state carried between steps (rings, ``[x, h, 1]`` and ``[c | gates]`` per layer, forecasts)."""
+        return [*self.rings, *self.xh, *self.z, self.v]
 
     def step(self, sample: Array | Tensor | Sequence[float]) -> float | None:
         """One raw sample ``(C,)`` → its score; ``None`` for the first sample."""
@@ -215,19 +224,21 @@ class OnlineScorer:
                 np.maximum(dest, 0.0, out=dest)
         else:
             self.lstm_inputs[0][:] = x
-        gates, product = self.gates, self.product
-        for layer, (xh, c) in enumerate(zip(self.xh, self.cells, strict=True)):
+        product, tanh_c, hidden = self.product, self.tanh_c, self.hidden
+        h_c, h_2, h_4 = hidden, 2 * hidden, 4 * hidden
+        for layer, (xh, z) in enumerate(zip(self.xh, self.z, strict=True)):
             if layer:
                 self.lstm_inputs[layer][:] = self.lstm_hidden[layer - 1]
+            gates = z[h_c:]
             np.dot(xh, self.lstm_weights[layer], out=gates)
             np.tanh(gates, out=gates)
             np.multiply(gates, self.gate_scale, out=gates)
-            np.add(gates, self.gate_shift, out=gates)  # sigmoid on i, f, o; tanh on g
-            np.multiply(c, self.gate_f, out=c)
-            np.multiply(self.gate_i, self.gate_g, out=product)
-            np.add(c, product, out=c)
-            np.tanh(c, out=self.tanh_c)
-            np.multiply(self.gate_o, self.tanh_c, out=self.lstm_hidden[layer])
+            np.add(gates, self.gate_shift, out=gates)  # g = tanh, f, i, o = sigmoid
+            np.multiply(z[h_2 : h_2 + h_2], z[:h_2], out=product)  # [f * c, i * g]
+            c = z[:h_c]
+            np.add(product[:h_c], product[h_c:], out=c)
+            np.tanh(c, out=tanh_c)
+            np.multiply(z[h_4:], tanh_c, out=self.lstm_hidden[layer])
         score = None
         slot = t % h
         if t:  # before this step's forecast overwrites the slot of step t - h
