@@ -7,8 +7,8 @@ a run's alarms are weak.
    ``risk``, per calibration size and initial-threshold level.
 2. ``--run RUN_FOLDER`` (after ``cnnlstm fit``): the run's detector re-scores its calibration
    steps and its evaluated steps (its own config.yaml and best checkpoint); the table compares
-   their score quantiles and gives the alarms' range-F1 and alarm rate for SPOT and quantile
-   thresholds, so a weak ``alarm_range_f1`` can be traced to the calibration size or to a shift
+   their score quantiles and gives the alarms' range-F1 and alarm rate for SPOT, drift-adjusted
+   SPOT (DSPOT) and quantile thresholds, so a weak ``alarm_range_f1`` can be traced to the calibration size or to a shift
    between the calibration and the evaluated scores.
 
     OMP_NUM_THREADS=1 python benchmarks/anomaly_spot.py --run runs/anomaly-yahoo/<time> \\
@@ -102,6 +102,25 @@ def _noise(raw: np.ndarray, test_start: int, block: int = 200) -> dict[str, Any]
     }
 
 
+def dspot_alarms(
+    calibration: np.ndarray, scores: np.ndarray, *, depth: int, risk: float, level: float
+) -> np.ndarray:
+    """Drift-adjusted SPOT (DSPOT, Siffer et al. 2017): SPOT on each score minus the mean of the
+    last ``depth`` normal scores (alarms do not enter that window)."""
+    recent = list(calibration[:depth])
+    residuals = []
+    for x in calibration[depth:]:
+        residuals.append(x - np.mean(recent[-depth:]))
+        recent.append(x)
+    spot = SPOT(risk=risk, level=level).fit(np.asarray(residuals))
+    alarms = np.zeros(scores.size, dtype=bool)
+    for i, x in enumerate(scores):
+        alarms[i] = spot.update(float(x - np.mean(recent[-depth:])))
+        if not alarms[i]:
+            recent.append(float(x))
+    return alarms
+
+
 def diagnose(run: Path) -> dict[str, Any]:
     found = _run_scores(run)
     calibration, scores, labels, hparams = (found[k] for k in ("calibration", "scores", "labels", "hparams"))
@@ -128,6 +147,17 @@ def diagnose(run: Path) -> dict[str, Any]:
                     "alarm_rate": float(alarms.mean()),
                 }
             )
+    for depth in (5, 10, 20, 50):
+        for risk in (1e-3, 1e-4):
+            for level in (0.98, 0.9):
+                alarms = dspot_alarms(calibration, scores, depth=depth, risk=risk, level=level)
+                out["thresholds"].append(
+                    {
+                        "threshold": f"dspot depth={depth} risk={risk:g} level={level}",
+                        "alarm_range_f1": range_f1(labels, alarms, alpha=0.2),
+                        "alarm_rate": float(alarms.mean()),
+                    }
+                )
     for q in (0.99, 0.999):
         alarms = scores > quantile_threshold(calibration, q)
         out["thresholds"].append(
