@@ -95,7 +95,8 @@ class AnomalyStream:
 
     def reset(self) -> None:
         """Forget everything seen: the next sample is the first of a new stream. The model's weights
-        are read here (and at construction): reset after changing them."""
+        and error statistics are read here (and at construction): reset after changing them
+        (training, ``fit_error_stats``)."""
         self.scorer = OnlineScorer(self.model, mean=self.mean, std=self.std)  # type: ignore[arg-type]
         self.recent: deque[float] = deque(maxlen=self.smoothing)
         self.steps = 0
