@@ -85,3 +85,13 @@ def test_samples_may_be_tensors_with_gradient_arrays_or_lists_and_the_channel_co
     assert [r.score for r in first[1:]] == pytest.approx([r.score for r in again[1:]], rel=1e-6)
     with pytest.raises(ValueError, match="one sample of 2 channels"):
         stream.push([1.0, 2.0, 3.0])
+
+
+def test_reset_reads_the_models_current_error_statistics():
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=1, horizon=2, gaussian=True).eval()
+    x = torch.randn(20, 1)
+    stream = AnomalyStream(model)
+    model.fit_error_stats(torch.randn(100, 1) * 3 + 1)  # after the stream was built
+    stream.reset()
+    scores = [stream.push(sample).score for sample in x][1:]
+    np.testing.assert_allclose(scores, model.score_series(x)[1:].numpy(), rtol=1e-4, atol=1e-6)
