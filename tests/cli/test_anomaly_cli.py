@@ -118,3 +118,70 @@ def test_bad_files_are_refused_in_one_line(tmp_path, capsys, edit, named):
     err = capsys.readouterr().err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
     assert "Traceback" not in err and len(lines) == 1 and named in lines[0], err
+
+
+@pytest.fixture(scope="module")
+def fitted_run(tmp_path_factory):
+    """A tiny detector fitted through anomaly-csv on a prefix of plant.csv, with a quantile threshold."""
+    tmp = tmp_path_factory.mktemp("fitted")
+    _user_csv(tmp / "plant.csv", n=400)
+    common = [
+        "--config",
+        "anomaly-csv",  # says threshold: spot
+        f"--data.path={tmp / 'plant.csv'}",
+        "--data.window=32",
+        f"--trainer.default_root_dir={tmp / 'run'}",
+        *TINY,
+        "--trainer.max_epochs=1",
+    ]
+    assert (
+        main(["fit", *common, "--model.init_args.threshold=quantile", "--model.init_args.quantile=0.9"]) == 0
+    )
+    return tmp, common
+
+
+@pytest.mark.slow
+def test_typed_threshold_flags_win_over_the_checkpoint_whose_values_are_the_defaults(fitted_run, capsys):
+    import yaml
+
+    tmp, common = fitted_run
+    root = tmp / "run"
+
+    def predict(*flags):
+        assert main(["predict", *common, "--ckpt_path", "best", *flags]) == 0
+        used = yaml.safe_load((root / "config_predict.yaml").read_text())["model"]["init_args"]
+        scores = pd.read_csv(root / "scores.csv")
+        return used, scores
+
+    used, scores = predict()  # no flags: the checkpoint's settings, not the preset's
+    assert (used["threshold"], used["quantile"]) == ("quantile", 0.9)
+    high, alarms = scores["threshold"].iloc[0], scores["alarm"].mean()
+    assert scores["threshold"].nunique() == 1
+
+    used, scores = predict("--model.init_args.quantile=0.5")  # typed: wins; the rest from the checkpoint
+    assert (used["threshold"], used["quantile"]) == ("quantile", 0.5)
+    assert scores["threshold"].iloc[0] < high and scores["alarm"].mean() > alarms
+
+    used, _ = predict("--model.threshold", "spot", "--model.init_args.risk=0.01", "--model.init_args.lr=0.5")
+    assert (used["threshold"], used["risk"]) == ("spot", 0.01)
+    assert used["lr"] == 0.003  # part of the trained model: the checkpoint's, with a note
+    assert "--model.init_args.lr=0.5 is not used" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_test_on_the_training_steps_is_refused_unless_allowed(fitted_run, capsys):
+    tmp, common = fitted_run
+    on_training = [
+        *common,
+        f"--data.train_path={tmp / 'plant.csv'}",
+        "--ckpt_path",
+        "best",
+    ]  # every step scored
+    assert main(["test", *on_training]) == 2
+    assert "samples were used to train the run" in capsys.readouterr().err
+    assert main(["test", *on_training, "--allow_train_overlap"]) == 0
+    summary = json.loads((tmp / "run" / "summary.json").read_text())
+    assert summary["test_data"]["overlap"]["train"] > 0
+    assert main(["test", *common, "--ckpt_path", "best"]) == 0  # the held-out 70%: no overlap
+    summary = json.loads((tmp / "run" / "summary.json").read_text())
+    assert summary["test_data"]["overlap"] == {"train": 0, "val": 0}

@@ -117,3 +117,29 @@ def test_a_separate_training_file_scores_every_step_of_the_series(tmp_path):
     assert dm.test_dataset[0].test_start == 0
     calibration = dm.calibration_dataset()
     assert calibration[0].test_start == 300 - 60  # the last 20% of the training file
+
+
+def test_sample_keys_name_file_and_window_start_and_reveal_a_test_on_training_steps(tmp_path):
+    from cnnlstm.training.provenance import digests
+
+    _frame(n=300).to_csv(tmp_path / "host.csv", index=False)
+
+    def keys(dm, split):
+        dm.setup()
+        return set(digests(dm.sample_keys(split)))
+
+    prefix = AnomalyDataModule(path=tmp_path / "host.csv", window=20, stride=5, train_fraction=0.4)
+    train, val, test = (keys(prefix, s) for s in ("train", "val", "test"))
+    assert len(prefix.sample_keys("train")) == len(prefix.train_dataset)
+    assert train and val and test and not train & test and not val & test and not train & val
+    assert prefix.sample_keys("predict") is None
+    # the training file scored again (every step evaluated) shares keys with the fit, however it is spelled
+    again = AnomalyDataModule(
+        path=tmp_path / "." / "host.csv", train_path=tmp_path / "host.csv", window=20, stride=5
+    )
+    assert keys(again, "train") <= keys(again, "test")
+    assert train <= keys(again, "test")
+    other = tmp_path / "other.csv"
+    _frame(n=300, seed=1).to_csv(other, index=False)
+    held_out = AnomalyDataModule(path=other, train_path=tmp_path / "host.csv", window=20, stride=5)
+    assert not keys(held_out, "train") & keys(held_out, "test")

@@ -46,10 +46,10 @@ def test_the_state_stays_the_same_size_however_long_the_stream():
     stream = AnomalyStream(model, threshold=1.0)
     for sample in torch.randn(10, 1):
         stream.push(sample)
-    sizes = [t.shape for t in stream.state], len(stream.forecasts)
+    sizes = [t.shape for t in stream.scorer.buffers()], stream.scorer.v.shape
     for sample in torch.randn(200, 1):
         stream.push(sample)
-    assert ([t.shape for t in stream.state], len(stream.forecasts)) == sizes
+    assert ([t.shape for t in stream.scorer.buffers()], stream.scorer.v.shape) == sizes
     stream.reset()
     assert stream.push([0.0]).score is None
 
@@ -68,3 +68,30 @@ def test_the_generic_stream_returns_the_forecast_itself():
 def test_a_detector_without_forecasts_is_refused():
     with pytest.raises(TypeError, match="cannot stream anomaly scores"):
         AnomalyStream(create_model("cnn_lstm_autoencoder_tiny", in_channels=1))
+
+
+def test_samples_may_be_tensors_with_gradient_arrays_or_lists_and_the_channel_count_is_checked():
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=2, horizon=2).eval()
+    stream = AnomalyStream(model)
+    values = np.random.default_rng(0).normal(size=(3, 2))
+    first = [
+        stream.push(torch.tensor(values[0], requires_grad=True)),
+        stream.push(values[1]),
+        stream.push(list(values[2])),
+    ]
+    stream.reset()
+    again = [stream.push(torch.as_tensor(v, dtype=torch.float32)) for v in values]
+    assert first[0].score is None and again[0].score is None
+    assert [r.score for r in first[1:]] == pytest.approx([r.score for r in again[1:]], rel=1e-6)
+    with pytest.raises(ValueError, match="one sample of 2 channels"):
+        stream.push([1.0, 2.0, 3.0])
+
+
+def test_reset_reads_the_models_current_error_statistics():
+    model = create_model("cnn_lstm_forecast_tiny", in_channels=1, horizon=2, gaussian=True).eval()
+    x = torch.randn(20, 1)
+    stream = AnomalyStream(model)
+    model.fit_error_stats(torch.randn(100, 1) * 3 + 1)  # after the stream was built
+    stream.reset()
+    scores = [stream.push(sample).score for sample in x][1:]
+    np.testing.assert_allclose(scores, model.score_series(x)[1:].numpy(), rtol=1e-4, atol=1e-6)

@@ -13,9 +13,10 @@ def _seed():
     torch.manual_seed(0)
 
 
-def test_forecast_errors_belong_to_the_step_they_predict():
+@pytest.mark.parametrize("name", ["cnn_lstm_forecast_tiny", "convlstm_forecast_tiny"])
+def test_forecast_errors_belong_to_the_step_they_predict(name):
     """Step t's error is x[t] minus the mean of the forecasts made 1..horizon steps before it."""
-    model = create_model("cnn_lstm_forecast_tiny", in_channels=2, horizon=3).eval()
+    model = create_model(name, in_channels=2, horizon=3).eval()
     x = torch.randn(30, 2)
     with torch.no_grad():
         errors = model.series_errors(x)
@@ -64,3 +65,19 @@ def test_residual_forecast_follows_a_level_the_model_never_saw():
     with torch.no_grad():
         far = model(torch.full((1, 10, 1), 50.0))
     assert (far - 50.0).abs().max() < 5.0
+
+
+def test_convlstm_forecasts_are_causal_and_read_the_channel_grid():
+    model = create_model("convlstm_forecast_tiny", in_channels=6, grid=(2, 3)).eval()
+    x = torch.randn(1, 15, 6)
+    later = x.clone()
+    later[:, 10:] += 5.0
+    with torch.no_grad():
+        torch.testing.assert_close(model.forward_sequence(x)[:, :10], model.forward_sequence(later)[:, :10])
+        # a change in one channel reaches its grid neighbours' next forecasts, not far channels
+        poked = x.clone()
+        poked[:, 5, 0] += 5.0
+        moved = (model.forward_sequence(poked)[0, 5] - model.forward_sequence(x)[0, 5]).abs().amax(0)
+    assert moved[[0, 1, 3, 4]].min() > 0 and moved[[2, 5]].max() == 0  # (0,0) reaches (0,1), (1,0), (1,1)
+    with pytest.raises(ValueError, match="H \\* W = in_channels = 6"):
+        create_model("convlstm_forecast_tiny", in_channels=6, grid=(4, 2))

@@ -15,7 +15,7 @@ from pathlib import Path
 from cnnlstm.cli.config_guard import check_yaml_config, check_yaml_text
 from cnnlstm.cli.presets import preset_path
 
-__all__ = ["get_option", "pop_compile", "pop_flag", "resolve_configs", "set_option"]
+__all__ = ["get_option", "pop_compile", "pop_flag", "resolve_configs", "set_option", "typed_model_args"]
 
 
 def pop_flag(argv: list[str], flag: str) -> bool:
@@ -44,6 +44,25 @@ def get_option(argv: list[str], key: str) -> str | None:
         elif arg.startswith(key + "="):
             value = arg.split("=", 1)[1]
     return value
+
+
+def typed_model_args(argv: list[str]) -> frozenset[str]:
+    """The model arguments typed as flags (``--model.init_args.X`` or ``--model.X``), by name.
+
+    Example:
+        >>> sorted(typed_model_args(["--model.init_args.risk=0.01", "--model.threshold", "quantile"]))
+        ['risk', 'threshold']
+    """
+    names = set()
+    for arg in argv:
+        key = arg.split("=", 1)[0]
+        for prefix in ("--model.init_args.", "--model."):
+            if key.startswith(prefix):
+                name = key[len(prefix) :]
+                if name and "." not in name and name not in ("class_path", "init_args", "dict_kwargs"):
+                    names.add(name)
+                break
+    return frozenset(names)
 
 
 def set_option(argv: list[str], key: str, value: str) -> list[str]:

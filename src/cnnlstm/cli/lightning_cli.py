@@ -8,6 +8,7 @@ work starts. :func:`run_lightning` resolves presets and the run folder, then run
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -21,7 +22,7 @@ import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from cnnlstm.cli.argv import get_option, pop_flag, resolve_configs
+from cnnlstm.cli.argv import get_option, pop_flag, resolve_configs, typed_model_args
 from cnnlstm.cli.commands import data_check
 from cnnlstm.cli.errors import CLIError
 from cnnlstm.cli.run_folders import lock_run_folder, plan_run, remove_stale_tmp_files
@@ -48,8 +49,10 @@ _OUR_DEPRECATIONS = r"(ForecastDataModule is deprecated|cnnlstm\.\w+ moved to)"
 class RunPlan:
     """What one command runs: the subcommand, the preset's name, its folder, the checkpoint's
     hyper-parameters (empty without a checkpoint), the model name typed on the command line,
-    whether ``--allow_train_overlap`` lets an evaluation score the run's training data, and the
-    checkpoint's class names and preprocessing (``checkpoint["cnnlstm"]``)."""
+    whether ``--allow_train_overlap`` lets an evaluation score the run's training data, the
+    checkpoint's class names and preprocessing (``checkpoint["cnnlstm"]``), and the names of the
+    model arguments typed as flags (those a task lists in ``evaluation_args`` take the place of
+    the checkpoint's values)."""
 
     command: str
     run_name: str
@@ -58,6 +61,7 @@ class RunPlan:
     model_name_flag: str | None = None
     allow_train_overlap: bool = False
     ckpt_metadata: dict[str, Any] = field(default_factory=dict)
+    typed_model_args: frozenset[str] = frozenset()
 
 
 class CnnLstmCLI(LightningCLI):
@@ -75,9 +79,14 @@ class CnnLstmCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         # Lightning replaces the config's model by the checkpoint's here; check first that they
         # agree, so a checkpoint never silently takes the place of another task or a typed model.
-        if self.config.get("subcommand"):
-            _check_checkpoint_agrees(self.plan, self.config[self.config.subcommand].get("model"))
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return super()._parse_ckpt_path()
+        model = self.config[subcommand].get("model")
+        _check_checkpoint_agrees(self.plan, model)
+        typed = _typed_init_args(self.plan, model)
         super()._parse_ckpt_path()
+        _reapply_evaluation_args(self.plan, self.config[subcommand].get("model"), typed)
 
     def before_instantiate_classes(self) -> None:
         # Evaluating a checkpoint on another tree: label the data in the checkpoint's class order.
@@ -253,6 +262,35 @@ def _check_checkpoint_agrees(plan: RunPlan, model: Any) -> None:
         )
 
 
+def _typed_init_args(plan: RunPlan, model: Any) -> dict[str, Any]:
+    """The parsed values of the model arguments typed as flags, before a checkpoint replaces them."""
+    init_args = model.get("init_args") if model is not None else None
+    if not plan.ckpt_hparams or not plan.typed_model_args or init_args is None:
+        return {}
+    return {k: init_args[k] for k in plan.typed_model_args if k in init_args}
+
+
+def _reapply_evaluation_args(plan: RunPlan, model: Any, typed: dict[str, Any]) -> None:
+    """Typed flags win over the checkpoint for what only changes evaluation (the task's
+    ``evaluation_args``: an anomaly task's thresholds, say); the checkpoint's values are the
+    defaults. Other typed arguments the checkpoint overrides get a one-line note."""
+    if not typed or model is None:
+        return
+    module, _, class_name = str(model.get("class_path")).rpartition(".")
+    task = getattr(importlib.import_module(module), class_name, None) if module else None
+    overridable = set(getattr(task, "evaluation_args", ()))
+    init_args = model.init_args
+    for name, value in typed.items():
+        if name in overridable:
+            init_args[name] = value
+        elif name != "name" and init_args.get(name) != value:
+            print(
+                f"note: --model.init_args.{name}={value} is not used: the checkpoint's "
+                f"{name}={init_args.get(name)!r} is (it is part of the trained model)",
+                file=sys.stderr,
+            )
+
+
 class _NoAdvertisements(logging.Filter):
     """Drop Lightning's "💡 Tip: ... try installing <service>" lines (they advertise cloud
     services and say nothing about the run); every other info line stays."""
@@ -303,7 +341,9 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
     else:
         argv, root, hparams, metadata = plan_run(command, argv, run_name)
         typed = get_option(argv, "--model.init_args.name") or get_option(argv, "--model.name")
-        plan = RunPlan(command, run_name, root, hparams, typed, allow_overlap, metadata)
+        plan = RunPlan(
+            command, run_name, root, hparams, typed, allow_overlap, metadata, typed_model_args(argv)
+        )
 
     trainer_defaults: dict[str, Any] = {"default_root_dir": str(plan.root)}
     if quiet:

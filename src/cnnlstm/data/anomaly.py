@@ -63,6 +63,12 @@ def fit_normaliser(
     return mean, std
 
 
+def _resolved(source: str) -> str:
+    """A file's absolute path, so two spellings of one file key alike; a bundled name as is."""
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else source
+
+
 class WindowDataset(Dataset):
     """Windows ``(window, C)`` float32 starting at the given ``(series, start)`` pairs."""
 
@@ -244,6 +250,7 @@ class AnomalyDataModule(BaseDataModule):
             )
         self._train_parts = parts
         self._train_names = [Path(source).stem for _, _, source in train]
+        self._train_sources = [_resolved(source) for _, _, source in train]
         self.counts = {
             "train_windows": len(self._train_starts),
             "val_windows": len(self._val_starts),
@@ -304,6 +311,28 @@ class AnomalyDataModule(BaseDataModule):
             labels = torch.full((len(part),), -1, dtype=torch.int64)
             items.append(SeriesItem(torch.as_tensor(part), labels, start, i, self._train_names[i]))
         return _SeriesDataset(items)
+
+    def sample_keys(self, split: str) -> list[str] | None:
+        """``<resolved file>@<start>`` per window (see :meth:`BaseDataModule.sample_keys`).
+
+        ``train`` and ``val``: the windows the detector fits and validates on. ``test``: every
+        window of ``window`` steps that starts in the evaluated part of a series (from its
+        ``test_start``; stride 1), so a test whose steps the detector was trained on (the training
+        file given as ``path`` again, say) shares keys with the fit and is refused or marked.
+        ``predict``: None (nothing is scored against labels).
+        """
+        self._prepare()
+        if split in ("train", "val"):
+            starts = self._train_starts if split == "train" else self._val_starts
+            return [f"{self._train_sources[i]}@{start}" for i, start in starts]
+        if split != "test":
+            return None
+        keys: list[str] = []
+        for series, test_start in zip(self.series, self.test_starts, strict=True):
+            source = _resolved(series.source)
+            last = max(test_start, len(series) - self.window)
+            keys.extend(f"{source}@{start}" for start in range(test_start, last + 1))
+        return keys
 
     def series_for(self, split: str) -> list[Series]:
         """The raw series behind the ``test`` or ``predict`` items (timestamps, values for plots)."""

@@ -3,10 +3,12 @@
 :class:`AnomalyStream` wraps a streaming forecasting detector
 (:class:`~cnnlstm.models.anomaly.CNNLSTMForecastDetector`, ``step_output == "forecast"``): each
 sample is normalised with the training statistics, compared with the forecasts made for it
-1 .. ``horizon`` steps earlier, and fed to the model's ``step``, which forecasts the next steps.
-The cost per sample is one recurrent step, however long the stream; the score equals the offline
-score of the same step (``model.score_series``; the first sample, which nothing predicted, gets
-no score). The alarm comes from a fixed threshold, or from SPOT, which keeps adapting.
+1 .. ``horizon`` steps earlier, and stepped through the model, which forecasts the next steps.
+The arithmetic is :class:`~cnnlstm.models.anomaly_step.OnlineScorer`'s: the model's step in NumPy
+with precomputed weights and preallocated buffers, a few dozen small operations per sample
+however long the stream. The score equals the offline score of the same step (``model.score_series``;
+the first sample, which nothing predicted, gets no score). The alarm comes from a fixed
+threshold, or from SPOT, which keeps adapting.
 
 Example:
     >>> from cnnlstm import create_model
@@ -23,13 +25,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from cnnlstm._validation import check_positive_int
 from cnnlstm.metrics.thresholds import SPOT
+from cnnlstm.models.anomaly_step import OnlineScorer
 
 __all__ = ["AnomalyStream", "StreamResult"]
 
@@ -41,6 +44,18 @@ class StreamResult:
     step: int
     score: float | None
     alarm: bool
+
+
+def _as_array(sample: Tensor | Sequence[float] | np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``sample`` as a NumPy array, without a copy where it can (the common cases first)."""
+    if isinstance(sample, np.ndarray):
+        return sample
+    if isinstance(sample, Tensor):
+        try:
+            return sample.numpy()  # a CPU tensor without gradient: shares memory
+        except RuntimeError:
+            return sample.detach().cpu().numpy()
+    return np.asarray(sample, dtype=dtype)
 
 
 class AnomalyStream:
@@ -79,33 +94,31 @@ class AnomalyStream:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything seen: the next sample is the first of a new stream."""
-        self.state: Any = self.model.init_state(1)  # type: ignore[operator]
-        self.forecasts: deque[Tensor] = deque(maxlen=self.horizon)  # newest first: made 1, 2 ... steps ago
+        """Forget everything seen: the next sample is the first of a new stream. The model's weights
+        and error statistics are read here (and at construction): reset after changing them
+        (training, ``fit_error_stats``)."""
+        self.scorer = OnlineScorer(self.model, mean=self.mean, std=self.std)  # type: ignore[arg-type]
         self.recent: deque[float] = deque(maxlen=self.smoothing)
         self.steps = 0
 
-    @torch.no_grad()
-    def push(self, sample: Tensor | Sequence[float]) -> StreamResult:
+    def push(self, sample: Tensor | Sequence[float] | np.ndarray) -> StreamResult:
         """Score one raw sample ``(C,)``; then forecast the next steps from it."""
-        x = torch.as_tensor(sample, dtype=torch.float32).reshape(1, -1)
-        if self.mean is not None and self.std is not None:
-            x = (x - self.mean) / self.std
-        score = None
-        if self.forecasts:
-            predicted = torch.stack([f[0, j] for j, f in enumerate(self.forecasts)]).mean(0)  # (C,)
-            raw = float(self.model.scores_from_errors(x[0] - predicted))  # type: ignore[operator]
-            if not self.recent:  # the offline score of step 0 copies step 1's: pad with it
-                self.recent.extend([raw] * (self.smoothing - 1))
-            self.recent.append(raw)
-            score = sum(self.recent) / len(self.recent)
-        forecast, self.state = self.model.step(x, self.state)  # type: ignore[operator]
-        self.forecasts.appendleft(forecast)
-        alarm = False
-        if score is not None and self.threshold is not None:
-            alarm = (
-                self.threshold.update(score) if isinstance(self.threshold, SPOT) else score > self.threshold
+        scorer = self.scorer
+        x = _as_array(sample, scorer.dtype)
+        if x.size != scorer.channels:
+            raise ValueError(
+                f"AnomalyStream expects one sample of {scorer.channels} channels; received shape {x.shape}"
             )
-        result = StreamResult(self.steps, score, bool(alarm))
-        self.steps += 1
-        return result
+        score = scorer.step(x if x.ndim == 1 else x.reshape(-1))
+        if score is not None and self.smoothing > 1:
+            recent = self.recent
+            if not recent:  # the offline score of step 0 copies step 1's: pad with it
+                recent.extend([score] * (self.smoothing - 1))
+            recent.append(score)
+            score = sum(recent) / len(recent)
+        alarm = False
+        threshold = self.threshold
+        if score is not None and threshold is not None:
+            alarm = threshold.update(score) if isinstance(threshold, SPOT) else score > threshold
+        step, self.steps = self.steps, self.steps + 1
+        return StreamResult(step, score, bool(alarm))

@@ -11,8 +11,10 @@
   decodes it back (Malhotra et al. 2016, "LSTM-based Encoder-Decoder for Multi-sensor Anomaly
   Detection"); a step's score is its reconstruction error averaged over the overlapping windows
   that hold it (the ``stride`` between windows matters: 1 gives each step ``window`` votes).
+* :class:`ConvLSTMForecastDetector` — the forecasting detector for channels laid out on a grid:
+  each step's channels form a frame, a ConvLSTM (Shi et al. 2015) reads the frames in time.
 
-Both map a normalised series ``(T, C)`` to one score per step with :meth:`~AnomalyDetector.score_series`.
+All map a normalised series ``(T, C)`` to one score per step with :meth:`~AnomalyDetector.score_series`.
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ from torch import Tensor, nn
 
 from cnnlstm._validation import check_bool, check_dropout, check_positive_int
 from cnnlstm.models._registry import register_model, with_defaults
+from cnnlstm.nn.convlstm import ConvLSTM
 from cnnlstm.nn.lstm import LSTM
 
-__all__ = ["AnomalyDetector", "CNNLSTMAutoencoder", "CNNLSTMForecastDetector"]
+__all__ = [
+    "AnomalyDetector",
+    "CNNLSTMAutoencoder",
+    "CNNLSTMForecastDetector",
+    "ConvLSTMForecastDetector",
+    "ForecastingDetector",
+]
 
 
 class AnomalyDetector(nn.Module):
@@ -93,7 +102,57 @@ def _causal_convs(in_channels: int, channels: Sequence[int], kernel_size: int) -
     return nn.ModuleList(convs)
 
 
-class CNNLSTMForecastDetector(AnomalyDetector):
+class ForecastingDetector(AnomalyDetector):
+    """A detector that forecasts the next ``horizon`` steps after every step.
+
+    Subclasses set ``horizon`` and implement :meth:`forward_sequence` ``(B, T, C)`` →
+    ``(B, T, horizon, C)``; training and scoring (a step's error against the mean of the
+    ``horizon`` forecasts made for it) are shared.
+    """
+
+    horizon: int
+
+    def forward_sequence(self, x: Tensor) -> Tensor:
+        raise NotImplementedError  # pragma: no cover
+
+    def output_steps(self, input_steps: int) -> int:
+        return self.horizon
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_sequence(x)[:, -1]
+
+    def training_pair(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Every forecast inside the window against the steps it predicts."""
+        h = self.horizon
+        if x.shape[1] <= h:
+            raise ValueError(
+                f"windows of {x.shape[1]} steps are too short for horizon={h}; use a longer window"
+            )
+        forecasts = self.forward_sequence(x[:, :-1])  # (B, T-1, h, C): forecast after steps 0..T-2
+        preds, targets = [], []
+        for j in range(h):  # the forecast j+1 steps ahead, made after step t, predicts step t+j+1
+            preds.append(forecasts[:, : x.shape[1] - 1 - j, j])
+            targets.append(x[:, j + 1 :])
+        return torch.cat(preds, 1), torch.cat(targets, 1)
+
+    def series_errors(self, x: Tensor, *, stride: int = 1, batch_size: int = 256) -> Tensor:
+        """Signed errors ``(T, C)``: step ``t``'s truth minus the mean of its ``horizon`` forecasts
+        (fewer near the start); step 0, which nothing predicts, copies step 1's error."""
+        forecasts = self.forward_sequence(x[None])[0]  # (T, h, C)
+        total = torch.zeros_like(x)
+        count = torch.zeros(x.shape[0], 1, dtype=x.dtype, device=x.device)
+        for j in range(self.horizon):
+            n = x.shape[0] - 1 - j
+            if n <= 0:
+                break
+            total[j + 1 :] += x[j + 1 :] - forecasts[:n, j]
+            count[j + 1 :] += 1
+        errors = total / count.clamp(min=1)
+        errors[0] = errors[1]
+        return errors
+
+
+class CNNLSTMForecastDetector(ForecastingDetector):
     """Causal convolutions, an LSTM and a linear head predicting the next ``horizon`` steps.
 
     Args:
@@ -151,9 +210,6 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         self.drop = nn.Dropout(check_dropout(dropout))
         self.head = nn.Linear(hidden_size, self.horizon * self.in_channels)
 
-    def output_steps(self, input_steps: int) -> int:
-        return self.horizon
-
     def forward_sequence(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> Tensor:
         """The forecast after every step: ``(B, T, C)`` → ``(B, T, horizon, C)``."""
         self._check_input(x)
@@ -163,39 +219,6 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         out, _ = self.lstm(z.transpose(1, 2), state)  # (B, T, H)
         forecast = self.head(self.drop(out)).unflatten(-1, (self.horizon, self.in_channels))
         return forecast + x[:, :, None] if self.residual else forecast  # (B, T, h, C)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_sequence(x)[:, -1]
-
-    def training_pair(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Every forecast inside the window against the steps it predicts."""
-        h = self.horizon
-        if x.shape[1] <= h:
-            raise ValueError(
-                f"windows of {x.shape[1]} steps are too short for horizon={h}; use a longer window"
-            )
-        forecasts = self.forward_sequence(x[:, :-1])  # (B, T-1, h, C): forecast after steps 0..T-2
-        preds, targets = [], []
-        for j in range(h):  # the forecast j+1 steps ahead, made after step t, predicts step t+j+1
-            preds.append(forecasts[:, : x.shape[1] - 1 - j, j])
-            targets.append(x[:, j + 1 :])
-        return torch.cat(preds, 1), torch.cat(targets, 1)
-
-    def series_errors(self, x: Tensor, *, stride: int = 1, batch_size: int = 256) -> Tensor:
-        """Signed errors ``(T, C)``: step ``t``'s truth minus the mean of its ``horizon`` forecasts
-        (fewer near the start); step 0, which nothing predicts, copies step 1's error."""
-        forecasts = self.forward_sequence(x[None])[0]  # (T, h, C)
-        total = torch.zeros_like(x)
-        count = torch.zeros(x.shape[0], 1, dtype=x.dtype, device=x.device)
-        for j in range(self.horizon):
-            n = x.shape[0] - 1 - j
-            if n <= 0:
-                break
-            total[j + 1 :] += x[j + 1 :] - forecasts[:n, j]
-            count[j + 1 :] += 1
-        errors = total / count.clamp(min=1)
-        errors[0] = errors[1]
-        return errors
 
     # -- streaming: one sample at a time; the state is a tuple of tensors (exportable) -------------
     def init_state(self, batch_size: int, device: torch.device | None = None, **_: Any) -> tuple[Tensor, ...]:
@@ -234,6 +257,72 @@ class CNNLSTMForecastDetector(AnomalyDetector):
         if self.residual:
             forecast = forecast + sample[:, None]
         return forecast, (*buffers, h, c)
+
+
+class ConvLSTMForecastDetector(ForecastingDetector):
+    """A ConvLSTM forecaster for channels laid out on a grid (sensors in rows and columns, say).
+
+    Each step's ``C = H * W`` channels form one ``(1, H, W)`` frame; a stacked ConvLSTM (Shi et
+    al. 2015) reads the frames in time, so a channel's forecast sees its neighbours' recent past,
+    and a 1×1 convolution predicts the next ``horizon`` frames after every step. Scoring is the
+    forecasting detector's (:class:`ForecastingDetector`).
+
+    Args:
+        in_channels: channels ``C`` of the series.
+        grid: ``(H, W)`` with ``H * W == C``, channels in row-major order; default ``(1, C)``.
+        hidden_channels: state channels of each ConvLSTM layer.
+        kernel_size: the ConvLSTM's (odd) kernel.
+        horizon: steps predicted after each step.
+        gaussian: score errors as z-scores per channel (see :class:`AnomalyDetector`).
+        residual: predict the change from the last step.
+
+    Shapes: ``forward`` ``(B, T, C)`` → ``(B, horizon, C)``; :meth:`forward_sequence` →
+    ``(B, T, horizon, C)``.
+
+    Example:
+        >>> model = ConvLSTMForecastDetector(in_channels=6, grid=(2, 3), hidden_channels=(4,), horizon=2)
+        >>> model(torch.randn(3, 20, 6)).shape
+        torch.Size([3, 2, 6])
+        >>> model.score_series(torch.randn(30, 6)).shape
+        torch.Size([30])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        grid: Sequence[int] | None = None,
+        hidden_channels: Sequence[int] = (16, 16),
+        kernel_size: int = 3,
+        horizon: int = 1,
+        gaussian: bool = False,
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        self._init_detector(in_channels, gaussian)
+        self.grid = (
+            (1, self.in_channels) if grid is None else tuple(check_positive_int("grid", g) for g in grid)
+        )
+        if len(self.grid) != 2 or self.grid[0] * self.grid[1] != self.in_channels:
+            raise ValueError(
+                f"grid must be (H, W) with H * W = in_channels = {self.in_channels}; received grid={grid!r}"
+            )
+        self.horizon = check_positive_int("horizon", horizon)
+        self.residual = check_bool("residual", residual)
+        hidden = [check_positive_int("hidden_channels", c) for c in hidden_channels]
+        if not hidden:
+            raise ValueError("hidden_channels needs at least one layer; received ()")
+        self.convlstm = ConvLSTM(1, hidden, check_positive_int("kernel_size", kernel_size))
+        self.head = nn.Conv2d(hidden[-1], self.horizon, 1)
+
+    def forward_sequence(self, x: Tensor) -> Tensor:
+        """The forecast after every step: ``(B, T, C)`` → ``(B, T, horizon, C)``."""
+        self._check_input(x)
+        b, t, c = x.shape
+        frames = x.reshape(b, t, 1, *self.grid)
+        out, _ = self.convlstm(frames)  # (B, T, hidden, H, W)
+        forecast = self.head(out.flatten(0, 1)).reshape(b, t, self.horizon, c)
+        return forecast + x[:, :, None] if self.residual else forecast
 
 
 class CNNLSTMAutoencoder(AnomalyDetector):
@@ -339,6 +428,20 @@ def cnn_lstm_forecast_tiny(**kwargs: Any) -> CNNLSTMForecastDetector:
     """Tiny forecasting detector for tests: one causal convolution of 8 (kernel 3), LSTM 8, 2 steps ahead."""
     return with_defaults(
         CNNLSTMForecastDetector, dict(conv_channels=(8,), kernel_size=3, hidden_size=8, horizon=2), kwargs
+    )
+
+
+@register_model(**_SERIES, input_size=(128, 4), test_input_size=(12, 4), shape_kwargs={"in_channels": -1})
+def convlstm_forecast(**kwargs: Any) -> ConvLSTMForecastDetector:
+    """ConvLSTM forecasting detector for channels on a grid (``grid=(H, W)``): ConvLSTM 16, 16 (kernel 3)."""
+    return with_defaults(ConvLSTMForecastDetector, dict(hidden_channels=(16, 16), kernel_size=3), kwargs)
+
+
+@register_model(**_SERIES, input_size=(6, 4), shape_kwargs={"in_channels": -1})
+def convlstm_forecast_tiny(**kwargs: Any) -> ConvLSTMForecastDetector:
+    """Tiny ConvLSTM forecasting detector for tests: one ConvLSTM layer of 4 (kernel 3), 2 steps ahead."""
+    return with_defaults(
+        ConvLSTMForecastDetector, dict(hidden_channels=(4,), kernel_size=3, horizon=2), kwargs
     )
 
 

@@ -10,15 +10,16 @@ updated along the series. Each whole series is then scored step by step.
 ``test`` reports, over the steps after the training part and averaged over series with both
 normal and anomalous labels: VUS-PR, VUS-ROC, AUC-PR, AUC-ROC, range-F1, point F1 (both at the
 best threshold) and, only beside them, point-adjusted F1; plus the range-F1 of the alarms
-actually raised (``alarm_range_f1``). The same metrics of a random score and of the moving-median
+actually raised (``alarm_range_f1``) and the share of steps alarmed (``alarm_rate``). The same metrics of a random score and of the moving-median
 baseline go to the run summary as ``test_baselines``, so the detector's numbers always read
 against them.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -66,6 +67,19 @@ class AnomalyTask(BaseTask):
         >>> task.score(torch.randn(50, 2)).shape
         torch.Size([50])
     """
+
+    #: Arguments that only change how a trained detector is evaluated: typed as flags at
+    #: ``test``/``predict`` they take the place of the checkpoint's values (which are the defaults).
+    evaluation_args: ClassVar[tuple[str, ...]] = (
+        "threshold",
+        "quantile",
+        "risk",
+        "score_stride",
+        "smoothing",
+        "vus_window",
+        "baseline_window",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -155,7 +169,19 @@ class AnomalyTask(BaseTask):
             self.detector.fit_error_stats(torch.cat(errors))
         scores = np.concatenate([self.score(i.values).numpy()[i.test_start :] for i in items])
         self.calibration_scores = scores
+        risk = self.hparams["risk"]
+        if self.hparams["threshold"] == "spot" and scores.size * risk < 1 and self._is_global_zero():
+            print(
+                f"note: SPOT is calibrated on {scores.size} scores, fewer than 1/risk = {1 / risk:g}, so its "
+                "threshold extrapolates beyond them and false alarms can be several times the risk "
+                "(docs/anomaly.md, 'Thresholds'); calibrate on more steps (val_fraction, train_fraction), "
+                "raise the risk, or read the threshold-free metrics",
+                file=sys.stderr,
+            )
         self.fixed_threshold = quantile_threshold(scores, self.hparams["quantile"])
+
+    def _is_global_zero(self) -> bool:
+        return self._trainer is None or bool(self.trainer.is_global_zero)
 
     def _calibrate_from_data(self) -> None:
         data = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -211,6 +237,7 @@ class AnomalyTask(BaseTask):
         window = self.hparams["vus_window"]
         row = anomaly_metrics(labels, out["scores"][start:], window=window)
         row["alarm_range_f1"] = range_f1(labels, out["alarms"][start:], alpha=0.2)
+        row["alarm_rate"] = float(np.mean(out["alarms"][start:]))  # beside the labels' own rate
         values = item.values.cpu().numpy()
         baselines = {
             "random": random_scores(labels.size, seed=self.hparams["seed"] + item.index),
