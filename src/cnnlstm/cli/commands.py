@@ -33,6 +33,11 @@ def data_check(datamodule: Any) -> int:
         line = f"{item['file']}:{item['line']}" if "file" in item else None  # text corpora
         where = item.get("path") or item.get("sequence") or line or "?"
         print(f"  [{item.get('split', '?')}] {where}: {item.get('reason', '')}")
+    outside = getattr(datamodule, "outside_vocabulary", [])
+    if outside:  # speech: kept and scored, but the model cannot spell these characters
+        print(f"transcripts with characters outside the vocabulary (kept): {len(outside)}")
+        for item in outside:
+            print(f"  [{item.get('split', '?')}] {item.get('path')}: {item.get('characters')!r}")
     if problem is None and callable(getattr(datamodule, "describe", None)):
         print("resolved inputs:")
         for key, value in datamodule.describe().items():

@@ -118,6 +118,8 @@ def read_audio(path: str | Path, *, sample_rate: int = 16000) -> np.ndarray:
     check_positive_int("sample_rate", sample_rate)
     if not path.is_file():
         raise AudioReadError(f"audio file {str(path)!r} does not exist", field="root")
+    if path.stat().st_size == 0:
+        raise AudioReadError(f"audio file {str(path)!r} is empty (0 bytes)", field="root")
     try:
         if path.suffix.lower() in SOUNDFILE_SUFFIXES:
             audio, rate = _read_soundfile(path)

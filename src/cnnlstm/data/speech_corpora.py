@@ -21,9 +21,12 @@ A layout with a single set of utterances reports it as split ``"all"``; the data
 it. Lines that cannot be used (a manifest line that is not JSON, a ``wav.scp`` entry that is a
 command pipe, an utterance without a transcript) are returned in ``problems`` with the reason.
 
-Text normalisation (:func:`normalize_text`) lower-cases, keeps letters, digits and apostrophes,
-turns other characters into spaces and collapses spaces; :class:`Vocabulary` maps characters to
-ids with the CTC blank at 0.
+Text normalisation (:func:`normalize_text`) lower-cases, writes numbers as words (``"3"`` →
+``"three"``, ``"21st"`` → ``"twenty-first"`` → ``"twenty first"``, with ``num2words`` in the
+corpus's language), keeps letters (accented ones too) and apostrophes, turns other characters
+into spaces and collapses spaces; :class:`Vocabulary` maps characters to ids with the CTC blank at
+0. Numbers become words because the recogniser hears words: a ``3`` in one transcript and
+``three`` in another would make two spellings of one sound, and digits a vocabulary of their own.
 """
 
 from __future__ import annotations
@@ -45,14 +48,63 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".a
 _SPLIT_NAMES = {"train": ("train",), "val": ("val", "dev", "valid", "validation"), "test": ("test",)}
 
 
-def normalize_text(text: str) -> str:
-    """Lower-case; letters, digits and apostrophes kept, anything else a space; spaces collapsed.
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(st|nd|rd|th)?(?!\w)")
+
+
+def _spell_numbers(text: str, language: str) -> str:
+    """Numbers written as words: ``1,000`` (thousands separators), ``3.5``, ``21st``; ``0800`` and
+    digits inside words (``v2``) digit by digit."""
+    if not any(c.isdigit() for c in text):
+        return text
+    try:
+        from num2words import num2words  # type: ignore[import-untyped]
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "writing numbers as words needs num2words; `pip install cnnlstm[speech]`, or numbers='keep'"
+        ) from err
+
+    def spell(match: re.Match[str]) -> str:
+        whole, fraction, ordinal = match.group(1).replace(",", ""), match.group(2), match.group(3)
+        if len(whole) > 1 and whole.startswith("0") and not fraction:  # 0800: read digit by digit
+            return f" {digits(whole)} "
+        try:
+            if ordinal and not fraction:
+                return f" {num2words(int(whole), to='ordinal', lang=language)} "
+            value = f"{whole}.{fraction}" if fraction else int(whole)
+            return f" {num2words(value, lang=language)} "
+        except NotImplementedError as err:
+            raise InputError(
+                f"num2words cannot write numbers in language {language!r}; give data.language "
+                "(a num2words code such as 'en', 'de', 'fr') or data.numbers='keep'",
+                field="language",
+            ) from err
+
+    def digits(run: str) -> str:
+        return " ".join(num2words(int(d), lang=language) for d in run)
+
+    text = _NUMBER.sub(spell, text)
+    return re.sub(r"\d+", lambda m: f" {digits(m.group())} ", text)  # digits inside words: v2, x1.2
+
+
+def normalize_text(text: str, *, numbers: str = "words", language: str = "en") -> str:
+    """Lower-case; numbers as words; letters and apostrophes kept, anything else a space; spaces collapsed.
+
+    Args:
+        text: a transcript.
+        numbers: ``"words"`` (``num2words`` in ``language``) or ``"keep"`` (digits stay as characters).
+        language: the transcripts' language, a ``num2words`` code (``"en"``, ``"de"``, ``"fr"`` ...).
 
     Example:
-        >>> normalize_text("  Hello, World!  It's 42. ")
-        "hello world it's 42"
+        >>> normalize_text("  Hello, World!  It's 42, the 3rd. ")
+        "hello world it's forty two the third"
+        >>> normalize_text("Café n°3", numbers="keep")
+        'café n 3'
     """
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    if numbers == "words":
+        text = _spell_numbers(text, language)
+    elif numbers != "keep":
+        raise InputError(f"numbers must be 'words' or 'keep'; received {numbers!r}", field="numbers")
     text = re.sub(r"[^\w']+|_", " ", text)
     return " ".join(text.split())
 
@@ -213,7 +265,11 @@ def _kaldi_set(folder: Path, split: str, problems: list[dict[str, str]]) -> list
     for uid, location in wavs.items():
         if location.rstrip().endswith("|"):
             problems.append(
-                {"split": split, "path": f"{folder / 'wav.scp'}:{uid}", "reason": "a command pipe"}
+                {
+                    "split": split,
+                    "path": f"{folder / 'wav.scp'}:{uid}",
+                    "reason": "a command pipe: never run; write the audio to a file and list its path",
+                }
             )
             continue
         path = Path(location) if Path(location).is_absolute() else folder / location
@@ -236,6 +292,7 @@ def _kaldi(root: Path) -> Corpus:
 def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
     splits: dict[str, list[Utterance]] = {}
     problems: list[dict[str, str]] = []
+    listed: set[Path] = set()
     for trans in transcripts:
         relative = trans.relative_to(root).parts
         split = next((s for part in relative[:-1] if (s := _split_of(part))), "all")
@@ -254,10 +311,20 @@ def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
             )
             if audio is None:
                 problems.append(
-                    {"split": split, "path": str(trans.parent / f"{uid}.flac"), "reason": "missing audio"}
+                    {
+                        "split": split,
+                        "path": str(trans.parent / f"{uid}.flac"),
+                        "reason": f"missing audio: listed in {trans.name}, no .flac or .wav file",
+                    }
                 )
                 continue
             splits.setdefault(split, []).append(Utterance(audio, parts[1] if len(parts) > 1 else "", uid=uid))
+            listed.add(audio)
+        for audio in sorted(p for p in trans.parent.iterdir() if p.suffix.lower() in (".flac", ".wav")):
+            if audio not in listed:
+                problems.append(
+                    {"split": split, "path": str(audio), "reason": f"no transcript: not in {trans.name}"}
+                )
     if "all" in splits and len(splits) > 1:  # utterances outside train*/dev*/test* folders
         for utterance in splits.pop("all"):
             problems.append(
