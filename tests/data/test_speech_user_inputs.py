@@ -45,8 +45,14 @@ def test_odd_file_names_rates_and_channels_are_read(tmp_path):
     (tmp_path / "zero.wav").write_bytes(b"")
     with pytest.raises(AudioReadError, match=r"zero.wav' is empty \(0 bytes\)"):
         read_audio(tmp_path / "zero.wav")
-    corpus = find_corpus(tmp_path)  # a folder of audio for predict: the uppercase suffix is found
-    assert corpus.layout == "audio_files" and len(corpus.splits["all"]) == 4
+    _write(tmp_path / "space after.WAV ", format="WAV")
+    assert read_audio(tmp_path / "space after.WAV ").shape == (RATE,)
+    (tmp_path / "notes.txt").write_text("not audio")
+    corpus = find_corpus(tmp_path)  # a folder of audio for predict: odd suffixes are found
+    assert corpus.layout == "audio_files" and len(corpus.splits["all"]) == 5
+    assert [(p["path"].rsplit("/", 1)[-1], p["reason"].split(":")[0]) for p in corpus.problems] == [
+        ("notes.txt", "not audio")
+    ]
 
 
 def test_a_folder_of_audio_without_transcripts_says_to_predict(tmp_path):

@@ -44,7 +44,7 @@ from cnnlstm._validation import InputError
 __all__ = ["BLANK", "Corpus", "Utterance", "Vocabulary", "find_corpus", "normalize_text"]
 
 BLANK = "<blank>"
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac", ".wma", ".aiff", ".aif")
 _SPLIT_NAMES = {"train": ("train",), "val": ("val", "dev", "valid", "validation"), "test": ("test",)}
 
 
@@ -333,11 +333,24 @@ def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
     return Corpus("librispeech", splits, problems)
 
 
+def _is_audio(path: Path) -> bool:
+    """An audio suffix, in any case, and despite trailing spaces in the name (``"take 1.WAV "``)."""
+    return path.name.rstrip().lower().endswith(AUDIO_SUFFIXES)
+
+
 def _audio_files(root: Path) -> Corpus:
-    files = (
-        [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    )
-    return Corpus("audio_files", {"all": [Utterance(p, None, uid=p.stem) for p in files]})
+    """The audio files of a folder (any depth) or one file; the other files are reported, not read."""
+    if root.is_file():
+        return Corpus("audio_files", {"all": [Utterance(root, None, uid=root.stem)]})
+    files, problems = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        if _is_audio(path):
+            files.append(Utterance(path, None, uid=path.stem))
+        else:
+            problems.append(
+                {"split": "predict", "path": str(path), "reason": "not audio: an unknown suffix, not read"}
+            )
+    return Corpus("audio_files", {"all": files}, problems)
 
 
 def _from_manifest(path: Path) -> Corpus:
