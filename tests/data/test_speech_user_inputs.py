@@ -151,3 +151,36 @@ def test_greedy_transcripts_have_no_stray_spaces():
     path = [1, 2, 0, 1, 0, 1, 2, 1]  # " a  a " → "a a"
     log_probs = torch.nn.functional.one_hot(torch.tensor([path]), 3).float().log()
     assert task.decode(log_probs) == ["a a"]
+
+
+def test_corpus_text_files_must_be_utf8_and_a_bom_is_fine(tmp_path):
+    _write(tmp_path / "a.wav")
+    (tmp_path / "train.jsonl").write_bytes('{"audio_filepath": "a.wav", "text": "café"}\n'.encode("latin-1"))
+    with pytest.raises(
+        InputError, match=r"train.jsonl' is not UTF-8 text \(byte 40 is 0xe9\); save it as UTF-8"
+    ):
+        find_corpus(tmp_path)
+    (tmp_path / "train.jsonl").write_text(
+        '{"audio_filepath": "a.wav", "text": "café"}\n', encoding="utf-8-sig"
+    )
+    corpus = find_corpus(tmp_path)
+    assert corpus.problems == [] and corpus.splits["train"][0].text == "café"
+
+
+def test_common_voice_without_a_sentence_column_is_named(tmp_path):
+    (tmp_path / "train.tsv").write_text("path\ttext\na.wav\tone\n")
+    with pytest.raises(InputError, match=r"train.tsv' has no sentence column \(its header: path, text\)"):
+        find_corpus(tmp_path)
+
+
+def test_kaldi_transcripts_without_audio_and_segments(tmp_path):
+    _write(tmp_path / "u1.wav")
+    (tmp_path / "wav.scp").write_text("u1 u1.wav\n")
+    (tmp_path / "text").write_text("u1 one\nu2 two\n")
+    corpus = find_corpus(tmp_path)
+    assert [(p["path"].rsplit("/", 1)[-1], p["reason"]) for p in corpus.problems] == [
+        ("text:u2", "missing audio: not in wav.scp")
+    ]
+    (tmp_path / "segments").write_text("u1 rec1 0.0 1.0\n")
+    with pytest.raises(InputError, match="Kaldi segments .* are not read"):
+        find_corpus(tmp_path)

@@ -32,6 +32,7 @@ into spaces and collapses spaces; :class:`Vocabulary` maps characters to ids wit
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import unicodedata
@@ -175,6 +176,19 @@ class Corpus:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
+def _read_text(path: Path, field: str = "root") -> str:
+    """A corpus text file (manifest, transcript list, tsv, wav.scp) as UTF-8 (a leading BOM is
+    dropped); an InputError naming the file when it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{str(path)!r} is not UTF-8 text (byte {err.start} is 0x{path.read_bytes()[err.start]:02x}); "
+            "save it as UTF-8",
+            field=field,
+        ) from err
+
+
 def _split_of(name: str) -> str | None:
     lowered = name.lower()
     for split, names in _SPLIT_NAMES.items():
@@ -188,7 +202,7 @@ def _split_of(name: str) -> str | None:
 def read_manifest(path: Path, split: str) -> tuple[list[Utterance], list[dict[str, str]]]:
     """The utterances of a JSON-lines manifest, and its unusable lines."""
     utterances, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_read_text(path, "manifest").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -239,19 +253,30 @@ def _common_voice(root: Path) -> Corpus:
         if not tsv.is_file():
             continue
         rows = []
-        with tsv.open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-                if not row.get("path"):
-                    problems.append({"split": split, "path": str(tsv), "reason": "a row without path"})
-                    continue
-                rows.append(Utterance(root / "clips" / row["path"], row.get("sentence"), uid=row["path"]))
+        reader = csv.DictReader(
+            io.StringIO(_read_text(tsv), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
+        missing = {"path", "sentence"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(
+                f"{str(tsv)!r} has no {' or '.join(sorted(missing))} column (its header: "
+                f"{', '.join(reader.fieldnames or []) or 'none'}); a Common Voice tsv has path and sentence",
+                field="root",
+            )
+        for number, row in enumerate(reader, start=2):
+            if not row.get("path"):
+                problems.append(
+                    {"split": split, "path": f"{tsv}:{number}", "reason": "no path: an empty path cell"}
+                )
+                continue
+            rows.append(Utterance(root / "clips" / row["path"], row.get("sentence"), uid=row["path"]))
         splits[split] = rows
     return Corpus("common_voice", splits, problems)
 
 
 def _read_kaldi_pairs(path: Path) -> dict[str, str]:
     pairs = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(path).splitlines():
         parts = line.strip().split(maxsplit=1)
         if parts:
             pairs[parts[0]] = parts[1] if len(parts) > 1 else ""
@@ -259,6 +284,12 @@ def _read_kaldi_pairs(path: Path) -> dict[str, str]:
 
 
 def _kaldi_set(folder: Path, split: str, problems: list[dict[str, str]]) -> list[Utterance]:
+    if (folder / "segments").is_file():
+        raise InputError(
+            f"{str(folder / 'segments')!r}: Kaldi segments (utterances cut from longer recordings) are not "
+            "read; write one audio file per utterance and list those in wav.scp",
+            field="root",
+        )
     wavs = _read_kaldi_pairs(folder / "wav.scp")
     texts = _read_kaldi_pairs(folder / "text") if (folder / "text").is_file() else {}
     utterances = []
@@ -274,6 +305,10 @@ def _kaldi_set(folder: Path, split: str, problems: list[dict[str, str]]) -> list
             continue
         path = Path(location) if Path(location).is_absolute() else folder / location
         utterances.append(Utterance(path, texts.get(uid), uid=uid))
+    for uid in sorted(set(texts) - set(wavs)):
+        problems.append(
+            {"split": split, "path": f"{folder / 'text'}:{uid}", "reason": "missing audio: not in wav.scp"}
+        )
     return utterances
 
 
@@ -296,7 +331,7 @@ def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
     for trans in transcripts:
         relative = trans.relative_to(root).parts
         split = next((s for part in relative[:-1] if (s := _split_of(part))), "all")
-        for line in trans.read_text(encoding="utf-8").splitlines():
+        for line in _read_text(trans).splitlines():
             parts = line.strip().split(maxsplit=1)
             if not parts:
                 continue
