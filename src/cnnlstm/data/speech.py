@@ -433,6 +433,11 @@ class SpeechDataModule(BaseDataModule):
         name = self.test_split if split == "test" else split
         return self._checked(name)
 
+    @property
+    def predict_split(self) -> str:
+        """The split ``predict`` reads: ``"predict"`` (a folder of audio) or the test split."""
+        return "predict" if "predict" in self.splits() else self.test_split
+
     def setup(self, stage: str | None = None) -> None:
         splits = self.splits()
         if "predict" in splits and stage == "predict":

@@ -377,8 +377,10 @@ class PredictionWriter(BasePredictionWriter):
             self._write_frames(batches)
             return
         if "transcripts" in batches[0]:
-            skipped = getattr(_datamodule(trainer), "skipped", None) or []
-            self._write_transcripts(batches, [i for i in skipped if i.get("split") == "predict"])
+            datamodule = _datamodule(trainer)
+            skipped = getattr(datamodule, "skipped", None) or []
+            split = getattr(datamodule, "predict_split", "predict")  # the split predict read
+            self._write_transcripts(batches, [i for i in skipped if i.get("split") == split])
             return
         if "anomaly_series" in batches[0]:
             return  # the anomaly task writes scores.csv and alarms.csv itself (AnomalyTask.write_outputs)
