@@ -189,3 +189,17 @@ def test_lightning_service_tips_are_dropped_and_other_info_lines_kept():
     assert not log.filter(record("💡 Tip: For seamless cloud logging, try installing [litlogger](...)"))
     assert log.filter(record("GPU available: False, used: False"))
     assert sum(type(f).__name__ == "_NoAdvertisements" for f in log.filters) == 1
+
+
+def test_summary_block_counts_skipped_files_and_unspellable_transcripts(tmp_path):
+    summary = {
+        "test_metrics": {"test/wer": 0.5},
+        "test_skipped_files": 2,
+        "test_data": {"outside_vocabulary": {"test": {"utterances": 1, "characters": "4é"}}},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    block = format_run_summary(tmp_path, "test")
+    assert re.search(
+        r"skipped +2 input file\(s\) or entries, with reasons in summary.json .test_skipped.", block
+    )
+    assert "outside the vocabulary, kept: 1 test ('4é')" in block

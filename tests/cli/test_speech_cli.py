@@ -103,3 +103,23 @@ def test_a_librispeech_folder_trains_and_broken_files_are_reported(tmp_path, cap
     summary = json.loads((run / "summary.json").read_text())
     assert summary["skipped_files"] == 1 and summary["data"]["layout"] == "librispeech"
     assert summary["data"]["samples"] == {"train": 7, "val": 2}  # fit sets up train and val
+
+
+def test_export_step_writes_the_streaming_chunk_step(corpus, tmp_path):
+    run = tmp_path / "run"
+    tiny = [a for a in TINY if not a.startswith("--model.init_args.name")]
+    args = ["--config", "speech-stream", f"--trainer.default_root_dir={run}", *tiny]
+    args += [
+        "--model.init_args.name=cnn_lstm_ctc_stream_tiny",
+        f"--data.init_args.root={corpus}",
+        "--data.init_args.generate=null",
+        "--trainer.limit_train_batches=2",
+    ]
+    assert main(["fit", *args]) == 0
+    out = tmp_path / "export"
+    ckpt = str(run / "checkpoints" / "last.ckpt")
+    assert main(["export", "--step", "--ckpt_path", ckpt, "--output", str(out)]) == 0
+    report = json.loads((out / "acoustic_step.json").read_text())
+    assert report["same_greedy_transcripts"] and report["max_abs_diff"] < 1e-4
+    assert report["inputs"]["features"] == ["batch", "chunk (a multiple of 4)", 16]
+    assert (out / "acoustic_model.onnx").is_file() and not (out / "step.onnx").exists()

@@ -33,6 +33,11 @@ def data_check(datamodule: Any) -> int:
         line = f"{item['file']}:{item['line']}" if "file" in item else None  # text corpora
         where = item.get("path") or item.get("sequence") or line or "?"
         print(f"  [{item.get('split', '?')}] {where}: {item.get('reason', '')}")
+    outside = getattr(datamodule, "outside_vocabulary", [])
+    if outside:  # speech: kept and scored, but the model cannot spell these characters
+        print(f"transcripts with characters outside the vocabulary (kept): {len(outside)}")
+        for item in outside:
+            print(f"  [{item.get('split', '?')}] {item.get('path')}: {item.get('characters')!r}")
     if problem is None and callable(getattr(datamodule, "describe", None)):
         print("resolved inputs:")
         for key, value in datamodule.describe().items():
@@ -91,7 +96,8 @@ def _export_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--step",
         action="store_true",
-        help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models)",
+        help="also write step.onnx, the one-frame streaming step, for any sequence length (streaming models; "
+        "for cnn_lstm_ctc_stream: acoustic_step.onnx, the chunk step)",
     )
     return parser
 
@@ -238,7 +244,17 @@ def cmd_export(argv: list[str]) -> int:
         f"exported {hp['name']} from {ckpt_path} to {args.output} "
         f"(load with cnnlstm.load_pretrained({str(args.output)!r}))"
     )
-    if args.step:
+    if args.step and speech:
+        from cnnlstm.deploy.speech_export import export_acoustic_step
+
+        step = export_acoustic_step(model, output_dir=args.output)
+        print(
+            f"{step['file']}: the streaming chunk step (any multiple of 4 frames, state as tensors); "
+            f"utterances of {step['checked_frames']} frames fed in chunks of {step['checked_chunks']} in "
+            f"onnxruntime: max |onnx - eager forward| = {step['max_abs_diff']:.3g}, same greedy transcripts "
+            f"(inputs, state shapes and how to end an utterance in acoustic_step.json)"
+        )
+    elif args.step:
         from cnnlstm.deploy.sequence import export_sequence
 
         seq_report = export_sequence(model, example[:, 0], args.output)

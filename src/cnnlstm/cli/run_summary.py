@@ -98,6 +98,21 @@ def _data_lines(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _skipped_lines(summary: dict[str, Any], command: str) -> list[tuple[str, str]]:
+    """How many input files the run left out, and (speech) transcripts the vocabulary cannot spell."""
+    key = "skipped" if command == "fit" else f"{'test' if command == 'test' else 'validate'}_skipped"
+    count = summary.get(f"{key}_files")
+    rows = []
+    if isinstance(count, int) and count:
+        rows.append(("skipped", f"{count} input file(s) or entries, with reasons in summary.json {key!r}"))
+    data = summary.get("data" if command == "fit" else f"{command}_data")
+    outside = data.get("outside_vocabulary") if isinstance(data, dict) else None
+    if isinstance(outside, dict) and outside:
+        parts = [f"{v.get('utterances')} {k} ({v.get('characters')!r})" for k, v in outside.items()]
+        rows.append(("note", "transcripts with characters outside the vocabulary, kept: " + ", ".join(parts)))
+    return rows
+
+
 def format_run_summary(root: str | Path, command: str) -> str:
     """The end-of-run block of ``command`` (fit, validate, test) from ``root/summary.json``.
 
@@ -129,7 +144,7 @@ def format_run_summary(root: str | Path, command: str) -> str:
     if metrics:
         rows.append((split, metrics))
     rows += _baselines_lines(summary, command) + _per_class_line(summary, command)
-    rows += _data_lines(summary, command)
+    rows += _data_lines(summary, command) + _skipped_lines(summary, command)
     checkpoint = summary.get("best_checkpoint") if command == "fit" else summary.get(f"{command}_checkpoint")
     if checkpoint:
         rows.append(("best checkpoint" if command == "fit" else "checkpoint", str(checkpoint)))

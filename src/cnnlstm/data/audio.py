@@ -53,7 +53,7 @@ __all__ = [
     "read_audio",
 ]
 
-SOUNDFILE_SUFFIXES = (".wav", ".flac", ".ogg")
+SOUNDFILE_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 """Suffixes read with soundfile (libsndfile); every other suffix goes through PyAV."""
 AUDIO_SUFFIXES = (*SOUNDFILE_SUFFIXES, ".mp3", ".m4a", ".opus", ".webm", ".aac", ".wma")
 
@@ -118,8 +118,10 @@ def read_audio(path: str | Path, *, sample_rate: int = 16000) -> np.ndarray:
     check_positive_int("sample_rate", sample_rate)
     if not path.is_file():
         raise AudioReadError(f"audio file {str(path)!r} does not exist", field="root")
+    if path.stat().st_size == 0:
+        raise AudioReadError(f"audio file {str(path)!r} is empty (0 bytes)", field="root")
     try:
-        if path.suffix.lower() in SOUNDFILE_SUFFIXES:
+        if path.name.rstrip().lower().endswith(SOUNDFILE_SUFFIXES):
             audio, rate = _read_soundfile(path)
         else:
             audio, rate = _read_av(path)

@@ -43,6 +43,18 @@ from cnnlstm.data.speech_corpora import Corpus, Utterance, Vocabulary, find_corp
 
 __all__ = ["DurationBucketSampler", "SpeechDataModule", "SpeechDataset", "ctc_frames_needed"]
 
+
+def _read_problem(path: Path, err: AudioReadError) -> str:
+    """``"category: detail"`` for a file :func:`read_audio` refused (the entry names the file)."""
+    if not path.is_file():
+        return "missing audio: no such file"
+    if path.stat().st_size == 0:
+        return "empty file: 0 bytes"
+    cause = err.__cause__
+    detail = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else str(err)
+    return f"cannot decode: {detail}"
+
+
 SILENCE_PEAK = 1e-4  # a recording whose peak amplitude is below this is reported as silent
 
 
@@ -59,7 +71,8 @@ def ctc_frames_needed(ids: Sequence[int]) -> int:
 class SpeechDataset(Dataset):
     """Utterances as ``{"wave": (N,) float32, "ids": (S,) int64, "text": str, "path": str}``.
 
-    ``waves`` (optional) holds the waveforms already read, by index.
+    ``waves`` (optional) holds the waveforms already read, by index; ``normalize`` turns a
+    transcript into the vocabulary's characters (:func:`~cnnlstm.data.speech_corpora.normalize_text`).
     """
 
     def __init__(
@@ -69,8 +82,10 @@ class SpeechDataset(Dataset):
         *,
         sample_rate: int = 16000,
         waves: list[np.ndarray] | None = None,
+        normalize: Any = normalize_text,
     ) -> None:
         self.utterances = list(utterances)
+        self.normalize = normalize
         self.vocabulary = vocabulary
         self.sample_rate = sample_rate
         self.waves = waves
@@ -93,7 +108,7 @@ class SpeechDataset(Dataset):
             if self.waves is not None
             else read_audio(utterance.path, sample_rate=self.sample_rate)
         )
-        text = normalize_text(utterance.text) if utterance.text is not None else ""
+        text = self.normalize(utterance.text) if utterance.text is not None else ""
         return {
             "wave": torch.from_numpy(np.asarray(wave, dtype=np.float32)),
             "ids": torch.tensor(self.vocabulary.encode(text), dtype=torch.long),
@@ -187,7 +202,12 @@ class SpeechDataModule(BaseDataModule):
         n_mels, win_ms, hop_ms: log-mel features (see :class:`~cnnlstm.data.audio.LogMel`).
         subsampling: the model's time subsampling (4 for the registered speech models); an
             utterance with fewer output frames than CTC needs for its transcript is skipped.
-        max_duration: longer utterances are skipped (seconds).
+        max_duration: longer training utterances are skipped (seconds); validation, test and
+            predict keep every length (a long recording is transcribed, and an evaluation scores
+            every utterance).
+        numbers: ``"words"`` writes numbers in transcripts as words (``"3"`` → ``"three"``, what
+            the recogniser hears) or ``"keep"`` leaves digits as characters of the vocabulary.
+        language: the transcripts' language for ``numbers="words"`` (a ``num2words`` code).
         val_fraction, test_fraction: shares of a single-set corpus held out (seeded).
         normalization: ``"utterance"`` (mean/variance of each utterance's own features, which needs
             the whole utterance) or ``"none"`` (raw log-mel, for streaming models, which normalise
@@ -219,6 +239,8 @@ class SpeechDataModule(BaseDataModule):
         hop_ms: float = 10.0,
         subsampling: int = 4,
         max_duration: float = 30.0,
+        numbers: str = "words",
+        language: str = "en",
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         normalization: str = "utterance",
@@ -241,6 +263,8 @@ class SpeechDataModule(BaseDataModule):
         self.sample_rate = check_positive_int("sample_rate", sample_rate)
         self.subsampling = check_positive_int("subsampling", subsampling)
         self.max_duration = check_positive_float("max_duration", max_duration)
+        self.numbers = check_choice("numbers", numbers, ("words", "keep"))
+        self.language = str(language)
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.test_fraction = check_fraction("test_fraction", test_fraction)
         self.cache_audio = check_bool("cache_audio", cache_audio)
@@ -252,7 +276,9 @@ class SpeechDataModule(BaseDataModule):
         self._vocabulary = Vocabulary(class_names) if class_names else None
         self._corpus: Corpus | None = None
         self._splits: dict[str, list[Utterance]] | None = None
+        self.val_from_train = 0  # utterances held out of train as val (a corpus without a val split)
         self.skipped: list[dict[str, str]] = []
+        self.outside_vocabulary: list[dict[str, str]] = []  # kept, scored, and reported
         check_non_negative_int("n_mels", n_mels)
 
     # -- what the model is built from -------------------------------------------------------------
@@ -260,7 +286,9 @@ class SpeechDataModule(BaseDataModule):
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
             train = self.splits().get("train", [])
-            texts = [normalize_text(u.text) for u in train if u.text]
+            texts = [self.normalize(u.text) for u in train if u.text]
+            if not texts and self._corpus is not None and self._corpus.layout == "audio_files":
+                raise self._audio_only_error()
             if not texts:
                 raise InputError(
                     "no training transcripts to build the character vocabulary from; give a corpus with a "
@@ -283,6 +311,10 @@ class SpeechDataModule(BaseDataModule):
     def input_shape(self) -> list[int]:
         """A nominal utterance's features: one second, ``[T, n_mels]`` (utterances vary in T)."""
         return [int(num_frames(self.sample_rate, self.features.hop_length)) - 1, self.features.n_mels]
+
+    def normalize(self, text: str) -> str:
+        """A transcript as the vocabulary's characters (``numbers`` and ``language`` applied)."""
+        return normalize_text(text, numbers=self.numbers, language=self.language)
 
     # -- the corpus ----------------------------------------------------------------------------------
     def _resolve_root(self) -> Path | None:
@@ -315,19 +347,37 @@ class SpeechDataModule(BaseDataModule):
                 splits.setdefault("val", [pool[i] for i in order[:n_val]])
                 splits.setdefault("test", [pool[i] for i in order[n_val : n_val + n_test]])
                 splits.setdefault("train", [pool[i] for i in order[n_val + n_test :]])
+        if "train" in splits and "val" not in splits and self.val_fraction > 0:
+            # e.g. LibriSpeech train-* and test-* without dev-*: hold out part of train (seeded)
+            train = splits["train"]
+            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed)).tolist()
+            n_val = max(1, int(round(self.val_fraction * len(train)))) if len(train) > 1 else 0
+            splits["val"] = [train[i] for i in order[:n_val]]
+            splits["train"] = [train[i] for i in order[n_val:]]
+            self.val_from_train = n_val
         self._splits = splits
         return splits
+
+    def _audio_only_error(self) -> InputError:
+        return InputError(
+            f"{self.root!r} holds audio files without transcripts: transcribe them with "
+            "`cnnlstm predict --ckpt_path ...` (the checkpoint brings the vocabulary), or give "
+            "a corpus with transcripts to train or test on",
+            field="root",
+        )
 
     def _checked(self, split: str, *, need_text: bool = True) -> SpeechDataset:
         """The usable utterances of ``split``; the others go to ``skipped`` with the reason."""
         utterances = self.splits().get(split)
+        if utterances is None and self._corpus is not None and self._corpus.layout == "audio_files":
+            raise self._audio_only_error()
         if utterances is None:
             names = ", ".join(sorted(self.splits())) or "none"
             raise InputError(f"the corpus has no {split!r} split (it has: {names})", field="root")
         vocabulary = self.vocabulary
         kept, waves = [], []
         for utterance in utterances:
-            reason, wave = self._problem(utterance, vocabulary, need_text=need_text)
+            reason, wave = self._problem(utterance, vocabulary, split=split, need_text=need_text)
             if reason is not None:
                 self.skipped.append({"split": split, "path": str(utterance.path), "reason": reason})
                 continue
@@ -338,30 +388,41 @@ class SpeechDataModule(BaseDataModule):
                 f"no usable utterance in the {split!r} split ({len(utterances)} skipped)", field="root"
             )
         return SpeechDataset(
-            kept, vocabulary, sample_rate=self.sample_rate, waves=waves if self.cache_audio else None
+            kept,
+            vocabulary,
+            sample_rate=self.sample_rate,
+            waves=waves if self.cache_audio else None,
+            normalize=self.normalize,
         )
 
     def _problem(
-        self, utterance: Utterance, vocabulary: Vocabulary, *, need_text: bool
+        self, utterance: Utterance, vocabulary: Vocabulary, *, split: str, need_text: bool
     ) -> tuple[str | None, Any]:
-        if need_text and (utterance.text is None or not normalize_text(utterance.text)):
-            return "no transcript", None
+        """Why ``utterance`` cannot be used (``"category: detail"``), or None and its waveform.
+
+        A transcript with characters the vocabulary lacks is kept (an evaluation scores what the
+        model cannot spell as errors) and listed in ``outside_vocabulary``.
+        """
+        if need_text and (utterance.text is None or not self.normalize(utterance.text)):
+            return "no transcript: empty or absent in the corpus", None
         try:
             wave = read_audio(utterance.path, sample_rate=self.sample_rate)
         except AudioReadError as err:
-            return str(err), None
+            return _read_problem(utterance.path, err), None
         if wave.size == 0:
-            return "empty audio", None
+            return "empty audio: no samples", None
         if float(np.abs(wave).max()) < SILENCE_PEAK:
-            return "silent audio", None
+            return f"silent audio: peak below {SILENCE_PEAK}", None
         seconds = wave.size / self.sample_rate
-        if seconds > self.max_duration:
-            return f"longer than max_duration={self.max_duration} s ({seconds:.1f} s)", None
+        if split == "train" and seconds > self.max_duration:
+            return f"longer than max_duration: {seconds:.1f} s > {self.max_duration} s", None
         if need_text and utterance.text is not None:
-            text = normalize_text(utterance.text)
+            text = self.normalize(utterance.text)
             unknown = vocabulary.unknown(text)
-            if unknown and self._vocabulary is not None:
-                return f"characters outside the vocabulary: {''.join(sorted(unknown))!r}", None
+            if unknown:
+                self.outside_vocabulary.append(
+                    {"split": split, "path": str(utterance.path), "characters": "".join(sorted(unknown))}
+                )
             needed = ctc_frames_needed(vocabulary.encode(text))
             frames = math.ceil(int(num_frames(wave.size, self.features.hop_length)) / self.subsampling)
             if frames < needed:
@@ -371,6 +432,11 @@ class SpeechDataModule(BaseDataModule):
     def make_dataset(self, split: str) -> Dataset:
         name = self.test_split if split == "test" else split
         return self._checked(name)
+
+    @property
+    def predict_split(self) -> str:
+        """The split ``predict`` reads: ``"predict"`` (a folder of audio) or the test split."""
+        return "predict" if "predict" in self.splits() else self.test_split
 
     def setup(self, stage: str | None = None) -> None:
         splits = self.splits()
@@ -439,12 +505,13 @@ class SpeechDataModule(BaseDataModule):
                 durations[split] = hours(dataset)
         reasons: dict[str, int] = {}
         for item in self.skipped:
-            key = (
-                item["reason"].split(":")[0]
-                if not item["reason"].startswith("cannot decode")
-                else "cannot decode"
-            )
+            key = item["reason"].split(":")[0]
             reasons[key] = reasons.get(key, 0) + 1
+        outside: dict[str, dict[str, Any]] = {}
+        for item in self.outside_vocabulary:
+            entry = outside.setdefault(item["split"], {"utterances": 0, "characters": ""})
+            entry["utterances"] += 1
+            entry["characters"] = "".join(sorted(set(entry["characters"]) | set(item["characters"])))
         return {
             "data_module": type(self).__name__,
             "layout": self._corpus.layout if self._corpus else None,
@@ -454,6 +521,10 @@ class SpeechDataModule(BaseDataModule):
             "test_split": self.test_split,
             "vocabulary": "".join(self.vocabulary.tokens[1:]),
             "skipped_by_reason": reasons,
+            "outside_vocabulary": outside,
+            "val_held_out_from_train": self.val_from_train,
+            "numbers": self.numbers,
+            "language": self.language,
             "spec_augment": self.spec_augment is not None,
             "voice_augment": self.voice_augment is not None,
         }
@@ -468,5 +539,7 @@ class SpeechDataModule(BaseDataModule):
             "hop_length": self.features.hop_length,
             "normalization": self.normalization,
             "subsampling": self.subsampling,
+            "numbers": self.numbers,
+            "language": self.language,
             "vocabulary": list(self.vocabulary.tokens),
         }

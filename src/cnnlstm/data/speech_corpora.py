@@ -21,14 +21,18 @@ A layout with a single set of utterances reports it as split ``"all"``; the data
 it. Lines that cannot be used (a manifest line that is not JSON, a ``wav.scp`` entry that is a
 command pipe, an utterance without a transcript) are returned in ``problems`` with the reason.
 
-Text normalisation (:func:`normalize_text`) lower-cases, keeps letters, digits and apostrophes,
-turns other characters into spaces and collapses spaces; :class:`Vocabulary` maps characters to
-ids with the CTC blank at 0.
+Text normalisation (:func:`normalize_text`) lower-cases, writes numbers as words (``"3"`` →
+``"three"``, ``"21st"`` → ``"twenty-first"`` → ``"twenty first"``, with ``num2words`` in the
+corpus's language), keeps letters (accented ones too) and apostrophes, turns other characters
+into spaces and collapses spaces; :class:`Vocabulary` maps characters to ids with the CTC blank at
+0. Numbers become words because the recogniser hears words: a ``3`` in one transcript and
+``three`` in another would make two spellings of one sound, and digits a vocabulary of their own.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import unicodedata
@@ -41,18 +45,67 @@ from cnnlstm._validation import InputError
 __all__ = ["BLANK", "Corpus", "Utterance", "Vocabulary", "find_corpus", "normalize_text"]
 
 BLANK = "<blank>"
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".webm", ".aac", ".wma", ".aiff", ".aif")
 _SPLIT_NAMES = {"train": ("train",), "val": ("val", "dev", "valid", "validation"), "test": ("test",)}
 
 
-def normalize_text(text: str) -> str:
-    """Lower-case; letters, digits and apostrophes kept, anything else a space; spaces collapsed.
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(st|nd|rd|th)?(?!\w)")
+
+
+def _spell_numbers(text: str, language: str) -> str:
+    """Numbers written as words: ``1,000`` (thousands separators), ``3.5``, ``21st``; ``0800`` and
+    digits inside words (``v2``) digit by digit."""
+    if not any(c.isdigit() for c in text):
+        return text
+    try:
+        from num2words import num2words  # type: ignore[import-untyped]
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "writing numbers as words needs num2words; `pip install cnnlstm[speech]`, or numbers='keep'"
+        ) from err
+
+    def spell(match: re.Match[str]) -> str:
+        whole, fraction, ordinal = match.group(1).replace(",", ""), match.group(2), match.group(3)
+        if len(whole) > 1 and whole.startswith("0") and not fraction:  # 0800: read digit by digit
+            return f" {digits(whole)} "
+        try:
+            if ordinal and not fraction:
+                return f" {num2words(int(whole), to='ordinal', lang=language)} "
+            value = f"{whole}.{fraction}" if fraction else int(whole)
+            return f" {num2words(value, lang=language)} "
+        except NotImplementedError as err:
+            raise InputError(
+                f"num2words cannot write numbers in language {language!r}; give data.language "
+                "(a num2words code such as 'en', 'de', 'fr') or data.numbers='keep'",
+                field="language",
+            ) from err
+
+    def digits(run: str) -> str:
+        return " ".join(num2words(int(d), lang=language) for d in run)
+
+    text = _NUMBER.sub(spell, text)
+    return re.sub(r"\d+", lambda m: f" {digits(m.group())} ", text)  # digits inside words: v2, x1.2
+
+
+def normalize_text(text: str, *, numbers: str = "words", language: str = "en") -> str:
+    """Lower-case; numbers as words; letters and apostrophes kept, anything else a space; spaces collapsed.
+
+    Args:
+        text: a transcript.
+        numbers: ``"words"`` (``num2words`` in ``language``) or ``"keep"`` (digits stay as characters).
+        language: the transcripts' language, a ``num2words`` code (``"en"``, ``"de"``, ``"fr"`` ...).
 
     Example:
-        >>> normalize_text("  Hello, World!  It's 42. ")
-        "hello world it's 42"
+        >>> normalize_text("  Hello, World!  It's 42, the 3rd. ")
+        "hello world it's forty two the third"
+        >>> normalize_text("Café n°3", numbers="keep")
+        'café n 3'
     """
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    if numbers == "words":
+        text = _spell_numbers(text, language)
+    elif numbers != "keep":
+        raise InputError(f"numbers must be 'words' or 'keep'; received {numbers!r}", field="numbers")
     text = re.sub(r"[^\w']+|_", " ", text)
     return " ".join(text.split())
 
@@ -123,6 +176,19 @@ class Corpus:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
+def _read_text(path: Path, field: str = "root") -> str:
+    """A corpus text file (manifest, transcript list, tsv, wav.scp) as UTF-8 (a leading BOM is
+    dropped); an InputError naming the file when it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{str(path)!r} is not UTF-8 text (byte {err.start} is 0x{path.read_bytes()[err.start]:02x}); "
+            "save it as UTF-8",
+            field=field,
+        ) from err
+
+
 def _split_of(name: str) -> str | None:
     lowered = name.lower()
     for split, names in _SPLIT_NAMES.items():
@@ -136,7 +202,7 @@ def _split_of(name: str) -> str | None:
 def read_manifest(path: Path, split: str) -> tuple[list[Utterance], list[dict[str, str]]]:
     """The utterances of a JSON-lines manifest, and its unusable lines."""
     utterances, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_read_text(path, "manifest").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -187,19 +253,30 @@ def _common_voice(root: Path) -> Corpus:
         if not tsv.is_file():
             continue
         rows = []
-        with tsv.open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-                if not row.get("path"):
-                    problems.append({"split": split, "path": str(tsv), "reason": "a row without path"})
-                    continue
-                rows.append(Utterance(root / "clips" / row["path"], row.get("sentence"), uid=row["path"]))
+        reader = csv.DictReader(
+            io.StringIO(_read_text(tsv), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
+        missing = {"path", "sentence"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(
+                f"{str(tsv)!r} has no {' or '.join(sorted(missing))} column (its header: "
+                f"{', '.join(reader.fieldnames or []) or 'none'}); a Common Voice tsv has path and sentence",
+                field="root",
+            )
+        for number, row in enumerate(reader, start=2):
+            if not row.get("path"):
+                problems.append(
+                    {"split": split, "path": f"{tsv}:{number}", "reason": "no path: an empty path cell"}
+                )
+                continue
+            rows.append(Utterance(root / "clips" / row["path"], row.get("sentence"), uid=row["path"]))
         splits[split] = rows
     return Corpus("common_voice", splits, problems)
 
 
 def _read_kaldi_pairs(path: Path) -> dict[str, str]:
     pairs = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(path).splitlines():
         parts = line.strip().split(maxsplit=1)
         if parts:
             pairs[parts[0]] = parts[1] if len(parts) > 1 else ""
@@ -207,17 +284,31 @@ def _read_kaldi_pairs(path: Path) -> dict[str, str]:
 
 
 def _kaldi_set(folder: Path, split: str, problems: list[dict[str, str]]) -> list[Utterance]:
+    if (folder / "segments").is_file():
+        raise InputError(
+            f"{str(folder / 'segments')!r}: Kaldi segments (utterances cut from longer recordings) are not "
+            "read; write one audio file per utterance and list those in wav.scp",
+            field="root",
+        )
     wavs = _read_kaldi_pairs(folder / "wav.scp")
     texts = _read_kaldi_pairs(folder / "text") if (folder / "text").is_file() else {}
     utterances = []
     for uid, location in wavs.items():
         if location.rstrip().endswith("|"):
             problems.append(
-                {"split": split, "path": f"{folder / 'wav.scp'}:{uid}", "reason": "a command pipe"}
+                {
+                    "split": split,
+                    "path": f"{folder / 'wav.scp'}:{uid}",
+                    "reason": "a command pipe: never run; write the audio to a file and list its path",
+                }
             )
             continue
         path = Path(location) if Path(location).is_absolute() else folder / location
         utterances.append(Utterance(path, texts.get(uid), uid=uid))
+    for uid in sorted(set(texts) - set(wavs)):
+        problems.append(
+            {"split": split, "path": f"{folder / 'text'}:{uid}", "reason": "missing audio: not in wav.scp"}
+        )
     return utterances
 
 
@@ -236,10 +327,11 @@ def _kaldi(root: Path) -> Corpus:
 def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
     splits: dict[str, list[Utterance]] = {}
     problems: list[dict[str, str]] = []
+    listed: set[Path] = set()
     for trans in transcripts:
         relative = trans.relative_to(root).parts
         split = next((s for part in relative[:-1] if (s := _split_of(part))), "all")
-        for line in trans.read_text(encoding="utf-8").splitlines():
+        for line in _read_text(trans).splitlines():
             parts = line.strip().split(maxsplit=1)
             if not parts:
                 continue
@@ -254,10 +346,20 @@ def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
             )
             if audio is None:
                 problems.append(
-                    {"split": split, "path": str(trans.parent / f"{uid}.flac"), "reason": "missing audio"}
+                    {
+                        "split": split,
+                        "path": str(trans.parent / f"{uid}.flac"),
+                        "reason": f"missing audio: listed in {trans.name}, no .flac or .wav file",
+                    }
                 )
                 continue
             splits.setdefault(split, []).append(Utterance(audio, parts[1] if len(parts) > 1 else "", uid=uid))
+            listed.add(audio)
+        for audio in sorted(p for p in trans.parent.iterdir() if p.suffix.lower() in (".flac", ".wav")):
+            if audio not in listed:
+                problems.append(
+                    {"split": split, "path": str(audio), "reason": f"no transcript: not in {trans.name}"}
+                )
     if "all" in splits and len(splits) > 1:  # utterances outside train*/dev*/test* folders
         for utterance in splits.pop("all"):
             problems.append(
@@ -266,11 +368,24 @@ def _librispeech(root: Path, transcripts: list[Path]) -> Corpus:
     return Corpus("librispeech", splits, problems)
 
 
+def _is_audio(path: Path) -> bool:
+    """An audio suffix, in any case, and despite trailing spaces in the name (``"take 1.WAV "``)."""
+    return path.name.rstrip().lower().endswith(AUDIO_SUFFIXES)
+
+
 def _audio_files(root: Path) -> Corpus:
-    files = (
-        [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    )
-    return Corpus("audio_files", {"all": [Utterance(p, None, uid=p.stem) for p in files]})
+    """The audio files of a folder (any depth) or one file; the other files are reported, not read."""
+    if root.is_file():
+        return Corpus("audio_files", {"all": [Utterance(root, None, uid=root.stem)]})
+    files, problems = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        if _is_audio(path):
+            files.append(Utterance(path, None, uid=path.stem))
+        else:
+            problems.append(
+                {"split": "predict", "path": str(path), "reason": "not audio: an unknown suffix, not read"}
+            )
+    return Corpus("audio_files", {"all": files}, problems)
 
 
 def _from_manifest(path: Path) -> Corpus:

@@ -415,6 +415,56 @@ class CNNLSTMCTCStream(CTCRecognizer):
         out, state.lstm = self.lstm(seq, state.lstm)
         return F.log_softmax(self.fc(self.head_drop(out)), dim=-1), state
 
+    def init_chunk_state(self, batch_size: int, device: torch.device | None = None) -> tuple[Tensor, ...]:
+        """The tensor state of :meth:`chunk_step` before the first chunk, all zeros:
+        ``(buffer_0, buffer_1, h, c)``: each conv block's last ``kernel_t`` input frames
+        ``(B, C_k, kernel_t, F_k)``, and the LSTM's ``(layers, B, hidden)`` state."""
+        param = self.fc.weight
+        buffers = self.init_state(batch_size, device=device).buffers
+        layers, hidden = self.lstm.num_layers, self.lstm.hidden_size
+        zeros = torch.zeros(layers, batch_size, hidden, device=param.device if device is None else device)
+        return (*buffers, zeros, zeros.clone())
+
+    def chunk_step(self, frames: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        """A chunk of feature frames ``(B, k, C)``, ``k`` a multiple of 4, and the tensor state →
+        ``(log_probs (B, k / 4, V), *new_state)``.
+
+        The state is tensors only (:meth:`init_chunk_state`), so this is the step an ONNX graph
+        holds (:func:`cnnlstm.deploy.speech_export.export_acoustic_step`). With every chunk a
+        multiple of the subsampling, each conv block has seen an even number of frames when a chunk
+        starts, so its stride positions are the chunk's first frame and every second one after it:
+        no frame counter is needed. Concatenated, the outputs equal ``forward`` on the frames so
+        far; to end an utterance of ``T`` frames, pad its last chunk with any frames to a multiple
+        of 4 and keep the first ``ceil(T / 4)`` outputs in all (later outputs never reach back).
+
+        Example:
+            >>> model = CNNLSTMCTCStream(num_classes=5, in_channels=8, lstm_hidden=6, lstm_layers=2).eval()
+            >>> x = torch.randn(1, 24, 8)
+            >>> state, outs = model.init_chunk_state(1), []
+            >>> for chunk in x.split(8, dim=1):
+            ...     out, *state = model.chunk_step(chunk, *state)
+            ...     outs.append(out)
+            >>> torch.allclose(torch.cat(outs, dim=1), model(x), atol=1e-5)
+            True
+        """
+        if frames.dim() != 3 or frames.shape[-1] != self.in_channels or frames.shape[1] % self.subsampling:
+            raise ValueError(
+                f"{type(self).__name__}.chunk_step expects feature frames (B, k, C) with C={self.in_channels} "
+                f"and k a multiple of {self.subsampling}; received {tuple(frames.shape)}"
+            )
+        blocks = self._blocks()
+        if len(state) != len(blocks) + 2:
+            raise ValueError(f"chunk_step expects {len(blocks) + 2} state tensors; received {len(state)}")
+        h = self.input_norm(frames.transpose(1, 2)).transpose(1, 2).unsqueeze(1)  # (B, 1, k, C)
+        buffers = []
+        for block, buffer in zip(blocks, state, strict=False):
+            full = torch.cat([buffer[:, :, 1:], h], dim=2)  # kernel_t - 1 earlier frames, then the new ones
+            buffers.append(full[:, :, full.shape[2] - block.kernel_t :])
+            h = block.window(full)  # outputs at the chunk's stride positions (its frames 0, 2, 4, ...)
+        seq = h.permute(0, 2, 1, 3).flatten(2)  # (B, k / 4, C2 * F')
+        out, (h_n, c_n) = self.lstm(seq, (state[-2], state[-1]))
+        return (F.log_softmax(self.fc(self.head_drop(out)), dim=-1), *buffers, h_n, c_n)
+
 
 _SHAPE = {"in_channels": -1}
 _NOMINAL, _TEST = (200, 80), (24, 16)

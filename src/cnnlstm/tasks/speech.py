@@ -126,7 +126,8 @@ class SpeechTask(BaseTask):
             labels = ctc_beam_decode(log_probs, lengths, beam_size=self.beam_size, space_id=space)
         else:
             labels = ctc_greedy_decode(log_probs, lengths)
-        return ["".join(vocabulary[i] if i < len(vocabulary) else "?" for i in ids) for ids in labels]
+        texts = ("".join(vocabulary[i] if i < len(vocabulary) else "?" for i in ids) for ids in labels)
+        return [" ".join(text.split()) for text in texts]  # no leading, trailing or doubled spaces
 
     def _output_lengths(self, lengths: Tensor) -> Tensor:
         output_lengths = cast(Callable[[Tensor], Tensor], self.model.output_lengths)

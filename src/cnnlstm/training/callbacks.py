@@ -377,7 +377,10 @@ class PredictionWriter(BasePredictionWriter):
             self._write_frames(batches)
             return
         if "transcripts" in batches[0]:
-            self._write_transcripts(batches)
+            datamodule = _datamodule(trainer)
+            skipped = getattr(datamodule, "skipped", None) or []
+            split = getattr(datamodule, "predict_split", "predict")  # the split predict read
+            self._write_transcripts(batches, [i for i in skipped if i.get("split") == split])
             return
         if "anomaly_series" in batches[0]:
             return  # the anomaly task writes scores.csv and alarms.csv itself (AnomalyTask.write_outputs)
@@ -427,9 +430,12 @@ class PredictionWriter(BasePredictionWriter):
             where = f"{paths[0]}: " if paths else ""
             print(f"{where}{self._name(k)} (probability {float(probs[0, k]):.3f})")
 
-    def _write_transcripts(self, batches: list[dict[str, Any]]) -> None:
+    def _write_transcripts(
+        self, batches: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None
+    ) -> None:
         """Speech: ``transcripts.csv`` (path, text; the reference where known; word times as JSON
-        ``[[word, start_s, end_s], ...]`` when the batches carry them)."""
+        ``[[word, start_s, end_s], ...]`` when the batches carry them). Input files that could not
+        be read get a row too, with an empty text and the reason in a ``skipped`` column."""
         rows: list[tuple[str, str, str | None, Any]] = []
         for b in batches:
             for k, (file, text) in enumerate(zip(b["paths"], b["transcripts"], strict=True)):
@@ -438,18 +444,30 @@ class PredictionWriter(BasePredictionWriter):
                 rows.append((file, text, reference, words))
         has_refs = any(r[2] is not None for r in rows)
         has_words = any(r[3] is not None for r in rows)
+        skipped = list(skipped or [])
         path = self.root / "transcripts.csv"
         self.root.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(
-                ["path", "text"] + (["reference"] if has_refs else []) + (["words"] if has_words else [])
+                ["path", "text"]
+                + (["reference"] if has_refs else [])
+                + (["words"] if has_words else [])
+                + (["skipped"] if skipped else [])
             )
             for file, text, reference, words in rows:
                 row = [file, text] + ([reference or ""] if has_refs else [])
                 row += [json.dumps(words)] if has_words else []
+                row += [""] if skipped else []
                 writer.writerow(row)
+            for item in skipped:
+                pad = [""] * (int(has_refs) + int(has_words))
+                writer.writerow([item.get("path", "?"), "", *pad, item.get("reason", "")])
         print(f"wrote {len(rows)} transcripts to {path}")
+        if skipped:
+            print(f"skipped {len(skipped)} file(s) (rows with a reason in the skipped column):")
+            for item in skipped[:10]:
+                print(f"  {item.get('path', '?')}: {item.get('reason', '')}")
         if len(rows) == 1:
             print(f"{rows[0][0]}: {rows[0][1]}")
 
