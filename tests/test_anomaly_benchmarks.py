@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", ROOT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests._benchmarks import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def anomaly():
-    yield _load("anomaly")
+    yield load_benchmark("anomaly")
     del sys.modules["anomaly_benchmark"]
 
 
 @pytest.fixture(scope="module")
 def spot():
-    yield _load("anomaly_spot")
+    yield load_benchmark("anomaly_spot")
     del sys.modules["anomaly_spot_benchmark"]
 
 

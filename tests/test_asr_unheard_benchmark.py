@@ -7,25 +7,17 @@ per-voice scores) on any machine.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "asr_unheard.py"
+from tests._benchmarks import load_benchmark
+
 soundfile = pytest.importorskip("soundfile")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("asr_unheard_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("asr_unheard")
 
 
 def test_rate_becomes_the_duration_stretch(bench):

@@ -3,16 +3,13 @@ extrapolates a moving echo."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests._benchmarks import load_benchmark
 
 
 @pytest.fixture(autouse=True)
@@ -23,16 +20,8 @@ def _keep_threads():
     torch.set_num_threads(threads)
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", ROOT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cell_speed_checks_every_cell_against_its_reference(tmp_path):
-    bench = _load("cell_speed")
+    bench = load_benchmark("cell_speed")
     out = tmp_path / "cells.json"
     args = "--batch 1 --steps 2 --channels 2 --size 6 --hidden 3 --layers 2 --repeats 1 --warmup 0"
     bench.main([*args.split(), "--out", str(out)])
@@ -43,7 +32,7 @@ def test_cell_speed_checks_every_cell_against_its_reference(tmp_path):
 
 def test_optical_flow_extrapolates_a_moving_echo_better_than_persistence():
     pytest.importorskip("skimage")
-    bench = _load("nowcasting")
+    bench = load_benchmark("nowcasting")
     rows, cols = np.mgrid[0:32, 0:32]
 
     def blob(t):  # moves 1.5 px right per frame
@@ -59,7 +48,7 @@ def test_optical_flow_extrapolates_a_moving_echo_better_than_persistence():
 
 def test_nowcasting_benchmark_writes_scores_for_each_method(tmp_path):
     pytest.importorskip("skimage")
-    bench = _load("nowcasting")
+    bench = load_benchmark("nowcasting")
     out = tmp_path / "nowcast.json"
     bench.main(["--num-test", "2", "--size", "32", "--input", "3", "--target", "2", "--out", str(out)])
     results = json.loads(out.read_text())["results"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "convlstm_speed.py"
+from tests._benchmarks import load_benchmark
+
 EAGER_CPU = [
     "reference fp32",
     "cnnlstm-auto fp32",
@@ -23,12 +23,9 @@ EAGER_CPU = [
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("convlstm_speed_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
+    module = load_benchmark("convlstm_speed")
     yield module
-    sys.modules.pop(spec.name, None)
+    sys.modules.pop(module.__name__, None)
 
 
 def _run(bench, tmp_path: Path, *extra: str) -> tuple[dict, dict]:
