@@ -247,6 +247,9 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
     )
     if summary is None:
         return None
+    if "fit_metrics" not in summary:  # an interrupted fit writes no fit summary: its test is no result
+        print(f"{dataset} {model} seed {seed}: the fit did not finish (interrupted?); no run recorded")
+        return None
     test = summary["test_metrics"]
     best = Path(summary.get("best_checkpoint") or "").stem  # "epoch042"
     return {

@@ -127,3 +127,11 @@ def test_a_file_that_is_not_a_results_json_is_refused_not_overwritten(bench, tmp
     with pytest.raises(SystemExit, match="not a results JSON"):
         bench.main(["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn", "--seeds", "0"])
     assert out.read_text() == "[1, 2]"
+
+
+def test_an_interrupted_fit_records_no_run(bench, tmp_path, monkeypatch):
+    """A SIGTERM stops Lightning's fit early; `test` then still scores the last checkpoint."""
+    out = tmp_path / "ucr.json"
+    monkeypatch.setattr(bench, "fit_and_test", lambda *a, **k: {"test_metrics": {"test/acc": 0.59}})
+    code = bench.main(["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn", "--seeds", "0"])
+    assert code == 1 and not out.exists()
