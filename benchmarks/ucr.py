@@ -279,8 +279,9 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
 def _cell(values: list[float]) -> str:
     if not values:
         return "not run"
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {std:.3f} ({len(values)})"
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1)"  # one seed: no spread to show
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} ({len(values)})"
 
 
 def _anchor_cell(anchor: tuple[float, str] | None) -> str:

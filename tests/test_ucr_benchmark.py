@@ -56,6 +56,7 @@ def test_table_gives_mean_std_and_verdict_from_the_runs(bench):
     runs[1]["test_acc"] = 0.95
     assert "none (best: lstm_fcn 0.9700 (2 of 5 seeds))" in bench.tables(runs, ["GunPoint"], ["lstm_fcn"])
     assert "| ACSF1 | not run |" in bench.tables(runs, ["ACSF1"], ["lstm_fcn"])
+    assert "| GunPoint | 0.990 (1) |" in bench.tables(runs[:1], ["GunPoint"], ["lstm_fcn"])
 
 
 def _fake_run(bench, calls):
