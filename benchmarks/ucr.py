@@ -10,14 +10,20 @@ the training order.
 
     python benchmarks/ucr.py                                   # every shipped set x 4 models x 5 seeds
     python benchmarks/ucr.py --seeds 0 1 --datasets GunPoint --models lstm_fcn
-    python benchmarks/ucr.py --seeds 0 1 2 --resume           # add seed 2 to an earlier JSON
+    python benchmarks/ucr.py --seeds 2 --models lstm_fcn      # add seed 2 to the runs in the JSON
 
 Datasets run from the cheapest (training cases x padded length) to the dearest.
 
-Prints two markdown tables (test accuracy with the published anchors, and the mean CPU fit time)
-and writes JSON with every run (``--json``, default docs/results/ucr_archive.json; with ``--resume`` the
-runs already in that file with the same settings are kept, not re-run). Torch runs on
-``--threads`` CPU threads (default 1: more threads on a shared 2-core machine slow it down).
+Every run is kept in a JSON file (``--json``, default docs/results/ucr_archive.json), one row per
+(dataset, model, seed, settings) with its test accuracy, fit time, CPU time, machine load and
+finish time. An invocation adds its runs to the runs already there (``--fresh`` starts anew) and
+skips a (dataset, model, seed) the file already holds with the same settings, so a grid can be
+run piece by piece, interrupted and resumed; runs of other settings (``--steps``, ``--extra``...)
+are kept but never mixed into the tables. ``--report`` runs nothing and prints the tables of every
+run in the file. Torch runs on ``--threads`` CPU threads (default 1: more threads on a shared
+2-core machine slow it down).
+
+    python benchmarks/ucr.py --report                          # the tables of everything measured
 
 Published anchors (accuracy on the archive's default train/test split; "n/a" where the source
 has no result for the dataset) — see ``SOURCES`` for where each number comes from.
@@ -27,16 +33,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
+from cnnlstm._io import atomic_write_json
 from cnnlstm.cli.demo import fit_and_test
 from cnnlstm.data.timeseries import UCRDataModule, available_datasets
 
 MODELS = ["deepconvlstm", "lstm_fcn", "mlstm_fcn", "cnn_bilstm"]
+# The order of the tables: sktime 1.2.0's classification sets, cheapest (cases x length) first.
+DATASET_ORDER = [
+    "UnitTest",
+    "ItalyPowerDemand",
+    "GunPoint",
+    "ArrowHead",
+    "BasicMotions",
+    "OSULeaf",
+    "JapaneseVowels",
+    "ACSF1",
+    "PLAID",
+]
 # The presets' recipe these runs measure (docs/results.md); runs of another recipe are never mixed in.
 RECIPE = "archive: all of TRAIN, 1500 updates, best = lowest training loss"
 
@@ -161,6 +183,51 @@ def _settings(args: argparse.Namespace) -> dict:
     }
 
 
+SETTING_KEYS = ("recipe", "max_epochs_override", "max_steps_override", "extra")
+# The settings of runs of the presets as they ship: no override, no extra argument.
+SHIPPED = {"recipe": RECIPE, "max_epochs_override": None, "max_steps_override": None, "extra": []}
+
+
+def _normalise(row: dict) -> dict:
+    """A run as this version writes it; the first runs of the archive recipe named the steps
+    override ``steps`` and had no epochs override."""
+    row = dict(row)
+    if "max_steps_override" not in row:
+        row["max_steps_override"] = row.pop("steps", None)
+    row.setdefault("max_epochs_override", None)
+    row.setdefault("extra", [])
+    return row
+
+
+def same_settings(row: dict, settings: dict) -> bool:
+    return all(row.get(k) == settings[k] for k in SETTING_KEYS)
+
+
+def load_runs(path: Path) -> list[dict]:
+    """Every run in a results JSON (none if the file does not exist), whatever its settings."""
+    if not path.is_file():
+        return []
+    try:
+        runs = json.loads(path.read_text())["runs"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise SystemExit(
+            f"{path}: not a results JSON of this benchmark ({err}); move it away or pass --fresh"
+        ) from None
+    return [_normalise(r) for r in runs]
+
+
+def merge(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with ``new`` added; a new run replaces an old one of the same dataset, model, seed
+    and settings, every other old run is kept."""
+
+    def key(r: dict) -> tuple:
+        return (r["dataset"], r["model"], r["seed"], json.dumps([r.get(k) for k in SETTING_KEYS]))
+
+    merged = {key(r): r for r in old}
+    merged.update((key(r), r) for r in new)
+    return list(merged.values())
+
+
 def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> dict | None:
     extra = [f"--data.name={dataset}", f"--seed_everything={seed}", f"--data.seed={seed}"]
     if args.epochs is not None:
@@ -168,7 +235,7 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
     if args.steps is not None:
         extra.append(f"--trainer.max_steps={args.steps}")
     extra += args.extra
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     unused = args.out / "unused"  # fit_and_test substitutes it for {videos}: these presets have none
     summary = fit_and_test(
         f"ucr-{model}",
@@ -179,6 +246,9 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
         quiet=True,
     )
     if summary is None:
+        return None
+    if "fit_metrics" not in summary:  # an interrupted fit writes no fit summary: its test is no result
+        print(f"{dataset} {model} seed {seed}: the fit did not finish (interrupted?); no run recorded")
         return None
     test = summary["test_metrics"]
     best = Path(summary.get("best_checkpoint") or "").stem  # "epoch042"
@@ -196,26 +266,41 @@ def _run_one(dataset: str, model: str, seed: int, args: argparse.Namespace) -> d
         "parameters": summary["parameters"],
         "fit_s": summary["fit_wall_time_s"],
         "total_s": round(time.perf_counter() - started, 1),
+        # CPU seconds of this process (fit and test): on a shared machine, steadier than wall time
+        "cpu_s": round(time.process_time() - cpu_started, 1),
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
         **_settings(args),
     }
 
 
 def _cell(values: list[float]) -> str:
     if not values:
-        return "—"
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {std:.3f}"
+        return "not run"
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1)"  # one seed: no spread to show
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} ({len(values)})"
 
 
 def _anchor_cell(anchor: tuple[float, str] | None) -> str:
     return "n/a" if anchor is None else f"{anchor[0]:.3f}"
 
 
+def _ordered(runs: list[dict], key: str, order: list[str]) -> list[str]:
+    """The values of ``key`` in ``runs``, in the order of ``order`` first, then alphabetically."""
+    present = {r[key] for r in runs}
+    return [v for v in order if v in present] + sorted(present - set(order))
+
+
 def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[dict]:
     rows = []
     for dataset in datasets:
         for model in models:
-            mine = [r for r in runs if r["dataset"] == dataset and r["model"] == model]
+            mine = sorted(
+                (r for r in runs if r["dataset"] == dataset and r["model"] == model), key=lambda r: r["seed"]
+            )
             if not mine:
                 continue
             accs = [r["test_acc"] for r in mine]
@@ -236,13 +321,17 @@ def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[
     return rows
 
 
-def tables(runs: list[dict], datasets: list[str], models: list[str]) -> str:
-    """Markdown: accuracy per (dataset, model) with the anchors and the target; mean fit seconds."""
-    acc = {(r["dataset"], r["model"]): [] for r in runs}
-    fit = {(r["dataset"], r["model"]): [] for r in runs}
+def tables(runs: list[dict], datasets: list[str], models: list[str], seeds_wanted: int = 5) -> str:
+    """Markdown: accuracy per (dataset, model) with the anchors and the target; mean fit seconds.
+
+    A cell is the mean ± std over the seeds run, with their number in brackets; "not run" where
+    there is no run. The verdict says when a mean rests on fewer than ``seeds_wanted`` seeds.
+    """
+    acc: dict[tuple[str, str], list[float]] = {}
+    fit: dict[tuple[str, str], list[float]] = {}
     for r in runs:
-        acc[r["dataset"], r["model"]].append(r["test_acc"])
-        fit[r["dataset"], r["model"]].append(r["fit_s"])
+        acc.setdefault((r["dataset"], r["model"]), []).append(r["test_acc"])
+        fit.setdefault((r["dataset"], r["model"]), []).append(r["fit_s"])
     header = ["dataset", *models, *ANCHOR_METHODS, "target", "met by"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for dataset in datasets:
@@ -251,19 +340,46 @@ def tables(runs: list[dict], datasets: list[str], models: list[str]) -> str:
         cells = [_cell(acc.get((dataset, m), [])) for m in models]
         anchors = [_anchor_cell(ANCHORS.get(dataset, {}).get(a)) for a in ANCHOR_METHODS]
         target_text = "n/a" if goal is None else f">= {goal:.3f}"
-        best = max(means, key=means.get) if means else None  # type: ignore[arg-type]
+        best = max(means, key=means.__getitem__) if means else None
         met = [m for m, mean in means.items() if goal is not None and mean >= goal - 1e-9]
         if goal is None:
             verdict = "no anchor"
+        elif not means:
+            verdict = "not run"
         else:
-            verdict = ", ".join(met) or (f"none (best: {best} {means[best]:.4f})" if best else "—")
+            n = {m: len(acc[dataset, m]) for m in means}
+            few = {m: "" if n[m] >= seeds_wanted else f" ({n[m]} of {seeds_wanted} seeds)" for m in means}
+            verdict = ", ".join(m + few[m] for m in met)
+            if not met and best is not None:
+                verdict = f"none (best: {best} {means[best]:.4f}{few[best]})"
         lines.append("| " + " | ".join([dataset, *cells, *anchors, target_text, verdict]) + " |")
-    lines += ["", "Mean CPU fit time per run, seconds (training, 1 thread):", ""]
+    lines += ["", "Mean fit time per run, wall seconds (training, 1 thread):", ""]
     header = ["dataset", *models]
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for dataset in datasets:
         cells = [f"{statistics.mean(fit[dataset, m]):.1f}" if fit.get((dataset, m)) else "—" for m in models]
         lines.append("| " + " | ".join([dataset, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def per_seed_table(runs: list[dict], datasets: list[str], models: list[str]) -> str:
+    """Markdown: every run of each (dataset, model), by seed: test accuracy, best epoch, fit time."""
+    header = ["dataset", "model", "seeds", "test acc per seed", "best epoch (of)", "fit s per run"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for dataset in datasets:
+        for model in models:
+            mine = sorted(
+                (r for r in runs if r["dataset"] == dataset and r["model"] == model), key=lambda r: r["seed"]
+            )
+            if not mine:
+                continue
+            cells = [
+                ", ".join(str(r["seed"]) for r in mine),
+                ", ".join(f"{r['test_acc']:.3f}" for r in mine),
+                ", ".join(f"{r['best_epoch']} ({r['epochs']})" for r in mine),
+                ", ".join(f"{r['fit_s']:.0f}" for r in mine),
+            ]
+            lines.append("| " + " | ".join([dataset, model, *cells]) + " |")
     return "\n".join(lines)
 
 
@@ -279,10 +395,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="override every preset's max_steps")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_ucr"), help="folder for the run folders")
     parser.add_argument("--json", type=Path, default=Path("docs/results/ucr_archive.json"))
-    parser.add_argument(
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
         "--resume",
         action="store_true",
-        help="keep the runs already in --json that have the same settings; run only the others",
+        help="the default, kept for earlier commands: every run already in --json is kept, and a "
+        "(dataset, model, seed) it holds with the same settings is not run again",
+    )
+    store.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start --json anew: drop the runs it holds (the default keeps them)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: print the tables of every run in --json with these settings",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
@@ -293,76 +421,95 @@ def main(argv: list[str] | None = None) -> int:
         help="one more CLI argument for every run (repeatable), e.g. --extra=--data.batch_size=8",
     )
     args = parser.parse_args(argv)
-    args.datasets = args.datasets or shipped_datasets()
     torch.set_num_threads(args.threads)
+    settings = _settings(args)
+    runs = [] if args.fresh else load_runs(args.json)
+    earlier = [] if args.fresh or not runs else json.loads(args.json.read_text()).get("invocations", [])
+    if args.report:
+        mine = [r for r in runs if same_settings(r, settings)]
+        datasets = args.datasets or _ordered(mine, "dataset", DATASET_ORDER)
+        models = _ordered(mine, "model", MODELS) if args.models == MODELS else args.models
+        mine = [r for r in mine if r["dataset"] in datasets and r["model"] in models]
+        print(f"{len(mine)} runs in {args.json} with these settings\n")
+        print(tables(mine, datasets, models) + "\n\n" + per_seed_table(mine, datasets, models))
+        return 0
 
-    runs: list[dict] = []
-    if args.resume and args.json.is_file():
-        settings = _settings(args)
-        runs = [
-            r
-            for r in json.loads(args.json.read_text()).get("runs", [])
-            if all(r.get(k) == v for k, v in settings.items())
-        ]
-    done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
+    args.datasets = args.datasets or shipped_datasets()
+    done = {(r["dataset"], r["model"], r["seed"]) for r in runs if same_settings(r, settings)}
     started = time.perf_counter()
+    invocation = {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "runs_added": 0,
+        "wall_s": 0.0,
+    }
     todo = [
         (d, m, s) for d in args.datasets for m in args.models for s in args.seeds if (d, m, s) not in done
     ]
     print(
         f"cnnlstm UCR benchmark | torch {torch.__version__} | {torch.get_num_threads()} thread(s) | "
-        f"{len(todo)} runs to do, {len(done)} kept",
+        f"{len(todo)} runs to do, {len(runs)} kept in {args.json}",
         flush=True,
     )
     for i, (dataset, model, seed) in enumerate(todo, 1):
         row = _run_one(dataset, model, seed, args)
         if row is None:
             return 1
-        runs.append(row)
+        runs = merge(runs, [row])
+        invocation["runs_added"] += 1
         print(
             f"[{i}/{len(todo)}] {dataset} {model} seed {seed}: test acc {row['test_acc']:.3f} "
             f"(fit {row['fit_s']:.0f} s, total {row['total_s']:.0f} s)",
             flush=True,
         )
-        _write(args, runs, time.perf_counter() - started)  # progress survives an interruption
+        invocation["wall_s"] = round(time.perf_counter() - started, 1)
+        write(args.json, runs, [*earlier, invocation])  # progress survives an interruption
 
     selected = [
         r
         for r in runs
-        if r["dataset"] in args.datasets and r["model"] in args.models and r["seed"] in args.seeds
+        if same_settings(r, settings)
+        and r["dataset"] in args.datasets
+        and r["model"] in args.models
+        and r["seed"] in args.seeds
     ]
     print("\n" + tables(selected, args.datasets, args.models))
-    _write(args, runs, time.perf_counter() - started)
+    invocation["wall_s"] = round(time.perf_counter() - started, 1)
+    write(args.json, runs, [*earlier, invocation])
     print(f"\nwrote {args.json}")
     return 0
 
 
-def _write(args: argparse.Namespace, runs: list[dict], elapsed: float) -> None:
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "datasets": args.datasets,
-                "models": args.models,
-                "seeds": args.seeds,
-                "epochs_override": args.epochs,
-                "steps_override": args.steps,
-                "extra_args": args.extra,
-                "this_invocation_s": round(elapsed, 1),
-                "targets": {d: target(d) for d in args.datasets},
-                "anchors": {
-                    d: {m: (None if a is None else {"acc": a[0], "source": a[1]}) for m, a in v.items()}
-                    for d, v in ANCHORS.items()
-                },
-                "sources": SOURCES,
-                "summary": summarise(runs, args.datasets, args.models),
-                "runs": sorted(runs, key=lambda r: (r["dataset"], MODELS.index(r["model"]), r["seed"])),
+def write(path: Path, runs: list[dict], invocations: list[dict]) -> None:
+    """Write every run (of any settings) with a summary of the runs of the presets as they ship."""
+    shipped = [r for r in runs if same_settings(r, SHIPPED)]
+    datasets = _ordered(runs, "dataset", DATASET_ORDER)
+    models = _ordered(runs, "model", MODELS)
+    atomic_write_json(
+        path,
+        {
+            "recipe": RECIPE,
+            "datasets": datasets,
+            "models": models,
+            "seeds": sorted({r["seed"] for r in runs}),
+            "invocations": invocations,
+            "targets": {d: target(d) for d in datasets},
+            "anchors": {
+                d: {m: (None if a is None else {"acc": a[0], "source": a[1]}) for m, a in v.items()}
+                for d, v in ANCHORS.items()
             },
-            indent=2,
-        )
-        + "\n"
+            "sources": SOURCES,
+            "summary_of_the_shipped_presets": summarise(shipped, datasets, models),
+            "runs": sorted(
+                runs,
+                key=lambda r: (
+                    datasets.index(r["dataset"]),
+                    models.index(r["model"]),
+                    r["seed"],
+                    json.dumps([r.get(k) for k in SETTING_KEYS]),
+                ),
+            ),
+        },
     )
 
 

@@ -85,6 +85,21 @@ def test_same_random_state_gives_the_same_fit_and_another_differs():
     assert a.predict(X).dtype == y.dtype and set(a.predict(X)) <= {"low", "high"}
 
 
+def test_a_soft_vote_over_seeds_is_a_seed_ensemble():
+    """scikit-learn's VotingClassifier averages the members' probabilities: no ensemble code here."""
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = _toy(n=12)
+    members = [
+        (f"seed{s}", TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=4, random_state=s)) for s in (0, 1)
+    ]
+    ensemble = VotingClassifier(members, voting="soft").fit(X, y)
+    probas = [member.predict_proba(X) for member in ensemble.estimators_]
+    assert not np.array_equal(*probas)  # two seeds, two networks
+    np.testing.assert_allclose(ensemble.predict_proba(X), np.mean(probas, axis=0), rtol=1e-6)
+    assert set(ensemble.predict(X)) <= {"low", "high"}
+
+
 def test_quiet_by_default(capfd):
     X, y = _toy(n=8)
     TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=2, random_state=0).fit(X, y).predict(X)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -47,6 +48,91 @@ def test_table_gives_mean_std_and_verdict_from_the_runs(bench):
         for s, acc in enumerate([0.99, 0.97])
     ]
     table = bench.tables(runs, ["GunPoint"], ["lstm_fcn"])
-    assert "| GunPoint | 0.980 ± 0.014 | 1.000 | 0.991 | 1.000 | 1.000 | >= 0.980 | lstm_fcn |" in table
+    row = "| GunPoint | 0.980 ± 0.014 (2) | 1.000 | 0.991 | 1.000 | 1.000 | >= 0.980 | lstm_fcn (2 of 5 seeds) |"
+    assert row in table
+    assert "| GunPoint | 0.980 ± 0.014 (2) | not run |" in bench.tables(
+        runs, ["GunPoint"], ["lstm_fcn", "cnn_bilstm"]
+    )
     runs[1]["test_acc"] = 0.95
-    assert "none (best: lstm_fcn 0.9700)" in bench.tables(runs, ["GunPoint"], ["lstm_fcn"])
+    assert "none (best: lstm_fcn 0.9700 (2 of 5 seeds))" in bench.tables(runs, ["GunPoint"], ["lstm_fcn"])
+    assert "| ACSF1 | not run |" in bench.tables(runs, ["ACSF1"], ["lstm_fcn"])
+    assert "| GunPoint | 0.990 (1) |" in bench.tables(runs[:1], ["GunPoint"], ["lstm_fcn"])
+
+
+def _fake_run(bench, calls):
+    """Stands in for a training run: records (dataset, model, seed) and returns a row."""
+
+    def run(dataset, model, seed, args):
+        calls.append((dataset, model, seed))
+        return {
+            "dataset": dataset,
+            "model": model,
+            "seed": seed,
+            "test_acc": 0.5 + seed / 10,
+            "fit_s": 1.0,
+            "total_s": 1.5,
+            "epochs": 3,
+            "best_epoch": 2,
+            "parameters": 10,
+            **bench._settings(args),
+        }
+
+    return run
+
+
+def _rows(path):
+    return json.loads(path.read_text())["runs"]
+
+
+def test_runs_merge_into_the_json_and_are_not_run_twice(bench, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "ucr.json"
+    # A run written by the first version (its steps override named "steps"), and one of other settings.
+    first = {"dataset": "GunPoint", "model": "lstm_fcn", "seed": 0, "test_acc": 0.9, "fit_s": 5.0}
+    first |= {
+        "epochs": 3,
+        "best_epoch": 1,
+        "parameters": 10,
+        "recipe": bench.RECIPE,
+        "steps": None,
+        "extra": [],
+    }
+    other = {**first, "seed": 1, "test_acc": 0.1, "steps": 10}
+    out.write_text(json.dumps({"runs": [first, other]}))
+    calls: list = []
+    monkeypatch.setattr(bench, "_run_one", _fake_run(bench, calls))
+    common = ["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn"]
+
+    assert bench.main([*common, "--seeds", "0", "1"]) == 0
+    assert calls == [("GunPoint", "lstm_fcn", 1)]  # seed 0 is in the file with these settings
+    rows = _rows(out)
+    assert len(rows) == 3 and {r["max_steps_override"] for r in rows} == {None, 10}  # nothing dropped
+    assert bench.main([*common, "--seeds", "1", "2"]) == 0  # a second invocation adds seed 2 only
+    assert calls[1:] == [("GunPoint", "lstm_fcn", 2)]
+    stored = json.loads(out.read_text())
+    assert len(stored["runs"]) == 4 and [i["runs_added"] for i in stored["invocations"]] == [1, 1]
+    summary = stored["summary_of_the_shipped_presets"]
+    assert summary[0]["seeds"] == [0, 1, 2]  # the run of other settings is not in it
+
+    capsys.readouterr()
+    assert bench.main(["--json", str(out), "--report"]) == 0
+    report = capsys.readouterr().out
+    assert "3 runs in" in report and "| GunPoint | lstm_fcn | 0, 1, 2 | 0.900, 0.600, 0.700 |" in report
+
+    assert bench.main([*common, "--seeds", "4", "--fresh"]) == 0
+    assert [(r["seed"], r["test_acc"]) for r in _rows(out)] == [(4, 0.9)]  # --fresh starts anew
+
+
+def test_a_file_that_is_not_a_results_json_is_refused_not_overwritten(bench, tmp_path):
+    out = tmp_path / "ucr.json"
+    out.write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="not a results JSON"):
+        bench.main(["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn", "--seeds", "0"])
+    assert out.read_text() == "[1, 2]"
+
+
+def test_an_interrupted_fit_records_no_run(bench, tmp_path, monkeypatch):
+    """A SIGTERM stops Lightning's fit early; `test` then still scores the last checkpoint."""
+    out = tmp_path / "ucr.json"
+    monkeypatch.setattr(bench, "fit_and_test", lambda *a, **k: {"test_metrics": {"test/acc": 0.59}})
+    code = bench.main(["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn", "--seeds", "0"])
+    assert code == 1 and not out.exists()

@@ -22,6 +22,10 @@ validation split), for a fixed budget of ``max_steps`` updates under a cosine sc
 the number of cases; the final weights are kept. Nothing is printed unless ``verbose``; with an
 integer ``random_state`` two fits on a CPU give the same weights.
 
+An ensemble of seeds (InceptionTime is one of five networks) is scikit-learn's soft vote, which
+averages the members' probabilities: ``VotingClassifier([(f"seed{s}", LSTMFCNClassifier(
+random_state=s)) for s in range(5)], voting="soft")``.
+
 Example:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -177,7 +181,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         model_kwargs: dict[str, Any] | None = None,
-        max_steps: int = 1000,
+        max_steps: int = 1500,
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -362,7 +366,7 @@ class TimeSeriesClassifier(_SeriesNetworkClassifier):
         *,
         model: str = "lstm_fcn",
         model_kwargs: dict[str, Any] | None = None,
-        max_steps: int = 1000,
+        max_steps: int = 1500,
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,

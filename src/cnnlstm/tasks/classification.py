@@ -74,7 +74,9 @@ class ClassificationTask(BaseTask):
         }
         if n > TOP_K:
             scalars[f"acc_top{TOP_K}"] = MulticlassAccuracy(num_classes=n, average="micro", top_k=TOP_K)
-        metrics = MetricCollection(scalars)
+        # No compute groups: torchmetrics would share one state between metrics whose states are
+        # equal after the first batch, e.g. macro F1 and top-5 accuracy when that batch is all right.
+        metrics = MetricCollection(scalars, compute_groups=False)
         self.train_metrics = metrics.clone(prefix="train/")
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
