@@ -81,8 +81,9 @@ def check_tokens(name: str, tokens: Tensor, vocab: int, *, what: str = "source")
 class GLUConvBlock(nn.Module):
     """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``; padded positions are zeroed before the convolution.
 
-    Input and output ``(B, S, C)``; ``mask`` ``(B, S, 1)``, 1.0 at tokens and 0.0 at padding, so a
-    padded batch gives each sentence what it gets alone (the convolution's own zero padding).
+    Channels first, the convolution's own layout, so a stack of blocks never transposes: input
+    and output ``(B, C, S)``; ``mask`` ``(B, 1, S)``, 1.0 at tokens and 0.0 at padding, so a padded
+    batch gives each sentence what it gets alone (the convolution's own zero padding).
     """
 
     def __init__(self, channels: int, kernel_size: int, dropout: float) -> None:
@@ -91,8 +92,8 @@ class GLUConvBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        y = self.conv(self.drop(x * mask).transpose(1, 2)).transpose(1, 2)  # (B, S, 2C)
-        return (x + nn.functional.glu(y, dim=-1)) * math.sqrt(0.5)
+        y = self.conv(self.drop(x) * mask)  # (B, 2C, S)
+        return (x + nn.functional.glu(y, dim=1)) * math.sqrt(0.5)
 
 
 class ConvEncoder(nn.Module):
@@ -157,16 +158,19 @@ class ConvEncoder(nn.Module):
                 "model with a larger max_positions or shorten the input"
             )
         mask = source.ne(PAD)
-        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)
+        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)  # (B, S, 1)
         positions = torch.arange(steps, device=source.device)
         x = self.drop((self.embed(source) + self.positions(positions)) * fmask)  # (B, S, E)
-        h = self.proj_in(x) * fmask  # (B, S, C)
+        h = (self.proj_in(x) * fmask).transpose(1, 2).contiguous()  # (B, C, S): the blocks' layout
+        cmask = fmask.transpose(1, 2)  # (B, 1, S)
         keys, values = h, h
         for block in self.key_stack:
-            keys = block(keys, fmask)
+            keys = block(keys, cmask)
         for block in self.value_stack:
-            values = block(values, fmask)
-        return Memory(self.key_proj(keys) * fmask, self.value_proj(values) * fmask, mask)
+            values = block(values, cmask)
+        return Memory(
+            self.key_proj(keys.transpose(1, 2)) * fmask, self.value_proj(values.transpose(1, 2)) * fmask, mask
+        )
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
@@ -275,30 +279,69 @@ class AttentionLSTMDecoder(nn.Module):
     def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
         """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
         x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
-        top, h, c = self._lstm_step(x, state.h, state.c)
-        query = self.query_proj(top)  # (B, A)
-        scores = torch.einsum("bsa,ba->bs", memory.keys, query)
-        scores = scores.masked_fill(~memory.mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)  # (B, S)
-        context = torch.einsum("bs,bsa->ba", weights, memory.values)
-        feed = torch.tanh(self.combine(torch.cat([top, context], dim=-1)))  # (B, E)
+        lstm = self.lstm
+        top, h, c = self._lstm_layers(x @ lstm.weight_ih_l0.t() + lstm.bias_ih_l0, state.h, state.c)
+        feed, weights = self._attend(top, memory)
         return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
+
+    def forward(
+        self, target: Tensor, memory: Memory, state: DecoderState | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Teacher-forced: decoder inputs ``(B, T)`` → logits ``(B, T, V)`` and attention ``(B, T, S)``.
+
+        Computes what :meth:`step` computes token by token, with the work that does not depend on
+        the previous step done once for the whole target: the embeddings, their share of the
+        first LSTM layer's input gates, and the output layer.
+        """
+        if state is None:
+            state = self.init_state(memory)
+        lstm, width = self.lstm, self.embed.embedding_dim
+        weight = lstm.weight_ih_l0
+        embedded = self.drop(self.embed(target))  # (B, T, E)
+        gates_embedded = embedded @ weight[:, :width].t() + lstm.bias_ih_l0  # (B, T, 4H)
+        weight_feed = weight[:, width:].t()  # (E, 4H)
+        h, c, feed = state
+        feeds, weights = [], []
+        # unbind, not indexing per step: one gradient stack instead of a zero-filled (B, T, 4H) per step
+        for gates_t in gates_embedded.unbind(1):
+            top, h, c = self._lstm_layers(gates_t + feed @ weight_feed, h, c)
+            feed, attention = self._attend(top, memory)
+            feeds.append(feed)
+            weights.append(attention)
+        return self.out(self.drop(torch.stack(feeds, dim=1))), torch.stack(weights, dim=1)
+
+    def _attend(self, top: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        """The attentional vector ``(B, E)`` and the attention weights ``(B, S)`` of the LSTM's output ``(B, H)``."""
+        query = self.query_proj(top)  # (B, A)
+        scores = torch.bmm(memory.keys, query.unsqueeze(-1)).squeeze(-1)  # (B, S)
+        scores = scores.masked_fill(~memory.mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, A)
+        return torch.tanh(self.combine(torch.cat([top, context], dim=-1))), weights
 
     def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
         equations) without the sequence machinery: ``x`` ``(B, F)`` → top output ``(B, H)``, new ``h``, ``c``."""
         lstm = self.lstm
-        hs, cs = [], []
+        return self._lstm_layers(x @ lstm.weight_ih_l0.t() + lstm.bias_ih_l0, h, c)
+
+    def _lstm_layers(self, gates_x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`_lstm_step` given the first layer's input gates ``W_ih x + b_ih`` ``(B, 4H)``."""
+        lstm = self.lstm
+        hs: list[Tensor] = []
+        cs: list[Tensor] = []
         for k in range(lstm.num_layers):
-            if k > 0 and lstm.dropout > 0 and self.training:
-                x = nn.functional.dropout(x, p=lstm.dropout, training=True)
-            gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
-            x, c_k = lstm_step(
+            if k > 0:
+                x = hs[-1]
+                if lstm.dropout > 0 and self.training:
+                    x = nn.functional.dropout(x, p=lstm.dropout, training=True)
+                gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
+            h_k, c_k = lstm_step(
                 gates_x, h[k], c[k], getattr(lstm, f"weight_hh_l{k}"), getattr(lstm, f"bias_hh_l{k}")
             )
-            hs.append(x)
+            hs.append(h_k)
             cs.append(c_k)
-        return x, torch.stack(hs), torch.stack(cs)
+        return hs[-1], torch.stack(hs), torch.stack(cs)
 
     @staticmethod
     def reorder_state(state: DecoderState, index: Tensor) -> DecoderState:
@@ -397,14 +440,7 @@ class Translator(nn.Module):
     def forward_with_attention(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher-forced logits ``(B, T, V)`` and attention weights ``(B, T, S)``."""
         check_tokens(type(self).__name__, target, self.num_classes, what="target")
-        memory = self.encode(source)
-        state = self.decoder.init_state(memory)
-        logits, weights = [], []
-        for t in range(target.shape[1]):
-            step_logits, state, attention = self.decoder.step(target[:, t], state, memory)
-            logits.append(step_logits)
-            weights.append(attention)
-        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
+        return self.decoder(target, self.encode(source))
 
 
 def _create(encoder: str, defaults: dict[str, Any], kwargs: dict[str, Any]) -> Translator:
