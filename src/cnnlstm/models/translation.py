@@ -49,7 +49,10 @@ PAD, BOS, EOS = 0, 1, 2
 
 
 class Memory(NamedTuple):
-    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token)."""
+    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token).
+
+    Keys and values at padded positions may hold anything: the decoder never reads them.
+    """
 
     keys: Tensor
     values: Tensor
@@ -79,11 +82,13 @@ def check_tokens(name: str, tokens: Tensor, vocab: int, *, what: str = "source")
 
 
 class GLUConvBlock(nn.Module):
-    """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``; padded positions are zeroed before the convolution.
+    """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``, with padded positions zeroed in the output.
 
     Channels first, the convolution's own layout, so a stack of blocks never transposes: input
-    and output ``(B, C, S)``; ``mask`` ``(B, 1, S)``, 1.0 at tokens and 0.0 at padding, so a padded
-    batch gives each sentence what it gets alone (the convolution's own zero padding).
+    and output ``(B, C, S)``. The input is zero at padding (the encoder's projection and every
+    block's output are), so the convolution sees what it sees for each sentence alone (its own
+    zero padding); ``scale`` ``(B, 1, S)`` is ``sqrt(0.5)`` at tokens and 0.0 at padding, the
+    residual scaling and the padding mask in one product.
     """
 
     def __init__(self, channels: int, kernel_size: int, dropout: float) -> None:
@@ -91,9 +96,9 @@ class GLUConvBlock(nn.Module):
         self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, padding=kernel_size // 2)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        y = self.conv(self.drop(x) * mask)  # (B, 2C, S)
-        return (x + nn.functional.glu(y, dim=1)) * math.sqrt(0.5)
+    def forward(self, x: Tensor, scale: Tensor) -> Tensor:
+        y = self.conv(self.drop(x))  # (B, 2C, S)
+        return (x + nn.functional.glu(y, dim=1)) * scale
 
 
 class ConvEncoder(nn.Module):
@@ -160,17 +165,16 @@ class ConvEncoder(nn.Module):
         mask = source.ne(PAD)
         fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)  # (B, S, 1)
         positions = torch.arange(steps, device=source.device)
-        x = self.drop((self.embed(source) + self.positions(positions)) * fmask)  # (B, S, E)
+        x = self.drop(self.embed(source) + self.positions(positions))  # (B, S, E)
         h = (self.proj_in(x) * fmask).transpose(1, 2).contiguous()  # (B, C, S): the blocks' layout
-        cmask = fmask.transpose(1, 2)  # (B, 1, S)
+        scale = fmask.transpose(1, 2) * math.sqrt(0.5)  # (B, 1, S)
         keys, values = h, h
         for block in self.key_stack:
-            keys = block(keys, cmask)
+            keys = block(keys, scale)
         for block in self.value_stack:
-            values = block(values, cmask)
-        return Memory(
-            self.key_proj(keys.transpose(1, 2)) * fmask, self.value_proj(values.transpose(1, 2)) * fmask, mask
-        )
+            values = block(values, scale)
+        # Padded positions of keys and values are left as they are: attention gives them weight 0.
+        return Memory(self.key_proj(keys.transpose(1, 2)), self.value_proj(values.transpose(1, 2)), mask)
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
