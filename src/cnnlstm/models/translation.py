@@ -283,8 +283,8 @@ class AttentionLSTMDecoder(nn.Module):
     def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
         """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
         x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
-        lstm = self.lstm
-        top, h, c = self._lstm_layers(x @ lstm.weight_ih_l0.t() + lstm.bias_ih_l0, state.h, state.c)
+        weight, bias = self._first_input_weights()
+        top, h, c = self._lstm_layers(x @ weight.t() + bias, state.h, state.c)
         feed, weights = self._attend(top, memory)
         return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
 
@@ -299,10 +299,10 @@ class AttentionLSTMDecoder(nn.Module):
         """
         if state is None:
             state = self.init_state(memory)
-        lstm, width = self.lstm, self.embed.embedding_dim
-        weight = lstm.weight_ih_l0
+        width = self.embed.embedding_dim
+        weight, bias = self._first_input_weights()
         embedded = self.drop(self.embed(target))  # (B, T, E)
-        gates_embedded = embedded @ weight[:, :width].t() + lstm.bias_ih_l0  # (B, T, 4H)
+        gates_embedded = embedded @ weight[:, :width].t() + bias  # (B, T, 4H)
         weight_feed = weight[:, width:].t()  # (E, 4H)
         h, c, feed = state
         feeds, weights = [], []
@@ -326,8 +326,12 @@ class AttentionLSTMDecoder(nn.Module):
     def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
         equations) without the sequence machinery: ``x`` ``(B, F)`` → top output ``(B, H)``, new ``h``, ``c``."""
-        lstm = self.lstm
-        return self._lstm_layers(x @ lstm.weight_ih_l0.t() + lstm.bias_ih_l0, h, c)
+        weight, bias = self._first_input_weights()
+        return self._lstm_layers(x @ weight.t() + bias, h, c)
+
+    def _first_input_weights(self) -> tuple[Tensor, Tensor]:
+        """The first LSTM layer's input weights ``(4H, 2E)`` (embedding columns, then feed) and bias ``(4H,)``."""
+        return self.lstm.get_parameter("weight_ih_l0"), self.lstm.get_parameter("bias_ih_l0")
 
     def _lstm_layers(self, gates_x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`_lstm_step` given the first layer's input gates ``W_ih x + b_ih`` ``(B, 4H)``."""
