@@ -1,7 +1,8 @@
 """Translation: conv_lstm_translator against bilstm_translator at equal parameters and equal training time.
 
-For each corpus, seed and model: train from scratch with AdamW (lr 3e-3, label smoothing 0.1,
-gradient clipping 1.0, the data module's bucketed seeded batches) for ``--budget`` seconds of
+For each corpus, seed and model: train from scratch with AdamW (lr 3e-3 on a cosine over the
+budget, label smoothing 0.1, gradient clipping 1.0, the data module's bucketed seeded batches;
+the model sizes of the ``numbers-en-de`` preset) for ``--budget`` seconds of
 this process's CPU time (``time.process_time``: on a shared machine, wall-clock time counts other
 people's work), then translate the test split greedily and with beam search (5) and score the
 detokenised output with :func:`cnnlstm.tasks.text_metrics.translation_scores` (sacrebleu BLEU,
@@ -9,7 +10,8 @@ chrF, TER; exact match; CER).
 
 Corpora:
 
-* ``numbers-<lang>``: num2words, English words → ``<lang>`` words, characters, training / test
+* ``numbers-<lang>``: num2words, English words → ``<lang>`` words, SentencePiece BPE with 200
+  pieces trained on the training split (``--numbers-tokenizer char`` for characters), training / test
   numbers below ``10 ** --max-exponent``; the ``beyond`` row scores numbers with one digit more.
 * ``software``: the gettext + CLDR corpus built by :func:`cnnlstm.data.text_synth.build_software_corpus`
   from the installed packages (``--software-root`` to reuse a built one), BPE; a ``copy source``
@@ -52,8 +54,10 @@ from cnnlstm.models.decoding import beam_search, greedy_decode
 from cnnlstm.models.translation import PAD
 from cnnlstm.tasks.text_metrics import placeholder_survival, translation_scores
 
-DECODER = {"embed_dim": 48, "hidden_size": 128, "dropout": 0.1}
-CONV = {"channels": 64, "key_layers": 3, "value_layers": 1, "kernel_size": 3}
+# The numbers-en-de / numbers-en-fr presets' model (src/cnnlstm/presets/numbers-en-*.yaml).
+DECODER = {"embed_dim": 64, "hidden_size": 128, "dropout": 0.1}
+CONV = {"channels": 64, "key_layers": 3, "value_layers": 2, "kernel_size": 3}
+LR = 3e-3
 
 
 def _params(model: nn.Module) -> int:
@@ -88,6 +92,8 @@ def make_data(
             val_size=100,
             test_size=args.test_size,
             test_split=test_split,
+            tokenizer=args.numbers_tokenizer,
+            vocab_size=args.numbers_vocab,
             batch_size=64,
             seed=seed,
         )
@@ -108,9 +114,13 @@ def make_data(
 
 
 def train(model: nn.Module, dm: ParallelTextDataModule, budget: float, seed: int) -> dict[str, float]:
-    """Train for ``budget`` CPU seconds; return steps, epochs, target tokens and tokens / CPU second."""
+    """Train for ``budget`` CPU seconds; return steps, epochs, target tokens and tokens / CPU second.
+
+    The learning rate follows a cosine from ``LR`` to 0 over the budget (the CPU time used so far
+    sets each step's rate), as the presets' cosine does over their epochs.
+    """
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
     criterion = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.1)
     loader = dm.train_dataloader()
     model.train()
@@ -119,6 +129,8 @@ def train(model: nn.Module, dm: ParallelTextDataModule, budget: float, seed: int
         loader.batch_sampler.set_epoch(epoch)  # type: ignore[union-attr]
         for source, target, _ in loader:
             start = time.process_time()
+            for group in optimizer.param_groups:
+                group["lr"] = LR * 0.5 * (1.0 + math.cos(math.pi * min(1.0, used / budget)))
             logits = model(source, target[:, :-1])
             loss = criterion(logits.flatten(0, 1), target[:, 1:].flatten())
             optimizer.zero_grad(set_to_none=True)
@@ -213,12 +225,24 @@ def interleaved_speed(dm: ParallelTextDataModule, repeats: int, seed: int = 0) -
     return [
         {
             "model": name,
+            "params": _params(models[name]),
+            "encoder_params": _params(models[name].encoder),
             "batches": len(batches),
             "step_tokens_per_s_median": round(statistics.median(t["step"]), 1),
             "encoder_tokens_per_s_median": round(statistics.median(t["encoder"]), 1),
         }
         for name, t in timings.items()
     ]
+
+
+def speed_ratios(entries: list[dict[str, Any]]) -> dict[str, float]:
+    """conv_lstm_translator's tokens per second over bilstm_translator's: whole step and encoder alone."""
+    by = {e["model"]: e for e in entries}
+    conv, bilstm = by["conv_lstm_translator"], by["bilstm_translator"]
+    return {
+        f"{k}_ratio": round(conv[f"{k}_tokens_per_s_median"] / bilstm[f"{k}_tokens_per_s_median"], 3)
+        for k in ("step", "encoder")
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,9 +257,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["speed"] = {}
     for corpus in args.corpora:
         if args.speed_batches:
-            results["speed"][corpus] = interleaved_speed(make_data(corpus, args, 0), args.speed_batches)
-            for entry in results["speed"][corpus]:
+            entries = interleaved_speed(make_data(corpus, args, 0), args.speed_batches)
+            results["speed"][corpus] = entries
+            results.setdefault("speed_ratios", {})[corpus] = speed_ratios(entries)
+            for entry in entries:
                 print(f"{corpus:<12} speed {entry}", flush=True)
+            print(f"{corpus:<12} conv / BiLSTM {results['speed_ratios'][corpus]}", flush=True)
         for seed in args.seeds:
             dm = make_data(corpus, args, seed)
             vocab = dm.num_classes
@@ -386,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--beam-sentences", type=int, default=200, help="test sentences decoded with beam 5")
     parser.add_argument("--vocab-size", type=int, default=2000, help="BPE vocabulary of the software corpus")
+    parser.add_argument("--numbers-tokenizer", default="bpe", choices=["char", "bpe", "unigram"])
+    parser.add_argument(
+        "--numbers-vocab", type=int, default=200, help="SentencePiece vocabulary of the numbers"
+    )
     parser.add_argument("--software-root", type=Path, default=Path("data/software-en-de"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(

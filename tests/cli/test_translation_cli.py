@@ -20,7 +20,7 @@ NUMBERS = ["--data.train_size=60", "--data.val_size=8", "--data.test_size=8", "-
 
 def test_translation_presets_are_listed():
     presets = list_presets()
-    for name in ("numbers-en-de", "software-en-de", "translation"):
+    for name in ("numbers-en-de", "numbers-en-fr", "software-en-de", "translation"):
         assert name in presets and presets[name]
 
 
@@ -36,7 +36,7 @@ def test_numbers_fit_test_predict(tmp_path, capsys):
     metrics = summary["test_metrics"]
     assert {"test/exact_match", "test/chrf", "test/bleu", "test/cer", "test/ter"} <= set(metrics)
     assert summary["test_bleu_signature"].startswith("nrefs:1")
-    assert len(summary["test_samples"]) == 3 and summary["data"]["tokenizer"] == "char"
+    assert len(summary["test_samples"]) == 3 and summary["data"]["tokenizer"] == "bpe"
     assert (root / "attention_0.png").read_bytes()[:4] == b"\x89PNG"
     source = tmp_path / "in.txt"
     source.write_text("twenty-one\n\nthree hundred\n")
@@ -49,7 +49,7 @@ def test_numbers_fit_test_predict(tmp_path, capsys):
         == 0
     )
     report = json.loads((exported / "translation.json").read_text())
-    assert report["same_tokens"] and report["tokenizer"]["kind"] == "char"
+    assert report["same_tokens"] and report["tokenizer"]["kind"] == "bpe"
 
 
 @pytest.mark.slow

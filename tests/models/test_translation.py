@@ -131,3 +131,19 @@ def test_decoder_step_is_the_lstm_of_cnnlstm_nn():
     torch.testing.assert_close(top, out[:, 0])
     torch.testing.assert_close(h1, h2)
     torch.testing.assert_close(c1, c2)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_teacher_forced_forward_is_the_decoder_step_loop(layers):
+    """The decoder's whole-target forward computes what its step (greedy, beam search, ONNX) computes."""
+    model = _model("conv_lstm_translator_tiny", decoder_layers=layers)
+    source = torch.tensor([[5, 6, 7, EOS], [8, 9, EOS, PAD]])
+    target = torch.tensor([[1, 4, 5, 6], [1, 7, 8, PAD]])
+    with torch.no_grad():
+        logits, attention = model.forward_with_attention(source, target)
+        memory = model.encode(source)
+        state = model.decoder.init_state(memory)
+        for t in range(target.shape[1]):
+            step_logits, state, step_attention = model.decoder.step(target[:, t], state, memory)
+            torch.testing.assert_close(logits[:, t], step_logits, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(attention[:, t], step_attention, atol=1e-5, rtol=1e-5)

@@ -49,7 +49,10 @@ PAD, BOS, EOS = 0, 1, 2
 
 
 class Memory(NamedTuple):
-    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token)."""
+    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token).
+
+    Keys and values at padded positions may hold anything: the decoder never reads them.
+    """
 
     keys: Tensor
     values: Tensor
@@ -79,10 +82,13 @@ def check_tokens(name: str, tokens: Tensor, vocab: int, *, what: str = "source")
 
 
 class GLUConvBlock(nn.Module):
-    """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``; padded positions are zeroed before the convolution.
+    """``x + GLU(conv(x))`` scaled by ``sqrt(0.5)``, with padded positions zeroed in the output.
 
-    Input and output ``(B, S, C)``; ``mask`` ``(B, S, 1)``, 1.0 at tokens and 0.0 at padding, so a
-    padded batch gives each sentence what it gets alone (the convolution's own zero padding).
+    Channels first, the convolution's own layout, so a stack of blocks never transposes: input
+    and output ``(B, C, S)``. The input is zero at padding (the encoder's projection and every
+    block's output are), so the convolution sees what it sees for each sentence alone (its own
+    zero padding); ``scale`` ``(B, 1, S)`` is ``sqrt(0.5)`` at tokens and 0.0 at padding, the
+    residual scaling and the padding mask in one product.
     """
 
     def __init__(self, channels: int, kernel_size: int, dropout: float) -> None:
@@ -90,9 +96,9 @@ class GLUConvBlock(nn.Module):
         self.conv = nn.Conv1d(channels, 2 * channels, kernel_size, padding=kernel_size // 2)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        y = self.conv(self.drop(x * mask).transpose(1, 2)).transpose(1, 2)  # (B, S, 2C)
-        return (x + nn.functional.glu(y, dim=-1)) * math.sqrt(0.5)
+    def forward(self, x: Tensor, scale: Tensor) -> Tensor:
+        y = self.conv(self.drop(x))  # (B, 2C, S)
+        return (x + nn.functional.glu(y, dim=1)) * scale
 
 
 class ConvEncoder(nn.Module):
@@ -157,16 +163,18 @@ class ConvEncoder(nn.Module):
                 "model with a larger max_positions or shorten the input"
             )
         mask = source.ne(PAD)
-        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)
+        fmask = mask.unsqueeze(-1).to(self.embed.weight.dtype)  # (B, S, 1)
         positions = torch.arange(steps, device=source.device)
-        x = self.drop((self.embed(source) + self.positions(positions)) * fmask)  # (B, S, E)
-        h = self.proj_in(x) * fmask  # (B, S, C)
+        x = self.drop(self.embed(source) + self.positions(positions))  # (B, S, E)
+        h = (self.proj_in(x) * fmask).transpose(1, 2).contiguous()  # (B, C, S): the blocks' layout
+        scale = fmask.transpose(1, 2) * math.sqrt(0.5)  # (B, 1, S)
         keys, values = h, h
         for block in self.key_stack:
-            keys = block(keys, fmask)
+            keys = block(keys, scale)
         for block in self.value_stack:
-            values = block(values, fmask)
-        return Memory(self.key_proj(keys) * fmask, self.value_proj(values) * fmask, mask)
+            values = block(values, scale)
+        # Padded positions of keys and values are left as they are: attention gives them weight 0.
+        return Memory(self.key_proj(keys.transpose(1, 2)), self.value_proj(values.transpose(1, 2)), mask)
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
@@ -275,30 +283,73 @@ class AttentionLSTMDecoder(nn.Module):
     def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
         """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
         x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
-        top, h, c = self._lstm_step(x, state.h, state.c)
-        query = self.query_proj(top)  # (B, A)
-        scores = torch.einsum("bsa,ba->bs", memory.keys, query)
-        scores = scores.masked_fill(~memory.mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)  # (B, S)
-        context = torch.einsum("bs,bsa->ba", weights, memory.values)
-        feed = torch.tanh(self.combine(torch.cat([top, context], dim=-1)))  # (B, E)
+        weight, bias = self._first_input_weights()
+        top, h, c = self._lstm_layers(x @ weight.t() + bias, state.h, state.c)
+        feed, weights = self._attend(top, memory)
         return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
+
+    def forward(
+        self, target: Tensor, memory: Memory, state: DecoderState | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Teacher-forced: decoder inputs ``(B, T)`` → logits ``(B, T, V)`` and attention ``(B, T, S)``.
+
+        Computes what :meth:`step` computes token by token, with the work that does not depend on
+        the previous step done once for the whole target: the embeddings, their share of the
+        first LSTM layer's input gates, and the output layer.
+        """
+        if state is None:
+            state = self.init_state(memory)
+        width = self.embed.embedding_dim
+        weight, bias = self._first_input_weights()
+        embedded = self.drop(self.embed(target))  # (B, T, E)
+        gates_embedded = embedded @ weight[:, :width].t() + bias  # (B, T, 4H)
+        weight_feed = weight[:, width:].t()  # (E, 4H)
+        h, c, feed = state
+        feeds, weights = [], []
+        # unbind, not indexing per step: one gradient stack instead of a zero-filled (B, T, 4H) per step
+        for gates_t in gates_embedded.unbind(1):
+            top, h, c = self._lstm_layers(gates_t + feed @ weight_feed, h, c)
+            feed, attention = self._attend(top, memory)
+            feeds.append(feed)
+            weights.append(attention)
+        return self.out(self.drop(torch.stack(feeds, dim=1))), torch.stack(weights, dim=1)
+
+    def _attend(self, top: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        """The attentional vector ``(B, E)`` and the attention weights ``(B, S)`` of the LSTM's output ``(B, H)``."""
+        query = self.query_proj(top)  # (B, A)
+        scores = torch.bmm(memory.keys, query.unsqueeze(-1)).squeeze(-1)  # (B, S)
+        scores = scores.masked_fill(~memory.mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, A)
+        return torch.tanh(self.combine(torch.cat([top, context], dim=-1))), weights
 
     def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
         equations) without the sequence machinery: ``x`` ``(B, F)`` → top output ``(B, H)``, new ``h``, ``c``."""
+        weight, bias = self._first_input_weights()
+        return self._lstm_layers(x @ weight.t() + bias, h, c)
+
+    def _first_input_weights(self) -> tuple[Tensor, Tensor]:
+        """The first LSTM layer's input weights ``(4H, 2E)`` (embedding columns, then feed) and bias ``(4H,)``."""
+        return self.lstm.get_parameter("weight_ih_l0"), self.lstm.get_parameter("bias_ih_l0")
+
+    def _lstm_layers(self, gates_x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`_lstm_step` given the first layer's input gates ``W_ih x + b_ih`` ``(B, 4H)``."""
         lstm = self.lstm
-        hs, cs = [], []
+        hs: list[Tensor] = []
+        cs: list[Tensor] = []
         for k in range(lstm.num_layers):
-            if k > 0 and lstm.dropout > 0 and self.training:
-                x = nn.functional.dropout(x, p=lstm.dropout, training=True)
-            gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
-            x, c_k = lstm_step(
+            if k > 0:
+                x = hs[-1]
+                if lstm.dropout > 0 and self.training:
+                    x = nn.functional.dropout(x, p=lstm.dropout, training=True)
+                gates_x = x @ getattr(lstm, f"weight_ih_l{k}").t() + getattr(lstm, f"bias_ih_l{k}")
+            h_k, c_k = lstm_step(
                 gates_x, h[k], c[k], getattr(lstm, f"weight_hh_l{k}"), getattr(lstm, f"bias_hh_l{k}")
             )
-            hs.append(x)
+            hs.append(h_k)
             cs.append(c_k)
-        return x, torch.stack(hs), torch.stack(cs)
+        return hs[-1], torch.stack(hs), torch.stack(cs)
 
     @staticmethod
     def reorder_state(state: DecoderState, index: Tensor) -> DecoderState:
@@ -397,14 +448,7 @@ class Translator(nn.Module):
     def forward_with_attention(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher-forced logits ``(B, T, V)`` and attention weights ``(B, T, S)``."""
         check_tokens(type(self).__name__, target, self.num_classes, what="target")
-        memory = self.encode(source)
-        state = self.decoder.init_state(memory)
-        logits, weights = [], []
-        for t in range(target.shape[1]):
-            step_logits, state, attention = self.decoder.step(target[:, t], state, memory)
-            logits.append(step_logits)
-            weights.append(attention)
-        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
+        return self.decoder(target, self.encode(source))
 
 
 def _create(encoder: str, defaults: dict[str, Any], kwargs: dict[str, Any]) -> Translator:
