@@ -108,6 +108,12 @@ def test_input_loss_scores_the_predictions_of_the_input_frames_too():
         ForecastingTask(name="convlstm_forecaster_tiny", input_loss=1.0)
 
 
+def test_mse_plus_l1_weighs_its_l1_term():
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", l1_weight=2.0)
+    pred, y = torch.zeros(1, 2, 1, 4, 4), torch.full((1, 2, 1, 4, 4), 0.5)
+    torch.testing.assert_close(task.criterion(pred, y), torch.tensor(0.25 + 2 * 0.5))
+
+
 def test_bce_needs_the_sigmoid_output():
     with pytest.raises(ValueError, match=r"loss='bce' needs .*output='linear'"):
         ForecastingTask(name="convlstm_forecaster_tiny", loss="bce", model_kwargs={"output": "linear"})

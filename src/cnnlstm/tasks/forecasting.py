@@ -9,6 +9,7 @@ over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
@@ -39,10 +40,11 @@ def binary_cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(pred.float(), target.float())
 
 
-def mse_plus_l1(pred: Tensor, target: Tensor) -> Tensor:
-    """Mean squared plus mean absolute error: the squared error's fit of the digits' positions, and
-    the absolute error's pull of uncertain pixels to exactly black rather than to a grey mean."""
-    return F.mse_loss(pred, target) + F.l1_loss(pred, target)
+def mse_plus_l1(pred: Tensor, target: Tensor, l1_weight: float = 1.0) -> Tensor:
+    """Mean squared plus ``l1_weight`` × mean absolute error: the squared error's fit of the digits'
+    positions, and the absolute error's pull of uncertain pixels to exactly black rather than to a
+    grey mean."""
+    return F.mse_loss(pred, target) + l1_weight * F.l1_loss(pred, target)
 
 
 class FrameForecastMetrics(Metric):
@@ -130,8 +132,9 @@ class ForecastingTask(BaseTask):
 
     Args:
         name: registered forecasting model (``cnnlstm models`` lists them).
-        loss: ``"mse"``, ``"l1"``, ``"mse+l1"`` (their sum) or ``"bce"`` (per-pixel binary
-            cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``).
+        loss: ``"mse"``, ``"l1"``, ``"mse+l1"`` (MSE + ``l1_weight`` × L1) or ``"bce"`` (per-pixel
+            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``).
+        l1_weight: weight of the L1 term of ``loss="mse+l1"``.
         teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
             instead of its own prediction in training, decayed linearly from this value to
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
@@ -169,6 +172,7 @@ class ForecastingTask(BaseTask):
         reverse_sampling: float = 1.0,
         reverse_sampling_epochs: int | None = None,
         input_loss: float = 0.0,
+        l1_weight: float = 1.0,
         future_frames: int | None = None,
         num_examples: int = 4,
         **kwargs: Any,
@@ -178,6 +182,7 @@ class ForecastingTask(BaseTask):
         check_probability("teacher_forcing_end", teacher_forcing_end)
         check_probability("reverse_sampling", reverse_sampling)
         check_non_negative_float("input_loss", input_loss)
+        check_non_negative_float("l1_weight", l1_weight)
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
@@ -204,7 +209,7 @@ class ForecastingTask(BaseTask):
         losses: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
             "mse": F.mse_loss,
             "l1": F.l1_loss,
-            "mse+l1": mse_plus_l1,
+            "mse+l1": functools.partial(mse_plus_l1, l1_weight=self.hparams["l1_weight"]),
             "bce": binary_cross_entropy,
         }
         self.criterion = losses[self.hparams["loss"]]
