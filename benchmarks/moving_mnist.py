@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlstm.data.forecasting import ForecastDataModule
+from cnnlstm.data import MovingMNISTDataModule
 from cnnlstm.tasks.forecasting import FrameForecastMetrics
 
 # Published figures on the standard Moving MNIST (not measured here): OpenSTL (Tan et al. 2023),
@@ -63,9 +63,7 @@ METRICS = ("mse", "mae", "ssim", "psnr")
 
 
 def baselines(num_test: int, batch_size: int = 100) -> dict[str, dict[str, float]]:
-    data = ForecastDataModule(
-        source="moving_mnist", num_train=1, num_val=1, num_test=num_test, batch_size=batch_size
-    )
+    data = MovingMNISTDataModule(num_train=1, num_val=1, num_test=num_test, batch_size=batch_size)
     data.setup("test")
     horizon = data.target_shape[0]
     metrics = {
@@ -110,7 +108,7 @@ def score_standard_file(checkpoint: Path, path: Path, batch_size: int = 50) -> d
     metric = FrameForecastMetrics(horizon=10)
     with torch.no_grad():
         for start in range(0, data.shape[0], batch_size):
-            frames = torch.from_numpy(np.asarray(data[start : start + batch_size, :20])).float().div(255)
+            frames = torch.from_numpy(np.array(data[start : start + batch_size, :20])).float().div(255)
             frames = frames[:, :, None]  # (B, 20, 1, H, W)
             metric.update(task(frames[:, :10], 10), frames[:, 10:])
     return {k: float(v) for k, v in metric.compute().items()}
