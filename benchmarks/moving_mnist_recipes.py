@@ -35,6 +35,39 @@ def batch_of(sequences: MovingMNIST, start: int, size: int) -> torch.Tensor:
     return torch.from_numpy(array).float().div(255)[:, :, None]
 
 
+def time_updates(model: torch.nn.Module, optimizer: torch.optim.Optimizer, args: argparse.Namespace) -> int:
+    """Print the CPU seconds of one update (MSE on the future frames, random frames of the batch)."""
+    x, y = torch.rand(args.batch, 10, 1, 64, 64), torch.rand(args.batch, 10, 1, 64, 64)
+
+    def update() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            pred = model(x, 10)
+        loss = F.mse_loss(pred.float(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    update()  # warm-up
+    start = time.process_time()
+    for _ in range(args.time_updates):
+        update()
+    seconds = (time.process_time() - start) / args.time_updates
+    parameters = sum(p.numel() for p in model.parameters())
+    print(
+        json.dumps(
+            {
+                "name": args.name,
+                "kw": args.kw,
+                "bf16": args.bf16,
+                "parameters": parameters,
+                "threads": torch.get_num_threads(),
+                "cpu_s_per_update": round(seconds, 2),
+            }
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="convlstm_single_stack")
@@ -48,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval_every", type=int, default=125)
     parser.add_argument("--num_eval", type=int, default=100)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    parser.add_argument(
+        "--time_updates", type=int, default=0, help="only time this many updates (after one warm-up)"
+    )
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     model = create_model(args.name, **json.loads(args.kw))
@@ -60,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         mse, l1 = F.mse_loss(pred, target), F.l1_loss(pred, target)
         return {"mse": mse, "l1": l1, "mse+l1": mse + args.l1_weight * l1}[args.loss]
 
+    if args.time_updates:
+        return time_updates(model, optimizer, args)
     train = MovingMNIST(10**7, seq_len=20, seed=0, split="train")
     test = batch_of(MovingMNIST(args.num_eval, seq_len=20, seed=TEST_SEED, split="test"), 0, args.num_eval)
     baselines = {"zeros": torch.zeros_like(test[:, 10:]), "copy_last": test[:, 9:10].expand_as(test[:, 10:])}
