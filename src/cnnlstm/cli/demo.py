@@ -42,7 +42,6 @@ _MOVING_MNIST = [
     "--data.num_test=200",
     "--data.num_workers=0",
     "--trainer.max_epochs=2",
-    "--trainer.max_steps=250",  # the cosine over the demo's 250 updates, down to 0
 ]
 
 # Speech on a small generated corpus ({demo_out}: the demo's folder) and a smaller network than the
@@ -65,7 +64,6 @@ _NUMBERS = [
     "--data.val_size=100",
     "--data.test_size=200",
     "--trainer.max_epochs=2",
-    "--trainer.max_steps=250",  # the cosine over the demo's 250 updates, down to 0
 ]
 
 # (preset, extra arguments): later presets join here.
