@@ -12,27 +12,58 @@ Moving MNIST (digits from all of MNIST's 60,000), not on our 5,000-digit generat
     python benchmarks/moving_mnist.py --runs runs/mm-small --num_test 500
 
 Prints a markdown table and writes JSON (``--json``, default docs/results/moving_mnist.json).
+
+``--standard_file mm_test_seq.npy`` also scores each run's best checkpoint on a file in the
+standard ``mnist_test_seq.npy`` layout (uint8 ``(20, N, 64, 64)``, time first; first 10 frames in,
+last 10 out), read through the same reader as ``--data.path``; ``--write_standard_file`` first
+writes the generator's fixed test set in that layout (no standard file can be downloaded here).
+``--curve RUN`` prints validation MSE/MAE/SSIM/PSNR against the CPU minutes that run's
+``CPUClock`` logged (``metrics.csv``) and draws them (``--curve_png``).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from cnnlstm.data.forecasting import ForecastDataModule
+from cnnlstm.data import MovingMNISTDataModule
 from cnnlstm.tasks.forecasting import FrameForecastMetrics
 
-# OpenSTL (Tan et al. 2023), Moving MNIST, ConvLSTM-S, 200 epochs (their README / paper table).
+# Published figures on the standard Moving MNIST (not measured here): OpenSTL (Tan et al. 2023),
+# 200 epochs, their benchmark table; PredRNN (Wang et al. 2017), Table 1 of the paper, which also
+# reports ConvLSTM (MSE per frame and SSIM only).
 OPENSTL_CONVLSTM_S = {"mse": 29.80, "mae": 90.64, "ssim": 0.9288, "psnr": None}
+PUBLISHED = {
+    "OpenSTL ConvLSTM-S, 200 epochs (standard Moving MNIST; published)": OPENSTL_CONVLSTM_S,
+    "OpenSTL PredRNN, 200 epochs (standard Moving MNIST; published)": {
+        "mse": 23.97,
+        "mae": 72.82,
+        "ssim": 0.9462,
+        "psnr": None,
+    },
+    "ConvLSTM as reported by the PredRNN paper (standard Moving MNIST; published)": {
+        "mse": 103.3,
+        "mae": None,
+        "ssim": 0.707,
+        "psnr": None,
+    },
+    "PredRNN paper (standard Moving MNIST; published)": {
+        "mse": 56.8,
+        "mae": None,
+        "ssim": 0.867,
+        "psnr": None,
+    },
+}
+METRICS = ("mse", "mae", "ssim", "psnr")
 
 
 def baselines(num_test: int, batch_size: int = 100) -> dict[str, dict[str, float]]:
-    data = ForecastDataModule(
-        source="moving_mnist", num_train=1, num_val=1, num_test=num_test, batch_size=batch_size
-    )
+    data = MovingMNISTDataModule(num_train=1, num_val=1, num_test=num_test, batch_size=batch_size)
     data.setup("test")
     horizon = data.target_shape[0]
     metrics = {
@@ -43,6 +74,84 @@ def baselines(num_test: int, batch_size: int = 100) -> dict[str, dict[str, float
         metrics["all zeros"].update(torch.zeros_like(y), y)
         metrics["copy last input"].update(x[:, -1:].expand_as(y), y)
     return {name: {k: float(v) for k, v in m.compute().items()} for name, m in metrics.items()}
+
+
+def write_standard_layout(path: Path, num_test: int) -> None:
+    """The generator's fixed test set as a standard-layout file: uint8 ``(20, N, 64, 64)``."""
+    from cnnlstm.data.moving_mnist import MovingMNIST
+    from cnnlstm.data.moving_mnist_data import TEST_SEED
+
+    sequences = MovingMNIST(num_test, seq_len=20, seed=TEST_SEED, split="test")
+    array = np.stack([sequences[i] for i in range(num_test)]).transpose(1, 0, 2, 3)  # time first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.ascontiguousarray(array))
+
+
+def load_forecaster(path: Path) -> torch.nn.Module:
+    """A ``ForecastingTask`` from a checkpoint, read with ``weights_only`` (nothing unpickled)."""
+    from cnnlstm.tasks import ForecastingTask
+    from cnnlstm.training.checkpoint_io import safe_torch_load
+
+    ckpt = safe_torch_load(path)
+    hp = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}
+    task = ForecastingTask(**hp)
+    task.load_state_dict(ckpt["state_dict"])
+    return task.eval()
+
+
+def score_standard_file(checkpoint: Path, path: Path, batch_size: int = 50) -> dict[str, float]:
+    """A checkpoint's metrics on a standard-layout file (frames 1-10 in, 11-20 out)."""
+    from cnnlstm.data.moving_mnist_data import read_standard_file
+
+    data, _ = read_standard_file(path)  # (N, T, H, W), checked like --data.path
+    task = load_forecaster(checkpoint)
+    metric = FrameForecastMetrics(horizon=10)
+    with torch.no_grad():
+        for start in range(0, data.shape[0], batch_size):
+            frames = torch.from_numpy(np.array(data[start : start + batch_size, :20])).float().div(255)
+            frames = frames[:, :, None]  # (B, 20, 1, H, W)
+            metric.update(task(frames[:, :10], 10), frames[:, 10:])
+    return {k: float(v) for k, v in metric.compute().items()}
+
+
+def curve(folder: Path) -> list[dict[str, float]]:
+    """Validation metrics against ``cpu_minutes`` from a run's ``metrics.csv`` (CPUClock rows)."""
+    with (folder / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    points = []
+    for row in rows:
+        if row.get("cpu_minutes") and row.get("val/mse"):
+            point = {"cpu_minutes": float(row["cpu_minutes"]), "step": int(row["step"])}
+            point.update({m: float(row[f"val/{m}"]) for m in METRICS if row.get(f"val/{m}")})
+            points.append(point)
+    if not points:
+        raise SystemExit(f"{folder}/metrics.csv has no cpu_minutes rows; train with the CPUClock callback")
+    return points
+
+
+def plot_curve(points: list[dict[str, float]], baselines: dict[str, dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    minutes = [p["cpu_minutes"] for p in points]
+    for ax, metric in zip(axes, ("mse", "ssim"), strict=True):
+        ax.plot(minutes, [p[metric] for p in points], marker="o", label="validation (200 sequences)")
+        for name, values in baselines.items():
+            ax.axhline(
+                values[metric], linestyle="--", color="grey" if "zeros" in name else "tab:red", label=name
+            )
+        if metric == "mse":
+            ax.axhline(100.0, linestyle=":", color="black", label="target 100")
+        ax.set_xlabel("CPU minutes (all threads)")
+        ax.set_ylabel(metric.upper())
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def run_row(folder: Path) -> tuple[str, dict[str, float], dict]:
@@ -78,7 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         "--num_test", type=int, default=2000, help="test sequences (the runs' --data.num_test)"
     )
     parser.add_argument("--json", type=Path, default=Path("docs/results/moving_mnist.json"))
+    parser.add_argument(
+        "--standard_file", type=Path, default=None, help="a standard-layout .npy to score too"
+    )
+    parser.add_argument(
+        "--write_standard_file", action="store_true", help="write the generated test set there first"
+    )
+    parser.add_argument("--curve", type=Path, default=None, help="a run folder trained with CPUClock")
+    parser.add_argument("--curve_png", type=Path, default=Path("docs/results/moving_mnist/cpu_curve.png"))
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.write_standard_file and args.standard_file is not None:
+        write_standard_layout(args.standard_file, args.num_test)
 
     rows: list[tuple[str, dict[str, float | None]]] = []
     details = {}
@@ -86,9 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         label, values, info = run_row(folder)
         rows.append((label, values))
         details[label] = info
-    for name, values in baselines(args.num_test).items():
+        if args.standard_file is not None:
+            checkpoint = Path(json.loads((folder / "summary.json").read_text())["best_checkpoint"])
+            values = score_standard_file(checkpoint, args.standard_file)
+            label = f"{label}, on {args.standard_file.name} (standard layout)"
+            rows.append((label, values))
+            details[label] = {"checkpoint": str(checkpoint), "file": str(args.standard_file)}
+    scored = baselines(args.num_test)
+    for name, values in scored.items():
         rows.append((f"baseline: {name}", values))
-    rows.append(("OpenSTL ConvLSTM-S, 200 epochs (standard Moving MNIST; published)", OPENSTL_CONVLSTM_S))
+    rows.extend(PUBLISHED.items())
 
     def cell(value: float | None, digits: int) -> str:
         return "n/a" if value is None else f"{value:.{digits}f}"
@@ -100,9 +227,23 @@ def main(argv: list[str] | None = None) -> int:
             f"| {cell(v.get('psnr'), 2)} |"
         )
     print("\n".join(lines))
+    points = None
+    if args.curve is not None:
+        points = curve(args.curve)
+        print("\n| CPU minutes | step | val MSE | val MAE | val SSIM | val PSNR |\n|---|---|---|---|---|---|")
+        for p in points:
+            print(
+                f"| {p['cpu_minutes']:.1f} | {p['step']} | {p['mse']:.2f} | {p['mae']:.2f} | "
+                f"{p['ssim']:.4f} | {p['psnr']:.2f} |"
+            )
+        plot_curve(points, scored, args.curve_png)
+        print(f"curve: {args.curve_png}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"num_test": args.num_test, "rows": dict(rows), "runs": details}, indent=2) + "\n"
+        json.dumps(
+            {"num_test": args.num_test, "rows": dict(rows), "runs": details, "cpu_curve": points}, indent=2
+        )
+        + "\n"
     )
     print(f"\nwrote {args.json}")
     return 0

@@ -22,6 +22,7 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
         if row["preset"].startswith("movingmnist-"):  # forecasting: frame metrics and pictures
             assert row["test acc"] is None and row["test MSE"] > 0 and 0 < row["test SSIM"] <= 1
             assert row["MSE zeros"] > 0 and row["MSE copy-last"] > 0  # the baselines beside the model
+            assert row["vs baselines"].startswith(("beats all on", "loses on"))
             pictures = (
                 "loss.png",
                 "forecast_val.png",
@@ -73,6 +74,7 @@ def test_markdown_formatting():
         "MSE zeros": 40.0,
         "MSE copy-last": None,
         "test SSIM": None,
+        "vs baselines": None,
         "test WER": 0.125,
         "test CER": None,
         "test VUS-PR": 0.75,
@@ -85,7 +87,7 @@ def test_markdown_formatting():
     }
     assert (
         to_markdown([row]).splitlines()[-1]
-        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  | 0.125 |  | 0.750 | 0.100 |  |  |  | 2 | loss.png |"
+        == "| p | m | 12,345 | 2 | 1.500 | 0.500 |  | 0.250 | 12.000 | 40.000 |  |  |  | 0.125 |  | 0.750 | 0.100 |  |  |  | 2 | loss.png |"
     )
 
 
@@ -97,6 +99,20 @@ def test_row_puts_the_forecast_baselines_beside_the_model():
     row = _row("movingmnist-x", summary)
     assert (row["test MSE"], row["MSE zeros"], row["MSE copy-last"]) == (12.0, 40.0, 30.0)
     assert _row("synthetic-x", {})["MSE zeros"] is None
+
+
+def test_row_says_on_which_metrics_a_forecaster_loses_to_a_baseline():
+    summary = {
+        "test_metrics": {"test/mse": 12.0, "test/mae": 50.0, "test/ssim": 0.5, "test/psnr": 20.0},
+        "test_baselines": {
+            "zeros": {"mse": 40.0, "mae": 45.0, "ssim": 0.8, "psnr": 14.0},
+            "copy_last": {"mse": 30.0, "mae": 60.0, "ssim": 0.5, "psnr": 12.0},
+        },
+    }
+    assert _row("movingmnist-x", summary)["vs baselines"] == "loses on MAE (zeros), SSIM (zeros, copy_last)"
+    summary["test_metrics"].update({"test/mae": 40.0, "test/ssim": 0.9})
+    assert _row("movingmnist-x", summary)["vs baselines"] == "beats all on MSE, MAE, SSIM, PSNR"
+    assert _row("synthetic-x", {"test_metrics": {"test/acc": 0.5}})["vs baselines"] is None
 
 
 def test_row_puts_the_anomaly_baselines_beside_the_detector():

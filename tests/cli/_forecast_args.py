@@ -1,8 +1,8 @@
-"""The arguments that make a Moving MNIST forecasting run of the CLI take seconds: tiny model,
+"""The arguments that make a Moving MNIST forecasting run of the CLI take seconds: tiny (next-frame) model,
 16 generated sequences of 4 + 3 frames of 32×32, one epoch."""
 
 TINY_FORECAST = [
-    "--model.init_args.name=convlstm_forecaster_tiny",
+    "--model.init_args.name=convlstm_single_stack_tiny",
     "--model.init_args.model_kwargs={}",
     "--data.num_train=16",
     "--data.num_val=8",

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 SMALL = TINY_FORECAST
 
 
-@pytest.mark.parametrize("preset", ["movingmnist-convlstm-small", "movingmnist-convlstm"])
+@pytest.mark.parametrize(
+    "preset", ["movingmnist-convlstm-small", "movingmnist-convlstm", "movingmnist-convlstm-cpuhour"]
+)
 def test_fit_test_predict_write_metrics_pictures_and_frames(preset, tmp_path):
     root = tmp_path / "run"
     common = ["--config", preset, f"--trainer.default_root_dir={root}", *SMALL]
@@ -27,6 +29,9 @@ def test_fit_test_predict_write_metrics_pictures_and_frames(preset, tmp_path):
     assert {"forecast_val.png", "forecast_val.gif", "horizon_val.png", "loss.png"} <= set(summary["plots"])
     for name in summary["plots"]:
         assert (root / name).stat().st_size > 0
+    if preset.endswith("cpuhour"):  # its CPUClock logs the CPU time at each validation
+        with open(root / "metrics.csv") as f:
+            assert float(next(r for r in csv.DictReader(f) if r["cpu_minutes"])["cpu_minutes"]) > 0
 
     assert main(["test", *common, "--ckpt_path", "best"]) == 0
     metrics = json.loads((root / "test_metrics.json").read_text())

@@ -140,3 +140,42 @@ def test_a_tiny_forecaster_learns_to_continue_a_moving_bar():
     with torch.no_grad():
         mse = torch.nn.functional.mse_loss(model(x, 4), y).item()
     assert mse < 0.25 * copy_last, (mse, copy_last)
+
+
+@pytest.mark.parametrize(
+    "name", ["convlstm_forecaster_tiny", "convlstm_single_stack_tiny", "predrnn_forecaster_tiny"]
+)
+def test_linear_output_is_the_raw_convolution_in_training_and_clipped_in_evaluation(name):
+    torch.manual_seed(0)
+    model = create_model(name, output="linear")
+    with torch.no_grad():  # push the output convolution's values outside [0, 1] both ways
+        model.output.weight.mul_(50.0)
+    x = _frames(name)
+    with torch.no_grad():
+        raw = model.train()(x, future_frames=3)
+        clipped = model.eval()(x, future_frames=3)
+    assert raw.min() < 0 and raw.max() > 1  # training sees the unclipped values (MSE/L1 gradients)
+    assert clipped.min() == 0 and clipped.max() <= 1  # evaluation: exact black where the raw value is < 0
+    # the first frame is read from the true inputs in both modes: clipping is the only difference
+    torch.testing.assert_close(clipped[:, 0], raw[:, 0].clamp(0, 1))
+    with pytest.raises(ValueError, match="output must be one of"):
+        create_model(name, output="tanh")
+
+
+@pytest.mark.parametrize("name", ["convlstm_single_stack_tiny", "predrnn_forecaster_tiny"])
+def test_input_predictions_are_the_next_frame_forecasts_made_while_reading(name):
+    model = _build(name, output="linear").train()
+    x = _frames(name)
+    with torch.no_grad():
+        forecast = model(x, 3, predict_inputs=True)
+        read = model.input_predictions
+        plain = model(x, 3)
+        assert model.input_predictions is None  # kept only when asked
+    assert read is not None and read.shape == (x.shape[0], x.shape[1] - 1, *x.shape[2:])
+    torch.testing.assert_close(forecast, plain)  # asking for them does not change the forecast
+    for t in range(x.shape[1] - 1):  # the prediction of frame t + 1 from frames 0 ... t
+        with torch.no_grad():
+            torch.testing.assert_close(read[:, t], model(x[:, : t + 1], 1)[:, 0])
+    with torch.no_grad():
+        model.eval()(x, 3, predict_inputs=True)
+    assert model.input_predictions is None  # training only

@@ -77,7 +77,7 @@ def test_task_arguments_are_validated():
         ForecastingTask(name="convlstm_forecaster_tiny", teacher_forcing=2.0)
 
 
-@pytest.mark.parametrize("loss", ["mse", "l1", "bce"])
+@pytest.mark.parametrize("loss", ["mse", "l1", "mse+l1", "bce"])
 def test_training_step_uses_the_requested_loss(loss):
     torch.manual_seed(0)
     task = ForecastingTask(name="convlstm_forecaster_tiny", loss=loss)
@@ -87,9 +87,37 @@ def test_training_step_uses_the_requested_loss(loss):
     expected = {
         "mse": torch.nn.functional.mse_loss,
         "l1": torch.nn.functional.l1_loss,
+        "mse+l1": lambda p, t: ((p - t) ** 2).mean() + (p - t).abs().mean(),
         "bce": torch.nn.functional.binary_cross_entropy,
     }[loss](pred, y)
     torch.testing.assert_close(task.criterion(pred, y), expected)
+
+
+def test_input_loss_scores_the_predictions_of_the_input_frames_too():
+    torch.manual_seed(0)
+    task = ForecastingTask(name="convlstm_single_stack_tiny", loss="mse", input_loss=0.5)
+    x, y = torch.rand(2, 4, 1, 16, 16), torch.rand(2, 3, 1, 16, 16)
+    task.log = lambda *args, **kwargs: None  # no trainer attached
+    loss = task.training_step((x, y), 0)
+    with torch.no_grad():
+        pred = task.model(x, 3, predict_inputs=True)
+        read = task.model.input_predictions
+    expected = torch.nn.functional.mse_loss(pred, y) + 0.5 * torch.nn.functional.mse_loss(read, x[:, 1:])
+    torch.testing.assert_close(loss.detach(), expected)
+    with pytest.raises(ValueError, match="input_loss=1.0 needs a next-frame forecaster"):
+        ForecastingTask(name="convlstm_forecaster_tiny", input_loss=1.0)
+
+
+def test_mse_plus_l1_weighs_its_l1_term():
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", l1_weight=2.0)
+    pred, y = torch.zeros(1, 2, 1, 4, 4), torch.full((1, 2, 1, 4, 4), 0.5)
+    torch.testing.assert_close(task.criterion(pred, y), torch.tensor(0.25 + 2 * 0.5))
+
+
+def test_bce_needs_the_sigmoid_output():
+    with pytest.raises(ValueError, match=r"loss='bce' needs .*output='linear'"):
+        ForecastingTask(name="convlstm_forecaster_tiny", loss="bce", model_kwargs={"output": "linear"})
+    ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", model_kwargs={"output": "linear"})
 
 
 def test_bce_works_under_bf16_autocast_and_equals_float32():

@@ -11,8 +11,9 @@
   "OpenSTL: A Comprehensive Benchmark of Spatio-Temporal Predictive Learning") does.
 
 Both take frames ``(B, T_in, C, H, W)`` with values in [0, 1] and return
-``(B, future_frames, C, H, W)`` in [0, 1] (a sigmoid output, matching the paper's per-pixel
-cross-entropy), and both predict any number of frames: past the inputs they feed back their own
+``(B, future_frames, C, H, W)`` in [0, 1] (a sigmoid output by default, matching the paper's
+per-pixel cross-entropy; ``output="linear"`` clips the output convolution's values instead, in
+evaluation), and both predict any number of frames: past the inputs they feed back their own
 previous prediction, so a model trained for 10 frames can be rolled out for 30. During training
 ``teacher_forcing`` (scheduled sampling, Bengio et al. 2015) replaces fed-back predictions with
 the true frames with that probability.
@@ -36,7 +37,9 @@ from cnnlstm._validation import check_choice, check_positive_int, check_probabil
 from cnnlstm.models._registry import register_model, with_defaults
 from cnnlstm.nn import ConvLSTM
 
-__all__ = ["ConvLSTMForecaster", "ConvLSTMSingleStack", "NextFrameForecaster"]
+__all__ = ["OUTPUTS", "ConvLSTMForecaster", "ConvLSTMSingleStack", "NextFrameForecaster"]
+
+OUTPUTS = ("sigmoid", "linear")
 
 State = tuple[Tensor, Tensor]
 
@@ -65,8 +68,10 @@ class _FrameForecaster(nn.Module):
         kernel_size: int | Sequence[int],
         patch_size: int,
         future_frames: int,
+        output: str = "sigmoid",
     ) -> None:
         super().__init__()
+        self.output_activation = check_choice("output", output, OUTPUTS)
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.patch_size = check_positive_int("patch_size", patch_size)
         self.future_frames = check_positive_int("future_frames", future_frames)
@@ -75,6 +80,12 @@ class _FrameForecaster(nn.Module):
         if not self.hidden_channels:
             raise ValueError("hidden_channels needs at least one layer; received hidden_channels=()")
         self.kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
+
+    def activate(self, raw: Tensor) -> Tensor:
+        """Output frames from the output convolution's ``raw`` values (see ``output``)."""
+        if self.output_activation == "sigmoid":
+            return torch.sigmoid(raw)
+        return raw if self.training else raw.clamp(0.0, 1.0)
 
     def _rollout_args(self, future_frames: int | None, teacher_forcing: float) -> tuple[int, float]:
         """The checked number of frames to predict (default ``self.future_frames``) and forcing rate."""
@@ -215,6 +226,10 @@ class ConvLSTMForecaster(_FrameForecaster):
         peephole: the paper's peephole connections (per channel).
         norm, recurrent_dropout, zoneout: of every ConvLSTM layer (see :class:`cnnlstm.nn.ConvLSTM`;
             ``norm="layer_split"`` is OpenSTL's layer norm).
+        output: ``"sigmoid"`` (frames in (0, 1), for the per-pixel BCE loss) or ``"linear"`` (the
+            output convolution's values as they are in training, clipped to [0, 1] in evaluation,
+            as OpenSTL's models with an MSE loss: a black pixel can be predicted exactly black,
+            which SSIM rewards on mostly black frames).
 
     Example:
         >>> model = ConvLSTMForecaster(in_channels=1, hidden_channels=(16, 16), patch_size=4)
@@ -235,6 +250,7 @@ class ConvLSTMForecaster(_FrameForecaster):
         norm: str | None = None,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
+        output: str = "sigmoid",
     ) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -242,6 +258,7 @@ class ConvLSTMForecaster(_FrameForecaster):
             kernel_size=kernel_size,
             patch_size=patch_size,
             future_frames=future_frames,
+            output=output,
         )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
         hidden = self.hidden_channels
@@ -283,7 +300,7 @@ class ConvLSTMForecaster(_FrameForecaster):
         for step in range(steps):
             _, states = self.forecaster(frame[:, None], states)
             hidden = torch.cat([h for h, _ in states], dim=1)  # (B, sum(hidden), h, w)
-            prediction = torch.sigmoid(self.output(hidden))
+            prediction = self.activate(self.output(hidden))
             outputs.append(prediction)
             if self.forecaster_input == "prediction":
                 frame = self._next_input(prediction, targets, step, teacher_forcing)
@@ -308,6 +325,7 @@ class NextFrameForecaster(_FrameForecaster):
         kernel_size: int | Sequence[int] = 5,
         patch_size: int = 4,
         future_frames: int = 10,
+        output: str = "sigmoid",
     ) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -315,9 +333,11 @@ class NextFrameForecaster(_FrameForecaster):
             kernel_size=kernel_size,
             patch_size=patch_size,
             future_frames=future_frames,
+            output=output,
         )
         self.stack = self.make_stack()
         self.output = nn.Conv2d(self.hidden_channels[-1], self.patched_channels, kernel_size=1, bias=False)
+        self.input_predictions: Tensor | None = None  # see forward's predict_inputs
         self.num_features = self.hidden_channels[-1]
 
     def make_stack(self) -> nn.Module:
@@ -341,6 +361,7 @@ class NextFrameForecaster(_FrameForecaster):
         targets: Tensor | None = None,
         teacher_forcing: float = 0.0,
         input_truth: float = 1.0,
+        predict_inputs: bool = False,
     ) -> Tensor:
         """Predict ``future_frames`` frames after ``x``; see :meth:`_FrameForecaster.forward`.
 
@@ -348,22 +369,44 @@ class NextFrameForecaster(_FrameForecaster):
         reading the inputs, each frame after the first is the true one with this probability and
         the model's own prediction of it otherwise (per sample), so reading and rolling out see
         the same kind of inputs. 1 (the default, and always in evaluation) reads the true frames.
+
+        ``predict_inputs`` (training only): also keep the model's predictions of input frames
+        2 ... T_in, made while reading, in :attr:`input_predictions` ``(B, T_in - 1, C, H, W)``
+        (None otherwise), so that a loss can supervise every next-frame prediction, as OpenSTL's
+        recurrent models are trained; it costs one 1×1 convolution per input frame.
         """
         input_truth = check_probability("input_truth", input_truth)
+        self.input_predictions = None
+        keep = predict_inputs and self.training
         if input_truth >= 1.0 or not self.training:
-            return super().forward(x, future_frames, targets=targets, teacher_forcing=teacher_forcing)
+            if not keep:
+                return super().forward(x, future_frames, targets=targets, teacher_forcing=teacher_forcing)
+            steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
+            self._check_input(x)
+            outs, read_states = self.run_stack(self.patch(x), None)  # outs (B, T_in, H_last, h, w)
+            if x.shape[1] > 1:
+                self.input_predictions = self.unpatch(self._output_frames(outs[:, :-1]))
+            return self.unpatch(self._rollout(outs[:, -1], read_states, steps, targets, teacher_forcing))
         steps, teacher_forcing = self._rollout_args(future_frames, teacher_forcing)
         self._check_input(x)
         frames = self.patch(x)  # (B, T_in, C·p², h, w)
         states: Any = None
         frame = frames[:, 0]
+        read: list[Tensor] = []
         for t in range(frames.shape[1]):
             out, states = self.run_stack(frame[:, None], states)
             if t + 1 < frames.shape[1]:
-                prediction = torch.sigmoid(self.output(out[:, 0]))
+                prediction = self.activate(self.output(out[:, 0]))
+                read.append(prediction)
                 use_truth = torch.rand(frame.shape[0], 1, 1, 1, device=frame.device) < input_truth
                 frame = torch.where(use_truth, frames[:, t + 1], prediction)
+        if keep and read:
+            self.input_predictions = self.unpatch(torch.stack(read, dim=1))
         return self.unpatch(self._rollout(out[:, 0], states, steps, targets, teacher_forcing))
+
+    def _output_frames(self, outs: Tensor) -> Tensor:
+        """Patched frames ``(B, T, C·p², h, w)`` from last-layer outputs ``(B, T, H_last, h, w)``."""
+        return self.activate(self.output(outs.flatten(0, 1))).unflatten(0, outs.shape[:2])
 
     def forward_features(self, x: Tensor) -> tuple[Tensor, Any]:
         """Last-layer outputs ``(B, T_in, H_last, h, w)`` and final states after reading ``x``."""
@@ -385,12 +428,12 @@ class NextFrameForecaster(_FrameForecaster):
     ) -> Tensor:
         """Patched predictions ``(B, steps, C·p², h, w)`` after the stack's last output ``out``
         ``(B, H_last, h, w)`` and ``states``, fed back (or fed the true frames) one by one."""
-        prediction = torch.sigmoid(self.output(out))  # the frame after the inputs
+        prediction = self.activate(self.output(out))  # the frame after the inputs
         outputs = [prediction]
         for step in range(steps - 1):
             frame = self._next_input(prediction, targets, step, teacher_forcing)
             out_step, states = self.run_stack(frame[:, None], states)
-            prediction = torch.sigmoid(self.output(out_step[:, 0]))
+            prediction = self.activate(self.output(out_step[:, 0]))
             outputs.append(prediction)
         return torch.stack(outputs, dim=1)
 
@@ -402,7 +445,7 @@ class ConvLSTMSingleStack(NextFrameForecaster):
     output frame after each step is a 1×1 convolution of the last layer's hidden state.
 
     Args:
-        in_channels, kernel_size, patch_size, future_frames: as in :class:`ConvLSTMForecaster`.
+        in_channels, kernel_size, patch_size, future_frames, output: as in :class:`ConvLSTMForecaster`.
         hidden_channels: hidden channels of each layer (OpenSTL's ConvLSTM-S: 4 × 128, 5×5,
             patch 4).
 

@@ -30,7 +30,7 @@ class ConvGRUForecaster(NextFrameForecaster):
     """One ConvGRU stack predicting the next frame from each frame.
 
     Args:
-        in_channels, hidden_channels, kernel_size, patch_size, future_frames: as in
+        in_channels, hidden_channels, kernel_size, patch_size, future_frames, output: as in
             :class:`~cnnlstm.models.forecasting.ConvLSTMSingleStack`.
 
     Example:
@@ -47,7 +47,7 @@ class PredRNNForecaster(NextFrameForecaster):
     """PredRNN: stacked spatiotemporal LSTMs with the zig-zag memory, predicting the next frame.
 
     Args:
-        in_channels, hidden_channels, kernel_size, patch_size, future_frames: as in
+        in_channels, hidden_channels, kernel_size, patch_size, future_frames, output: as in
             :class:`~cnnlstm.models.forecasting.ConvLSTMSingleStack`; every layer has the same
             ``hidden_channels`` (the memory passes between them).
         decoupling: weight of PredRNN-V2's decoupling loss (0 disables it and its adapter). In

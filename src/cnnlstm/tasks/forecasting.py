@@ -9,6 +9,7 @@ over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
@@ -19,13 +20,13 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from cnnlstm._validation import check_choice, check_probability
+from cnnlstm._validation import check_choice, check_non_negative_float, check_probability
 from cnnlstm.tasks.base import BaseTask
 from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics"]
 
-LOSSES = ("mse", "l1", "bce")
+LOSSES = ("mse", "l1", "mse+l1", "bce")
 METRICS = ("mse", "mae", "ssim", "psnr")
 
 
@@ -37,6 +38,13 @@ def binary_cross_entropy(pred: Tensor, target: Tensor) -> Tensor:
     """
     with torch.autocast(device_type=pred.device.type, enabled=False):
         return F.binary_cross_entropy(pred.float(), target.float())
+
+
+def mse_plus_l1(pred: Tensor, target: Tensor, l1_weight: float = 1.0) -> Tensor:
+    """Mean squared plus ``l1_weight`` × mean absolute error: the squared error's fit of the digits'
+    positions, and the absolute error's pull of uncertain pixels to exactly black rather than to a
+    grey mean."""
+    return F.mse_loss(pred, target) + l1_weight * F.l1_loss(pred, target)
 
 
 class FrameForecastMetrics(Metric):
@@ -124,7 +132,9 @@ class ForecastingTask(BaseTask):
 
     Args:
         name: registered forecasting model (``cnnlstm models`` lists them).
-        loss: ``"mse"``, ``"l1"`` or ``"bce"`` (per-pixel binary cross-entropy, the paper's).
+        loss: ``"mse"``, ``"l1"``, ``"mse+l1"`` (MSE + ``l1_weight`` × L1) or ``"bce"`` (per-pixel
+            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``).
+        l1_weight: weight of the L1 term of ``loss="mse+l1"``.
         teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
             instead of its own prediction in training, decayed linearly from this value to
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
@@ -137,6 +147,10 @@ class ForecastingTask(BaseTask):
             (the next-frame forecasters: ``convlstm_single_stack``, ``convgru_forecaster``,
             ``predrnn_forecaster``).
         reverse_sampling_epochs: epochs of the rise.
+        input_loss: weight of the loss on the model's predictions of input frames 2 ... T_in,
+            made while reading them (next-frame forecasters only): OpenSTL trains its recurrent
+            models on every next-frame prediction, which nearly doubles the supervision per
+            sequence at no extra recurrent step. 0 (the default) scores the future frames only.
         future_frames: frames predicted in ``predict`` (default: the data's target length).
         num_examples: sequences kept for the pictures.
         **kwargs: see :class:`~cnnlstm.tasks.base.BaseTask`.
@@ -157,6 +171,8 @@ class ForecastingTask(BaseTask):
         teacher_forcing_epochs: int | None = None,
         reverse_sampling: float = 1.0,
         reverse_sampling_epochs: int | None = None,
+        input_loss: float = 0.0,
+        l1_weight: float = 1.0,
         future_frames: int | None = None,
         num_examples: int = 4,
         **kwargs: Any,
@@ -165,13 +181,25 @@ class ForecastingTask(BaseTask):
         check_probability("teacher_forcing", teacher_forcing)
         check_probability("teacher_forcing_end", teacher_forcing_end)
         check_probability("reverse_sampling", reverse_sampling)
+        check_non_negative_float("input_loss", input_loss)
+        check_non_negative_float("l1_weight", l1_weight)
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
+        if input_loss > 0 and not getattr(self.model, "supports_input_truth", False):
+            raise ValueError(
+                f"input_loss={input_loss} needs a next-frame forecaster (convlstm_single_stack, "
+                f"convgru_forecaster, predrnn_forecaster); {name} predicts no input frames"
+            )
         if reverse_sampling < 1.0 and not getattr(self.model, "supports_input_truth", False):
             raise ValueError(
                 f"reverse_sampling={reverse_sampling} needs a next-frame forecaster (convlstm_single_stack, "
                 f"convgru_forecaster, predrnn_forecaster); {name} reads its inputs in one pass"
+            )
+        if loss == "bce" and getattr(self.model, "output_activation", "sigmoid") != "sigmoid":
+            raise ValueError(
+                f"loss='bce' needs frames in (0, 1) from output='sigmoid'; {name} has "
+                f"output={self.model.output_activation!r}: use loss='mse', 'l1' or 'mse+l1'"
             )
         self.examples: dict[str, ForecastExample] = {}
         self.horizon_metrics: dict[str, dict[str, list[float]]] = {}
@@ -181,6 +209,7 @@ class ForecastingTask(BaseTask):
         losses: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
             "mse": F.mse_loss,
             "l1": F.l1_loss,
+            "mse+l1": functools.partial(mse_plus_l1, l1_weight=self.hparams["l1_weight"]),
             "bce": binary_cross_entropy,
         }
         self.criterion = losses[self.hparams["loss"]]
@@ -245,9 +274,15 @@ class ForecastingTask(BaseTask):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         x, y = batch[0], batch[1]
-        extra = {"input_truth": p} if (p := self.reverse_sampling_now()) < 1.0 else {}
+        extra: dict[str, Any] = {"input_truth": p} if (p := self.reverse_sampling_now()) < 1.0 else {}
+        weight = self.hparams.get("input_loss", 0.0)
+        if weight > 0:
+            extra["predict_inputs"] = True
         pred = self(x, y.shape[1], targets=y, teacher_forcing=self.teacher_forcing_now(), **extra)
         loss = self.criterion(pred, y)
+        read = getattr(self.model, "input_predictions", None) if weight > 0 else None
+        if isinstance(read, Tensor):
+            loss = loss + weight * self.criterion(read, x[:, 1:])
         auxiliary = getattr(self.model, "auxiliary_loss", None)  # e.g. PredRNN-V2's decoupling loss
         if isinstance(auxiliary, Tensor):
             self.log(
