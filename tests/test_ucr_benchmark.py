@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sktime")
+from tests._benchmarks import load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ucr.py"
+pytest.importorskip("sktime")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("ucr_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_benchmark("ucr")
     yield module
-    del sys.modules[spec.name]
+    del sys.modules[module.__name__]
 
 
 def test_targets_follow_the_best_deep_anchor(bench):
