@@ -14,17 +14,7 @@ from cnnlstm.nn.ctc import ctc_greedy_decode
 pytest.importorskip("onnxruntime")
 
 from cnnlstm.deploy.speech_export import export_acoustic_step  # noqa: E402
-
-VOCAB = ["<blank>", " ", "a", "b", "c", "d"]
-
-
-def _model() -> torch.nn.Module:
-    torch.manual_seed(3)
-    model = create_model("cnn_lstm_ctc_stream_tiny", num_classes=len(VOCAB), in_channels=40, lstm_hidden=16)
-    model.fc.bias.data[0] = -2.0  # fewer blanks: a random model then emits several labels
-    with torch.no_grad():  # running statistics of the input normalisation, as after training
-        model.train()(torch.randn(4, 200, 40) * 3 - 5)
-    return model.eval()
+from tests.deploy._speech_models import stream_model as _model  # noqa: E402
 
 
 @pytest.mark.parametrize("chunk", [4, 8, 36])

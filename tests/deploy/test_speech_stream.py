@@ -5,21 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnlstm import create_model
 from cnnlstm.data.audio import LogMel
 from cnnlstm.deploy.speech_stream import SpeechStream
 from cnnlstm.nn.ctc import ctc_greedy_decode
-
-VOCAB = ["<blank>", " ", "a", "b", "c", "d"]
-
-
-def _model() -> torch.nn.Module:
-    torch.manual_seed(3)
-    model = create_model("cnn_lstm_ctc_stream_tiny", num_classes=len(VOCAB), in_channels=40, lstm_hidden=16)
-    model.fc.bias.data[0] = -2.0  # fewer blanks: a random model then emits several labels
-    with torch.no_grad():  # running statistics of the input normalisation, as after training
-        model.train()(torch.randn(4, 200, 40) * 3 - 5)
-    return model.eval()
+from tests.deploy._speech_models import VOCAB
+from tests.deploy._speech_models import stream_model as _model
 
 
 @pytest.mark.parametrize("per_frame", [False, True], ids=["step_chunk", "step"])
