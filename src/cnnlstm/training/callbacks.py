@@ -20,6 +20,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 from cnnlstm._io import atomic_write, atomic_write_json, one_line
 from cnnlstm._validation import InputError
 from cnnlstm._version import __version__
+from cnnlstm.training.cpu_clock import cpu_seconds
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
 from cnnlstm.training.provenance import describe_split, write_fit_keys
 
@@ -180,7 +181,7 @@ class RunArtifacts(Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._started = time.perf_counter()
-        self._started_cpu = time.process_time()
+        self._started_cpu = cpu_seconds()
         if trainer.is_global_zero:
             write_fit_keys(self.root, _datamodule(trainer))
 
@@ -234,8 +235,8 @@ class RunArtifacts(Callback):
                 **self._environment(trainer, pl_module),
                 "epochs": trainer.current_epoch,
                 "fit_wall_time_s": round(time.perf_counter() - self._started, 2),
-                # CPU seconds of this process, all its threads (data workers are other processes)
-                "fit_cpu_time_s": round(time.process_time() - self._started_cpu, 2),
+                # CPU seconds of this process's threads and its finished data workers (as CPUClock counts)
+                "fit_cpu_time_s": round(cpu_seconds() - self._started_cpu, 2),
                 "fit_metrics": _scalars(trainer.callback_metrics),
                 "best_checkpoint": getattr(ckpt, "best_model_path", "") or "",
                 "best_score": float(best_score) if best_score is not None else None,
