@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -202,3 +203,11 @@ def test_mo_reader_and_software_corpus(tmp_path):
     assert (tmp_path / "out" / "train.de").read_text(encoding="utf-8").count("\n") == 3
     with pytest.raises(InputError, match="no 'fr' gettext catalogues"):
         build_software_corpus(tmp_path / "o2", target_lang="fr", search=[tmp_path / "pkg"], cldr=False)
+    # JupyterLab's language packs and Sphinx name the folder de_DE: the same language, included;
+    # another region (de_AT) is another variant, left out
+    for folder in ("de_DE", "de_AT"):
+        other = tmp_path / "pack" / "locale" / folder / "LC_MESSAGES" / "pack.mo"
+        other.parent.mkdir(parents=True)
+        other.write_bytes(mo)
+    report = build_software_corpus(tmp_path / "o3", search=[tmp_path / "pack"], cldr=False)
+    assert [Path(s["file"]).parts[-3] for s in report["sources"]] == ["de_DE"]

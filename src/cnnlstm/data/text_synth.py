@@ -245,11 +245,38 @@ def _distribution_of(path: Path, installed: list[tuple[Path, set[str], str, str]
     return "unknown", "unknown"
 
 
+def locale_folders(lang: str) -> tuple[str, ...]:
+    """Locale folder names that hold ``lang``'s catalogues: the language and its default region.
+
+    Packages name the same language ``de`` (Django, Wagtail) or ``de_DE`` (JupyterLab's language
+    packs, Sphinx); other regions (``de_AT``, ``pt_BR``) are other variants and are not included.
+    The default region comes from CLDR's likely subtags when Babel is installed, else the language
+    code in capitals. A code that already names a region is taken as it is.
+
+    >>> locale_folders("de")
+    ('de', 'de_DE')
+    >>> locale_folders("pt_BR")
+    ('pt_BR',)
+    """
+    if "_" in lang or "-" in lang:
+        return (lang.replace("-", "_"),)
+    region = lang.upper()
+    try:
+        from babel.core import get_global
+
+        likely = str(get_global("likely_subtags").get(lang, ""))
+        region = likely.split("_")[-1] if likely.count("_") >= 1 else region
+    except ImportError:
+        pass
+    return (lang, f"{lang}_{region}")
+
+
 def _catalogues(target_lang: str, search: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for base in search:
         if base.is_dir():
-            found += sorted(base.glob(f"**/locale/{target_lang}/LC_MESSAGES/*.mo"))
+            for folder in locale_folders(target_lang):
+                found += sorted(base.glob(f"**/locale/{folder}/LC_MESSAGES/*.mo"))
     return sorted(set(found))
 
 
