@@ -211,3 +211,16 @@ def test_mo_reader_and_software_corpus(tmp_path):
         other.write_bytes(mo)
     report = build_software_corpus(tmp_path / "o3", search=[tmp_path / "pack"], cldr=False)
     assert [Path(s["file"]).parts[-3] for s in report["sources"]] == ["de_DE"]
+
+
+def test_corpus_sources_record_a_licence_from_metadata() -> None:
+    from cnnlstm.data.text_synth import _licence
+
+    assert _licence({"license_expression": "BSD-3-Clause", "license": "long text"}) == "BSD-3-Clause"
+    # no SPDX expression (e.g. django-filter, JupyterLab's language packs): the trove classifier
+    info = {
+        "license": "Copyright (c) 2023 Project Jupyter",
+        "classifier": ["License :: OSI Approved :: BSD License"],
+    }
+    assert _licence(info) == "BSD License"
+    assert _licence({"license": "MIT"}) == "MIT" and _licence({}) == "unknown"

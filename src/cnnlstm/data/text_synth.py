@@ -221,7 +221,7 @@ def _distributions() -> list[tuple[Path, set[str], str, str]]:
         top = {Path(str(f)).parts[0] for f in dist.files or [] if Path(str(f)).parts}
         meta = dist.metadata
         info = meta.json
-        licence = info.get("license_expression") or info.get("license") or "unknown"
+        licence = _licence(info)
         out.append(
             (
                 Path(str(dist.locate_file(""))),
@@ -231,6 +231,16 @@ def _distributions() -> list[tuple[Path, set[str], str, str]]:
             )
         )
     return out
+
+
+def _licence(info: dict[str, Any]) -> str:
+    """A distribution's licence: its SPDX expression, else its trove classifiers, else its licence text."""
+    if info.get("license_expression"):
+        return str(info["license_expression"])
+    classifiers = [c.split(" :: ")[-1] for c in info.get("classifier", []) if c.startswith("License ::")]
+    if classifiers:
+        return "; ".join(classifiers)
+    return str(info.get("license") or "unknown")
 
 
 def _distribution_of(path: Path, installed: list[tuple[Path, set[str], str, str]]) -> tuple[str, str]:
