@@ -3,8 +3,9 @@
 What each recipe change does to MSE, MAE, SSIM and PSNR after a few hundred updates on CPU, for
 choosing the presets' settings (output activation, loss, scoring the input-frame predictions,
 batch, learning rate). Training sequences are fresh generated ones (train digit pool, seed 0);
-the evaluation set is the first ``--num_eval`` sequences of the fixed test set (test digit pool,
-seed 2015), scored with :class:`~cnnlstm.tasks.forecasting.FrameForecastMetrics` beside all-zero
+the evaluation set is the first ``--num_eval`` sequences of the validation set (``--eval_split
+val``: train digits, the data module's validation seed; for choosing settings) or of the fixed
+test set (``--eval_split test``, the default: test digit pool, seed 2015; for reporting), scored with :class:`~cnnlstm.tasks.forecasting.FrameForecastMetrics` beside all-zero
 and copied-last-frame predictions of the same sequences. AdamW, cosine over the updates, gradient
 norm clipped at 1, seed 0. One JSON line per evaluation, with the CPU minutes used.
 
