@@ -125,6 +125,8 @@ def test_ssim_loss_is_one_minus_torchmetrics_ssim_of_the_clipped_frames():
     )
     torch.testing.assert_close(ssim_loss(pred, target), 1 - reference, atol=1e-5, rtol=0)
     torch.testing.assert_close(ssim_loss(target, target), torch.tensor(0.0), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="larger than 5 pixels a side; received 4"):
+        ssim_loss(torch.rand(1, 1, 1, 4, 16), torch.rand(1, 1, 1, 4, 16))
 
 
 def test_ssim_loss_gradient_pulls_faint_background_to_black_and_leaves_negatives_free():

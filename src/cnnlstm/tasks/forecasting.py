@@ -198,7 +198,8 @@ class ForecastingTask(BaseTask):
             (1 − SSIM)`` of the predictions clipped to [0, 1], as scored (:func:`ssim_loss`;
             0, the default, adds none). It pulls uncertain background to exactly black, which
             SSIM rewards and MSE and L1 barely do; it trains on a metric it is then scored on,
-            so read SSIM beside MSE, MAE and PSNR.
+            so read SSIM beside MSE, MAE and PSNR. Early in training it can hold a model at
+            blank frames (docs/forecasting.md: weight 1 did, for 200 updates of the small preset).
         teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
             instead of its own prediction in training, decayed linearly from this value to
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
