@@ -3,8 +3,9 @@
 What each recipe change does to MSE, MAE, SSIM and PSNR after a few hundred updates on CPU, for
 choosing the presets' settings (output activation, loss, scoring the input-frame predictions,
 batch, learning rate). Training sequences are fresh generated ones (train digit pool, seed 0);
-the evaluation set is the first ``--num_eval`` sequences of the fixed test set (test digit pool,
-seed 2015), scored with :class:`~cnnlstm.tasks.forecasting.FrameForecastMetrics` beside all-zero
+the evaluation set is the first ``--num_eval`` sequences of the validation set (``--eval_split
+val``: train digits, the data module's validation seed; for choosing settings) or of the fixed
+test set (``--eval_split test``, the default: test digit pool, seed 2015; for reporting), scored with :class:`~cnnlstm.tasks.forecasting.FrameForecastMetrics` beside all-zero
 and copied-last-frame predictions of the same sequences. AdamW, cosine over the updates, gradient
 norm clipped at 1, seed 0. One JSON line per evaluation, with the CPU minutes used.
 
@@ -24,9 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from cnnlstm.data.moving_mnist import MovingMNIST
-from cnnlstm.data.moving_mnist_data import TEST_SEED
+from cnnlstm.data.moving_mnist_data import _VAL_SEED_OFFSET, TEST_SEED
 from cnnlstm.models import create_model
-from cnnlstm.tasks.forecasting import FrameForecastMetrics, binary_cross_entropy
+from cnnlstm.tasks.forecasting import FrameForecastMetrics, binary_cross_entropy, ssim_loss
 
 
 def batch_of(sequences: MovingMNIST, start: int, size: int) -> torch.Tensor:
@@ -74,12 +75,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kw", default='{"hidden_channels": [32, 32], "kernel_size": 3, "patch_size": 4}')
     parser.add_argument("--loss", choices=("mse", "l1", "mse+l1", "bce"), default="mse+l1")
     parser.add_argument("--l1_weight", type=float, default=1.0, help="weight of L1 in mse+l1")
+    parser.add_argument(
+        "--ssim_weight", type=float, default=0.0, help="weight of 1 - SSIM (of frames clipped to [0, 1])"
+    )
     parser.add_argument("--input_loss", type=float, default=0.0, help="weight of the input-frame loss")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--eval_every", type=int, default=125)
     parser.add_argument("--num_eval", type=int, default=100)
+    parser.add_argument(
+        "--eval_split",
+        choices=("val", "test"),
+        default="test",
+        help="score on the validation sequences (train digits, the data module's val seed: for choosing "
+        "settings) or the fixed test set (for reporting)",
+    )
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
     parser.add_argument(
         "--time_updates", type=int, default=0, help="only time this many updates (after one warm-up)"
@@ -94,17 +105,29 @@ def main(argv: list[str] | None = None) -> int:
         if args.loss == "bce":
             return binary_cross_entropy(pred, target)
         mse, l1 = F.mse_loss(pred, target), F.l1_loss(pred, target)
-        return {"mse": mse, "l1": l1, "mse+l1": mse + args.l1_weight * l1}[args.loss]
+        loss = {"mse": mse, "l1": l1, "mse+l1": mse + args.l1_weight * l1}[args.loss]
+        if args.ssim_weight > 0:
+            loss = loss + args.ssim_weight * ssim_loss(pred, target)
+        return loss
 
     if args.time_updates:
         return time_updates(model, optimizer, args)
     train = MovingMNIST(10**7, seq_len=20, seed=0, split="train")
-    test = batch_of(MovingMNIST(args.num_eval, seq_len=20, seed=TEST_SEED, split="test"), 0, args.num_eval)
+    seed, pool = (TEST_SEED, "test") if args.eval_split == "test" else (_VAL_SEED_OFFSET, "train")
+    test = batch_of(MovingMNIST(args.num_eval, seq_len=20, seed=seed, split=pool), 0, args.num_eval)
     baselines = {"zeros": torch.zeros_like(test[:, 10:]), "copy_last": test[:, 9:10].expand_as(test[:, 10:])}
     for name, guess in baselines.items():
         metric = FrameForecastMetrics(horizon=10)
         metric.update(guess, test[:, 10:])
-        print(json.dumps({"baseline": name, **{k: round(float(v), 4) for k, v in metric.compute().items()}}))
+        print(
+            json.dumps(
+                {
+                    "baseline": name,
+                    "split": args.eval_split,
+                    **{k: round(float(v), 4) for k, v in metric.compute().items()},
+                }
+            )
+        )
 
     def evaluate() -> dict[str, float]:
         model.eval()

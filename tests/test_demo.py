@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 from cnnlstm.cli import list_presets
-from cnnlstm.cli.demo import DEMO_RUNS, _row, main, to_markdown
+from cnnlstm.cli.demo import DEMO_RUNS, _row, fill_placeholders, main, to_markdown
 
 
 @pytest.mark.slow
@@ -53,6 +55,17 @@ def test_demo_quick_runs_every_demo_preset(tmp_path, capsys):
 
 def test_demo_presets_are_shipped():
     assert {p for p, _ in DEMO_RUNS} <= set(list_presets())
+
+
+@pytest.mark.parametrize(("native", "precision"), [(True, "bf16-mixed"), (False, "32-true")])
+def test_demo_trains_moving_mnist_in_bf16_only_on_cpus_with_bf16_instructions(monkeypatch, native, precision):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native)
+    args = [
+        fill_placeholders(a, videos=Path("v"), demo_out=Path("o"))
+        for a in dict(DEMO_RUNS)["movingmnist-convlstm-small"]
+    ]
+    assert f"--trainer.precision={precision}" in args
 
 
 def test_demo_rejects_unknown_presets(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cnnlstm.tasks import ForecastingTask
-from cnnlstm.tasks.forecasting import FrameForecastMetrics
+from cnnlstm.tasks.forecasting import FrameForecastMetrics, ssim_loss
 
 
 def test_mse_and_mae_sum_over_pixels_and_average_over_frames():
@@ -112,6 +112,48 @@ def test_mse_plus_l1_weighs_its_l1_term():
     task = ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", l1_weight=2.0)
     pred, y = torch.zeros(1, 2, 1, 4, 4), torch.full((1, 2, 1, 4, 4), 0.5)
     torch.testing.assert_close(task.criterion(pred, y), torch.tensor(0.25 + 2 * 0.5))
+
+
+def test_ssim_loss_is_one_minus_torchmetrics_ssim_of_the_clipped_frames():
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    torch.manual_seed(0)
+    target = (torch.rand(3, 4, 1, 24, 40) > 0.7).float()  # mostly black, as Moving MNIST
+    pred = torch.rand(3, 4, 1, 24, 40) * 1.4 - 0.2  # linear outputs stray below 0 and above 1
+    reference = structural_similarity_index_measure(
+        pred.clamp(0, 1).flatten(0, 1), target.flatten(0, 1), data_range=1.0
+    )
+    torch.testing.assert_close(ssim_loss(pred, target), 1 - reference, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ssim_loss(target, target), torch.tensor(0.0), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="larger than 5 pixels a side; received 4"):
+        ssim_loss(torch.rand(1, 1, 1, 4, 16), torch.rand(1, 1, 1, 4, 16))
+
+
+def test_ssim_loss_gradient_pulls_faint_background_to_black_and_leaves_negatives_free():
+    target = torch.zeros(1, 1, 1, 16, 16)
+    pred = torch.full((1, 1, 1, 16, 16), 0.01, requires_grad=True)
+    ssim_loss(pred, target).backward()
+    assert pred.grad is not None and (pred.grad > 0).all()  # descending lowers the grey
+    below = torch.full((1, 1, 1, 16, 16), -0.1, requires_grad=True)
+    ssim_loss(below, target).backward()
+    assert below.grad is not None and (below.grad == 0).all()  # already black once clipped
+
+
+def test_ssim_loss_is_float32_under_bf16_autocast():
+    pred, target = torch.rand(2, 2, 1, 16, 16), torch.rand(2, 2, 1, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = ssim_loss(pred.bfloat16(), target)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, ssim_loss(pred.bfloat16().float(), target))
+
+
+def test_ssim_weight_adds_the_ssim_term_to_the_loss():
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", l1_weight=2.0, ssim_weight=0.5)
+    pred, y = torch.rand(1, 2, 1, 16, 16), torch.rand(1, 2, 1, 16, 16)
+    expected = ((pred - y) ** 2).mean() + 2 * (pred - y).abs().mean() + 0.5 * ssim_loss(pred, y)
+    torch.testing.assert_close(task.criterion(pred, y), expected)
+    with pytest.raises(ValueError, match="ssim_weight"):
+        ForecastingTask(name="convlstm_forecaster_tiny", ssim_weight=-1.0)
 
 
 def test_bce_needs_the_sigmoid_output():
