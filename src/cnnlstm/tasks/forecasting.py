@@ -10,7 +10,7 @@ over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -22,11 +22,12 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from cnnlstm._validation import check_choice, check_non_negative_float, check_probability
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.tasks.nowcasting_metrics import BALANCE_WEIGHTS, balanced_mse_mae, check_balance
 from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics"]
 
-LOSSES = ("mse", "l1", "mse+l1", "bce")
+LOSSES = ("mse", "l1", "mse+l1", "bce", "balanced")
 METRICS = ("mse", "mae", "ssim", "psnr")
 
 
@@ -133,8 +134,17 @@ class ForecastingTask(BaseTask):
     Args:
         name: registered forecasting model (``cnnlstm models`` lists them).
         loss: ``"mse"``, ``"l1"``, ``"mse+l1"`` (MSE + ``l1_weight`` × L1) or ``"bce"`` (per-pixel
-            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``).
-        l1_weight: weight of the L1 term of ``loss="mse+l1"``.
+            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``) or
+            ``"balanced"`` (HKO-7's balanced MSE + ``l1_weight`` × balanced MAE for radar echoes,
+            Shi et al. 2017: each pixel's errors weighted by its observed value, see
+            :func:`~cnnlstm.tasks.nowcasting_metrics.balanced_mse_mae`).
+        l1_weight: weight of the L1 term of ``loss="mse+l1"`` and of the MAE of ``"balanced"``.
+        balance_edges: ``loss="balanced"``: the frame values (on the [0, 1] scale of the data) from
+            which the next weight applies, increasing; for HKO-7 pixels the rain rates 2, 5, 10
+            and 30 mm/h: ``[0.5404, 0.6313, 0.7001, 0.8092]``
+            (:func:`cnnlstm.data.radar_echoes.rain_rate_to_pixel` / 255).
+        balance_weights: ``loss="balanced"``: one weight more than ``balance_edges`` (HKO-7: 1, 2,
+            5, 10, 30).
         teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
             instead of its own prediction in training, decayed linearly from this value to
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
@@ -173,6 +183,8 @@ class ForecastingTask(BaseTask):
         reverse_sampling_epochs: int | None = None,
         input_loss: float = 0.0,
         l1_weight: float = 1.0,
+        balance_edges: Sequence[float] | None = None,
+        balance_weights: Sequence[float] = BALANCE_WEIGHTS,
         future_frames: int | None = None,
         num_examples: int = 4,
         **kwargs: Any,
@@ -183,6 +195,14 @@ class ForecastingTask(BaseTask):
         check_probability("reverse_sampling", reverse_sampling)
         check_non_negative_float("input_loss", input_loss)
         check_non_negative_float("l1_weight", l1_weight)
+        if loss == "balanced":
+            if balance_edges is None:
+                raise ValueError(
+                    "loss='balanced' needs balance_edges: the frame values where the weights step up "
+                    "(HKO-7 pixels / 255 at 2, 5, 10, 30 mm/h: [0.5404, 0.6313, 0.7001, 0.8092])"
+                )
+            edges, weights = check_balance(balance_edges, balance_weights)
+            balance_edges, balance_weights = list(edges), list(weights)  # lists: plain YAML in hparams
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
@@ -212,6 +232,13 @@ class ForecastingTask(BaseTask):
             "mse+l1": functools.partial(mse_plus_l1, l1_weight=self.hparams["l1_weight"]),
             "bce": binary_cross_entropy,
         }
+        if self.hparams["loss"] == "balanced":
+            losses["balanced"] = functools.partial(
+                balanced_mse_mae,
+                edges=self.hparams["balance_edges"],
+                weights=self.hparams["balance_weights"],
+                l1_weight=self.hparams["l1_weight"],
+            )
         self.criterion = losses[self.hparams["loss"]]
 
     def configure_metrics(self) -> None:
