@@ -18,9 +18,16 @@ Methods:
 Scores: :class:`cnnlstm.tasks.nowcasting_metrics.NowcastScores` with HKO-7's Z–R conversion
 (:func:`cnnlstm.data.radar_echoes.pixel_to_rain_rate`), thresholds 0.5, 2, 5, 10, 30 mm/h.
 
+Output: a CSI/HSS table at lead times 1, middle and last; with ``--markdown`` also a markdown table
+of CSI, POD, FAR and HSS at those lead times (for docs/nowcasting.md); with a forecaster, the
+number of (threshold, lead time) pairs at which its CSI is above the optical flow's; the JSON of
+every score at every lead time; ``--picture``: observed and predicted echoes of the first test
+sequence; ``--curve``: CSI per lead time, one panel per threshold.
+
 Usage:
     OMP_NUM_THREADS=1 python benchmarks/nowcasting.py [--checkpoint CKPT] [--num-test 100]
         [--out docs/results/nowcasting.json] [--picture docs/results/nowcasting.png]
+        [--curve docs/results/nowcasting_csi.png] [--markdown]
 
 Needs scikit-image (``pip install 'cnnlstm[nowcasting]'``) for the optical flow.
 """
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--out", default="benchmarks/results/nowcasting.json")
     parser.add_argument("--picture", default=None)
+    parser.add_argument("--curve", default=None)
+    parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     dm = RadarEchoDataModule(
@@ -138,6 +147,19 @@ def main(argv: list[str] | None = None) -> None:
                 cells.append(f"{csi:>7.3f} {hss:>7.3f}" if not math.isnan(csi) else f"{'n/a':>7} {'n/a':>7}")
             print(f"{m:<13} {thr:>5g} " + " ".join(cells))
         print(f"{m:<13} B-MSE per lead: {' '.join(f'{v:.4f}' for v in results[m]['b_mse'])}")
+    if model is not None:
+        wins = [
+            (thr, k + 1)
+            for i, thr in enumerate(THRESHOLDS)
+            for k in range(args.target)
+            if results["forecaster"]["csi"][i][k] > results["optical flow"]["csi"][i][k]
+        ]
+        print(
+            f"forecaster CSI above optical flow at {len(wins)} of {len(THRESHOLDS) * args.target} "
+            f"(threshold, lead) pairs: {' '.join(f'{t:g}@{k}' for t, k in wins) or 'none'}"
+        )
+    if args.markdown:
+        _markdown(results, leads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -150,6 +172,41 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {out}")
     if args.picture and example:
         _picture(example, args.picture)
+    if args.curve:
+        _curve(results, args.curve)
+
+
+def _markdown(results: dict[str, dict[str, list]], leads: list[int]) -> None:
+    """CSI, POD, FAR and HSS per method, threshold and lead time in ``leads``, as a markdown table."""
+    scores = ("csi", "pod", "far", "hss")
+    head = [f"{s.upper()} +{k + 1}" for k in leads for s in scores]
+    print("| method | mm/h | " + " | ".join(head) + " |")
+    print("|---|---|" + "---|" * len(head))
+    for m, r in results.items():
+        for i, thr in enumerate(THRESHOLDS):
+            cells = [f"{r[s][i][k]:.3f}" for k in leads for s in scores]
+            print(f"| {m} | {thr:g} | " + " | ".join(cells) + " |")
+
+
+def _curve(results: dict[str, dict[str, list]], path: str) -> None:
+    """CSI against lead time, one panel per threshold, one line per method."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2.6 * len(THRESHOLDS), 2.6))
+    axes = fig.subplots(1, len(THRESHOLDS), sharey=True, squeeze=False)[0]
+    for i, (ax, thr) in enumerate(zip(axes, THRESHOLDS, strict=True)):
+        for m, r in results.items():
+            csi = r["csi"][i]
+            ax.plot(range(1, len(csi) + 1), csi, marker="o", markersize=3, label=m)
+        ax.set_title(f"{thr:g} mm/h", fontsize=9)
+        ax.set_xlabel("lead time (frames)", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("CSI")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    print(f"wrote {path}")
 
 
 def _picture(example: dict[str, np.ndarray], path: str) -> None:

@@ -54,3 +54,22 @@ def test_nowcasting_benchmark_writes_scores_for_each_method(tmp_path):
     results = json.loads(out.read_text())["results"]
     assert set(results) == {"persistence", "optical flow"}
     assert np.array(results["optical flow"]["csi"]).shape == (5, 2)
+
+
+def test_nowcasting_benchmark_scores_a_checkpoint_and_draws_its_curve(tmp_path, capsys):
+    pytest.importorskip("skimage")
+    from cnnlstm.tasks import ForecastingTask
+
+    bench = load_benchmark("nowcasting")
+    task = ForecastingTask(name="convlstm_forecaster_tiny", input_shape=[3, 1, 32, 32])
+    ckpt = tmp_path / "last.ckpt"
+    torch.save({"hyper_parameters": dict(task.hparams), "state_dict": task.state_dict()}, ckpt)
+    out, curve = tmp_path / "nowcast.json", tmp_path / "csi.png"
+    argv = ["--num-test", "2", "--size", "32", "--input", "3", "--target", "2", "--out", str(out)]
+    bench.main([*argv, "--checkpoint", str(ckpt), "--curve", str(curve), "--markdown"])
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"persistence", "optical flow", "forecaster"}
+    assert np.array(results["forecaster"]["far"]).shape == (5, 2)
+    printed = capsys.readouterr().out
+    assert "| forecaster | 30 |" in printed and "(threshold, lead) pairs" in printed
+    assert curve.stat().st_size > 0

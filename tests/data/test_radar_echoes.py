@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import cnnlstm
 from cnnlstm.data.radar_echoes import (
     RadarEchoes,
     dbz_to_pixel,
@@ -52,3 +55,14 @@ def test_data_module_windows_and_fixed_test_split():
     other = RadarEchoDataModule(num_train=4, num_val=2, num_test=3, image_size=32, batch_size=2, seed=9)
     other.setup("test")
     np.testing.assert_array_equal(dm.test_dataset[0][1].numpy(), other.test_dataset[0][1].numpy())
+
+
+def test_nowcasting_preset_balances_the_loss_at_hko7_rain_rates():
+    import yaml
+
+    from cnnlstm.tasks.nowcasting_metrics import BALANCE_EDGES
+
+    preset = Path(cnnlstm.__file__).parent / "presets" / "nowcasting-convlstm.yaml"
+    args = yaml.safe_load(preset.read_text())["model"]["init_args"]
+    expected = [rain_rate_to_pixel(r) / 255 for r in BALANCE_EDGES]  # 2, 5, 10, 30 mm/h
+    np.testing.assert_allclose(args["balance_edges"], expected, atol=5e-5)

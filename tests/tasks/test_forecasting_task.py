@@ -156,6 +156,24 @@ def test_ssim_weight_adds_the_ssim_term_to_the_loss():
         ForecastingTask(name="convlstm_forecaster_tiny", ssim_weight=-1.0)
 
 
+def test_balanced_loss_weights_errors_by_the_observed_value():
+    edges = [0.5404, 0.6313, 0.7001, 0.8092]
+    task = ForecastingTask(
+        name="convlstm_forecaster_tiny", loss="balanced", balance_edges=edges, l1_weight=0.5
+    )
+    target = torch.tensor([0.0, 0.6, 0.9, 0.95]).view(1, 1, 1, 2, 2)
+    pred = torch.zeros_like(target)
+    weight = torch.tensor([1.0, 2.0, 30.0, 30.0]).view(1, 1, 1, 2, 2)  # HKO-7's default weights
+    expected = (weight * target**2).mean() + 0.5 * (weight * target).mean()
+    torch.testing.assert_close(task.criterion(pred, target), expected)
+    with pytest.raises(ValueError, match="loss='balanced' needs balance_edges"):
+        ForecastingTask(name="convlstm_forecaster_tiny", loss="balanced")
+    with pytest.raises(ValueError, match="balance_weights must be 5 positive numbers"):
+        ForecastingTask(
+            name="convlstm_forecaster_tiny", loss="balanced", balance_edges=edges, balance_weights=[1, 2]
+        )
+
+
 def test_bce_needs_the_sigmoid_output():
     with pytest.raises(ValueError, match=r"loss='bce' needs .*output='linear'"):
         ForecastingTask(name="convlstm_forecaster_tiny", loss="bce", model_kwargs={"output": "linear"})

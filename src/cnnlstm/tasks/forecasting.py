@@ -10,7 +10,7 @@ over frames and sequences, on frames scaled to [0, 1]; ``ssim`` and ``psnr`` are
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -22,11 +22,12 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from cnnlstm._validation import check_choice, check_non_negative_float, check_probability
 from cnnlstm.tasks.base import BaseTask
+from cnnlstm.tasks.nowcasting_metrics import BALANCE_WEIGHTS, balanced_mse_mae, check_balance
 from cnnlstm.training.progress import log_learning_rate
 
 __all__ = ["ForecastingTask", "FrameForecastMetrics", "ssim_loss"]
 
-LOSSES = ("mse", "l1", "mse+l1", "bce")
+LOSSES = ("mse", "l1", "mse+l1", "bce", "balanced")
 METRICS = ("mse", "mae", "ssim", "psnr")
 
 
@@ -192,14 +193,23 @@ class ForecastingTask(BaseTask):
     Args:
         name: registered forecasting model (``cnnlstm models`` lists them).
         loss: ``"mse"``, ``"l1"``, ``"mse+l1"`` (MSE + ``l1_weight`` × L1) or ``"bce"`` (per-pixel
-            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``).
-        l1_weight: weight of the L1 term of ``loss="mse+l1"``.
+            binary cross-entropy, the paper's; it needs the model's default ``output="sigmoid"``) or
+            ``"balanced"`` (HKO-7's balanced MSE + ``l1_weight`` × balanced MAE for radar echoes,
+            Shi et al. 2017: each pixel's errors weighted by its observed value, see
+            :func:`~cnnlstm.tasks.nowcasting_metrics.balanced_mse_mae`).
+        l1_weight: weight of the L1 term of ``loss="mse+l1"`` and of the MAE of ``"balanced"``.
         ssim_weight: weight of a structural-similarity term added to ``loss``: ``ssim_weight ×
             (1 − SSIM)`` of the predictions clipped to [0, 1], as scored (:func:`ssim_loss`;
             0, the default, adds none). It pulls uncertain background to exactly black, which
             SSIM rewards and MSE and L1 barely do; it trains on a metric it is then scored on,
             so read SSIM beside MSE, MAE and PSNR. Early in training it can hold a model at
             blank frames (docs/forecasting.md: weight 1 did, for 200 updates of the small preset).
+        balance_edges: ``loss="balanced"``: the frame values (on the [0, 1] scale of the data) from
+            which the next weight applies, increasing; for HKO-7 pixels the rain rates 2, 5, 10
+            and 30 mm/h: ``[0.5404, 0.6313, 0.7001, 0.8092]``
+            (:func:`cnnlstm.data.radar_echoes.rain_rate_to_pixel` / 255).
+        balance_weights: ``loss="balanced"``: one weight more than ``balance_edges`` (HKO-7: 1, 2,
+            5, 10, 30).
         teacher_forcing: scheduled sampling: the probability of feeding the model a true frame
             instead of its own prediction in training, decayed linearly from this value to
             ``teacher_forcing_end`` over ``teacher_forcing_epochs`` epochs. 0 disables it.
@@ -239,6 +249,8 @@ class ForecastingTask(BaseTask):
         input_loss: float = 0.0,
         l1_weight: float = 1.0,
         ssim_weight: float = 0.0,
+        balance_edges: Sequence[float] | None = None,
+        balance_weights: Sequence[float] = BALANCE_WEIGHTS,
         future_frames: int | None = None,
         num_examples: int = 4,
         **kwargs: Any,
@@ -250,6 +262,14 @@ class ForecastingTask(BaseTask):
         check_non_negative_float("input_loss", input_loss)
         check_non_negative_float("l1_weight", l1_weight)
         check_non_negative_float("ssim_weight", ssim_weight)
+        if loss == "balanced":
+            if balance_edges is None:
+                raise ValueError(
+                    "loss='balanced' needs balance_edges: the frame values where the weights step up "
+                    "(HKO-7 pixels / 255 at 2, 5, 10, 30 mm/h: [0.5404, 0.6313, 0.7001, 0.8092])"
+                )
+            edges, weights = check_balance(balance_edges, balance_weights)
+            balance_edges, balance_weights = list(edges), list(weights)  # lists: plain YAML in hparams
         kwargs["num_classes"] = None  # linked from the data by the CLI; a forecaster has no classes
         kwargs.pop("class_names", None)
         super().__init__(name=name, **kwargs)
@@ -279,6 +299,13 @@ class ForecastingTask(BaseTask):
             "mse+l1": functools.partial(mse_plus_l1, l1_weight=self.hparams["l1_weight"]),
             "bce": binary_cross_entropy,
         }
+        if self.hparams["loss"] == "balanced":
+            losses["balanced"] = functools.partial(
+                balanced_mse_mae,
+                edges=self.hparams["balance_edges"],
+                weights=self.hparams["balance_weights"],
+                l1_weight=self.hparams["l1_weight"],
+            )
         base = losses[self.hparams["loss"]]
         weight = self.hparams.get("ssim_weight", 0.0)  # absent from checkpoints written before it
         self.criterion = functools.partial(_plus_ssim, base, weight) if weight > 0 else base

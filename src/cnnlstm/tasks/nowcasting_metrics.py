@@ -25,7 +25,16 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
-__all__ = ["BALANCE_EDGES", "BALANCE_WEIGHTS", "NowcastScores", "THRESHOLDS", "skill_scores"]
+__all__ = [
+    "BALANCE_EDGES",
+    "BALANCE_WEIGHTS",
+    "NowcastScores",
+    "THRESHOLDS",
+    "balanced_mse_mae",
+    "check_balance",
+    "skill_scores",
+    "step_weights",
+]
 
 THRESHOLDS = (0.5, 2.0, 5.0, 10.0, 30.0)  # mm/h, HKO-7's
 BALANCE_EDGES = (2.0, 5.0, 10.0, 30.0)
@@ -50,6 +59,61 @@ def skill_scores(tp: Tensor, fn: Tensor, fp: Tensor, tn: Tensor) -> dict[str, Te
         "far": ratio(fp, tp + fp),
         "hss": ratio(2 * (tp * tn - fn * fp), (tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)),
     }
+
+
+def step_weights(values: Tensor, edges: Sequence[float], weights: Sequence[float]) -> Tensor:
+    """``weights[i]`` where ``values`` lie in ``[edges[i - 1], edges[i])`` (``weights[0]`` below the
+    first edge, ``weights[-1]`` from the last): HKO-7's balancing weights, elementwise.
+
+    Example:
+        >>> step_weights(torch.tensor([0.0, 2.0, 4.9, 40.0]), (2.0, 5.0), (1.0, 2.0, 5.0)).tolist()
+        [1.0, 2.0, 2.0, 5.0]
+    """
+    bounds = torch.tensor(edges, dtype=values.dtype, device=values.device)
+    table = torch.tensor(weights, dtype=values.dtype, device=values.device)
+    return table[torch.bucketize(values, bounds, right=True)]
+
+
+def check_balance(
+    edges: Sequence[float], weights: Sequence[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Check balancing ``edges`` (increasing) and ``weights`` (one more, positive); return them as tuples."""
+    edges_t, weights_t = tuple(float(e) for e in edges), tuple(float(w) for w in weights)
+    if not edges_t or any(b <= a for a, b in zip(edges_t[:-1], edges_t[1:], strict=True)):
+        raise ValueError(f"balance_edges must be increasing numbers; received balance_edges={list(edges)!r}")
+    if len(weights_t) != len(edges_t) + 1 or any(w <= 0 for w in weights_t):
+        raise ValueError(
+            f"balance_weights must be {len(edges_t) + 1} positive numbers (one more than balance_edges); "
+            f"received balance_weights={list(weights)!r}"
+        )
+    return edges_t, weights_t
+
+
+def balanced_mse_mae(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    edges: Sequence[float],
+    weights: Sequence[float] = BALANCE_WEIGHTS,
+    l1_weight: float = 1.0,
+) -> Tensor:
+    """HKO-7's training loss (Shi et al. 2017): balanced MSE + ``l1_weight`` × balanced MAE.
+
+    Each pixel's squared and absolute errors are weighted by :func:`step_weights` of its
+    *observed* value, so the rare heavy rain counts as much as the plentiful light rain, and
+    averaged over all pixels. ``edges`` are on the frames' own scale: for HKO-7 pixels / 255 the
+    rain rates 2, 5, 10, 30 mm/h are ``rain_rate_to_pixel(r) / 255`` (0.540, 0.631, 0.700, 0.809).
+
+    Example:
+        >>> pred, target = torch.zeros(1, 1, 1, 1, 2), torch.tensor([0.2, 0.8]).view(1, 1, 1, 1, 2)
+        >>> round(float(balanced_mse_mae(pred, target, edges=(0.5,), weights=(1.0, 10.0))), 4)
+        7.32
+    """
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        pred, target = pred.float(), target.float()
+        weight = step_weights(target, edges, weights)
+        diff = pred - target
+        return (weight * diff.square()).mean() + l1_weight * (weight * diff.abs()).mean()
 
 
 class NowcastScores(Metric):
@@ -112,9 +176,7 @@ class NowcastScores(Metric):
             self.misses[i] += (~p & o).sum(dims)
             self.false_alarms[i] += (p & ~o).sum(dims)
             self.correct_negatives[i] += (~p & ~o).sum(dims)
-        weight = torch.full_like(rain_obs, BALANCE_WEIGHTS[0])
-        for edge, w in zip(BALANCE_EDGES, BALANCE_WEIGHTS[1:], strict=True):
-            weight = torch.where(rain_obs >= edge, torch.full_like(weight, w), weight)
+        weight = step_weights(rain_obs, BALANCE_EDGES, BALANCE_WEIGHTS)
         diff = pred - target
         self.sum_b_mse += (weight * diff.square()).sum(dims)
         self.sum_b_mae += (weight * diff.abs()).sum(dims)
