@@ -260,3 +260,50 @@ def test_a_tiny_model_learns_a_separable_task(name):
     with torch.no_grad():
         accuracy = (model(x).argmax(1) == labels).float().mean().item()
     assert accuracy >= 0.9
+
+
+@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lengths_without_padding_give_what_no_lengths_give_to_the_bit(name, channels):
+    # Every batch of an equal-length data set carries lengths == T; the models then skip the
+    # masks, which must not change a bit of the logits or of the gradients, in training too.
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3, in_channels=channels).train()
+    x = torch.randn(4, 32, channels)
+    results = []
+    for lengths in (torch.full((4,), 32), None):
+        torch.manual_seed(1)  # the same dropout masks
+        logits = model(x, lengths=lengths)
+        grads = torch.autograd.grad((logits**2).sum(), list(model.parameters()), allow_unused=True)
+        results.append((logits, grads))
+    (a, grads_a), (b, grads_b) = results
+    assert torch.equal(a, b)
+    assert all(
+        (ga is None and gb is None) or torch.equal(ga, gb) for ga, gb in zip(grads_a, grads_b, strict=True)
+    )
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("kernel", [3, 8])
+def test_same_conv_block_is_the_padded_valid_convolution_to_the_bit(channels, kernel):
+    # The block pads inside the convolution where it can; the reference pads a copy first,
+    # the Keras 'same' rule (one step more on the right for an even kernel).
+    from torch.nn import functional as F
+
+    from cnnlstm.models.sensor import _SameConvBlock
+
+    torch.manual_seed(0)
+    block = _SameConvBlock(channels, 8, kernel).train()
+    x = torch.randn(4, 20, channels).transpose(1, 2).requires_grad_()  # (B, C, T) view, as the models give
+    left = (kernel - 1) // 2
+    padded = F.pad(x, (left, kernel - 1 - left))
+    want = F.relu(
+        F.batch_norm(F.conv1d(padded, block.conv.weight), None, None, block.bn.weight, block.bn.bias, True)
+    )
+    got = block(x)
+    assert torch.equal(got, want)
+    params = [x, block.conv.weight, block.bn.weight]
+    for g, w in zip(
+        torch.autograd.grad(got.sum(), params), torch.autograd.grad(want.sum(), params), strict=True
+    ):
+        assert torch.equal(g, w)

@@ -11,6 +11,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from cnnlstm.nn import LSTM, LSTMCell
+from cnnlstm.nn.lstm import lstm_step
 
 ATOL = 1e-5
 
@@ -437,3 +438,45 @@ def test_every_library_model_builds_its_lstm_batch_first():
         built[name] = [m.batch_first for m in model.modules() if isinstance(m, LSTM)]
     assert any(built.values())  # the check saw LSTMs
     assert {name: flags for name, flags in built.items() if not all(flags)} == {}
+
+
+def _blend_reference(lstm: LSTM, x, lengths):
+    """The masked recurrence as ``m * new + (1 - m) * old``, for one unidirectional layer."""
+    h = x.new_zeros(x.shape[0], lstm.hidden_size)
+    c = torch.zeros_like(h)
+    gates_x = x @ lstm.weight_ih_l0.t() + lstm.bias_ih_l0
+    outputs = []
+    for t in range(x.shape[1]):
+        m = (t < lengths).to(x.dtype)[:, None]
+        h_new, c_new = lstm_step(gates_x[:, t], h, c, lstm.weight_hh_l0, lstm.bias_hh_l0)
+        h, c = m * h_new + (1 - m) * h, m * c_new + (1 - m) * c
+        outputs.append(h_new * m)
+    return torch.stack(outputs, 1), h, c
+
+
+def test_masked_steps_select_as_the_blend_does_values_and_gradients():
+    torch.manual_seed(10)
+    lstm = LSTM(3, 4, batch_first=True)
+    x = torch.randn(3, 6, 3, requires_grad=True)
+    lengths = torch.tensor([6, 2, 4])
+    out, (h, c) = lstm(x, lengths=lengths)
+    ref_out, ref_h, ref_c = _blend_reference(lstm, x, lengths)
+    assert torch.equal(out, ref_out) and torch.equal(h[0], ref_h) and torch.equal(c[0], ref_c)
+    grads = torch.autograd.grad((out**2).sum() + h.sum(), [x, *lstm.parameters()])
+    ref_grads = torch.autograd.grad((ref_out**2).sum() + ref_h.sum(), [x, *lstm.parameters()])
+    for got, want in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_full_lengths_give_what_no_lengths_give_to_the_bit(bidirectional):
+    # A batch without padding runs the unmasked recurrence: same numbers, half the operations.
+    torch.manual_seed(11)
+    lstm = LSTM(3, 4, 2, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(2, 5, 3, requires_grad=True)
+    full, (h_full, c_full) = lstm(x, lengths=torch.tensor([5, 5]))
+    plain, (h_plain, c_plain) = lstm(x)
+    assert torch.equal(full, plain) and torch.equal(h_full, h_plain) and torch.equal(c_full, c_plain)
+    g_full = torch.autograd.grad(full.sum(), [x, *lstm.parameters()])
+    g_plain = torch.autograd.grad(plain.sum(), [x, *lstm.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(g_full, g_plain, strict=True))

@@ -55,9 +55,13 @@ def _step_mask(lengths: Tensor, steps: int, dtype: torch.dtype) -> Tensor:
 
 
 def _time_mean(x: Tensor, mask: Tensor | None) -> Tensor:
-    """Mean of ``x`` ``(B, C, T)`` over the valid steps given by ``mask`` ``(B, 1, T)`` (all if None)."""
+    """Mean of ``x`` ``(B, C, T)`` over the valid steps given by ``mask`` ``(B, 1, T)`` (all if None).
+
+    Without a mask it is the sum over T divided by T, which is what the masked mean gives when
+    every step is valid, to the last bit: full lengths and no lengths give the same numbers.
+    """
     if mask is None:
-        return x.mean(dim=-1)
+        return x.sum(dim=-1) / x.shape[-1]
     return (x * mask).sum(dim=-1) / mask.sum(dim=-1)
 
 
@@ -71,7 +75,12 @@ class _SensorClassifier(ClassifierBase):
     in_channels: int
 
     def _check_input(self, x: Tensor, lengths: Tensor | Sequence[int] | None) -> Tensor | None:
-        """Validate ``x`` ``(B, T, C)`` and return ``lengths`` as an int64 tensor on x's device."""
+        """Validate ``x`` ``(B, T, C)`` and return ``lengths`` as an int64 tensor on x's device.
+
+        Lengths that are all ``T`` (a batch without padding: every batch of an equal-length data
+        set) come back as ``None``: the masks would multiply by ones, and the models give the
+        same numbers without them at a fraction of the work.
+        """
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__} expects sensor series (B, T, C) with C={self.in_channels}; "
@@ -88,6 +97,8 @@ class _SensorClassifier(ClassifierBase):
             )
         if bool((lengths < 1).any()) or bool((lengths > steps).any()):
             raise ValueError(f"lengths must lie in [1, T={steps}]; received {lengths.tolist()}")
+        if bool((lengths == steps).all()):
+            return None
         return lengths.long()
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -101,20 +112,31 @@ class _SensorClassifier(ClassifierBase):
 class _SameConvBlock(nn.Module):
     """Conv1d with 'same' padding (extra pad on the right for even kernels, as Keras) → BN → ReLU.
 
-    The convolution has no bias: BatchNorm's shift replaces it.
+    The convolution has no bias: BatchNorm's shift replaces it. An odd kernel pads symmetrically,
+    inside the convolution, instead of padding a copy of the input first; an even kernel (padded
+    one step more on the right) and a one-channel input keep the copy. (torch reads a ``(B, 1, T)``
+    view of ``(B, T, 1)`` series as channels-last, and the convolution's output would then be laid
+    out so that BatchNorm sums in another order: other last bits.) The ReLU works in place on
+    BatchNorm's output, which BatchNorm's backward does not need.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
         super().__init__()
         left = (kernel_size - 1) // 2
         self.pad = (left, kernel_size - 1 - left)
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, bias=False)
+        symmetric = self.pad[0] == self.pad[1] and in_channels > 1
+        self.conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, padding=left if symmetric else 0, bias=False
+        )
+        self.input_pad = None if symmetric else self.pad
         nn.init.kaiming_uniform_(self.conv.weight, nonlinearity="relu")  # Keras' he_uniform
         self.bn = nn.BatchNorm1d(out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C_in, T)`` → ``(B, C_out, T)``."""
-        return F.relu(self.bn(self.conv(F.pad(x, self.pad))))
+        if self.input_pad is not None:
+            x = F.pad(x, self.input_pad)
+        return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
 class SqueezeExcite1d(nn.Module):
