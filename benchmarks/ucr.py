@@ -37,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -294,30 +295,37 @@ def _ordered(runs: list[dict], key: str, order: list[str]) -> list[str]:
     return [v for v in order if v in present] + sorted(present - set(order))
 
 
-def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[dict]:
-    rows = []
+def _runs_by_pair(
+    runs: list[dict], datasets: list[str], models: list[str]
+) -> Iterator[tuple[str, str, list[dict]]]:
+    """``(dataset, model, its runs sorted by seed)`` for every pair with at least one run, in order."""
     for dataset in datasets:
         for model in models:
             mine = sorted(
                 (r for r in runs if r["dataset"] == dataset and r["model"] == model), key=lambda r: r["seed"]
             )
-            if not mine:
-                continue
-            accs = [r["test_acc"] for r in mine]
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "model": model,
-                    "seeds": [r["seed"] for r in mine],
-                    "test_acc_mean": statistics.mean(accs),
-                    "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                    "test_acc_per_seed": accs,
-                    "fit_s_mean": statistics.mean(r["fit_s"] for r in mine),
-                    "epochs": mine[0]["epochs"],
-                    "parameters": mine[0]["parameters"],
-                    "target": target(dataset),
-                }
-            )
+            if mine:
+                yield dataset, model, mine
+
+
+def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[dict]:
+    rows = []
+    for dataset, model, mine in _runs_by_pair(runs, datasets, models):
+        accs = [r["test_acc"] for r in mine]
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "seeds": [r["seed"] for r in mine],
+                "test_acc_mean": statistics.mean(accs),
+                "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "test_acc_per_seed": accs,
+                "fit_s_mean": statistics.mean(r["fit_s"] for r in mine),
+                "epochs": mine[0]["epochs"],
+                "parameters": mine[0]["parameters"],
+                "target": target(dataset),
+            }
+        )
     return rows
 
 
@@ -366,20 +374,14 @@ def per_seed_table(runs: list[dict], datasets: list[str], models: list[str]) -> 
     """Markdown: every run of each (dataset, model), by seed: test accuracy, best epoch, fit time."""
     header = ["dataset", "model", "seeds", "test acc per seed", "best epoch (of)", "fit s per run"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for dataset in datasets:
-        for model in models:
-            mine = sorted(
-                (r for r in runs if r["dataset"] == dataset and r["model"] == model), key=lambda r: r["seed"]
-            )
-            if not mine:
-                continue
-            cells = [
-                ", ".join(str(r["seed"]) for r in mine),
-                ", ".join(f"{r['test_acc']:.3f}" for r in mine),
-                ", ".join(f"{r['best_epoch']} ({r['epochs']})" for r in mine),
-                ", ".join(f"{r['fit_s']:.0f}" for r in mine),
-            ]
-            lines.append("| " + " | ".join([dataset, model, *cells]) + " |")
+    for dataset, model, mine in _runs_by_pair(runs, datasets, models):
+        cells = [
+            ", ".join(str(r["seed"]) for r in mine),
+            ", ".join(f"{r['test_acc']:.3f}" for r in mine),
+            ", ".join(f"{r['best_epoch']} ({r['epochs']})" for r in mine),
+            ", ".join(f"{r['fit_s']:.0f}" for r in mine),
+        ]
+        lines.append("| " + " | ".join([dataset, model, *cells]) + " |")
     return "\n".join(lines)
 
 
