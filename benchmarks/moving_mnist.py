@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from cnnlstm.data import MovingMNISTDataModule
-from cnnlstm.tasks.forecasting import FrameForecastMetrics
+from cnnlstm.tasks.forecasting import ForecastingTask, FrameForecastMetrics
 
 # Published figures on the standard Moving MNIST (not measured here): OpenSTL (Tan et al. 2023),
 # 200 epochs, their benchmark table; PredRNN (Wang et al. 2017), Table 1 of the paper, which also
@@ -87,24 +87,12 @@ def write_standard_layout(path: Path, num_test: int) -> None:
     np.save(path, np.ascontiguousarray(array))
 
 
-def load_forecaster(path: Path) -> torch.nn.Module:
-    """A ``ForecastingTask`` from a checkpoint, read with ``weights_only`` (nothing unpickled)."""
-    from cnnlstm.tasks import ForecastingTask
-    from cnnlstm.training.checkpoint_io import safe_torch_load
-
-    ckpt = safe_torch_load(path)
-    hp = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}
-    task = ForecastingTask(**hp)
-    task.load_state_dict(ckpt["state_dict"])
-    return task.eval()
-
-
 def score_standard_file(checkpoint: Path, path: Path, batch_size: int = 50) -> dict[str, float]:
     """A checkpoint's metrics on a standard-layout file (frames 1-10 in, 11-20 out)."""
     from cnnlstm.data.moving_mnist_data import read_standard_file
 
     data, _ = read_standard_file(path)  # (N, T, H, W), checked like --data.path
-    task = load_forecaster(checkpoint)
+    task = ForecastingTask.from_checkpoint_file(checkpoint)
     metric = FrameForecastMetrics(horizon=10)
     with torch.no_grad():
         for start in range(0, data.shape[0], batch_size):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from cnnlstm.data import RadarEchoDataModule
+from cnnlstm.tasks.forecasting import ForecastingTask
 from cnnlstm.tasks.nowcasting_metrics import THRESHOLDS, NowcastScores
 
 
@@ -75,17 +76,6 @@ def optical_flow_forecast(inputs: np.ndarray, steps: int) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
-def load_forecaster(path: str) -> torch.nn.Module:
-    from cnnlstm.tasks import ForecastingTask
-    from cnnlstm.training.checkpoint_io import safe_torch_load
-
-    ckpt = safe_torch_load(path)
-    hp = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}
-    task = ForecastingTask(**hp)
-    task.load_state_dict(ckpt["state_dict"])
-    return task.eval()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=16,
     )
     dm.setup("test")
-    model = load_forecaster(args.checkpoint) if args.checkpoint else None
+    model = ForecastingTask.from_checkpoint_file(args.checkpoint) if args.checkpoint else None
     methods = ["persistence", "optical flow"] + (["forecaster"] if model is not None else [])
     metrics = {m: NowcastScores(horizon=args.target, to_rain_rate=rain_rate) for m in methods}
     example: dict[str, np.ndarray] = {}

@@ -220,3 +220,16 @@ def test_copy_last_baseline_needs_inputs_shaped_like_targets():
     task._update_baselines("test", torch.rand(2, 3, 2, 8, 8), torch.rand(2, 2, 1, 8, 8))
     task._finish_baselines("test")
     assert set(task.baselines["test"]) == {"zeros"}
+
+
+def test_a_task_is_rebuilt_from_its_checkpoint_file_without_unpickling(tmp_path):
+    torch.manual_seed(0)
+    task = ForecastingTask(name="convlstm_forecaster_tiny", loss="mse+l1", l1_weight=2.0)
+    path = tmp_path / "task.ckpt"
+    hparams = {**task.hparams, "_instantiator": "cli bookkeeping"}  # private keys are left out
+    torch.save({"hyper_parameters": hparams, "state_dict": task.state_dict()}, path)
+    loaded = ForecastingTask.from_checkpoint_file(path)
+    assert not loaded.training and loaded.hparams["l1_weight"] == 2.0
+    x = torch.rand(2, 3, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, future_frames=2), task.eval()(x, future_frames=2))

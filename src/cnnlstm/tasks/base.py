@@ -7,12 +7,14 @@ A task kind (classification, forecasting, ...) subclasses :class:`BaseTask` and 
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
+from cnnlstm._io import safe_torch_load
 from cnnlstm._validation import check_choice, check_non_negative_float, check_positive_float
 from cnnlstm.models import create_model, shape_kwargs_for
 
@@ -52,6 +54,9 @@ def build_kwargs(
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; training stops and the last good checkpoint stays."""
+
+
+TaskT = TypeVar("TaskT", bound="BaseTask")
 
 
 class BaseTask(pl.LightningModule):
@@ -110,6 +115,19 @@ class BaseTask(pl.LightningModule):
         self.configure_metrics()
 
     # -- to fill in by a task kind ---------------------------------------------------------------
+    @classmethod
+    def from_checkpoint_file(cls: type[TaskT], path: str | Path) -> TaskT:
+        """The task a ``cnnlstm fit`` checkpoint holds, in eval mode, read with ``weights_only``.
+
+        Nothing in the file is unpickled; hyper-parameters whose names start with ``_`` (the
+        CLI's bookkeeping) are not constructor arguments and are left out.
+        """
+        checkpoint = safe_torch_load(path)
+        hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
+        task = cls(**hparams)
+        task.load_state_dict(checkpoint["state_dict"])
+        return task.eval()
+
     def configure_losses(self) -> None:
         """Set ``self.criterion``."""
 
