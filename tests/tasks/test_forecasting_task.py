@@ -233,3 +233,6 @@ def test_a_task_is_rebuilt_from_its_checkpoint_file_without_unpickling(tmp_path)
     x = torch.rand(2, 3, 1, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, future_frames=2), task.eval()(x, future_frames=2))
+    torch.save({"state_dict": task.state_dict()}, tmp_path / "weights_only.ckpt")
+    with pytest.raises(ValueError, match="has no hyper_parameters: it is not a checkpoint written by"):
+        ForecastingTask.from_checkpoint_file(tmp_path / "weights_only.ckpt")

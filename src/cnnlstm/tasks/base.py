@@ -123,6 +123,11 @@ class BaseTask(pl.LightningModule):
         CLI's bookkeeping) are not constructor arguments and are left out.
         """
         checkpoint = safe_torch_load(path)
+        missing = [key for key in ("hyper_parameters", "state_dict") if key not in checkpoint]
+        if missing:
+            raise ValueError(
+                f"{str(path)!r} has no {' or '.join(missing)}: it is not a checkpoint written by `cnnlstm fit`"
+            )
         hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
         task = cls(**hparams)
         task.load_state_dict(checkpoint["state_dict"])
