@@ -13,6 +13,8 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
+from cnnlstm._io import atomic_write
+
 __all__ = ["ResumableCSVLogger"]
 
 
@@ -22,6 +24,27 @@ class _AppendingWriter(ExperimentWriter):
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as f:
                 self.metrics_keys = sorted(next(csv.reader(f), []))
+
+    def save(self) -> None:
+        """Write the history plus the new rows to a temporary file and rename it over ``metrics.csv``.
+
+        Lightning's writer truncates the file and writes it again whenever a new column appears
+        (e.g. the first epoch-level metric); a process killed in between lost every earlier row.
+        Here a kill leaves either the old file or the new one, never a half-written history.
+        """
+        if not self.metrics:
+            return
+        self._record_new_keys()
+        rows: list[dict[str, str]] = []
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+        with atomic_write(self.metrics_file_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.metrics_keys)
+            writer.writeheader()
+            writer.writerows(rows)
+            writer.writerows(self.metrics)
+        self.metrics = []
 
 
 class ResumableCSVLogger(CSVLogger):
