@@ -142,12 +142,18 @@ def plot_curve(points: list[dict[str, float]], baselines: dict[str, dict[str, fl
     plt.close(fig)
 
 
-def run_row(folder: Path) -> tuple[str, dict[str, float], dict]:
+def run_row(folder: Path, num_test: int) -> tuple[str, dict[str, float], dict]:
     summary = json.loads((folder / "summary.json").read_text())
     test = summary.get("test_metrics")
     if not test:
         raise SystemExit(
             f"{folder}/summary.json has no test_metrics; run `cnnlstm test ... --ckpt_path best` first"
+        )
+    tested = (summary.get("test_data") or {}).get("samples")
+    if tested is not None and tested != num_test:
+        raise SystemExit(
+            f"{folder} was tested on {tested} sequences but the baselines use --num_test {num_test}; "
+            "pass the run's --data.num_test so every row scores the same sequences"
         )
     values = {
         k.split("/", 1)[1]: v for k, v in test.items() if k.split("/", 1)[1] in ("mse", "mae", "ssim", "psnr")
@@ -157,15 +163,19 @@ def run_row(folder: Path) -> tuple[str, dict[str, float], dict]:
         "model": summary.get("model"),
         "parameters": summary.get("parameters"),
         "epochs": summary.get("epochs"),
+        "precision": summary.get("precision"),
         "fit_wall_time_s": summary.get("fit_wall_time_s"),
+        "fit_cpu_time_s": summary.get("fit_cpu_time_s"),
         "device": summary.get("device"),
+        "checkpoint": summary.get("test_checkpoint"),
         "per_horizon": summary.get("test_per_horizon"),
     }
-    return (
-        f"{info['preset']} ({info['model']}, {info['epochs']} epochs, {info['fit_wall_time_s']:.0f} s fit)",
-        values,
-        info,
+    cost = (
+        f"{info['fit_cpu_time_s']:.0f} CPU-s fit"
+        if info["fit_cpu_time_s"] is not None
+        else f"{info['fit_wall_time_s']:.0f} s fit"
     )
+    return f"{info['preset']} ({info['model']}, {info['epochs']} epochs, {cost})", values, info
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, dict[str, float | None]]] = []
     details = {}
     for folder in args.runs:
-        label, values, info = run_row(folder)
+        label, values, info = run_row(folder, args.num_test)
         rows.append((label, values))
         details[label] = info
         if args.standard_file is not None:

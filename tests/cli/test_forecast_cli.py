@@ -85,12 +85,22 @@ def test_predrnn_presets_train_with_the_decoupling_loss_logged(preset, tmp_path)
         "--model.init_args.model_kwargs={decoupling: 0.1}",
     ]
     assert (
-        main(["fit", "--config", "movingmnist-predrnn-small", f"--trainer.default_root_dir={root}", *args])
+        main(["fit", "--config", preset, f"--trainer.default_root_dir={root}", *args])
         == 0
     )
     with open(next(root.rglob("metrics.csv"))) as f:
         rows = [r for r in csv.DictReader(f) if r.get("train/auxiliary_loss")]
     assert rows and 0 < float(rows[-1]["train/auxiliary_loss"]) <= 0.1
+
+
+def test_convgru_small_preset_trains_its_model(tmp_path):
+    root = tmp_path / "run"
+    args = [a for a in SMALL if a != "--model.init_args.name=convlstm_single_stack_tiny"]
+    args.append("--model.init_args.name=convgru_forecaster_tiny")
+    common = ["--config", "movingmnist-convgru-small", f"--trainer.default_root_dir={root}", *args]
+    assert main(["fit", *common]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    assert (summary["preset"], summary["model"]) == ("movingmnist-convgru-small", "convgru_forecaster_tiny")
 
 
 def test_nowcasting_preset_fits_and_tests_on_generated_radar_echoes(tmp_path):
