@@ -84,10 +84,7 @@ def test_predrnn_presets_train_with_the_decoupling_loss_logged(preset, tmp_path)
         "--model.init_args.name=predrnn_forecaster_tiny",
         "--model.init_args.model_kwargs={decoupling: 0.1}",
     ]
-    assert (
-        main(["fit", "--config", preset, f"--trainer.default_root_dir={root}", *args])
-        == 0
-    )
+    assert main(["fit", "--config", preset, f"--trainer.default_root_dir={root}", *args]) == 0
     with open(next(root.rglob("metrics.csv"))) as f:
         rows = [r for r in csv.DictReader(f) if r.get("train/auxiliary_loss")]
     assert rows and 0 < float(rows[-1]["train/auxiliary_loss"]) <= 0.1
