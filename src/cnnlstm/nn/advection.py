@@ -94,8 +94,9 @@ class AdvectionHead(nn.Module):
         self.change = nn.Conv2d(self.in_channels, self.channels * self.patch_size**2, kernel_size=1)
         # no change at first: an untrained head advects the previous frame and adds no noise to it
         # (the change's weights still get gradients, and the motion's carry them to the states)
-        nn.init.zeros_(self.change.weight)
-        nn.init.zeros_(self.change.bias)
+        with torch.no_grad():
+            self.change.weight.zero_()
+            self.change.bias.zero_()  # type: ignore[union-attr]  # Conv2d(bias=True) has one
 
     def forward(self, hidden: Tensor, previous: Tensor) -> Tensor:
         p = self.patch_size
