@@ -232,8 +232,8 @@ class ConvLSTMForecaster(_FrameForecaster):
             output convolution's values as they are in training, clipped to [0, 1] in evaluation,
             as OpenSTL's models with an MSE loss: a black pixel can be predicted exactly black,
             which SSIM rewards on mostly black frames), or ``"advection"``: each predicted frame
-            is the previous frame (the last input, then the model's own previous prediction)
-            carried along a motion field that the forecaster's states predict, plus a predicted
+            is the previous frame (the last input, then the model's own previous prediction, or
+            the true frame under teacher forcing, whatever ``forecaster_input``) carried along a motion field that the forecaster's states predict, plus a predicted
             intensity change (:class:`cnnlstm.nn.AdvectionHead`: motion at the states'
             resolution upsampled bilinearly, change at full resolution, semi-Lagrangian bilinear
             sampling, no echo entering from outside), as NowcastNet's evolution network (Zhang et
