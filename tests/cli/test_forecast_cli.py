@@ -100,10 +100,25 @@ def test_convgru_small_preset_trains_its_model(tmp_path):
     assert (summary["preset"], summary["model"]) == ("movingmnist-convgru-small", "convgru_forecaster_tiny")
 
 
-def test_nowcasting_preset_fits_and_tests_on_generated_radar_echoes(tmp_path):
+# the advection preset keeps its encoder-forecaster and its output, at the tiny size
+_ADVECTION = [
+    "--model.init_args.name=convlstm_forecaster_tiny",
+    "--model.init_args.model_kwargs={output: advection}",
+]
+
+
+@pytest.mark.parametrize(
+    ("preset", "extra"), [("nowcasting-convlstm", []), ("nowcasting-convlstm-advection", _ADVECTION)]
+)
+def test_nowcasting_preset_fits_and_tests_on_generated_radar_echoes(preset, extra, tmp_path):
     root = tmp_path / "run"
-    common = ["--config", "nowcasting-convlstm", f"--trainer.default_root_dir={root}", *SMALL]
+    common = ["--config", preset, f"--trainer.default_root_dir={root}", *SMALL, *extra]
     assert main(["fit", *common]) == 0
     assert main(["test", *common, "--ckpt_path", "last"]) == 0
     metrics = json.loads((root / "test_metrics.json").read_text())
     assert {"test/mse", "test/ssim"} <= set(metrics)
+    if extra:
+        from cnnlstm.tasks import ForecastingTask
+
+        model = ForecastingTask.from_checkpoint_file(root / "checkpoints" / "last.ckpt").model
+        assert model.output_activation == "advection"

@@ -57,12 +57,13 @@ def test_data_module_windows_and_fixed_test_split():
     np.testing.assert_array_equal(dm.test_dataset[0][1].numpy(), other.test_dataset[0][1].numpy())
 
 
-def test_nowcasting_preset_balances_the_loss_at_hko7_rain_rates():
+@pytest.mark.parametrize("name", ["nowcasting-convlstm", "nowcasting-convlstm-advection"])
+def test_nowcasting_preset_balances_the_loss_at_hko7_rain_rates(name):
     import yaml
 
     from cnnlstm.tasks.nowcasting_metrics import BALANCE_EDGES
 
-    preset = Path(cnnlstm.__file__).parent / "presets" / "nowcasting-convlstm.yaml"
+    preset = Path(cnnlstm.__file__).parent / "presets" / f"{name}.yaml"
     args = yaml.safe_load(preset.read_text())["model"]["init_args"]
     expected = [rain_rate_to_pixel(r) / 255 for r in BALANCE_EDGES]  # 2, 5, 10, 30 mm/h
     np.testing.assert_allclose(args["balance_edges"], expected, atol=5e-5)

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from cnnlstm._validation import check_choice, check_positive_int, check_probability
 from cnnlstm.models._registry import register_model, with_defaults
-from cnnlstm.nn import ConvLSTM
+from cnnlstm.nn import AdvectionHead, ConvLSTM
 
 __all__ = ["OUTPUTS", "ConvLSTMForecaster", "ConvLSTMSingleStack", "NextFrameForecaster"]
 
@@ -69,9 +69,10 @@ class _FrameForecaster(nn.Module):
         patch_size: int,
         future_frames: int,
         output: str = "sigmoid",
+        outputs: Sequence[str] = OUTPUTS,
     ) -> None:
         super().__init__()
-        self.output_activation = check_choice("output", output, OUTPUTS)
+        self.output_activation = check_choice("output", output, tuple(outputs))
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.patch_size = check_positive_int("patch_size", patch_size)
         self.future_frames = check_positive_int("future_frames", future_frames)
@@ -82,7 +83,8 @@ class _FrameForecaster(nn.Module):
         self.kernels = list(kernel_size) if isinstance(kernel_size, Sequence) else kernel_size
 
     def activate(self, raw: Tensor) -> Tensor:
-        """Output frames from the output convolution's ``raw`` values (see ``output``)."""
+        """Output frames from the output layer's ``raw`` values (see ``output``): a sigmoid, or
+        the values as they are in training and clipped to [0, 1] in evaluation."""
         if self.output_activation == "sigmoid":
             return torch.sigmoid(raw)
         return raw if self.training else raw.clamp(0.0, 1.0)
@@ -229,12 +231,23 @@ class ConvLSTMForecaster(_FrameForecaster):
         output: ``"sigmoid"`` (frames in (0, 1), for the per-pixel BCE loss) or ``"linear"`` (the
             output convolution's values as they are in training, clipped to [0, 1] in evaluation,
             as OpenSTL's models with an MSE loss: a black pixel can be predicted exactly black,
-            which SSIM rewards on mostly black frames).
+            which SSIM rewards on mostly black frames), or ``"advection"``: each predicted frame
+            is the previous frame (the last input, then the model's own previous prediction, or
+            the true frame under teacher forcing, whatever ``forecaster_input``) carried along a motion field that the forecaster's states predict, plus a predicted
+            intensity change (:class:`cnnlstm.nn.AdvectionHead`: motion at the states'
+            resolution upsampled bilinearly, change at full resolution, semi-Lagrangian bilinear
+            sampling, no echo entering from outside), as NowcastNet's evolution network (Zhang et
+            al. 2023); values as they are in training and clipped to [0, 1] in evaluation, as
+            ``"linear"``. Full-resolution detail is carried rather than redrawn through the
+            patches, so the first frames are as sharp as the input wherever the motion is right.
 
     Example:
         >>> model = ConvLSTMForecaster(in_channels=1, hidden_channels=(16, 16), patch_size=4)
         >>> model(torch.rand(2, 10, 1, 64, 64), future_frames=12).shape
         torch.Size([2, 12, 1, 64, 64])
+        >>> advect = ConvLSTMForecaster(in_channels=3, hidden_channels=(8,), patch_size=4, output="advection")
+        >>> advect(torch.rand(2, 5, 3, 32, 32), future_frames=4).shape
+        torch.Size([2, 4, 3, 32, 32])
     """
 
     def __init__(
@@ -259,6 +272,7 @@ class ConvLSTMForecaster(_FrameForecaster):
             patch_size=patch_size,
             future_frames=future_frames,
             output=output,
+            outputs=(*OUTPUTS, "advection"),
         )
         self.forecaster_input = check_choice("forecaster_input", forecaster_input, ("prediction", "none"))
         hidden = self.hidden_channels
@@ -267,7 +281,13 @@ class ConvLSTMForecaster(_FrameForecaster):
         )
         self.encoder = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
         self.forecaster = ConvLSTM(self.patched_channels, hidden, self.kernels, **options)
-        self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
+        self.output: nn.Module
+        if self.output_activation == "advection":
+            self.output = AdvectionHead(
+                in_channels=sum(hidden), channels=self.in_channels, patch_size=self.patch_size
+            )
+        else:
+            self.output = nn.Conv2d(sum(hidden), self.patched_channels, kernel_size=1)
         self.num_features = sum(hidden)
 
     @property
@@ -293,17 +313,26 @@ class ConvLSTMForecaster(_FrameForecaster):
         teacher_forcing: float = 0.0,
     ) -> Tensor:
         """Patched predictions ``(B, steps, C·p², h, w)`` of the forecaster stack started from the
-        encoder's ``states``, after the last patched input ``frame`` ``(B, C·p², h, w)``."""
-        if self.forecaster_input == "none":
-            frame = torch.zeros_like(frame)
+        encoder's ``states``, after the last patched input ``frame`` ``(B, C·p², h, w)``.
+
+        With ``output="advection"`` each prediction is the previous frame (``frame``, then the
+        previous prediction, or the true frame under teacher forcing) advected, whatever the
+        forecaster reads."""
+        feed = torch.zeros_like(frame) if self.forecaster_input == "none" else frame
         outputs = []
         for step in range(steps):
-            _, states = self.forecaster(frame[:, None], states)
+            _, states = self.forecaster(feed[:, None], states)
             hidden = torch.cat([h for h, _ in states], dim=1)  # (B, sum(hidden), h, w)
-            prediction = self.activate(self.output(hidden))
+            if self.output_activation == "advection":
+                previous = self.unpatch(frame[:, None])[:, 0]  # (B, C, H, W), exact: a permutation
+                prediction = self.activate(self.patch(self.output(hidden, previous)[:, None])[:, 0])
+            else:
+                prediction = self.activate(self.output(hidden))
             outputs.append(prediction)
-            if self.forecaster_input == "prediction":
+            if self.forecaster_input == "prediction" or self.output_activation == "advection":
                 frame = self._next_input(prediction, targets, step, teacher_forcing)
+            if self.forecaster_input == "prediction":
+                feed = frame
         return torch.stack(outputs, dim=1)
 
 
