@@ -654,7 +654,8 @@ class UCRDataModule(BaseDataModule):
             "channels": int(data["channels"]),
             "lengths": lengths,
             "padded_length": int(data["t_max"]),
-            "padding": self._padding_rule(),
+            "padding": self._padding_rule()
+            + ("; each batch is cut to its longest series" if data["variable"] else ""),
             "classes": list(data["classes"]),
             "class_counts": counts,
             "val_fraction": self.val_fraction,
