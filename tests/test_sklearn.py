@@ -134,3 +134,17 @@ def test_unknown_model_is_a_clear_error():
     X, y = _toy(n=8)
     with pytest.raises(ValueError, match="time-series classifier; received 'lrcn_tiny'"):
         TimeSeriesClassifier(model="lrcn_tiny").fit(X, y)
+
+
+def test_series_normalisation_predicts_from_each_series_own_scale():
+    # normalize="series": every case is z-normalised over its own steps, in fit and in predict, so
+    # a case scaled and shifted gets the probabilities of the case itself.
+    X, y = _toy(n=8)
+    cases = [X[i, :, : 24 - (i % 3)] for i in range(8)]
+    clf = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=3, normalize="series", random_state=0)
+    clf.fit(cases, y)
+    np.testing.assert_allclose(
+        clf.predict_proba([1e4 * cases[1] + 7.0]), clf.predict_proba(cases[1:2]), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="normalize must be true, false or one of"):
+        TimeSeriesClassifier(model="lstm_fcn_tiny", normalize="global").fit(X, y)

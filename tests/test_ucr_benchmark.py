@@ -117,6 +117,39 @@ def test_runs_merge_into_the_json_and_are_not_run_twice(bench, tmp_path, monkeyp
     assert [(r["seed"], r["test_acc"]) for r in _rows(out)] == [(4, 0.9)]  # --fresh starts anew
 
 
+def test_runs_of_unequal_length_sets_before_the_padding_rule_are_of_other_settings(
+    bench, tmp_path, monkeypatch
+):
+    # BatchNorm over valid steps and batches cut to their longest series change the training of
+    # padded sets only: earlier JapaneseVowels runs are kept but run again, GunPoint's still count.
+    out = tmp_path / "ucr.json"
+    common = {"model": "lstm_fcn", "seed": 0, "test_acc": 0.9, "fit_s": 5.0, "epochs": 3, "best_epoch": 1}
+    common |= {"parameters": 10, "recipe": bench.RECIPE, "max_steps_override": None, "extra": []}
+    before = [{**common, "dataset": name} for name in ("GunPoint", "JapaneseVowels")]
+    out.write_text(json.dumps({"runs": before}))
+    calls: list = []
+    monkeypatch.setattr(bench, "_run_one", _fake_run(bench, calls))
+    argv = [
+        "--json",
+        str(out),
+        "--datasets",
+        "GunPoint",
+        "JapaneseVowels",
+        "--models",
+        "lstm_fcn",
+        "--seeds",
+        "0",
+    ]
+    assert bench.main(argv) == 0
+    assert calls == [("JapaneseVowels", "lstm_fcn", 0)]
+    rows = {(r["dataset"], r["padding"]) for r in _rows(out)}
+    assert rows == {
+        ("GunPoint", bench.PADDING),
+        ("JapaneseVowels", bench.PADDING_BEFORE),
+        ("JapaneseVowels", bench.PADDING),
+    }
+
+
 def test_a_file_that_is_not_a_results_json_is_refused_not_overwritten(bench, tmp_path):
     out = tmp_path / "ucr.json"
     out.write_text("[1, 2]")

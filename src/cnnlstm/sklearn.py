@@ -60,9 +60,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_or_1d, validate_data
 
-from cnnlstm._validation import check_bool, check_non_negative_float, check_positive_float, check_positive_int
+from cnnlstm._validation import check_non_negative_float, check_positive_float, check_positive_int
 from cnnlstm.data.series_arrays import SeriesArrayDataModule
-from cnnlstm.data.timeseries import normalize_padded
+from cnnlstm.data.timeseries import check_normalization, standardize
 from cnnlstm.models import list_models, model_info
 from cnnlstm.tasks import ClassificationTask
 
@@ -167,7 +167,9 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         batch_size: cases per update (at most the number of cases).
         lr: AdamW learning rate (cosine schedule to 0 over ``max_steps``).
         weight_decay: AdamW weight decay.
-        normalize: standardise each channel with the mean and std of the training series.
+        normalize: standardise each channel with the mean and std of the training series (True
+            or ``"channel"``), z-normalise each series and channel over its own steps
+            (``"series"``), or neither (False or ``"none"``).
         random_state: seed of the initialisation, the batch order and dropout (None: drawn from
             numpy's global generator, as scikit-learn does).
         verbose: show Lightning's progress bar and messages.
@@ -185,7 +187,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
-        normalize: bool = True,
+        normalize: bool | str = True,
         random_state: int | np.random.RandomState | None = None,
         verbose: bool = False,
         accelerator: str = "cpu",
@@ -254,7 +256,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         check_positive_int("batch_size", self.batch_size)
         check_positive_float("lr", self.lr)
         check_non_negative_float("weight_decay", self.weight_decay)
-        check_bool("normalize", self.normalize)
+        check_normalization(self.normalize)
         if self.model_name not in list_models() or model_info(self.model_name).modality != "sensor":
             sensor = list_models(task="classification")
             raise ValueError(
@@ -340,7 +342,10 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities ``(n_cases, n_classes)``, columns in the order of :attr:`classes_`."""
         check_is_fitted(self, "task_")
         x, lengths = self._series(X, reset=False)
-        inputs = torch.from_numpy(normalize_padded(x, lengths, self.channel_mean_, self.channel_std_))
+        normalization = check_normalization(self.normalize)
+        inputs = torch.from_numpy(
+            standardize(x, lengths, normalization, self.channel_mean_, self.channel_std_)
+        )
         steps = torch.from_numpy(lengths)
         out = []
         with torch.no_grad():
@@ -370,7 +375,7 @@ class TimeSeriesClassifier(_SeriesNetworkClassifier):
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
-        normalize: bool = True,
+        normalize: bool | str = True,
         random_state: int | np.random.RandomState | None = None,
         verbose: bool = False,
         accelerator: str = "cpu",

@@ -307,3 +307,84 @@ def test_same_conv_block_is_the_padded_valid_convolution_to_the_bit(channels, ke
         torch.autograd.grad(got.sum(), params), torch.autograd.grad(want.sum(), params), strict=True
     ):
         assert torch.equal(g, w)
+
+
+# --- padding in training: BatchNorm over valid steps, batches cut to their longest series -------
+
+
+def _padded(series: list[torch.Tensor], steps: int, fill: float) -> torch.Tensor:
+    batch = torch.full((len(series), steps, series[0].shape[1]), fill)
+    for i, s in enumerate(series):
+        batch[i, : len(s)] = s
+    return batch
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_padding_changes_no_training_update(name):
+    # In train mode BatchNorm's batch statistics count valid steps only: a batch cut to its longest
+    # series, or padded further with garbage, gives the same logits, gradients and running
+    # statistics (dropout off, so that only padding differs).
+    lengths = torch.tensor([24, 19, 21, 17])
+    series = [
+        torch.randn(int(n), 3, generator=torch.Generator().manual_seed(i)) for i, n in enumerate(lengths)
+    ]
+    results = []
+    for steps, fill in ((24, 0.0), (32, 7.0)):
+        torch.manual_seed(0)
+        model = create_model(name, num_classes=3, dropout=0.0).train()
+        logits = model(_padded(series, steps, fill), lengths=lengths)
+        grads = torch.autograd.grad((logits**2).sum(), list(model.parameters()), allow_unused=True)
+        buffers = [b.clone() for b in model.buffers()]
+        results.append((logits, grads, buffers))
+    (a, grads_a, buf_a), (b, grads_b, buf_b) = results
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for ga, gb in zip(grads_a, grads_b, strict=True):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-5)
+    for x, y in zip(buf_a, buf_b, strict=True):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_a_series_logits_depend_neither_on_its_padding_nor_on_its_batch(name):
+    # Eval mode after a few training updates on padded batches: each series gets the logits it
+    # gets alone and unpadded, in any batch.
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    lengths = torch.tensor([30, 18, 25, 20, 32, 17])
+    series = [torch.randn(int(n), 3) for n in lengths]
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(_padded(series, 32, 0.0), lengths=lengths).square().mean().backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        alone = torch.cat([model(s[None]) for s in series])
+        whole = model(_padded(series, 32, -4.0), lengths=lengths)
+        pairs = torch.cat(
+            [model(_padded(series[i : i + 2], 32, 3.0), lengths=lengths[i : i + 2]) for i in range(0, 6, 2)]
+        )
+    torch.testing.assert_close(whole, alone, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(pairs, alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["deepconvlstm_tiny", "cnn_bilstm_tiny"])
+@pytest.mark.parametrize("training", [True, False])
+def test_a_batch_cut_below_the_receptive_field_is_padded_back(name, training):
+    # A data module that cuts batches to their longest series can give fewer steps than the valid
+    # convolutions (DeepConvLSTM: 17) or the poolings (CNN-BiLSTM: 4) need; with lengths, the
+    # model pads the batch back with zeros and gives what the longer padding gave.
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3, dropout=0.0).train(training)
+    lengths = torch.tensor([3, 2])
+    series = [torch.randn(3, 3), torch.randn(2, 3)]
+    with torch.no_grad():
+        torch.manual_seed(1)
+        cut = model(_padded(series, 3, 0.0), lengths=lengths)
+        torch.manual_seed(1)
+        long = model(_padded(series, 24, 0.0), lengths=lengths)
+    torch.testing.assert_close(cut, long, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="T >= "):
+        model(_padded(series, 3, 0.0))  # without lengths the series are the caller's: too short

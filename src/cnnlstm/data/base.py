@@ -8,7 +8,7 @@ e.g. ``(T, C, H, W)``), which the CLI passes to the task so the model is built t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning.pytorch as pl
@@ -136,6 +136,14 @@ class BaseDataModule(pl.LightningDataModule):
             predict = self.make_predict_dataset()
             self.predict_dataset = self.test_dataset if predict is None else predict
 
+    def batch_collate(self) -> Callable[[list[Any]], Any] | None:
+        """The loaders' ``collate_fn``; None (the default) is torch's default collate.
+
+        Data of zero-padded series return :func:`~cnnlstm.data.padded_batches.collate_trimmed`,
+        which cuts every batch to its longest series.
+        """
+        return None
+
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
         dataset = getattr(self, f"{split}_dataset")
         if dataset is None:
@@ -147,6 +155,9 @@ class BaseDataModule(pl.LightningDataModule):
         )
         if shuffle:
             kwargs["sampler"] = EpochSeededSampler(dataset, seed=self.seed)
+        collate = self.batch_collate()
+        if collate is not None:
+            kwargs["collate_fn"] = collate
         return DataLoader(dataset, **kwargs)
 
     def train_dataloader(self) -> DataLoader:

@@ -9,15 +9,22 @@ zero) and the same stratified validation split, so the same task and models trai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from cnnlstm._validation import InputError, check_bool, check_fraction
+from cnnlstm._validation import InputError, check_fraction
 from cnnlstm.data.base import BaseDataModule
-from cnnlstm.data.timeseries import SequenceDataset, channel_stats, normalize_padded, stratified_split
+from cnnlstm.data.padded_batches import collate_trimmed
+from cnnlstm.data.timeseries import (
+    SequenceDataset,
+    channel_stats,
+    check_normalization,
+    standardize,
+    stratified_split,
+)
 
 __all__ = ["SeriesArrayDataModule"]
 
@@ -31,7 +38,10 @@ class SeriesArrayDataModule(BaseDataModule):
         lengths: int ``(N,)`` real steps per series; ``None`` means all ``T``.
         class_names: the name of each class index.
         val_fraction: fraction of every class held out for validation (``0``: none).
-        normalize: standardise each channel with the training part's mean and std.
+        normalize: ``True`` or ``"channel"``: standardise each channel with the training part's
+            mean and std; ``"series"``: z-normalise each series and channel over its own real
+            steps; ``False`` or ``"none"``: as given (see
+            :class:`~cnnlstm.data.timeseries.UCRDataModule`).
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
 
     Example:
@@ -53,7 +63,7 @@ class SeriesArrayDataModule(BaseDataModule):
         class_names: Sequence[str],
         lengths: np.ndarray | None = None,
         val_fraction: float = 0.0,
-        normalize: bool = True,
+        normalize: bool | str = True,
         batch_size: int = 16,
         num_workers: int = 0,
         seed: int = 0,
@@ -77,10 +87,11 @@ class SeriesArrayDataModule(BaseDataModule):
                 field="y",
             )
         self.val_fraction = check_fraction("val_fraction", val_fraction)
-        self.normalize = check_bool("normalize", normalize)
+        self.normalization = check_normalization(normalize)
+        self.normalize = normalize
         self._class_names = [str(c) for c in class_names]
         keep, val = stratified_split(y, self.val_fraction, self.seed)
-        if self.normalize:
+        if self.normalization == "channel":
             mean, std = channel_stats(x[keep], lengths[keep])
         else:
             mean, std = np.zeros(x.shape[2]), np.ones(x.shape[2])
@@ -89,15 +100,20 @@ class SeriesArrayDataModule(BaseDataModule):
         self._splits = {"train": keep, "val": val, "test": np.arange(len(x))}
 
     def transform(self, x: np.ndarray, lengths: np.ndarray | None = None) -> torch.Tensor:
-        """``x (N, T, C)`` normalised with the training statistics, float32; padding stays zero."""
+        """``x (N, T, C)`` normalised as ``normalize`` says (the training statistics, or each
+        series' own), float32; padding stays zero."""
         x = np.asarray(x, dtype=np.float64)
         lengths = np.full(len(x), x.shape[1]) if lengths is None else np.asarray(lengths)
-        return torch.from_numpy(normalize_padded(x, lengths, self.mean, self.std))
+        return torch.from_numpy(standardize(x, lengths, self.normalization, self.mean, self.std))
 
     def make_dataset(self, split: str) -> SequenceDataset:
         index = self._splits[split]
         x = self.transform(self._x[index], self._lengths[index])
         return SequenceDataset(x, torch.from_numpy(self._y[index]), torch.from_numpy(self._lengths[index]))
+
+    def batch_collate(self) -> Callable[[list[Any]], Any] | None:
+        """Series of unequal lengths: every batch cut to its longest series; equal: the default."""
+        return collate_trimmed if bool((self._lengths != self._x.shape[1]).any()) else None
 
     @property
     def num_classes(self) -> int:
@@ -121,6 +137,7 @@ class SeriesArrayDataModule(BaseDataModule):
             "classes": self.class_names,
             "val_fraction": self.val_fraction,
             "normalize": self.normalize,
+            "normalization": self.normalization,
         }
 
     def preprocessing(self) -> dict[str, Any]:

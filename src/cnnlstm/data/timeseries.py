@@ -11,8 +11,10 @@ files given as ``path`` (read by :mod:`cnnlstm.data.timeseries_files`). Every sa
 * ``length`` — int64, the number of real time steps in ``x``.
 
 Unequal-length datasets (JapaneseVowels, PLAID) are zero-padded at the end to the longest series
-of the dataset, train and test together, so every batch has the same ``T``; ``length`` says where
-the real data stops and no series is ever cut. Equal-length datasets return ``length == T``.
+of the dataset, train and test together; ``length`` says where the real data stops and no series
+is ever cut. The loaders then cut each batch to its longest series
+(:func:`~cnnlstm.data.padded_batches.collate_trimmed`), so batches differ in ``T``. Equal-length
+datasets return ``length == T`` and batches of the one ``T``.
 
 :class:`SequenceDataset` and the helpers for labels and per-channel statistics are shared with
 :mod:`cnnlstm.data.sensor`.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from cnnlstm._validation import InputError, check_bool, check_fraction
+from cnnlstm._validation import InputError, check_fraction
 from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.padded_batches import collate_trimmed
 from cnnlstm.data.timeseries_files import dataset_name_of, find_pair, read_archive_file
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
@@ -135,10 +138,72 @@ def channel_stats(
 
 
 def normalize_padded(x: np.ndarray, lengths: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` on the real steps of ``x (N, T, C)``; padding stays exactly zero."""
+    """``(x - mean) / std`` on the real steps of ``x (N, T, C)``; padding stays exactly zero.
+
+    ``mean`` and ``std`` are ``(C,)`` (one per channel) or ``(N, 1, C)`` (one per series and channel).
+    """
     out = ((x - mean) / std).astype(np.float32)
     out[np.arange(x.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = 0.0
     return out
+
+
+NORMALIZATIONS = ("channel", "series", "none")
+
+
+def check_normalization(value: Any) -> str:
+    """``normalize`` as one of :data:`NORMALIZATIONS`; ``True`` is ``"channel"``, ``False`` is ``"none"``.
+
+    Example:
+        >>> check_normalization(True), check_normalization("series"), check_normalization(False)
+        ('channel', 'series', 'none')
+    """
+    if value is True or value is False:
+        return "channel" if value else "none"
+    if value not in NORMALIZATIONS:
+        raise InputError(
+            f"normalize must be true, false or one of {list(NORMALIZATIONS)}; received normalize={value!r}",
+            field="normalize",
+        )
+    return str(value)
+
+
+def series_stats(x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each series' and channel's mean and std over its real steps: two ``(N, 1, C)`` arrays.
+
+    As :func:`channel_stats` per series: padding excluded, float64 on values scaled by their
+    largest magnitude, and a constant channel gets std 1 (it becomes zeros, not a division by zero).
+
+    Example:
+        >>> x = np.array([[[1.0], [3.0], [0.0]], [[4.0], [4.0], [4.0]]])
+        >>> mean, std = series_stats(x, np.array([2, 3]))
+        >>> mean.ravel().tolist(), std.ravel().tolist()
+        ([2.0, 4.0], [1.0, 1.0])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    valid = (np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None])[..., None]  # (N, T, 1)
+    scale = np.abs(np.where(valid, x, 0.0)).max(axis=1, keepdims=True)  # (N, 1, C)
+    scale[scale == 0] = 1.0
+    scaled = np.where(valid, x / scale, 0.0)
+    count = valid.sum(axis=1, keepdims=True)
+    mean = scaled.sum(axis=1, keepdims=True) / count
+    var = (np.where(valid, scaled - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / count
+    std = np.sqrt(var) * scale
+    std[std < 1e-8] = 1.0
+    return mean * scale, std
+
+
+def standardize(
+    x: np.ndarray, lengths: np.ndarray, normalization: str, mean: np.ndarray, std: np.ndarray
+) -> np.ndarray:
+    """``x (N, T, C)`` normalised as ``normalization`` says, float32, padding kept at zero.
+
+    ``"channel"`` and ``"none"`` apply the given per-channel ``mean`` and ``std`` (the training
+    statistics, or zeros and ones); ``"series"`` z-normalises each series and channel over its
+    own real steps (the UCR archive's convention), whatever ``mean`` and ``std`` are.
+    """
+    if normalization == "series":
+        mean, std = series_stats(x, lengths)
+    return normalize_padded(x, lengths, mean, std)
 
 
 def _close_names(name: str, choices: Sequence[str]) -> list[str]:
@@ -355,7 +420,11 @@ class UCRDataModule(BaseDataModule):
         test_path: the test file, when it is not the ``_TEST`` file beside ``path``.
         val_fraction: fraction of every class of TRAIN held out for validation, in ``[0, 1)``;
             ``0`` gives an empty validation set (Lightning then skips validation).
-        normalize: standardise channels with training statistics.
+        normalize: ``True`` or ``"channel"``: standardise each channel with the training part's
+            mean and std (real steps only); ``"series"``: z-normalise each series and channel over
+            its own real steps, as the UCR archive's series are (for data whose series differ in
+            scale by orders of magnitude, such as PLAID's currents; the level and scale of each
+            series are then lost); ``False`` or ``"none"``: the values as read.
         predict_path: series to classify instead of the test split: a ``.npy`` of ``(N, T, C)``,
             ``(T, C)`` or ``(T,)``, or a ``.csv`` of one series (rows = time steps, columns =
             channels). Series are padded to ``T_max`` (never cut: a longer series is an error;
@@ -380,7 +449,7 @@ class UCRDataModule(BaseDataModule):
         path: str | Path | None = None,
         test_path: str | Path | None = None,
         val_fraction: float = 0.2,
-        normalize: bool = True,
+        normalize: bool | str = True,
         predict_path: str | Path | None = None,
         batch_size: int = 32,
         num_workers: int = 0,
@@ -403,7 +472,8 @@ class UCRDataModule(BaseDataModule):
             self.dataset_name = _check_name(name)
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
-        self.normalize = check_bool("normalize", normalize)
+        self.normalization = check_normalization(normalize)
+        self.normalize = normalize
         self.predict_path = Path(predict_path) if predict_path is not None else None
         if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
             raise InputError(
@@ -439,7 +509,7 @@ class UCRDataModule(BaseDataModule):
         train_y = np.asarray([index[label] for label in train_labels], dtype=np.int64)
         test_y = np.asarray([index[label] for label in test_labels], dtype=np.int64)
         keep, val = stratified_split(train_y, self.val_fraction, self.seed)
-        if self.normalize:
+        if self.normalization == "channel":
             mean, std = channel_stats(train_x[keep], train_len[keep])
         else:
             mean, std = np.zeros(train_x.shape[2]), np.ones(train_x.shape[2])
@@ -460,7 +530,7 @@ class UCRDataModule(BaseDataModule):
 
     def _dataset(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> SequenceDataset:
         data = self._load()
-        x = normalize_padded(x, lengths, data["mean"], data["std"])
+        x = standardize(x, lengths, self.normalization, data["mean"], data["std"])
         return SequenceDataset(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(lengths))
 
     def _predict_file_dataset(self, path: Path) -> SequenceDataset:
@@ -511,6 +581,10 @@ class UCRDataModule(BaseDataModule):
     def make_predict_dataset(self) -> SequenceDataset | None:
         return None if self.predict_path is None else self._predict_file_dataset(self.predict_path)
 
+    def batch_collate(self) -> Callable[[list[Any]], Any] | None:
+        """Unequal-length sets: every batch cut to its longest series; equal-length: the default."""
+        return collate_trimmed if self.is_variable_length else None
+
     # -- description ---------------------------------------------------------------------------------
     @property
     def num_classes(self) -> int:
@@ -539,12 +613,12 @@ class UCRDataModule(BaseDataModule):
 
     @property
     def channel_mean(self) -> Tensor:
-        """Per-channel mean used for normalisation (zeros when ``normalize=False``)."""
+        """Per-channel mean used for normalisation (zeros unless ``normalization == "channel"``)."""
         return torch.from_numpy(self._load()["mean"])
 
     @property
     def channel_std(self) -> Tensor:
-        """Per-channel std used for normalisation (ones when ``normalize=False``)."""
+        """Per-channel std used for normalisation (ones unless ``normalization == "channel"``)."""
         return torch.from_numpy(self._load()["std"])
 
     def _padding_rule(self) -> str:
@@ -580,7 +654,8 @@ class UCRDataModule(BaseDataModule):
             "channels": int(data["channels"]),
             "lengths": lengths,
             "padded_length": int(data["t_max"]),
-            "padding": self._padding_rule(),
+            "padding": self._padding_rule()
+            + ("; each batch is cut to its longest series" if data["variable"] else ""),
             "classes": list(data["classes"]),
             "class_counts": counts,
             "val_fraction": self.val_fraction,
@@ -590,13 +665,15 @@ class UCRDataModule(BaseDataModule):
                 else "none: all of TRAIN trains"
             ),
             "normalize": self.normalize,
+            "normalization": self.normalization,
         }
 
     def preprocessing(self) -> dict[str, Any]:
         """What turns a series ``(T, C)`` into one model input, for an export to carry.
 
-        An input is ``(x - mean) / std`` on its real steps, padded with zeros at the end to
-        ``length`` steps (for unequal-length datasets; ``length`` must match otherwise).
+        An input is ``(x - mean) / std`` on its real steps (with ``normalization == "series"``,
+        the mean and std of the series' own real steps, per channel), padded with zeros at the end
+        to ``length`` steps (for unequal-length datasets; ``length`` must match otherwise).
 
         Example:
             >>> steps = UCRDataModule(name="BasicMotions").preprocessing()
@@ -612,6 +689,7 @@ class UCRDataModule(BaseDataModule):
             "variable_length": bool(data["variable"]),
             "padding": self._padding_rule(),
             "normalize": self.normalize,
+            "normalization": self.normalization,
             "mean": [float(v) for v in data["mean"]],
             "std": [float(v) for v in data["std"]],
             "class_names": list(data["classes"]),

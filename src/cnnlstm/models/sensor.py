@@ -15,8 +15,12 @@ padded at the end. ``forward(x, lengths=None)`` returns logits ``(B, num_classes
 With ``lengths``, what lies past a series' end never reaches its logits (in eval mode): the
 convolutions see zeros there, as they would at the end of the unpadded series, pooling averages
 over valid steps only, and the LSTMs stop at the last valid step. A padded series therefore gets
-the logits it gets alone, unpadded. In train mode BatchNorm's batch statistics include the padded
-steps, an approximation accepted here (the running statistics it learns are used in eval mode).
+the logits it gets alone, unpadded. In train mode too: BatchNorm's batch statistics (and the
+running statistics it learns from them) count the valid steps only
+(:class:`~cnnlstm.nn.MaskedBatchNorm1d`), so padding changes neither the training updates nor
+the model learnt, and a batch may be cut to its longest series (what the UCR data modules do)
+without changing a number beyond rounding. Lengths that are all ``T`` (no padding: every batch of
+an equal-length data set) run the plain, unmasked layers.
 
 ``forward_features(x, lengths=None)`` returns one pooled feature vector per series
 ``(B, num_features)``: pooling needs the lengths, so it happens there, and ``forward_head`` is the
@@ -35,7 +39,7 @@ from torch.nn import functional as F
 from cnnlstm._validation import check_dropout, check_positive_int
 from cnnlstm.models._base import ClassifierBase
 from cnnlstm.models._registry import register_model, with_defaults
-from cnnlstm.nn import LSTM
+from cnnlstm.nn import LSTM, MaskedBatchNorm1d
 
 __all__ = ["CNNBiLSTM", "DeepConvLSTM", "LSTMFCN", "SqueezeExcite1d"]
 
@@ -101,6 +105,18 @@ class _SensorClassifier(ClassifierBase):
             return None
         return lengths.long()
 
+    @staticmethod
+    def _pad_short_batch(x: Tensor, lengths: Tensor | Sequence[int] | None, min_steps: int) -> Tensor:
+        """Zero-pad a batch of padded series (``lengths`` given) that is shorter than ``min_steps``.
+
+        A data module that cuts each batch to its longest series can hand over fewer steps than
+        the model's convolutions need; padded back with zeros, the batch is what the data set's
+        own padding gave. A batch without lengths is the caller's series and is never padded.
+        """
+        if lengths is None or x.dim() != 3 or x.shape[1] >= min_steps:
+            return x
+        return F.pad(x, (0, 0, 0, min_steps - x.shape[1]))
+
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement forward_features")
 
@@ -111,6 +127,9 @@ class _SensorClassifier(ClassifierBase):
 
 class _SameConvBlock(nn.Module):
     """Conv1d with 'same' padding (extra pad on the right for even kernels, as Keras) → BN → ReLU.
+
+    With a valid-step ``mask`` ``(B, 1, T)`` BatchNorm's batch statistics count the valid steps
+    only (:class:`~cnnlstm.nn.MaskedBatchNorm1d`; without one it is ``nn.BatchNorm1d``).
 
     The convolution has no bias: BatchNorm's shift replaces it. An odd kernel pads symmetrically,
     inside the convolution, instead of padding a copy of the input first; an even kernel (padded
@@ -130,13 +149,13 @@ class _SameConvBlock(nn.Module):
         )
         self.input_pad = None if symmetric else self.pad
         nn.init.kaiming_uniform_(self.conv.weight, nonlinearity="relu")  # Keras' he_uniform
-        self.bn = nn.BatchNorm1d(out_channels)
+        self.bn = MaskedBatchNorm1d(num_features=out_channels)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(B, C_in, T)`` → ``(B, C_out, T)``."""
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``(B, C_in, T)`` and an optional valid-step mask ``(B, 1, T)`` → ``(B, C_out, T)``."""
         if self.input_pad is not None:
             x = F.pad(x, self.input_pad)
-        return F.relu(self.bn(self.conv(x)), inplace=True)
+        return F.relu(self.bn(self.conv(x), mask), inplace=True)
 
 
 class SqueezeExcite1d(nn.Module):
@@ -250,6 +269,7 @@ class DeepConvLSTM(_SensorClassifier):
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Series ``(B, T, C)`` → the second LSTM's output at the last (valid) step ``(B, lstm_hidden)``."""
+        x = self._pad_short_batch(x, lengths, self.min_steps)
         lengths = self._check_input(x, lengths)
         steps = x.shape[1]
         if steps < self.min_steps:
@@ -316,8 +336,9 @@ class LSTMFCN(_SensorClassifier):
     (any ``T``, ``lengths`` respected), the usual choice for long multichannel sensor streams.
 
     With ``lengths`` the input past each length is zeroed, every block's output is re-masked so
-    the next convolution sees zeros there (as at the end of an unpadded series), and the SE squeeze
-    and the global pooling average the valid steps only. Both LSTM modes then see exactly what the
+    the next convolution sees zeros there (as at the end of an unpadded series), BatchNorm's batch
+    statistics count the valid steps only, and the SE squeeze and the global pooling average the
+    valid steps only. Both LSTM modes then see exactly what the
     unpadded series gives, so padded and unpadded series get the same logits in eval mode.
 
     Deviations: with ``in_channels=1`` (the univariate setting of the LSTM-FCN paper) and the
@@ -401,7 +422,7 @@ class LSTMFCN(_SensorClassifier):
 
         y = x.transpose(1, 2)  # (B, C, T)
         for i, block in enumerate(self.blocks):
-            y = block(y)
+            y = block(y, mask)
             if mask is not None:
                 y = y * mask  # the next convolution sees zeros past the end
             if i < len(self.se):
@@ -480,6 +501,7 @@ class CNNBiLSTM(_SensorClassifier):
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Series ``(B, T, C)`` → ``[mean over valid steps, last states]`` ``(B, 4 · lstm_hidden)``."""
+        x = self._pad_short_batch(x, lengths, self.min_steps)
         lengths = self._check_input(x, lengths)
         steps = x.shape[1]
         if steps < self.min_steps:
@@ -491,7 +513,7 @@ class CNNBiLSTM(_SensorClassifier):
             x = x * _step_mask(lengths, steps, x.dtype).unsqueeze(-1)
         y = x.transpose(1, 2)  # (B, C, T)
         for block in self.blocks:
-            y = block(y)
+            y = block(y, None if lengths is None else _step_mask(lengths, y.shape[-1], y.dtype).unsqueeze(1))
             if self.pool > 1:
                 y = F.max_pool1d(y, self.pool)  # (B, C', T // pool)
                 if lengths is not None:

@@ -10,6 +10,7 @@ from cnnlstm.nn.convlstm import ConvLSTM, ConvLSTM1d, ConvLSTM3d, ConvLSTMCell
 from cnnlstm.nn.encoders import Conv3dStem, FrameCNN, TemporalConvEncoder
 from cnnlstm.nn.heads import SequenceClassifierHead
 from cnnlstm.nn.lstm import LSTM, LSTMCell
+from cnnlstm.nn.masked_norm import MaskedBatchNorm1d
 from cnnlstm.nn.stlstm import STLSTM, STLSTMCell
 from cnnlstm.nn.time_distributed import TimeDistributed, fold_time, unfold_time
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConvLSTMCell",
     "FrameCNN",
     "LSTMCell",
+    "MaskedBatchNorm1d",
     "STLSTMCell",
     "SequenceClassifierHead",
     "TemporalConvEncoder",

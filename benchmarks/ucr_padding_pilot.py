@@ -1,0 +1,151 @@
+"""Pilot for padded (unequal-length) UCR sets: does the model fit TRAIN, and what stops it?
+
+A short training loop (the archive recipe's optimiser: AdamW lr 1e-3, weight decay 1e-4, batch
+16, a cosine schedule over ``--steps`` updates, the seeded batch order of the data modules) on a
+stratified ``1 - --val-fraction`` part of the archive's TRAIN split; it reports the accuracy on
+that part (eval mode: does the model fit?) and on the held-out part of TRAIN. The test split is
+never read. Each factor that padding or scale could touch is switched separately:
+
+* ``--norm channel`` (the data modules' per-channel statistics over the training part) or
+  ``--norm series`` (each series and channel z-normalised over its own real steps);
+* ``--trim``: every batch cut to its longest series (otherwise padded to the set's longest);
+* whatever BatchNorm the ``cnnlstm`` on ``PYTHONPATH`` has: run it once with the code before the
+  fix (``git archive <commit> src | tar -x -C /tmp/base``; ``PYTHONPATH=/tmp/base/src``) and once
+  with the current code to compare BatchNorm over padding with BatchNorm over real steps only.
+
+    OMP_NUM_THREADS=1 python benchmarks/ucr_padding_pilot.py --dataset PLAID --steps 250 --norm series
+
+Prints one JSON line per run (and appends it to ``--json`` when given) with the CPU seconds of the
+process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from cnnlstm.data.base import EpochSeededSampler
+from cnnlstm.data.timeseries import UCRDataModule
+from cnnlstm.models import create_model
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def series_znorm(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each series and channel of ``x (N, T, C)`` z-normalised over its real steps; padding stays 0."""
+    mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)[..., None]  # (N, T, 1)
+    count = mask.sum(dim=1, keepdim=True)
+    mean = (x * mask).sum(dim=1, keepdim=True) / count
+    var = (((x - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
+    std = var.sqrt().clamp(min=1e-8)
+    return (x - mean) / std * mask
+
+
+def accuracy(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor, trim: bool
+) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(x), 64):
+            xb, lb = x[start : start + 64], lengths[start : start + 64]
+            if trim:
+                xb = xb[:, : int(lb.max())]
+            correct += int((model(xb, lengths=lb).argmax(-1) == y[start : start + 64]).sum())
+    model.train()
+    return correct / len(x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", default="PLAID")
+    parser.add_argument("--model", default="lstm_fcn")
+    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--norm", choices=["channel", "series"], default="channel")
+    parser.add_argument("--trim", action="store_true")
+    parser.add_argument("--val-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label", default="")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    start = cpu_seconds()
+
+    dm = UCRDataModule(
+        name=args.dataset, val_fraction=args.val_fraction, normalize=args.norm == "channel", batch_size=16
+    )
+    dm.setup("fit")
+    parts = {}
+    for split in ("train", "val"):
+        ds = getattr(dm, f"{split}_dataset")
+        x, y, lengths = ds.x, ds.y, ds.lengths
+        if args.norm == "series":
+            x = series_znorm(x, lengths)
+        parts[split] = (x, y, lengths)
+    x, y, lengths = parts["train"]
+    model = create_model(
+        args.model, num_classes=dm.num_classes, in_channels=dm.input_shape[1], seq_len=dm.input_shape[0]
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
+    sampler = EpochSeededSampler(dm.train_dataset, seed=args.seed)
+    model.train()
+    step, epoch, losses = 0, 0, []
+    while step < args.steps:
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+        for first in range(0, len(order), 16):
+            idx = torch.tensor(order[first : first + 16])
+            xb, yb, lb = x[idx], y[idx], lengths[idx]
+            if args.trim:
+                xb = xb[:, : int(lb.max())]
+            loss = F.cross_entropy(model(xb, lengths=lb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            cosine.step()
+            losses.append(loss.item())
+            step += 1
+            if step >= args.steps:
+                break
+        epoch += 1
+    fit_cpu = cpu_seconds() - start
+    row = dict(
+        label=args.label,
+        dataset=args.dataset,
+        model=args.model,
+        steps=args.steps,
+        norm=args.norm,
+        trim=args.trim,
+        seed=args.seed,
+        cnnlstm=str(Path(sys.modules["cnnlstm"].__file__ or "").parent),
+        last_epoch_train_loss=round(float(np.mean(losses[-max(1, len(order) // 16) :])), 4),
+        fit_acc=round(accuracy(model, *parts["train"], args.trim), 4),
+        heldout_acc=round(accuracy(model, *parts["val"], args.trim), 4),
+        n_fit=len(x),
+        n_heldout=len(parts["val"][0]),
+        fit_cpu_s=round(fit_cpu, 1),
+        cpu_s=round(cpu_seconds() - start, 1),
+    )
+    print(json.dumps(row), flush=True)
+    if args.json is not None:
+        with open(args.json, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
