@@ -44,6 +44,11 @@ from cnnlstm.training.progress import log_learning_rate
 __all__ = ["Seq2SeqTask"]
 
 
+def _rule(rule: dict[str, Any]) -> str:
+    """A placeholder rule in words: ``off`` or ``on, N reserved tokens``."""
+    return "off" if rule.get("off") else f"on, {rule.get('slots')} reserved tokens"
+
+
 class Seq2SeqTask(BaseTask):
     """Translation with a registered ``seq2seq`` model (``conv_lstm_translator``, ``bilstm_translator``).
 
@@ -133,20 +138,20 @@ class Seq2SeqTask(BaseTask):
             self.checkpoint_placeholders = stored["placeholders"] or {"off": True}
 
     def _check_tokenizer(self) -> None:
+        if self.checkpoint_placeholders is not None:  # first: a different rule also changes the tokenizer
+            describe = getattr(getattr(self.trainer, "datamodule", None), "preprocessing", None)
+            rule = ((describe() if callable(describe) else {}) or {}).get("placeholders") or {"off": True}
+            if rule != self.checkpoint_placeholders:
+                raise ValueError(
+                    f"the data's placeholder protection ({_rule(rule)}) differs from the checkpoint's "
+                    f"({_rule(self.checkpoint_placeholders)}); set --data.protect_placeholders and "
+                    "--data.max_placeholders as in the checkpoint's run (its config.yaml)"
+                )
         if self.checkpoint_tokenizer is not None and self.checkpoint_tokenizer != self.tokenizer.to_json():
             raise ValueError(
                 "the data's tokenizer differs from the one this checkpoint was trained with; use the "
                 "training data and tokenizer settings of the checkpoint's run (its config.yaml)"
             )
-        if self.checkpoint_placeholders is not None:
-            describe = getattr(getattr(self.trainer, "datamodule", None), "preprocessing", None)
-            rule = ((describe() if callable(describe) else {}) or {}).get("placeholders") or {"off": True}
-            if rule != self.checkpoint_placeholders:
-                raise ValueError(
-                    f"the data's placeholder protection ({rule}) differs from the checkpoint's "
-                    f"({self.checkpoint_placeholders}); set --data.protect_placeholders and "
-                    "--data.max_placeholders as in the checkpoint's run (its config.yaml)"
-                )
 
     def _restore(self, translation: str, source: str) -> tuple[str, tuple[int, int, int]]:
         """``translation`` with its source's placeholders restored by the data module (when it masks
