@@ -109,7 +109,7 @@ class GLUConvBlock(nn.Module):
         ``Var(x)``, and ``(x + GLU) * sqrt(0.5)`` keeps the block's output at the input's scale
         (within about 10 % per block, ``tests/models/test_translation.py``). PyTorch's default
         (``U(±1/sqrt(fan_in))``, a 12× smaller variance) makes the GLU branch small, and each
-        block then shrinks the signal by about ``sqrt(0.5)``.
+        block then shrinks the signal by about 0.74 (close to ``sqrt(0.5)``).
         """
         fan_in = self.conv.in_channels * self.conv.kernel_size[0]
         nn.init.normal_(self.conv.weight, std=math.sqrt(4.0 * (1.0 - dropout) / fan_in))
