@@ -16,7 +16,12 @@ Corpora:
 * ``software``: the gettext + CLDR corpus built by :func:`cnnlstm.data.text_synth.build_software_corpus`
   from the installed packages (``--software-root`` to reuse a built one), BPE; a ``copy source``
   row (the output is the source) gives chrF a floor, and ``placeholders`` is the share of test
-  outputs keeping every placeholder of their source.
+  outputs keeping every placeholder of their source. Placeholders are masked as reserved tokens
+  and restored after decoding (the data module's default; ``--placeholders off`` for the rows
+  measured before that existed); ``placeholders_dropped`` / ``_invented`` count what the
+  restoration could not match.
+
+``--models`` trains only some of the two (the BiLSTM's size still matches the conv model's).
 
 The two models get the same decoder; the encoders' widths are chosen so that the totals are
 within a few percent (the table prints both counts). Speed: training target tokens per CPU
