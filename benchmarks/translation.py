@@ -16,7 +16,12 @@ Corpora:
 * ``software``: the gettext + CLDR corpus built by :func:`cnnlstm.data.text_synth.build_software_corpus`
   from the installed packages (``--software-root`` to reuse a built one), BPE; a ``copy source``
   row (the output is the source) gives chrF a floor, and ``placeholders`` is the share of test
-  outputs keeping every placeholder of their source.
+  outputs keeping every placeholder of their source. Placeholders are masked as reserved tokens
+  and restored after decoding (the data module's default; ``--placeholders off`` for the rows
+  measured before that existed); ``placeholders_dropped`` / ``_invented`` count what the
+  restoration could not match.
+
+``--models`` trains only some of the two (the BiLSTM's size still matches the conv model's).
 
 The two models get the same decoder; the encoders' widths are chosen so that the totals are
 within a few percent (the table prints both counts). Speed: training target tokens per CPU
@@ -49,6 +54,7 @@ from torch import nn
 
 from cnnlstm import create_model
 from cnnlstm.data.text import ParallelTextDataModule
+from cnnlstm.data.text_placeholders import PLACEHOLDER
 from cnnlstm.data.text_synth import NumbersDataModule, build_software_corpus
 from cnnlstm.models.decoding import beam_search, greedy_decode
 from cnnlstm.models.translation import PAD
@@ -104,6 +110,7 @@ def make_data(
             target_lang="de",
             tokenizer="bpe",
             vocab_size=args.vocab_size,
+            protect_placeholders=args.placeholders == "protect",
             max_source_tokens=96,
             max_target_tokens=96,
             batch_size=32,
@@ -152,9 +159,16 @@ def train(model: nn.Module, dm: ParallelTextDataModule, budget: float, seed: int
 
 
 def translate(
-    model: nn.Module, dm: ParallelTextDataModule, dataset: Any, *, beam: int, limit: int | None = None
+    model: nn.Module,
+    dm: ParallelTextDataModule,
+    dataset: Any,
+    *,
+    beam: int,
+    limit: int | None = None,
+    issues: dict[str, int] | None = None,
 ) -> tuple[list[str], float]:
-    """Hypotheses for the first ``limit`` test pairs, and sentences per CPU second."""
+    """Hypotheses for the first ``limit`` test pairs (placeholders restored by the data module where
+    it masks them: :func:`restored`), and sentences per CPU second (decoding only)."""
     from cnnlstm.data.text import collate_pairs
 
     model.eval()
@@ -170,23 +184,37 @@ def translate(
             tokens = greedy_decode(model, source).tokens  # type: ignore[arg-type]
         used += time.process_time() - began
         out += [dm.tokenizer.decode(row) for row in tokens.tolist()]  # type: ignore[union-attr]
-    return out, len(items) / used
+    found = restored(dm, dataset, out)
+    if issues is not None:
+        issues["masked"] = sum(r.masked for r in found)
+        issues["dropped"] = sum(len(r.dropped) for r in found)
+        issues["invented"] = sum(len(r.invented) for r in found)
+    return [r.text for r in found], len(items) / used
+
+
+def restored(dm: ParallelTextDataModule, dataset: Any, decoded: list[str]) -> list[Any]:
+    """The data module's :class:`~cnnlstm.data.text_placeholders.Restored` of each decoded text."""
+    sources = [p.source for p in dataset.texts[: len(decoded)]]
+    return [dm.restore_placeholders(h, s) for h, s in zip(decoded, sources, strict=True)]
 
 
 def evaluate(model: nn.Module, dm: ParallelTextDataModule, args: argparse.Namespace) -> dict[str, Any]:
     test = dm.make_dataset("test")
     refs = [p.target for p in test.texts]  # type: ignore[attr-defined]
     sources = [p.source for p in test.texts]  # type: ignore[attr-defined]
-    hyps, greedy_speed = translate(model, dm, test, beam=1)
+    issues: dict[str, int] = {}
+    hyps, greedy_speed = translate(model, dm, test, beam=1, issues=issues)
     row: dict[str, Any] = {**_scores(hyps, refs), "greedy_sent_per_s": round(greedy_speed, 1)}
     beam_hyps, beam_speed = translate(model, dm, test, beam=5, limit=args.beam_sentences)
     beam_scores = _scores(beam_hyps, refs[: len(beam_hyps)])
     row.update({f"beam5_{k}": v for k, v in beam_scores.items() if k in ("exact_match", "chrf", "bleu")})
     row["beam5_sent_per_s"] = round(beam_speed, 1)
     row["beam5_sentences"] = len(beam_hyps)
-    kept = placeholder_survival(sources, hyps)
+    kept = placeholder_survival(sources, hyps, pattern=PLACEHOLDER)
     if kept is not None:
         row["placeholders"] = round(kept, 4)
+    if issues["masked"] or issues["invented"]:
+        row.update({f"placeholders_{k}": v for k, v in issues.items()})
     row["samples"] = [
         {"source": s, "output": h, "reference": r}
         for s, h, r in list(zip(sources, hyps, refs, strict=True))[:5]
@@ -267,6 +295,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             dm = make_data(corpus, args, seed)
             vocab = dm.num_classes
             for name, kwargs in matched_models(vocab).items():
+                if name not in args.models:
+                    continue
                 torch.manual_seed(seed)
                 model = create_model(name, num_classes=vocab, **kwargs)
                 row: dict[str, Any] = {
@@ -293,7 +323,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sources = [p.source for p in test.texts]  # type: ignore[attr-defined]
                 refs = [p.target for p in test.texts]  # type: ignore[attr-defined]
                 copy = {"corpus": corpus, "model": "copy source", **_scores(sources, refs)}
-                copy["placeholders"] = placeholder_survival(sources, sources)
+                copy["placeholders"] = placeholder_survival(sources, sources, pattern=PLACEHOLDER)
                 results["rows"].append(copy)
                 print(_line(copy), flush=True)
     results["summary"] = summarise(results["rows"])
@@ -418,6 +448,19 @@ def main(argv: list[str] | None = None) -> int:
         "--numbers-vocab", type=int, default=200, help="SentencePiece vocabulary of the numbers"
     )
     parser.add_argument("--software-root", type=Path, default=Path("data/software-en-de"))
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["conv_lstm_translator", "bilstm_translator"],
+        choices=["conv_lstm_translator", "bilstm_translator"],
+        help="the models trained (the BiLSTM's size still matches the conv model's)",
+    )
+    parser.add_argument(
+        "--placeholders",
+        default="protect",
+        choices=["protect", "off"],
+        help="software corpus: mask placeholders as reserved tokens (the data module's default) or not",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--speed-batches", type=int, default=20, help="batches of the interleaved speed comparison (0: none)"

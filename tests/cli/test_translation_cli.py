@@ -56,8 +56,8 @@ def test_numbers_fit_test_predict(tmp_path, capsys):
 def test_a_users_two_file_corpus_trains_and_bad_lines_are_reported(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    en = [f"open file {i}" for i in range(40)] + ["", "close"]
-    de = [f"Datei {i} öffnen" for i in range(40)] + ["leer", "schließen"]
+    en = [f"open file {i} in %(folder)s" for i in range(40)] + ["", "close"]
+    de = [f"Datei {i} in %(folder)s öffnen" for i in range(40)] + ["leer", "schließen"]
     (corpus / "train.en").write_text("\n".join(en) + "\n", encoding="utf-8")
     (corpus / "train.de").write_text("\n".join(de) + "\n", encoding="utf-8")
     root = tmp_path / "run"
@@ -75,6 +75,15 @@ def test_a_users_two_file_corpus_trains_and_bad_lines_are_reported(tmp_path, cap
     summary = json.loads((root / "summary.json").read_text())
     assert summary["skipped_files"] == 1 and summary["skipped"][0]["line"] == 41
     assert summary["data"]["layout"] == "aligned" and summary["data"]["source_lang"] == "en"
+    assert summary["data"]["placeholders"]["reserved_tokens"] == 1  # masked by default
+    source = tmp_path / "in.txt"
+    source.write_text("open file 3 in {0}\nclose %(folder)s\n", encoding="utf-8")
+    predict = ["predict", "--ckpt_path", "best", *args, f"--data.input={source}"]
+    assert main(predict) == 0
+    lines = (root / "translations.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and not any("⟦0⟧" in line for line in lines)  # every mark restored or removed
+    assert main([*predict, "--data.protect_placeholders=false"]) != 0  # another rule than the checkpoint's
+    assert "placeholder protection" in capsys.readouterr().err
     (corpus / "train.de").write_text("\n".join(de[:-1]) + "\n", encoding="utf-8")
     assert main(["fit", *args]) == 2
     err = capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from cnnlstm.data.text_placeholders import PLACEHOLDER
 from cnnlstm.tasks.seq2seq import Seq2SeqTask
 from cnnlstm.tasks.text_metrics import placeholder_survival, translation_scores
 
@@ -47,5 +48,5 @@ def test_scores_match_sacrebleu_and_simple_counts():
 def test_placeholder_survival():
     sources = ["Delete %(name)s?", "{0} files", "<b>Save</b> %d items", "no placeholder"]
     outputs = ["%(name)s löschen?", "Dateien", "<b>Speichern</b> %d Elemente", "kein Platzhalter"]
-    assert placeholder_survival(sources, outputs) == pytest.approx(2 / 3)
-    assert placeholder_survival(["plain"], ["schlicht"]) is None
+    assert placeholder_survival(sources, outputs, pattern=PLACEHOLDER) == pytest.approx(2 / 3)
+    assert placeholder_survival(["plain"], ["schlicht"], pattern=PLACEHOLDER) is None

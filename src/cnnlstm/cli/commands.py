@@ -180,6 +180,7 @@ def _export_translator(
         model_name=hp["name"],
         model_kwargs=kwargs,
         tokenizer=(metadata.get("preprocessing") or {}).get("tokenizer"),
+        placeholders=(metadata.get("preprocessing") or {}).get("placeholders"),
         source_len=None if getattr(model, "encoder_kind", "") == "conv" else int(hp["input_shape"][0]),
         max_len_a=float(hp.get("max_len_a", 1.5)),
         max_len_b=int(hp.get("max_len_b", 10)),

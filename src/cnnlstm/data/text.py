@@ -6,6 +6,11 @@ or SentencePiece BPE / unigram with one vocabulary for both sides), drops pairs 
 ``max_source_tokens`` / ``max_target_tokens`` (reported with file and line), and serves batches
 of similar lengths in an order that depends only on ``(seed, epoch)``.
 
+With ``protect_placeholders`` (the default) every ``%(name)s``, ``{0}``, ``%d`` and HTML tag is
+replaced by a reserved indexed token before tokenisation, in source and target alike, and
+:meth:`ParallelTextDataModule.restore_placeholders` puts the source's strings back into a
+decoded translation (see :mod:`cnnlstm.data.text_placeholders`).
+
 A batch is ``(source, target, source_lengths)``: ``source`` ``(B, S)`` token ids ending in
 ``EOS``, ``target`` ``(B, T)`` = ``BOS`` + ids + ``EOS``, both padded with ``PAD = 0``.
 
@@ -40,6 +45,7 @@ from cnnlstm._validation import (
 )
 from cnnlstm.data.base import BaseDataModule, EpochSeededSampler
 from cnnlstm.data.text_files import Corpus, Pair, detect_layout, read_lines, read_split
+from cnnlstm.data.text_placeholders import PLACEHOLDER, PlaceholderMasker, Restored, count_slots
 from cnnlstm.data.text_tokenizers import BOS, EOS, KINDS, PAD, Tokenizer, train_tokenizer
 
 __all__ = ["BucketBatchSampler", "ParallelTextDataModule", "TokenPairDataset", "collate_pairs"]
@@ -133,6 +139,11 @@ class ParallelTextDataModule(BaseDataModule):
         max_source_tokens, max_target_tokens: longer pairs are skipped and reported.
         val_fraction, test_fraction: shares of the training split held out when the folder has
             no such split, in [0, 1).
+        protect_placeholders: mask placeholders (``%(name)s``, ``{0}``, ``%d``, HTML tags) as
+            reserved tokens ``⟦0⟧, ⟦1⟧, …`` before tokenisation and restore the source's after
+            decoding. As many tokens are reserved as the training sources need (at most
+            ``max_placeholders``): none, and nothing changes, for a corpus without placeholders.
+        max_placeholders: the most placeholders masked per sentence; further ones stay text.
         input: a text file (or ``"-"`` for stdin) whose lines ``predict`` translates.
         bucket: batch similar lengths together in training (else a plain seeded shuffle).
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`.
@@ -150,6 +161,8 @@ class ParallelTextDataModule(BaseDataModule):
         max_target_tokens: int = 128,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
+        protect_placeholders: bool = True,
+        max_placeholders: int = 8,
         input: str | Path | None = None,
         bucket: bool = True,
         batch_size: int = 32,
@@ -166,6 +179,9 @@ class ParallelTextDataModule(BaseDataModule):
         self.max_target_tokens = check_positive_int("max_target_tokens", max_target_tokens)
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.test_fraction = check_fraction("test_fraction", test_fraction)
+        self.protect_placeholders = check_bool("protect_placeholders", protect_placeholders)
+        self.max_placeholders = check_positive_int("max_placeholders", max_placeholders)
+        self.masker = PlaceholderMasker(slots=0)
         self.input = None if input is None else str(input)
         self.bucket = check_bool("bucket", bucket)
         self.tokenizer: Tokenizer | None = None
@@ -212,10 +228,15 @@ class ParallelTextDataModule(BaseDataModule):
             return
         self.corpora = self.read_corpora()
         train = self.corpora["train"].pairs
+        if self.protect_placeholders:
+            needed = count_slots(p.source for p in train)
+            self.masker = PlaceholderMasker(slots=min(needed, self.max_placeholders))
+        masked = [self._mask(p) for p in train]
         self.tokenizer = train_tokenizer(
-            [p.source for p in train] + [p.target for p in train],
+            [s for s, _ in masked] + [t for _, t in masked],
             kind=self.tokenizer_kind,
             vocab_size=self.vocab_size,
+            symbols=self.masker.symbols,
         )
         self.skipped = [
             {"split": split, **s} for split, corpus in self.corpora.items() for s in corpus.skipped
@@ -223,12 +244,28 @@ class ParallelTextDataModule(BaseDataModule):
         for split, corpus in self.corpora.items():
             self._encoded[split] = self._encode(corpus.pairs, split)
 
+    def _mask(self, pair: Pair) -> tuple[str, str]:
+        """The pair's source and target with their placeholders masked (unchanged when off)."""
+        source = self.masker.mask_source(pair.source)
+        return source.text, self.masker.mask_target(pair.target, source.originals)
+
+    def restore_placeholders(self, translation: str, source: str) -> Restored:
+        """A decoded ``translation`` of ``source`` with the source's placeholders put back by index,
+        and the ones it dropped or invented (:class:`~cnnlstm.data.text_placeholders.Restored`)."""
+        return self.masker.restore(translation, self.masker.mask_source(source).originals)
+
+    @property
+    def placeholder_pattern(self) -> str:
+        """What a placeholder is (a regular expression), for the metrics; also when protection is off."""
+        return self.masker.pattern.pattern
+
     def _encode(self, pairs: Sequence[Pair], split: str = "") -> TokenPairDataset:
         assert self.tokenizer is not None
         kept_ids, kept = [], []
         for pair in pairs:
-            source = self.tokenizer.encode(pair.source) + [EOS]
-            target = [BOS, *self.tokenizer.encode(pair.target), EOS]
+            masked_source, masked_target = self._mask(pair)
+            source = self.tokenizer.encode(masked_source) + [EOS]
+            target = [BOS, *self.tokenizer.encode(masked_target), EOS]
             if len(source) > self.max_source_tokens or len(target) > self.max_target_tokens:
                 file, _, line = pair.origin.rpartition(":")
                 self.skipped.append(
@@ -294,7 +331,12 @@ class ParallelTextDataModule(BaseDataModule):
                 raise InputError(f"{first['file']}:{first['line']}: {first['reason']}", field="input")
         pairs = [Pair(line or "", "", f"input:{i}") for i, line in enumerate(lines, start=1)]
         ids = [
-            (self.tokenizer.encode(p.source)[: self.max_source_tokens - 1] + [EOS], [BOS, EOS]) for p in pairs
+            (
+                self.tokenizer.encode(self.masker.mask_source(p.source).text)[: self.max_source_tokens - 1]
+                + [EOS],
+                [BOS, EOS],
+            )
+            for p in pairs
         ]
         return TokenPairDataset(ids, pairs)
 
@@ -322,6 +364,7 @@ class ParallelTextDataModule(BaseDataModule):
             "target_lang": self.target_lang,
             "max_source_tokens": self.max_source_tokens,
             "max_target_tokens": self.max_target_tokens,
+            "placeholders": self.masker.to_json() if self.protect_placeholders else None,
         }
 
     def describe(self) -> dict[str, Any]:
@@ -337,4 +380,20 @@ class ParallelTextDataModule(BaseDataModule):
             "vocab_size": self.tokenizer.vocab_size,
             "samples": {split: len(data) for split, data in self._encoded.items()},
             "skipped_lines": len(self.skipped),
+            "placeholders": self._placeholder_counts(),
+        }
+
+    def _placeholder_counts(self) -> dict[str, Any]:
+        """How many training pairs hold placeholders and how many target ones have no source match."""
+        train = self.corpora.get("train", Corpus()).pairs
+        found = [self.masker.mask_source(p.source) for p in train]
+        unmatched = sum(
+            len(PLACEHOLDER.findall(self.masker.mask_target(p.target, m.originals)))
+            for p, m in zip(train, found, strict=True)
+        )
+        return {
+            "protected": self.protect_placeholders,
+            "reserved_tokens": self.masker.slots,
+            "train_sources_with_placeholders": sum(bool(m.originals) for m in found),
+            "train_target_placeholders_not_in_source": unmatched if self.masker.slots else None,
         }

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -69,7 +70,7 @@ class Tokenizer:
         """Rebuild a tokeniser from :meth:`to_json`'s dict."""
         kind = data.get("kind") if isinstance(data, dict) else None
         if kind == "char":
-            return CharTokenizer(list(data["chars"]))
+            return CharTokenizer(list(data["chars"]), symbols=list(data.get("symbols", [])))
         if kind in ("bpe", "unigram"):
             return SentencePieceTokenizer(base64.b64decode(data["model"]), kind=str(kind))
         raise InputError(f"not a stored tokeniser (kind={kind!r}); expected one of {list(KINDS)}")
@@ -91,34 +92,53 @@ class CharTokenizer(Tokenizer):
 
     Args:
         chars: the vocabulary's characters (after the four special ids), in id order.
+        symbols: multi-character strings kept as one token each (the placeholder marks
+            ``⟦0⟧``, ...; see :mod:`cnnlstm.data.text_placeholders`), ids after the characters.
+
+    Example:
+        >>> tok = CharTokenizer.train(["a ⟦0⟧"], symbols=["⟦0⟧"])
+        >>> tok.pieces("a ⟦0⟧"), tok.decode(tok.encode("a ⟦0⟧"))
+        (['a', ' ', '⟦0⟧'], 'a ⟦0⟧')
     """
 
     kind = "char"
 
-    def __init__(self, chars: Sequence[str]) -> None:
+    def __init__(self, chars: Sequence[str], *, symbols: Sequence[str] = ()) -> None:
         self.chars = list(chars)
-        self._index = {c: i + len(_SPECIALS) for i, c in enumerate(self.chars)}
+        self.symbols = list(symbols)
+        self.tokens = self.chars + self.symbols
+        self._index = {c: i + len(_SPECIALS) for i, c in enumerate(self.tokens)}
+        longest_first = sorted(self.symbols, key=len, reverse=True)
+        self._split = re.compile("|".join([*map(re.escape, longest_first), "."]), re.DOTALL)
 
     @classmethod
-    def train(cls, texts: Iterable[str]) -> CharTokenizer:
-        return cls(sorted({c for t in texts for c in t}))
+    def train(cls, texts: Iterable[str], *, symbols: Sequence[str] = ()) -> CharTokenizer:
+        """The characters of ``texts`` (outside ``symbols``) and the ``symbols``."""
+        texts = list(texts)
+        if symbols:
+            inside = re.compile("|".join(map(re.escape, symbols)))
+            texts = [inside.sub("", t) for t in texts]
+        return cls(sorted({c for t in texts for c in t}), symbols=symbols)
 
     @property
     def vocab_size(self) -> int:
-        return len(_SPECIALS) + len(self.chars)
-
-    def encode(self, text: str) -> list[int]:
-        return [self._index.get(c, UNK) for c in text]
+        return len(_SPECIALS) + len(self.tokens)
 
     def pieces(self, text: str) -> list[str]:
-        return list(text)
+        return self._split.findall(text) if self.symbols else list(text)
+
+    def encode(self, text: str) -> list[int]:
+        return [self._index.get(c, UNK) for c in self.pieces(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
         offset = len(_SPECIALS)
-        return "".join("\ufffd" if i < offset else self.chars[i - offset] for i in _until_eos(ids))
+        return "".join("\ufffd" if i < offset else self.tokens[i - offset] for i in _until_eos(ids))
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "char", "chars": list(self.chars)}
+        out: dict[str, Any] = {"kind": "char", "chars": list(self.chars)}
+        if self.symbols:  # a vocabulary without symbols serialises as before
+            out["symbols"] = list(self.symbols)
+        return out
 
 
 def _spm() -> Any:
@@ -143,12 +163,16 @@ class SentencePieceTokenizer(Tokenizer):
         self.processor = _spm().SentencePieceProcessor(model_proto=self.model)
 
     @classmethod
-    def train(cls, texts: Iterable[str], *, vocab_size: int, kind: str = "bpe") -> SentencePieceTokenizer:
+    def train(
+        cls, texts: Iterable[str], *, vocab_size: int, kind: str = "bpe", symbols: Sequence[str] = ()
+    ) -> SentencePieceTokenizer:
         """Train on ``texts`` (one thread, every sentence, no sampling: the same texts give the same model).
 
         ``vocab_size`` is an upper bound: a small corpus gets the vocabulary it supports.
+        ``symbols`` become ``user_defined_symbols``: always one piece each, wherever they occur.
         """
         writer = io.BytesIO()
+        extra: dict[str, Any] = {"user_defined_symbols": list(symbols)} if symbols else {}
         _spm().SentencePieceTrainer.train(
             sentence_iterator=iter(list(texts)),
             model_writer=writer,
@@ -164,6 +188,7 @@ class SentencePieceTokenizer(Tokenizer):
             input_sentence_size=0,
             shuffle_input_sentence=False,
             minloglevel=2,
+            **extra,
         )
         return cls(writer.getvalue(), kind=kind)
 
@@ -184,8 +209,11 @@ class SentencePieceTokenizer(Tokenizer):
         return {"kind": self.kind, "model": base64.b64encode(self.model).decode("ascii")}
 
 
-def train_tokenizer(texts: Sequence[str], *, kind: str = "char", vocab_size: int = 1000) -> Tokenizer:
-    """A tokeniser of ``kind`` (``"char"``, ``"bpe"``, ``"unigram"``) trained on ``texts`` only.
+def train_tokenizer(
+    texts: Sequence[str], *, kind: str = "char", vocab_size: int = 1000, symbols: Sequence[str] = ()
+) -> Tokenizer:
+    """A tokeniser of ``kind`` (``"char"``, ``"bpe"``, ``"unigram"``) trained on ``texts`` only;
+    each of ``symbols`` is one token.
 
     Example:
         >>> train_tokenizer(["hallo welt"], kind="char").vocab_size
@@ -193,5 +221,5 @@ def train_tokenizer(texts: Sequence[str], *, kind: str = "char", vocab_size: int
     """
     check_choice("tokenizer", kind, KINDS)
     if kind == "char":
-        return CharTokenizer.train(texts)
-    return SentencePieceTokenizer.train(texts, vocab_size=vocab_size, kind=kind)
+        return CharTokenizer.train(texts, symbols=symbols)
+    return SentencePieceTokenizer.train(texts, vocab_size=vocab_size, kind=kind, symbols=symbols)

@@ -8,7 +8,12 @@ source length are free. A deployment runs the encoder once and the step once per
 feeding back the state, exactly as :func:`cnnlstm.models.decoding.greedy_decode` does;
 :func:`export_translator` checks that loop in onnxruntime against the eager greedy decode over
 whole sentences (the same tokens, logits within ``tolerance``) and writes ``translation.json``
-(file names, shapes, special ids, the tokeniser as JSON, the check's figures).
+(file names, shapes, special ids, the tokeniser as JSON, the placeholder rule, the check's figures).
+
+A model trained with placeholder protection reads masked text: a deployment masks each source
+with ``translation.json``'s ``placeholders`` rule before tokenising and restores the source's
+placeholders in the output (:class:`cnnlstm.data.text_placeholders.PlaceholderMasker`,
+``PlaceholderMasker.from_json(rule)``; ``null``: no protection).
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ def export_translator(
     model_name: str = "",
     model_kwargs: dict[str, Any] | None = None,
     tokenizer: dict[str, Any] | None = None,
+    placeholders: dict[str, Any] | None = None,
     source_len: int | None = None,
     max_len_a: float = 1.5,
     max_len_b: int = 10,
@@ -194,6 +200,7 @@ def export_translator(
         "special_ids": {"pad": PAD, "bos": BOS, "eos": EOS, "unk": 3},
         "decoding": {"max_len_a": max_len_a, "max_len_b": max_len_b, "never_output": ["pad", "bos"]},
         "tokenizer": tokenizer,
+        "placeholders": placeholders,
         "checked_sentences": int(example_source.shape[0]),
         "checked_steps": len(logits),
         "same_tokens": same,

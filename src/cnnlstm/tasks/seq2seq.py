@@ -12,6 +12,13 @@ The tokeniser comes from the data module (``trainer.datamodule.tokenizer``); a c
 it as JSON under ``checkpoint["cnnlstm"]["preprocessing"]["tokenizer"]`` (written by the run's
 :class:`~cnnlstm.training.preprocessing.PreprocessingCallback`), and evaluating or translating
 with a checkpoint refuses a data module whose tokeniser differs.
+
+Placeholders: when the data module masks them (``protect_placeholders``, see
+:mod:`cnnlstm.data.text_placeholders`), every decoded translation goes through its
+``restore_placeholders(translation, source)`` before it is scored or written; the checkpoint
+stores the rule (``preprocessing["placeholders"]``) and a data module with another rule is
+refused. Validation and test log the share of masked source placeholders the outputs dropped and
+the marks they invented (removed, never filled in); ``predict`` returns them per sentence.
 """
 
 from __future__ import annotations
@@ -37,12 +44,19 @@ from cnnlstm.training.progress import log_learning_rate
 __all__ = ["Seq2SeqTask"]
 
 
+def _rule(rule: dict[str, Any]) -> str:
+    """A placeholder rule in words: ``off`` or ``on, N reserved tokens``."""
+    return "off" if rule.get("off") else f"on, {rule.get('slots')} reserved tokens"
+
+
 class Seq2SeqTask(BaseTask):
     """Translation with a registered ``seq2seq`` model (``conv_lstm_translator``, ``bilstm_translator``).
 
     Logs ``{train,val,test}/loss`` (label-smoothed, per target token) and, for val and test,
     ``/bleu``, ``/chrf``, ``/ter``, ``/exact_match``, ``/cer`` and ``/placeholders`` (the share of
-    outputs keeping every placeholder of a source that has one).
+    outputs keeping every placeholder of a source that has one); with placeholder protection also
+    ``/placeholders_dropped`` (share of masked source placeholders missing from the outputs) and
+    ``/placeholders_invented`` (marks of indices the source lacks, per output).
 
     Args:
         label_smoothing: cross-entropy label smoothing in [0, 1].
@@ -88,7 +102,12 @@ class Seq2SeqTask(BaseTask):
         self.samples: dict[str, list[dict[str, str]]] = {}
         self.signature: dict[str, str] = {}
         self.checkpoint_tokenizer: dict[str, Any] | None = None
+        self.checkpoint_placeholders: dict[str, Any] | None = None
+        self.placeholder_issues: dict[
+            str, list[tuple[int, int, int]]
+        ] = {}  # split -> (masked, dropped, invented)
         self._attention: list[tuple[Tensor, list[int], list[int]]] = []
+        self._predicted = 0  # predict: translations written so far (their sources' index)
 
     @property
     def translator(self) -> Translator:
@@ -115,13 +134,33 @@ class Seq2SeqTask(BaseTask):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         stored = (checkpoint.get("cnnlstm") or {}).get("preprocessing") or {}
         self.checkpoint_tokenizer = stored.get("tokenizer")
+        if "placeholders" in stored:  # checkpoints from before placeholder protection have no rule
+            self.checkpoint_placeholders = stored["placeholders"] or {"off": True}
 
     def _check_tokenizer(self) -> None:
+        if self.checkpoint_placeholders is not None:  # first: a different rule also changes the tokenizer
+            describe = getattr(getattr(self.trainer, "datamodule", None), "preprocessing", None)
+            rule = ((describe() if callable(describe) else {}) or {}).get("placeholders") or {"off": True}
+            if rule != self.checkpoint_placeholders:
+                raise ValueError(
+                    f"the data's placeholder protection ({_rule(rule)}) differs from the checkpoint's "
+                    f"({_rule(self.checkpoint_placeholders)}); set --data.protect_placeholders and "
+                    "--data.max_placeholders as in the checkpoint's run (its config.yaml)"
+                )
         if self.checkpoint_tokenizer is not None and self.checkpoint_tokenizer != self.tokenizer.to_json():
             raise ValueError(
                 "the data's tokenizer differs from the one this checkpoint was trained with; use the "
                 "training data and tokenizer settings of the checkpoint's run (its config.yaml)"
             )
+
+    def _restore(self, translation: str, source: str) -> tuple[str, tuple[int, int, int]]:
+        """``translation`` with its source's placeholders restored by the data module (when it masks
+        them), and (masked, dropped, invented) counts."""
+        restore = getattr(getattr(self.trainer, "datamodule", None), "restore_placeholders", None)
+        if restore is None:
+            return translation, (0, 0, 0)
+        restored = restore(translation, source)
+        return restored.text, (restored.masked, len(restored.dropped), len(restored.invented))
 
     def on_test_start(self) -> None:
         self._check_tokenizer()
@@ -194,9 +233,10 @@ class Seq2SeqTask(BaseTask):
         output, attention = self.translate(source)
         texts = self._texts("val" if split == "val" else "test", source.shape[0])
         for i, row in enumerate(output.tolist()):
-            hypothesis = self.tokenizer.decode(row)
             src, ref = texts[i] if i < len(texts) else ("", self.tokenizer.decode(batch[1][i].tolist()))
+            hypothesis, counts = self._restore(self.tokenizer.decode(row), src)
             self.translations.setdefault(split, []).append((src, hypothesis, ref))
+            self.placeholder_issues.setdefault(split, []).append(counts)
             if split == "test" and attention is not None and len(self._attention) < self.attention_pictures:
                 n_src = int(source[i].ne(PAD).sum())
                 n_out = int(output[i].ne(PAD).sum())
@@ -212,9 +252,11 @@ class Seq2SeqTask(BaseTask):
 
     def on_validation_epoch_start(self) -> None:
         self.translations["val"] = []
+        self.placeholder_issues["val"] = []
 
     def on_test_epoch_start(self) -> None:
         self.translations["test"] = []
+        self.placeholder_issues["test"] = []
         self._attention = []
 
     def _finish(self, split: str) -> None:
@@ -224,9 +266,15 @@ class Seq2SeqTask(BaseTask):
         sources, hyps, refs = zip(*rows, strict=True)
         scores = translation_scores(hyps, refs)
         self.signature[split] = scores.pop("bleu_signature")
-        kept = placeholder_survival(sources, hyps)
+        pattern = getattr(getattr(self.trainer, "datamodule", None), "placeholder_pattern", None)
+        kept = placeholder_survival(sources, hyps, pattern=pattern) if pattern else None
         if kept is not None:
             scores["placeholders"] = kept
+        issues = self.placeholder_issues.get(split) or []
+        masked, dropped, invented = (sum(c[k] for c in issues) for k in range(3))
+        if masked or invented:
+            scores["placeholders_dropped"] = dropped / max(masked, 1)
+            scores["placeholders_invented"] = invented / len(rows)
         self.log_dict({f"{split}/{k}": float(v) for k, v in scores.items()}, prog_bar=split == "val")
         self.samples[split] = [
             {"source": s, "output": h, "reference": r} for s, h, r in rows[: self.num_samples]
@@ -243,9 +291,39 @@ class Seq2SeqTask(BaseTask):
     def on_test_epoch_end(self) -> None:
         self._finish("test")
 
+    def on_predict_epoch_start(self) -> None:
+        self._predicted = 0
+
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
+        """``{"translations": [...], "placeholder_issues": [...]}``: the translations with their
+        sources' placeholders restored, and per translation the source placeholders it dropped and
+        the marks it invented (``None`` where everything matched)."""
         output, _ = self.translate(batch[0])
-        return {"translations": [self.tokenizer.decode(row) for row in output.tolist()]}
+        datamodule = getattr(self.trainer, "datamodule", None)
+        texts = getattr(getattr(datamodule, "predict_dataset", None), "texts", [])
+        restore = getattr(datamodule, "restore_placeholders", None)
+        translations: list[str] = []
+        issues: list[dict[str, list[int]] | None] = []
+        for row in output.tolist():
+            decoded = self.tokenizer.decode(row)
+            source = texts[self._predicted].source if self._predicted < len(texts) else ""
+            self._predicted += 1
+            if restore is None:
+                translations.append(decoded)
+                issues.append(None)
+                continue
+            restored = restore(decoded, source)
+            translations.append(restored.text)
+            issues.append(
+                None
+                if restored.ok
+                else {
+                    "dropped": list(restored.dropped),
+                    "invented": list(restored.invented),
+                    "repeated": list(restored.repeated),
+                }
+            )
+        return {"translations": translations, "placeholder_issues": issues}
 
     def evaluation_artifacts(self, split: str, root: Path) -> dict[str, Any]:
         """The split's samples, BLEU signature and (test) attention heat maps for summary.json."""

@@ -8,7 +8,7 @@ Example:
     >>> scores = translation_scores(["das ist gut"], ["das ist gut"])
     >>> scores["exact_match"], scores["chrf"], scores["cer"]
     (1.0, 100.0, 0.0)
-    >>> placeholder_survival(["Delete %(name)s?"], ["%(name)s löschen?"])
+    >>> placeholder_survival(["Delete {0}?"], ["{0} löschen?"], pattern="[{][0-9][}]")
     1.0
 """
 
@@ -18,12 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PLACEHOLDER", "placeholder_survival", "translation_scores"]
+__all__ = ["placeholder_survival", "translation_scores"]
 
 _INSTALL_HINT = 'translation metrics need sacrebleu: pip install "cnnlstm[text]"'
-
-PLACEHOLDER = re.compile(r"%\([^)\s]+\)[sdifr]|%[sdif]|\{[^{}\s]*\}|</?[a-zA-Z][^<>]*>")
-"""Python ``%(name)s`` / ``%d``, format ``{0}`` / ``{name}``, and HTML tags."""
 
 
 def _char_error_rate(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -59,17 +56,22 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> 
     }
 
 
-def placeholder_survival(sources: Sequence[str], hypotheses: Sequence[str]) -> float | None:
+def placeholder_survival(
+    sources: Sequence[str], hypotheses: Sequence[str], *, pattern: str | re.Pattern[str]
+) -> float | None:
     """Share of the sources with placeholders whose output keeps every one of them (as a multiset).
 
+    ``pattern`` says what a placeholder is: the data's rule
+    (:data:`cnnlstm.data.text_placeholders.PLACEHOLDER`, ``ParallelTextDataModule.placeholder_pattern``).
     None when no source has a placeholder.
     """
+    find = re.compile(pattern)
     kept = total = 0
     for source, hypothesis in zip(sources, hypotheses, strict=True):
-        wanted = sorted(PLACEHOLDER.findall(source))
+        wanted = sorted(find.findall(source))
         if not wanted:
             continue
         total += 1
-        got = PLACEHOLDER.findall(hypothesis)
+        got = find.findall(hypothesis)
         kept += all(got.count(p) >= wanted.count(p) for p in set(wanted))
     return kept / total if total else None

@@ -386,7 +386,10 @@ class PredictionWriter(BasePredictionWriter):
         if "anomaly_series" in batches[0]:
             return  # the anomaly task writes scores.csv and alarms.csv itself (AnomalyTask.write_outputs)
         if "translations" in batches[0]:
-            self._write_translations([t for b in batches for t in b["translations"]])
+            issues = [
+                i for b in batches for i in b.get("placeholder_issues") or [None] * len(b["translations"])
+            ]
+            self._write_translations([t for b in batches for t in b["translations"]], issues)
             return
         probs = torch.cat([b["probs"] for b in batches]).float().cpu()
         targets = torch.cat([b["target"] for b in batches]).cpu() if "target" in batches[0] else None
@@ -472,12 +475,23 @@ class PredictionWriter(BasePredictionWriter):
         if len(rows) == 1:
             print(f"{rows[0][0]}: {rows[0][1]}")
 
-    def _write_translations(self, translations: list[str]) -> None:
-        """Translations: ``translations.txt``, one line per input line, in input order."""
+    def _write_translations(self, translations: list[str], issues: list[Any] | None = None) -> None:
+        """Translations: ``translations.txt``, one line per input line, in input order; where the
+        task reports placeholders a translation dropped or invented, ``placeholders.json`` lists
+        them by input line."""
         path = self.root / "translations.txt"
+        self.root.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "w") as f:
             f.writelines(" ".join(t.split()) + "\n" for t in translations)
         print(f"wrote {len(translations)} translations to {path}")
+        flagged = [{"line": k, **issue} for k, issue in enumerate(issues or [], start=1) if issue]
+        if flagged:
+            atomic_write_json(self.root / "placeholders.json", flagged)
+            lines = ", ".join(str(f["line"]) for f in flagged[:10]) + (" ..." if len(flagged) > 10 else "")
+            print(
+                f"placeholders: {len(flagged)} translation(s) dropped or invented a placeholder of their "
+                f"source (lines {lines}; see {self.root / 'placeholders.json'})"
+            )
         if len(translations) == 1:
             print(translations[0])
 
