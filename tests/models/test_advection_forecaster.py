@@ -10,14 +10,6 @@ from cnnlstm.models.forecasting import ConvLSTMForecaster, ConvLSTMSingleStack
 from cnnlstm.tasks import ForecastingTask
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _model(channels: int = 1, patch_size: int = 4, **kwargs) -> ConvLSTMForecaster:
     torch.manual_seed(0)
     return ConvLSTMForecaster(

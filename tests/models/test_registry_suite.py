@@ -102,16 +102,6 @@ TASK_CHECKS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy machine idle OpenMP workers
-    waiting for a descheduled one make step-by-step loops many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _kwargs(name: str, *, nominal: bool = False) -> dict[str, object]:
     """The task's constructor arguments and those the example input's shape implies (shape_kwargs)."""
     info = model_info(name)

@@ -14,16 +14,6 @@ SENSOR_MODELS = [n for n in list_models() if model_info(n).modality == "sensor"]
 TINY = [n for n in SENSOR_MODELS if n.endswith("_tiny")]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy machine idle OpenMP workers
-    waiting for a descheduled one can make a step-by-step LSTM loop 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _randomise_batchnorm(model: nn.Module) -> None:
     """Non-trivial BN statistics, so that eval-mode BN maps a zero step to a non-zero one."""
     for m in model.modules():

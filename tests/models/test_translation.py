@@ -14,14 +14,6 @@ from cnnlstm.models.translation import EOS, PAD
 NAMES = ["conv_lstm_translator_tiny", "bilstm_translator_tiny"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _model(name, vocab=12, **kwargs):
     torch.manual_seed(0)
     return create_model(name, num_classes=vocab, **kwargs).eval()
