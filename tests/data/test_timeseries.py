@@ -311,6 +311,24 @@ def test_channel_stats_of_huge_values_stay_finite_and_non_finite_ones_are_named(
     one_line_error("channel 'gz' is not finite", channel_stats, x, names=["gx", "gz"])
 
 
+@pytest.mark.parametrize("normalization", ["channel", "series", "none"])
+def test_every_normalization_refuses_nan_on_real_steps_and_ignores_padding(normalization):
+    x = np.ones((3, 4, 2))
+    x[2, 3, 0] = np.nan  # series 2 has 3 real steps: this is padding
+    out = timeseries.standardize(x, np.array([4, 4, 3]), normalization, np.zeros(2), np.ones(2))
+    assert np.isfinite(out).all() and out[2, 3].tolist() == [0.0, 0.0]
+    x[1, 2, 1] = np.inf
+    one_line_error(
+        "series 1, channel 1 is not finite",
+        timeseries.standardize,
+        x,
+        np.array([4, 4, 3]),
+        normalization,
+        np.zeros(2),
+        np.ones(2),
+    )
+
+
 @needs_sktime
 def test_predict_path_with_an_infinite_value_is_refused(tmp_path):
     series = np.zeros((150, 1))

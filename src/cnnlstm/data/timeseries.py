@@ -199,8 +199,17 @@ def standardize(
 
     ``"channel"`` and ``"none"`` apply the given per-channel ``mean`` and ``std`` (the training
     statistics, or zeros and ones); ``"series"`` z-normalises each series and channel over its
-    own real steps (the UCR archive's convention), whatever ``mean`` and ``std`` are.
+    own real steps (the UCR archive's convention), whatever ``mean`` and ``std`` are. Every mode
+    refuses inf or NaN on a real step, naming the series and channel (padding is not looked at).
     """
+    valid = np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None]  # (N, T)
+    bad = ~np.isfinite(x) & valid[..., None]
+    if bad.any():
+        series, _, channel = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"series {series}, channel {channel} is not finite everywhere ({int(bad[series, :, channel].sum())} "
+            f"inf or NaN values; {int(bad.sum())} in all the series); fix or drop those values"
+        )
     if normalization == "series":
         mean, std = series_stats(x, lengths)
     return normalize_padded(x, lengths, mean, std)
