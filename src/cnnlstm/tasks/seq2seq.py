@@ -120,11 +120,15 @@ class Seq2SeqTask(BaseTask):
     def configure_losses(self) -> None:
         self.criterion = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=self.label_smoothing)
 
+    def _from_data(self, name: str) -> Any:
+        """Attribute ``name`` of the trainer's data module; None without a data module or the attribute."""
+        return getattr(getattr(self.trainer, "datamodule", None), name, None)
+
     # -- the tokeniser ---------------------------------------------------------------------------
     @property
     def tokenizer(self) -> Any:
         """The data module's tokeniser (duck-typed: ``decode``, ``pieces``, ``to_json``)."""
-        tokenizer = getattr(getattr(self.trainer, "datamodule", None), "tokenizer", None)
+        tokenizer = self._from_data("tokenizer")
         if tokenizer is None:
             raise RuntimeError(
                 "Seq2SeqTask needs a data module with a trained tokenizer (ParallelTextDataModule)"
@@ -139,7 +143,7 @@ class Seq2SeqTask(BaseTask):
 
     def _check_tokenizer(self) -> None:
         if self.checkpoint_placeholders is not None:  # first: a different rule also changes the tokenizer
-            describe = getattr(getattr(self.trainer, "datamodule", None), "preprocessing", None)
+            describe = self._from_data("preprocessing")
             rule = ((describe() if callable(describe) else {}) or {}).get("placeholders") or {"off": True}
             if rule != self.checkpoint_placeholders:
                 raise ValueError(
@@ -156,7 +160,7 @@ class Seq2SeqTask(BaseTask):
     def _restore(self, translation: str, source: str) -> tuple[str, tuple[int, int, int]]:
         """``translation`` with its source's placeholders restored by the data module (when it masks
         them), and (masked, dropped, invented) counts."""
-        restore = getattr(getattr(self.trainer, "datamodule", None), "restore_placeholders", None)
+        restore = self._from_data("restore_placeholders")
         if restore is None:
             return translation, (0, 0, 0)
         restored = restore(translation, source)
@@ -221,7 +225,7 @@ class Seq2SeqTask(BaseTask):
 
     def _texts(self, split: str, count: int) -> list[tuple[str, str]]:
         """The next ``count`` original (source, reference) texts of the split's (unshuffled) dataset."""
-        dataset = getattr(getattr(self.trainer, "datamodule", None), f"{split}_dataset", None)
+        dataset = self._from_data(f"{split}_dataset")
         texts = getattr(dataset, "texts", [])
         start = len(self.translations.get(split, []))
         return [(p.source, p.target) for p in texts[start : start + count]]
@@ -266,7 +270,7 @@ class Seq2SeqTask(BaseTask):
         sources, hyps, refs = zip(*rows, strict=True)
         scores = translation_scores(hyps, refs)
         self.signature[split] = scores.pop("bleu_signature")
-        pattern = getattr(getattr(self.trainer, "datamodule", None), "placeholder_pattern", None)
+        pattern = self._from_data("placeholder_pattern")
         kept = placeholder_survival(sources, hyps, pattern=pattern) if pattern else None
         if kept is not None:
             scores["placeholders"] = kept
@@ -299,9 +303,8 @@ class Seq2SeqTask(BaseTask):
         sources' placeholders restored, and per translation the source placeholders it dropped and
         the marks it invented (``None`` where everything matched)."""
         output, _ = self.translate(batch[0])
-        datamodule = getattr(self.trainer, "datamodule", None)
-        texts = getattr(getattr(datamodule, "predict_dataset", None), "texts", [])
-        restore = getattr(datamodule, "restore_placeholders", None)
+        texts = getattr(self._from_data("predict_dataset"), "texts", [])
+        restore = self._from_data("restore_placeholders")
         translations: list[str] = []
         issues: list[dict[str, list[int]] | None] = []
         for row in output.tolist():
