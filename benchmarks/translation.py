@@ -22,6 +22,8 @@ Corpora:
   restoration could not match.
 
 ``--models`` trains only some of the two (the BiLSTM's size still matches the conv model's).
+``--copy`` gives both models the copy mechanism (``copy=True``: See et al.'s pointer-generator
+decoder; the rows are named ``<model>+copy``; both models gain the same gate, so the sizes still match).
 
 The two models get the same decoder; the encoders' widths are chosen so that the totals are
 within a few percent (the table prints both counts). Speed: training target tokens per CPU
@@ -70,20 +72,22 @@ def _params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def matched_models(vocab: int) -> dict[str, dict[str, Any]]:
-    """Model arguments: the conv encoder fixed, the BiLSTM's hidden size chosen to match its total."""
-    conv = {**DECODER, **CONV}
+def matched_models(vocab: int, copy: bool = False) -> dict[str, dict[str, Any]]:
+    """Model arguments: the conv encoder fixed, the BiLSTM's hidden size chosen to match its total;
+    ``copy``: both with the copy mechanism (the same gate on the same decoder)."""
+    decoder = {**DECODER, **({"copy": True} if copy else {})}
+    conv = {**decoder, **CONV}
     target = _params(create_model("conv_lstm_translator", num_classes=vocab, **conv))
     best = min(
         range(16, 257, 4),
         key=lambda h: abs(
-            _params(create_model("bilstm_translator", num_classes=vocab, **DECODER, encoder_hidden=h))
+            _params(create_model("bilstm_translator", num_classes=vocab, **decoder, encoder_hidden=h))
             - target
         ),
     )
     return {
         "conv_lstm_translator": conv,
-        "bilstm_translator": {**DECODER, "encoder_hidden": best},
+        "bilstm_translator": {**decoder, "encoder_hidden": best},
     }
 
 
@@ -227,13 +231,17 @@ def _scores(hyps: list[str], refs: list[str]) -> dict[str, Any]:
     return {k: scores[k] for k in ("exact_match", "chrf", "bleu", "ter", "cer", "bleu_signature")}
 
 
-def interleaved_speed(dm: ParallelTextDataModule, repeats: int, seed: int = 0) -> list[dict[str, Any]]:
+def interleaved_speed(
+    dm: ParallelTextDataModule, repeats: int, seed: int = 0, copy: bool = False
+) -> list[dict[str, Any]]:
     """Training speed on the same batches, the models alternating (conv, BiLSTM, conv, ...) so that
     machine load hits both alike: median target tokens per CPU second of a whole training step, and
     median source tokens per CPU second of the encoder alone (forward + backward)."""
     torch.manual_seed(seed)
     vocab = dm.num_classes
-    models = {n: create_model(n, num_classes=vocab, **kw).train() for n, kw in matched_models(vocab).items()}
+    models = {
+        n: create_model(n, num_classes=vocab, **kw).train() for n, kw in matched_models(vocab, copy).items()
+    }
     batches = []
     for source, target, _ in dm.train_dataloader():
         batches.append((source, target))
@@ -285,7 +293,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["speed"] = {}
     for corpus in args.corpora:
         if args.speed_batches:
-            entries = interleaved_speed(make_data(corpus, args, 0), args.speed_batches)
+            entries = interleaved_speed(make_data(corpus, args, 0), args.speed_batches, copy=args.copy)
             results["speed"][corpus] = entries
             results.setdefault("speed_ratios", {})[corpus] = speed_ratios(entries)
             for entry in entries:
@@ -294,7 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for seed in args.seeds:
             dm = make_data(corpus, args, seed)
             vocab = dm.num_classes
-            for name, kwargs in matched_models(vocab).items():
+            for name, kwargs in matched_models(vocab, args.copy).items():
                 if name not in args.models:
                     continue
                 torch.manual_seed(seed)
@@ -302,7 +310,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 row: dict[str, Any] = {
                     "corpus": corpus,
                     "seed": seed,
-                    "model": name,
+                    "model": f"{name}+copy" if args.copy else name,
                     "params": _params(model),
                     "model_kwargs": kwargs,
                 }
@@ -460,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
         default="protect",
         choices=["protect", "off"],
         help="software corpus: mask placeholders as reserved tokens (the data module's default) or not",
+    )
+    parser.add_argument(
+        "--copy",
+        action="store_true",
+        help="both models with the copy mechanism (copy=True, a pointer-generator decoder)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(

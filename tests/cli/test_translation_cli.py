@@ -95,3 +95,52 @@ def test_missing_corpus_root_is_one_clear_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "is not a folder of parallel text files" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_the_copy_option_trains_tests_predicts_and_exports(tmp_path):
+    """``--model.model_kwargs.copy true``: stored in the checkpoint, reloaded by test / predict /
+    export, the attention pictures still drawn, and the ONNX step (with its source input) checked."""
+    import torch
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    names = ["Django", "Wagtail", "Sphinx", "JupyterLab", "Babel"]
+    en = [f"open {names[i % 5]} file {i}" for i in range(40)]
+    de = [f"{names[i % 5]} Datei {i} öffnen" for i in range(40)]
+    for split, rows in (("train", slice(0, 32)), ("valid", slice(32, 36)), ("test", slice(36, 40))):
+        (corpus / f"{split}.en").write_text("\n".join(en[rows]) + "\n", encoding="utf-8")
+        (corpus / f"{split}.de").write_text("\n".join(de[rows]) + "\n", encoding="utf-8")
+    root = tmp_path / "run"
+    args = [
+        "--config",
+        "translation",
+        f"--data.root={corpus}",
+        "--data.source_lang=en",
+        "--data.vocab_size=60",
+    ]
+    args += [
+        "--data.batch_size=8",
+        f"--trainer.default_root_dir={root}",
+        *TINY,
+        "--model.model_kwargs.copy",
+        "true",
+    ]
+    assert main(["fit", *args]) == 0
+    checkpoint = torch.load(root / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["hyper_parameters"]["model_kwargs"]["copy"] is True
+    assert any("copy_gate" in k for k in checkpoint["state_dict"])
+    assert main(["test", "--ckpt_path", "best", *args]) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    assert "test/chrf" in summary["test_metrics"]
+    assert (root / "attention_0.png").read_bytes()[:4] == b"\x89PNG"
+    source = tmp_path / "in.txt"
+    source.write_text("open Sphinx file 7\n", encoding="utf-8")
+    assert main(["predict", "--ckpt_path", "best", *args, f"--data.input={source}"]) == 0
+    assert len((root / "translations.txt").read_text(encoding="utf-8").splitlines()) == 1
+    exported = tmp_path / "exported"
+    ckpt = str(root / "checkpoints" / "last.ckpt")
+    assert main(["export", "--ckpt_path", ckpt, "--output", str(exported)]) == 0
+    report = json.loads((exported / "translation.json").read_text())
+    assert report["copy"] is True and report["model_kwargs"]["copy"] is True and report["same_tokens"]
+    assert report["decoder_step"]["inputs"][-1] == "source"

@@ -4,7 +4,9 @@
 ``(B, S)`` bool and the decoder's initial state ``h``, ``c`` ``(L, B, H)``, ``feed`` ``(B, E)``.
 ``decoder_step.onnx``: ``token`` ``(B,)``, ``h``, ``c``, ``feed``, ``keys``, ``values``, ``mask``
 → ``logits`` ``(B, V)``, ``new_h``, ``new_c``, ``new_feed`` and the ``attention`` ``(B, S)``. Batch and
-source length are free. A deployment runs the encoder once and the step once per output token,
+source length are free. A model with the copy mechanism (``copy=True``) has one more step input,
+``source`` ``(B, S)`` int64 (the token ids the encoder read, padded alike), and its ``logits`` are
+log-probabilities (softmax or argmax of them reads the same as of logits). A deployment runs the encoder once and the step once per output token,
 feeding back the state, exactly as :func:`cnnlstm.models.decoding.greedy_decode` does;
 :func:`export_translator` checks that loop in onnxruntime against the eager greedy decode over
 whole sentences (the same tokens, logits within ``tolerance``) and writes ``translation.json``
@@ -44,7 +46,7 @@ class _Encoder(nn.Module):
 
     def forward(self, source: Tensor) -> tuple[Tensor, ...]:
         memory = self.model.encoder(source)
-        return (*memory, *self.model.decoder.init_state(memory))
+        return (*memory[: len(MEMORY)], *self.model.decoder.init_state(memory))
 
 
 class _Step(nn.Module):
@@ -55,6 +57,7 @@ class _Step(nn.Module):
     def forward(
         self, token: Tensor, h: Tensor, c: Tensor, feed: Tensor, *memory: Tensor
     ) -> tuple[Tensor, ...]:
+        """``memory``: keys, values, mask, and with copy the source ids."""
         logits, state, attention = self.decoder.step(token, DecoderState(h, c, feed), Memory(*memory))
         return (logits, *state, attention)
 
@@ -75,13 +78,16 @@ def onnx_greedy_decode(
             )
         source = np.pad(source, ((0, 0), (0, fixed - source.shape[1])), constant_values=PAD)
     keys, values, mask, h, c, feed = encoder.run(None, {"source": source})
+    memory = {"keys": keys, "values": values, "mask": mask}
+    if "source" in {i.name for i in step.get_inputs()}:  # a copying decoder reads the source ids
+        memory["source"] = source
     limits = length_limits(torch.from_numpy(source), max_len_a, max_len_b).numpy()
     batch = source.shape[0]
     token = np.full((batch,), BOS, dtype=np.int64)
     done = np.zeros(batch, dtype=bool)
     tokens, all_logits = [], []
     for t in range(int(limits.max())):
-        feeds = {"token": token, "h": h, "c": c, "feed": feed, "keys": keys, "values": values, "mask": mask}
+        feeds = {"token": token, "h": h, "c": c, "feed": feed, **memory}
         logits, h, c, feed, _ = step.run(None, feeds)
         all_logits.append(logits)
         choice = logits.copy()
@@ -142,6 +148,8 @@ def export_translator(
     if source_len is not None and source_len > example_source.shape[1]:
         pad = source_len - example_source.shape[1]
         example_source = nn.functional.pad(example_source, (0, pad), value=PAD)
+    copy = bool(getattr(model.decoder, "copy", False))
+    step_inputs = ["token", *STATE, *MEMORY, *(["source"] if copy else [])]
     batch, steps = torch.export.Dim("batch"), torch.export.Dim("source_len")
     with torch.no_grad(), quiet_exporter():
         torch.onnx.export(
@@ -157,20 +165,21 @@ def export_translator(
         memory = model.encoder(example_source)
         state = model.decoder.init_state(memory)
         token = torch.full((example_source.shape[0],), BOS, dtype=torch.long)
+        step_memory = [*memory[: len(MEMORY)], *([example_source] if copy else [])]
         torch.onnx.export(
             _Step(model).eval(),
-            (token, *state, *memory),
+            (token, *state, *step_memory),
             str(out / "decoder_step.onnx"),
             dynamo=True,
             verbose=False,
-            input_names=["token", *STATE, *MEMORY],
+            input_names=step_inputs,
             output_names=["logits", *NEW_STATE, "attention"],
             dynamic_shapes=(
                 {0: batch},
                 {1: batch},
                 {1: batch},
                 {0: batch},
-                ({0: batch, 1: steps}, {0: batch, 1: steps}, {0: batch, 1: steps}),
+                tuple({0: batch, 1: steps} for _ in step_memory),
             ),
         )
     options = {"providers": ["CPUExecutionProvider"]}
@@ -194,9 +203,12 @@ def export_translator(
         },
         "source_len": fixed if isinstance(fixed, int) else "any (pad shorter sources with pad_id)",
         "decoder_step": {
-            "inputs": ["token", *STATE, *MEMORY],
+            "inputs": step_inputs,
             "outputs": ["logits", *NEW_STATE, "attention"],
+            # copy: "logits" are the pointer-generator's log-probabilities
+            "logits": "log_probabilities" if copy else "logits",
         },
+        "copy": copy,
         "special_ids": {"pad": PAD, "bos": BOS, "eos": EOS, "unk": 3},
         "decoding": {"max_len_a": max_len_a, "max_len_b": max_len_b, "never_output": ["pad", "bos"]},
         "tokenizer": tokenizer,

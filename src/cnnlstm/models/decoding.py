@@ -2,7 +2,9 @@
 
 Both run the decoder's ``init_state`` / ``step`` (the functions teacher-forced training runs),
 one token per step for the whole batch, and stop a sentence at ``EOS`` or at its length limit
-``max_len_a * source_length + max_len_b`` (the source's own length, without padding).
+``max_len_a * source_length + max_len_b`` (the source's own length, without padding). Both take
+``log_softmax`` of the step's output: logits, or a copying decoder's log-probabilities (which
+``log_softmax`` leaves as they are).
 
 Example:
     >>> from cnnlstm.models.translation import Translator
@@ -84,7 +86,7 @@ def _never_pad_or_bos(logp: Tensor) -> Tensor:
 
 
 def _repeat(memory: Memory, k: int) -> Memory:
-    return Memory(*(m.repeat_interleave(k, dim=0) for m in memory))
+    return Memory(*(None if m is None else m.repeat_interleave(k, dim=0) for m in memory))
 
 
 @torch.no_grad()

@@ -17,10 +17,19 @@ al. 2015); dot-product attention of its output over the keys gives a context, an
 ``init_state`` / ``step`` run one target token at a time; teacher-forced training, greedy and
 beam search (:mod:`cnnlstm.models.decoding`) and the exported ONNX step all use them.
 
+``copy=True`` makes the decoder a pointer-generator (See et al. 2017) over the joint vocabulary:
+a gate ``p_gen = sigmoid(w · [context; decoder output; decoder input] + b)`` mixes the output
+softmax with the attention weights scattered onto the source's token ids,
+``P(w) = p_gen P_vocab(w) + (1 - p_gen) Σ_{i: source_i = w} a_i``, so a token that the source
+holds (a name, an identifier) can be written whatever its output-layer score. The decoder then
+returns ``log P`` where it returns logits without copy: ``log_softmax`` of it is itself, so the
+label-smoothed cross-entropy, greedy decoding and beam search read it unchanged.
+
 Token ids: ``PAD = 0``, ``BOS = 1``, ``EOS = 2``; one vocabulary of ``num_classes`` tokens for
 both sides (a joint SentencePiece or character vocabulary).
 
 References:
+    See, Liu & Manning, "Get To The Point: Summarization with Pointer-Generator Networks", ACL 2017.
     Gehring, Auli, Grangier & Dauphin, "A Convolutional Encoder Model for Neural Machine
     Translation", ACL 2017.
     Luong, Pham & Manning, "Effective Approaches to Attention-based Neural Machine Translation", EMNLP 2015.
@@ -47,13 +56,15 @@ __all__ = [
     "DecoderState",
     "Memory",
     "Translator",
+    "pointer_mix",
 ]
 
 PAD, BOS, EOS = 0, 1, 2
 
 
 class Memory(NamedTuple):
-    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token).
+    """What the encoder gives the decoder: ``keys`` and ``values`` ``(B, S, A)``, ``mask`` ``(B, S)`` (True: a token),
+    and the source token ids ``(B, S)`` (attached by :meth:`Translator.encode`; a copying decoder needs them).
 
     Keys and values at padded positions may hold anything: the decoder never reads them.
     """
@@ -61,6 +72,7 @@ class Memory(NamedTuple):
     keys: Tensor
     values: Tensor
     mask: Tensor
+    source: Tensor | None = None
 
 
 class DecoderState(NamedTuple):
@@ -256,6 +268,42 @@ class BiLSTMEncoder(nn.Module):
         return Memory(self.key_proj(x) * fmask, self.value_proj(x) * fmask, mask)
 
 
+def pointer_mix(logits: Tensor, gate: Tensor, attention: Tensor, source: Tensor) -> Tensor:
+    """See et al.'s pointer-generator mixture, as log-probabilities over the joint vocabulary.
+
+    ``log(p_gen softmax(logits)(w) + (1 - p_gen) Σ_{i: source_i = w} attention_i)`` with
+    ``p_gen = sigmoid(gate)``, computed in log space (``logaddexp`` of the two weighted terms) so
+    that no probability underflows in the output softmax's tail; a token the source lacks gets
+    exactly ``log(p_gen P_vocab(w))``, with no ``log(0)`` in the gradients. Padded source
+    positions (id ``PAD``) give no mass, whatever their attention weight.
+
+    Args:
+        logits: ``(..., V)`` output-layer scores, ``...`` being ``(B,)`` or ``(B, T)``.
+        gate: ``(...)`` the generation gate's pre-activation.
+        attention: ``(..., S)`` attention weights over the source (each row sums to 1).
+        source: ``(B, S)`` source token ids, padded with ``PAD``.
+
+    Returns:
+        ``(..., V)`` log-probabilities (each row's exponentials sum to 1).
+
+    Example:
+        >>> logits, attention = torch.zeros(1, 4), torch.tensor([[0.75, 0.25]])
+        >>> pointer_mix(logits, torch.zeros(1), attention, torch.tensor([[3, 2]])).exp()
+        tensor([[0.1250, 0.1250, 0.2500, 0.5000]])
+    """
+    if attention.dim() == 3:  # teacher-forced (B, T, S): every target step copies from the same source
+        source = source.unsqueeze(1).expand_as(attention)
+    attention = attention.masked_fill(source.eq(PAD), 0.0)
+    copied = torch.zeros_like(logits).scatter_add(-1, source, attention)  # (..., V)
+    # log of the copy mass; -inf (exactly no mass) where the source lacks the token, through a
+    # where() so that the gradient of the unused branch is finite
+    present = copied > 0
+    log_copied = torch.where(present, copied.clamp_min(torch.finfo(copied.dtype).tiny).log(), float("-inf"))
+    generate = nn.functional.logsigmoid(gate).unsqueeze(-1) + torch.log_softmax(logits, dim=-1)
+    point = nn.functional.logsigmoid(-gate).unsqueeze(-1) + log_copied
+    return torch.logaddexp(generate, point)
+
+
 class AttentionLSTMDecoder(nn.Module):
     """An LSTM decoder with dot-product attention and input feeding; one token per :meth:`step`.
 
@@ -267,6 +315,9 @@ class AttentionLSTMDecoder(nn.Module):
         attention_dim: size ``A`` of the encoder's keys and values.
         dropout: dropout on embeddings and on the attentional vector.
         tie_embeddings: the output layer reuses the target embedding matrix (Press & Wolf 2017).
+        copy: a pointer-generator (See et al. 2017): :meth:`step` and :meth:`forward` return
+            log-probabilities mixing the output softmax with the attention on the source's tokens
+            (:func:`pointer_mix`) instead of logits; the memory must carry ``source``.
     """
 
     def __init__(
@@ -279,9 +330,11 @@ class AttentionLSTMDecoder(nn.Module):
         attention_dim: int,
         dropout: float,
         tie_embeddings: bool,
+        copy: bool = False,
     ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
+        self.copy = check_bool("copy", copy)
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.drop = nn.Dropout(dropout)
         self.lstm = LSTM(
@@ -297,6 +350,8 @@ class AttentionLSTMDecoder(nn.Module):
         self.out = nn.Linear(embed_dim, vocab_size)
         if tie_embeddings:
             self.out.weight = self.embed.weight
+        # p_gen from [context (A); LSTM output (H); decoder input: embedding and fed vector (2E)]
+        self.copy_gate = nn.Linear(attention_dim + hidden_size + 2 * embed_dim, 1) if copy else None
 
     def init_state(self, memory: Memory) -> DecoderState:
         """The state before the first token: ``h`` and ``c`` from the mean of the values, ``feed`` zeros."""
@@ -310,21 +365,27 @@ class AttentionLSTMDecoder(nn.Module):
         return DecoderState(h, c, feed)
 
     def step(self, token: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Tensor]:
-        """One target token ``(B,)`` → logits ``(B, V)``, the next state, attention weights ``(B, S)``."""
+        """One target token ``(B,)`` → logits ``(B, V)`` (with ``copy``: log-probabilities), the next
+        state, attention weights ``(B, S)``."""
         x = torch.cat([self.drop(self.embed(token)), state.feed], dim=-1)  # (B, 2E)
         weight, bias = self._first_input_weights()
         top, h, c = self._lstm_layers(x @ weight.t() + bias, state.h, state.c)
-        feed, weights = self._attend(top, memory)
-        return self.out(self.drop(feed)), DecoderState(h, c, feed), weights
+        feed, weights, context = self._attend(top, memory)
+        logits = self.out(self.drop(feed))
+        if self.copy_gate is not None:
+            gate = self.copy_gate(torch.cat([context, top, x], dim=-1)).squeeze(-1)  # (B,)
+            logits = pointer_mix(logits, gate, weights, self._source(memory))
+        return logits, DecoderState(h, c, feed), weights
 
     def forward(
         self, target: Tensor, memory: Memory, state: DecoderState | None = None
     ) -> tuple[Tensor, Tensor]:
-        """Teacher-forced: decoder inputs ``(B, T)`` → logits ``(B, T, V)`` and attention ``(B, T, S)``.
+        """Teacher-forced: decoder inputs ``(B, T)`` → logits ``(B, T, V)`` (with ``copy``:
+        log-probabilities) and attention ``(B, T, S)``.
 
         Computes what :meth:`step` computes token by token, with the work that does not depend on
         the previous step done once for the whole target: the embeddings, their share of the
-        first LSTM layer's input gates, and the output layer.
+        first LSTM layer's input gates, the output layer and the copy gate.
         """
         if state is None:
             state = self.init_state(memory)
@@ -334,23 +395,41 @@ class AttentionLSTMDecoder(nn.Module):
         gates_embedded = embedded @ weight[:, :width].t() + bias  # (B, T, 4H)
         weight_feed = weight[:, width:].t()  # (E, 4H)
         h, c, feed = state
-        feeds, weights = [], []
+        fed, feeds, weights, tops, contexts = [], [], [], [], []
         # unbind, not indexing per step: one gradient stack instead of a zero-filled (B, T, 4H) per step
         for gates_t in gates_embedded.unbind(1):
+            fed.append(feed)
             top, h, c = self._lstm_layers(gates_t + feed @ weight_feed, h, c)
-            feed, attention = self._attend(top, memory)
+            feed, attention, context = self._attend(top, memory)
             feeds.append(feed)
             weights.append(attention)
-        return self.out(self.drop(torch.stack(feeds, dim=1))), torch.stack(weights, dim=1)
+            tops.append(top)
+            contexts.append(context)
+        attention = torch.stack(weights, dim=1)  # (B, T, S)
+        logits = self.out(self.drop(torch.stack(feeds, dim=1)))  # (B, T, V)
+        if self.copy_gate is not None:
+            inputs = [torch.stack(contexts, 1), torch.stack(tops, 1), embedded, torch.stack(fed, 1)]
+            gate = self.copy_gate(torch.cat(inputs, dim=-1)).squeeze(-1)  # (B, T)
+            logits = pointer_mix(logits, gate, attention, self._source(memory))
+        return logits, attention
 
-    def _attend(self, top: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
-        """The attentional vector ``(B, E)`` and the attention weights ``(B, S)`` of the LSTM's output ``(B, H)``."""
+    def _source(self, memory: Memory) -> Tensor:
+        if memory.source is None:
+            raise ValueError(
+                "a copying decoder (copy=True) needs the source token ids in memory.source; encode with "
+                "Translator.encode, which attaches them"
+            )
+        return memory.source
+
+    def _attend(self, top: Tensor, memory: Memory) -> tuple[Tensor, Tensor, Tensor]:
+        """The attentional vector ``(B, E)``, the attention weights ``(B, S)`` and the context ``(B, A)``
+        of the LSTM's output ``(B, H)``."""
         query = self.query_proj(top)  # (B, A)
         scores = torch.bmm(memory.keys, query.unsqueeze(-1)).squeeze(-1)  # (B, S)
         scores = scores.masked_fill(~memory.mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, A)
-        return torch.tanh(self.combine(torch.cat([top, context], dim=-1))), weights
+        return torch.tanh(self.combine(torch.cat([top, context], dim=-1))), weights, context
 
     def _lstm_step(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One time step through every layer of ``self.lstm`` (its weights, :func:`lstm_step`'s
@@ -395,6 +474,10 @@ class Translator(nn.Module):
         source: ``(B, S)`` token ids ending in ``EOS``, padded with ``PAD``.
         target: ``(B, T)`` decoder inputs (``BOS`` then the target without its last token).
 
+    With ``copy=True`` the decoder is a pointer-generator (See et al. 2017; :func:`pointer_mix`)
+    and returns log-probabilities where it otherwise returns logits (softmax of either is the
+    next token's distribution).
+
     Returns:
         logits ``(B, T, num_classes)``, teacher-forced: position ``t`` predicts token ``t + 1``.
 
@@ -422,6 +505,7 @@ class Translator(nn.Module):
         max_positions: int = 256,
         dropout: float = 0.1,
         tie_embeddings: bool = False,
+        copy: bool = False,
     ) -> None:
         super().__init__()
         self.num_classes = check_positive_int("num_classes", num_classes)
@@ -462,20 +546,21 @@ class Translator(nn.Module):
             attention_dim=attention_dim,
             dropout=dropout,
             tie_embeddings=check_bool("tie_embeddings", tie_embeddings),
+            copy=check_bool("copy", copy),
         )
         if tie_embeddings:  # one joint vocabulary: the encoder shares the decoder's embeddings too
             self.encoder.embed = self.decoder.embed
 
     def encode(self, source: Tensor) -> Memory:
-        """:class:`Memory` of a source batch ``(B, S)``."""
+        """:class:`Memory` of a source batch ``(B, S)``, the source ids attached (the copy mechanism reads them)."""
         check_tokens(type(self).__name__, source, self.num_classes)
-        return self.encoder(source)
+        return self.encoder(source)._replace(source=source)
 
     def forward(self, source: Tensor, target: Tensor) -> Tensor:
         return self.forward_with_attention(source, target)[0]
 
     def forward_with_attention(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-        """Teacher-forced logits ``(B, T, V)`` and attention weights ``(B, T, S)``."""
+        """Teacher-forced logits ``(B, T, V)`` (with ``copy``: log-probabilities) and attention weights ``(B, T, S)``."""
         check_tokens(type(self).__name__, target, self.num_classes, what="target")
         return self.decoder(target, self.encode(source))
 

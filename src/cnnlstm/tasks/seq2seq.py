@@ -2,7 +2,9 @@
 
 Batches are ``(source (B, S), target (B, T), source_lengths)`` of token ids (see
 :mod:`cnnlstm.data.text`): the model reads ``target[:, :-1]`` and is scored on ``target[:, 1:]``,
-padding masked. Validation and test also translate every source (greedy, or beam search with
+padding masked. A model with the copy mechanism (``model_kwargs: {copy: true}``) returns
+log-probabilities where other models return logits; the cross-entropy's ``log_softmax`` leaves
+them as they are, so the loss, label smoothing included, is the same code. Validation and test also translate every source (greedy, or beam search with
 ``beam_size > 1``) and score the detokenised output against the original reference text with
 sacrebleu (BLEU and its signature, chrF, TER), exact match and CER; a few sample translations
 are printed each validation epoch and kept in ``summary.json``; the test split's attention
