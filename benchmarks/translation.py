@@ -23,7 +23,8 @@ Corpora:
 
 ``--models`` trains only some of the two (the BiLSTM's size still matches the conv model's).
 ``--copy`` gives both models the copy mechanism (``copy=True``: See et al.'s pointer-generator
-decoder; the rows are named ``<model>+copy``; both models gain the same gate, so the sizes still match).
+decoder; the rows are named ``<model>+copy``; both models gain the same gate, so the sizes still
+match), and the speed comparison then alternates the four models (with and without copy).
 
 The two models get the same decoder; the encoders' widths are chosen so that the totals are
 within a few percent (the table prints both counts). Speed: training target tokens per CPU
@@ -236,12 +237,15 @@ def interleaved_speed(
 ) -> list[dict[str, Any]]:
     """Training speed on the same batches, the models alternating (conv, BiLSTM, conv, ...) so that
     machine load hits both alike: median target tokens per CPU second of a whole training step, and
-    median source tokens per CPU second of the encoder alone (forward + backward)."""
+    median source tokens per CPU second of the encoder alone (forward + backward). ``copy``: the
+    two models with the copy mechanism (``<name>+copy``) alternate with the two without, which
+    measures what the copy costs."""
     torch.manual_seed(seed)
     vocab = dm.num_classes
-    models = {
-        n: create_model(n, num_classes=vocab, **kw).train() for n, kw in matched_models(vocab, copy).items()
-    }
+    kinds = [(n, kw) for n, kw in matched_models(vocab).items()]
+    if copy:
+        kinds += [(f"{n}+copy", kw) for n, kw in matched_models(vocab, copy=True).items()]
+    models = {n: create_model(n.removesuffix("+copy"), num_classes=vocab, **kw).train() for n, kw in kinds}
     batches = []
     for source, target, _ in dm.train_dataloader():
         batches.append((source, target))
@@ -272,13 +276,19 @@ def interleaved_speed(
 
 
 def speed_ratios(entries: list[dict[str, Any]]) -> dict[str, float]:
-    """conv_lstm_translator's tokens per second over bilstm_translator's: whole step and encoder alone."""
+    """conv_lstm_translator's tokens per second over bilstm_translator's: whole step and encoder alone
+    (and, when measured, each model's whole step with copy over without)."""
     by = {e["model"]: e for e in entries}
     conv, bilstm = by["conv_lstm_translator"], by["bilstm_translator"]
-    return {
+    ratios = {
         f"{k}_ratio": round(conv[f"{k}_tokens_per_s_median"] / bilstm[f"{k}_tokens_per_s_median"], 3)
         for k in ("step", "encoder")
     }
+    for name, short in (("conv_lstm_translator", "conv"), ("bilstm_translator", "bilstm")):
+        if f"{name}+copy" in by:  # with copy over without: the whole training step
+            with_copy = by[f"{name}+copy"]["step_tokens_per_s_median"]
+            ratios[f"{short}_copy_step_ratio"] = round(with_copy / by[name]["step_tokens_per_s_median"], 3)
+    return ratios
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

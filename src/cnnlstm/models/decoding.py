@@ -86,7 +86,10 @@ def _never_pad_or_bos(logp: Tensor) -> Tensor:
 
 
 def _repeat(memory: Memory, k: int) -> Memory:
-    return Memory(*(None if m is None else m.repeat_interleave(k, dim=0) for m in memory))
+    """Each sentence's memory ``k`` times in a row (its beam), the source ids included when present."""
+    keys, values, mask = (m.repeat_interleave(k, dim=0) for m in memory[:3])
+    source = None if memory.source is None else memory.source.repeat_interleave(k, dim=0)
+    return Memory(keys, values, mask, source)
 
 
 @torch.no_grad()
