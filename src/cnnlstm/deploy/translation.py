@@ -7,8 +7,8 @@
 source length are free. A model with the copy mechanism (``copy=True``) has one more step input,
 ``source`` ``(B, S)`` int64 (the token ids the encoder read, padded alike), and its ``logits`` are
 log-probabilities (softmax or argmax of them reads the same as of logits). A deployment runs
-the encoder once and the step once per output token, feeding back the state, exactly as :func:`cnnlstm.models.decoding.greedy_decode` does;
-:func:`export_translator` checks that loop in onnxruntime against the eager greedy decode over
+the encoder once and the step once per output token, feeding back the state, exactly as
+:func:`cnnlstm.models.decoding.greedy_decode` does; :func:`export_translator` checks that loop in onnxruntime against the eager greedy decode over
 whole sentences (the same tokens, logits within ``tolerance``) and writes ``translation.json``
 (file names, shapes, special ids, the tokeniser as JSON, the placeholder rule, the check's figures).
 
