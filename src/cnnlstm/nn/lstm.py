@@ -328,7 +328,7 @@ class LSTM(nn.Module):
         h_shape = (n_states, batch, self.real_hidden_size)
         c_shape = (n_states, batch, self.hidden_size)
         if hx is None:  # in the weights' dtype, which the state keeps under autocast (see lstm_step)
-            dtype = self.weight_hh_l0.dtype
+            dtype = self._weights(0, "")[1].dtype  # weight_hh_l0
             return x.new_zeros(h_shape, dtype=dtype), x.new_zeros(c_shape, dtype=dtype)
         h0, c0 = hx
         if tuple(h0.shape) != h_shape or tuple(c0.shape) != c_shape:
