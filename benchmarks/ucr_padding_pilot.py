@@ -11,9 +11,17 @@ never read. Each factor that padding or scale could touch is switched separately
 * ``--trim``: every batch cut to its longest series (otherwise padded to the set's longest);
 * whatever BatchNorm the ``cnnlstm`` on ``PYTHONPATH`` has: run it once with the code before the
   fix (``git archive <commit> src | tar -x -C /tmp/base``; ``PYTHONPATH=/tmp/base/src``) and once
-  with the current code to compare BatchNorm over padding with BatchNorm over real steps only.
+  with the current code to compare BatchNorm over padding with BatchNorm over real steps only;
+* ``--steps``: the schedule's length (does a longer one fix under-fitting?);
+* ``--precision bf16``: the forward passes (training and evaluation) under
+  ``torch.autocast("cpu", dtype=torch.bfloat16)``, what Lightning's ``precision="bf16-mixed"``
+  does on a CPU; the weights, the optimizer and the loss stay float32.
 
     OMP_NUM_THREADS=1 python benchmarks/ucr_padding_pilot.py --dataset PLAID --steps 250 --norm series
+    OMP_NUM_THREADS=1 python benchmarks/ucr_padding_pilot.py --dataset ACSF1 --steps 4500 --precision bf16
+
+The model is the one after the last update (no selection); with the cosine schedule's learning
+rate at 0 there, it is close to the archive recipe's lowest-training-loss epoch.
 
 Prints one JSON line per run (and appends it to ``--json`` when given) with the CPU seconds of the
 process.
@@ -51,17 +59,40 @@ def series_znorm(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std * mask
 
 
+def autocast(precision: str) -> torch.autocast:
+    """The CPU autocast of ``precision`` (``"bf16"``; disabled for ``"32"``)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def cpu_flags() -> dict[str, object]:
+    """The CPU's model name and whether it has the bf16 instructions oneDNN uses."""
+    info = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), ""
+    )
+    flags = set(
+        next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    )
+    return {"cpu": model, "amx_bf16": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags}
+
+
 def accuracy(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor, trim: bool
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lengths: torch.Tensor,
+    trim: bool,
+    precision: str = "32",
 ) -> float:
     model.eval()
     correct = 0
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         for start in range(0, len(x), 64):
             xb, lb = x[start : start + 64], lengths[start : start + 64]
             if trim:
                 xb = xb[:, : int(lb.max())]
-            correct += int((model(xb, lengths=lb).argmax(-1) == y[start : start + 64]).sum())
+            logits = model(xb, lengths=lb).float()
+            correct += int((logits.argmax(-1) == y[start : start + 64]).sum())
     model.train()
     return correct / len(x)
 
@@ -77,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trim", action="store_true")
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["32", "bf16"], default="32")
     parser.add_argument("--label", default="")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -112,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             xb, yb, lb = x[idx], y[idx], lengths[idx]
             if args.trim:
                 xb = xb[:, : int(lb.max())]
-            loss = F.cross_entropy(model(xb, lengths=lb), yb)
+            with autocast(args.precision):
+                logits = model(xb, lengths=lb)
+            loss = F.cross_entropy(logits.float(), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -123,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
         epoch += 1
     fit_cpu = cpu_seconds() - start
+    tenth = max(1, len(losses) // 10)  # the mean loss of each tenth of the updates: the curve
+    curve = [round(float(np.mean(losses[i : i + tenth])), 4) for i in range(0, tenth * 10, tenth)]
     row = dict(
         label=args.label,
         dataset=args.dataset,
@@ -131,14 +167,20 @@ def main(argv: list[str] | None = None) -> int:
         norm=args.norm,
         trim=args.trim,
         seed=args.seed,
+        precision=args.precision,
+        epochs=epoch,
         cnnlstm=str(Path(sys.modules["cnnlstm"].__file__ or "").parent),
         last_epoch_train_loss=round(float(np.mean(losses[-max(1, len(order) // 16) :])), 4),
-        fit_acc=round(accuracy(model, *parts["train"], args.trim), 4),
-        heldout_acc=round(accuracy(model, *parts["val"], args.trim), 4),
+        train_loss_by_tenth=curve,
+        fit_acc=round(accuracy(model, *parts["train"], args.trim, args.precision), 4),
+        heldout_acc=round(accuracy(model, *parts["val"], args.trim, args.precision), 4),
         n_fit=len(x),
         n_heldout=len(parts["val"][0]),
         fit_cpu_s=round(fit_cpu, 1),
+        cpu_s_per_update=round(fit_cpu / args.steps, 4),
         cpu_s=round(cpu_seconds() - start, 1),
+        torch=torch.__version__,
+        **cpu_flags(),
     )
     print(json.dumps(row), flush=True)
     if args.json is not None:

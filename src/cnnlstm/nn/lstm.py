@@ -65,7 +65,10 @@ def lstm_step(
         >>> h.shape, c.shape
         (torch.Size([2, 3]), torch.Size([2, 3]))
     """
-    gates = gates_x + h @ weight_hh.t()
+    # The gates and states in the weights' dtype: under autocast the products come back in bf16
+    # (or fp16), and without biases to promote them the cell state would then be accumulated
+    # step after step in bf16. In the weights' own dtype the conversions do nothing.
+    gates = gates_x.to(weight_hh.dtype) + h @ weight_hh.t()
     if bias_hh is not None:
         gates = gates + bias_hh
     i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=-1)
@@ -76,7 +79,7 @@ def lstm_step(
     c_next = forget_gate * c + input_gate * candidate
     h_next = output_gate * torch.tanh(c_next)
     if weight_hr is not None:
-        h_next = h_next @ weight_hr.t()
+        h_next = (h_next @ weight_hr.t()).to(c_next.dtype)
     return h_next, c_next
 
 
@@ -146,8 +149,8 @@ class LSTMCell(nn.Module):
                 f"LSTMCell expects input of shape (B, {self.input_size}) or ({self.input_size},); "
                 f"received {tuple(x.shape)}"
             )
-        if hx is None:
-            zeros = x.new_zeros(x.shape[0], self.hidden_size)
+        if hx is None:  # in the weights' dtype, which the state keeps under autocast
+            zeros = x.new_zeros(x.shape[0], self.hidden_size, dtype=self.weight_hh.dtype)
             h, c = zeros, zeros
         else:
             h, c = hx
@@ -324,8 +327,9 @@ class LSTM(nn.Module):
         n_states, batch = self.num_layers * self.num_directions, x.shape[0]
         h_shape = (n_states, batch, self.real_hidden_size)
         c_shape = (n_states, batch, self.hidden_size)
-        if hx is None:
-            return x.new_zeros(h_shape), x.new_zeros(c_shape)
+        if hx is None:  # in the weights' dtype, which the state keeps under autocast (see lstm_step)
+            dtype = self._weights(0, "")[1].dtype  # weight_hh_l0
+            return x.new_zeros(h_shape, dtype=dtype), x.new_zeros(c_shape, dtype=dtype)
         h0, c0 = hx
         if tuple(h0.shape) != h_shape or tuple(c0.shape) != c_shape:
             raise ValueError(

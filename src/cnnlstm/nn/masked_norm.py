@@ -27,6 +27,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     and nothing is averaged over the batch), it is ``nn.BatchNorm1d`` itself, to the bit; its
     parameters and buffers have BatchNorm's names, so checkpoints load either way.
 
+    Mixed precision: a bf16 or fp16 input (autocast's convolutions give one) is normalised with
+    statistics taken in float32, as BatchNorm's own kernels do; the output has the input's dtype,
+    and the running statistics stay float32.
+
     Args:
         num_features: ``C``.
         eps, momentum, affine, track_running_stats: as ``nn.BatchNorm1d`` (``momentum=None``: a
@@ -75,16 +79,21 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
             raise ValueError(
                 f"BatchNorm needs more than one valid value per channel in training; the batch has {int(count)}"
             )
-        kept = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+        # Statistics in float32 at least, as BatchNorm's kernels accumulate a bf16/fp16 input
+        # (autocast's convolutions hand one over): in bf16 the mean and variance would carry
+        # bf16's rounding (2^-9 relative) into every output and into the running statistics.
+        stats_x = x.to(torch.promote_types(x.dtype, torch.float32))
+        zero = torch.zeros((), dtype=stats_x.dtype, device=x.device)
+        kept = torch.where(valid, stats_x, zero)
         mean = kept.sum(dim=(0, 2)) / count  # (C,)
-        centred = torch.where(valid, x - mean[:, None], torch.zeros((), dtype=x.dtype, device=x.device))
+        centred = torch.where(valid, stats_x - mean[:, None], zero)
         var = centred.square().sum(dim=(0, 2)) / count  # biased, as BatchNorm normalises
         if self.training and self.track_running_stats:
             self._update_running_stats(mean, var * count / (count - 1))
         out = (kept - mean[:, None]) * torch.rsqrt(var + self.eps)[:, None]  # padding: as zeros
         if self.affine:
             out = out * self.weight[:, None] + self.bias[:, None]
-        return out
+        return out.to(x.dtype)  # the input's dtype, as BatchNorm returns
 
     def _update_running_stats(self, mean: Tensor, unbiased_var: Tensor) -> None:
         """BatchNorm's update: an exponential (or, with ``momentum=None``, cumulative) average."""

@@ -104,7 +104,8 @@ class ClassificationTask(BaseTask):
 
     def _shared_step(self, batch: Any, split: str, batch_idx: int) -> Tensor:
         x, y, *rest = batch
-        logits = self(x, rest[0] if len(rest) == 1 else None)
+        # float32 logits for the loss and the metrics, also under bf16 autocast (a no-op otherwise)
+        logits = self(x, rest[0] if len(rest) == 1 else None).float()
         loss = self.criterion(logits, y)
         if split == "train":
             self.check_loss(loss, batch_idx)
@@ -169,7 +170,9 @@ class ClassificationTask(BaseTask):
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
         lengths = batch[2] if isinstance(batch, (list, tuple)) and len(batch) == 3 else None
-        probs = torch.softmax(self(x, lengths), dim=-1)
+        # The softmax in float32: under bf16 autocast (precision="bf16-mixed") the logits are bf16,
+        # and so would be probabilities computed from them, which then need not sum to one.
+        probs = torch.softmax(self(x, lengths).float(), dim=-1)
         out = {"probs": probs, "pred": probs.argmax(-1)}
         if isinstance(batch, (list, tuple)) and len(batch) > 1:
             out["target"] = batch[1]
