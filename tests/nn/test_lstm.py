@@ -480,3 +480,31 @@ def test_full_lengths_give_what_no_lengths_give_to_the_bit(bidirectional):
     g_full = torch.autograd.grad(full.sum(), [x, *lstm.parameters()])
     g_plain = torch.autograd.grad(plain.sum(), [x, *lstm.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(g_full, g_plain, strict=True))
+
+
+def test_under_cpu_autocast_only_the_input_product_is_bf16_and_the_recurrence_runs_in_float32() -> None:
+    """bf16 autocast: the one large input product is bf16, the per-step recurrence float32.
+
+    The reference rounds what autocast rounds for the input product (``x``, ``W_ih`` and the
+    product itself to bf16) and runs the rest in float32: within 2e-5 of it. A recurrence whose
+    ``h @ W_hh`` runs in bf16 at every step (the code before) was 2.2e-4 away here.
+    """
+    torch.manual_seed(0)
+    lstm = LSTM(5, 16, batch_first=True)
+    x = torch.randn(3, 40, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, (h, c) = lstm(x)
+    assert out.dtype == h.dtype == c.dtype == torch.float32
+
+    def rounded(t: torch.Tensor) -> torch.Tensor:
+        return t.to(torch.bfloat16).float()
+
+    gates_x = rounded(rounded(x) @ rounded(lstm.weight_ih_l0).t()) + lstm.bias_ih_l0
+    h_t = c_t = torch.zeros(3, 16)
+    expected = []
+    for t in range(x.shape[1]):
+        i, f, g, o = (gates_x[:, t] + h_t @ lstm.weight_hh_l0.t() + lstm.bias_hh_l0).chunk(4, dim=-1)
+        c_t = torch.sigmoid(f) * c_t + torch.sigmoid(i) * torch.tanh(g)
+        h_t = torch.sigmoid(o) * torch.tanh(c_t)
+        expected.append(h_t)
+    torch.testing.assert_close(out, torch.stack(expected, dim=1), rtol=0, atol=2e-5)

@@ -411,10 +411,30 @@ def _run_direction(
     gates_x = x @ weight_ih.t()
     if bias_ih is not None:
         gates_x = gates_x + bias_ih
+    if torch.is_autocast_enabled(x.device.type):
+        # Mixed precision: the one large product above ran in autocast's dtype; the recurrence runs
+        # in the weights' dtype with autocast off. Under autocast each step's small h @ W_hh would be
+        # cast to bf16 and back, which costs more than the product saves (benchmarks/cpu_precision.py),
+        # and the state would be rounded to bf16 at every step.
+        with torch.autocast(x.device.type, enabled=False):
+            return _recur(gates_x.to(weight_hh.dtype), h, c, mask, weight_hh, bias_hh, weight_hr)
+    return _recur(gates_x, h, c, mask, weight_hh, bias_hh, weight_hr)
+
+
+def _recur(
+    gates_x: Tensor,
+    h: Tensor,
+    c: Tensor,
+    mask: Tensor | None,
+    weight_hh: Tensor,
+    bias_hh: Tensor | None,
+    weight_hr: Tensor | None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The recurrence of :func:`_run_direction` over the input gates ``(B, T, 4H)``."""
     outputs = []
     # unbind(1) rather than gates_x[:, t]: one stacked gradient in backward instead of T
     # full-size zero tensors.
-    step_masks = mask.unbind(1) if mask is not None else [None] * x.shape[1]
+    step_masks = mask.unbind(1) if mask is not None else [None] * gates_x.shape[1]
     for gates_x_t, m in zip(gates_x.unbind(1), step_masks, strict=True):
         h_new, c_new = lstm_step(gates_x_t, h, c, weight_hh, bias_hh, weight_hr)
         if m is not None:
