@@ -33,10 +33,11 @@ import json
 import platform
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
-from ucr_update_cost import MODELS, build, code_version
+from ucr_update_cost import MODELS, build, code_version, time_interleaved
 
 from cnnlstm.data.timeseries import UCRDataModule
 from cnnlstm.training.precision import cpu_has_native_bf16
@@ -84,22 +85,8 @@ def measure(model: str, dataset: str, args: argparse.Namespace) -> dict:
     second.load_state_dict(first.state_dict())  # the same starting weights in both precisions
     models = dict(zip(PRECISIONS, (first, second), strict=True))
     optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4) for k, m in models.items()}
-    times: dict[str, list[float]] = {k: [] for k in PRECISIONS}
-    batch_steps = []
-    batches = iter(data.train_dataloader())
-    for i in range(args.warmup + args.repeats):
-        try:
-            batch = next(batches)
-        except StopIteration:
-            batches = iter(data.train_dataloader())
-            batch = next(batches)
-        order = PRECISIONS if i % 2 == 0 else PRECISIONS[::-1]  # neither always goes first
-        for precision in order:
-            seconds = one_update(models[precision], optimizers[precision], batch, precision)
-            if i >= args.warmup:
-                times[precision].append(seconds)
-        if i >= args.warmup:
-            batch_steps.append(int(batch[0].shape[1]))
+    updates = {k: partial(one_update, m, optimizers[k], precision=k) for k, m in models.items()}
+    times, batch_steps = time_interleaved(data, updates, args.warmup, args.repeats)
     ratios = [b / f for f, b in zip(times["fp32"], times["bf16"], strict=True)]
     return dict(
         dataset=dataset,

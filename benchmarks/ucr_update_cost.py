@@ -34,6 +34,8 @@ import platform
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -73,6 +75,34 @@ def one_update(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
     loss.backward()
     optimizer.step()
     return time.process_time() - start
+
+
+def time_interleaved(
+    data: UCRDataModule, updates: dict[str, Callable[[tuple], float]], warmup: int, repeats: int
+) -> tuple[dict[str, list[float]], list[int]]:
+    """CPU seconds of each of ``updates`` (name -> one update on a batch) on the same training batches.
+
+    The updates take turns on each batch, the order flipping at every batch so that none always
+    goes first; the first ``warmup`` batches are not timed. Returns the times per name and the
+    time steps of each timed batch.
+    """
+    times: dict[str, list[float]] = {k: [] for k in updates}
+    batch_steps = []
+    batches = iter(data.train_dataloader())
+    for i in range(warmup + repeats):
+        try:
+            batch = next(batches)
+        except StopIteration:
+            batches = iter(data.train_dataloader())
+            batch = next(batches)
+        order = list(updates) if i % 2 == 0 else list(reversed(updates))  # neither always goes first
+        for key in order:
+            seconds = updates[key](batch)
+            if i >= warmup:
+                times[key].append(seconds)
+        if i >= warmup:
+            batch_steps.append(int(batch[0].shape[1]))
+    return times, batch_steps
 
 
 def _load_source(name: str, path: Path, patch: dict) -> ModuleType:
@@ -115,22 +145,8 @@ def measure(model: str, dataset: str, args: argparse.Namespace, baseline: Module
         models["baseline"] = getattr(baseline, model)(**kwargs).train()
         models["baseline"].load_state_dict(task.model.state_dict())
     optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4) for k, m in models.items()}
-    times: dict[str, list[float]] = {k: [] for k in models}
-    batch_steps = []
-    batches = iter(data.train_dataloader())
-    for i in range(args.warmup + args.repeats):
-        try:
-            batch = next(batches)
-        except StopIteration:
-            batches = iter(data.train_dataloader())
-            batch = next(batches)
-        order = list(models) if i % 2 == 0 else list(reversed(models))  # neither always goes first
-        for key in order:
-            seconds = one_update(models[key], optimizers[key], batch)
-            if i >= args.warmup:
-                times[key].append(seconds)
-        if i >= args.warmup:
-            batch_steps.append(int(batch[0].shape[1]))
+    updates = {k: partial(one_update, m, optimizers[k]) for k, m in models.items()}
+    times, batch_steps = time_interleaved(data, updates, args.warmup, args.repeats)
     row: dict = dict(
         dataset=dataset,
         model=model,
