@@ -18,6 +18,20 @@ TINY = [
 NUMBERS = ["--data.train_size=60", "--data.val_size=8", "--data.test_size=8", "--data.batch_size=16"]
 
 
+def corpus_args(corpus, root) -> list[str]:
+    """The ``translation`` preset on a user's English→German corpus, tiny, into ``root``."""
+    return [
+        "--config",
+        "translation",
+        f"--data.root={corpus}",
+        "--data.source_lang=en",
+        "--data.vocab_size=60",
+        "--data.batch_size=8",
+        f"--trainer.default_root_dir={root}",
+        *TINY,
+    ]
+
+
 def test_translation_presets_are_listed():
     presets = list_presets()
     for name in ("numbers-en-de", "numbers-en-fr", "software-en-de", "translation"):
@@ -61,15 +75,7 @@ def test_a_users_two_file_corpus_trains_and_bad_lines_are_reported(tmp_path, cap
     (corpus / "train.en").write_text("\n".join(en) + "\n", encoding="utf-8")
     (corpus / "train.de").write_text("\n".join(de) + "\n", encoding="utf-8")
     root = tmp_path / "run"
-    args = [
-        "--config",
-        "translation",
-        f"--data.root={corpus}",
-        "--data.source_lang=en",
-        "--data.vocab_size=60",
-    ]
-    args += ["--data.batch_size=8"]
-    args += [f"--trainer.default_root_dir={root}", "--model.init_args.beam_size=2", *TINY]
+    args = [*corpus_args(corpus, root), "--model.init_args.beam_size=2"]
     assert main(["data", "check", *args[:-5], "--quiet"]) == 0
     assert main(["fit", *args]) == 0
     summary = json.loads((root / "summary.json").read_text())
@@ -112,20 +118,7 @@ def test_the_copy_option_trains_tests_predicts_and_exports(tmp_path):
         (corpus / f"{split}.en").write_text("\n".join(en[rows]) + "\n", encoding="utf-8")
         (corpus / f"{split}.de").write_text("\n".join(de[rows]) + "\n", encoding="utf-8")
     root = tmp_path / "run"
-    args = [
-        "--config",
-        "translation",
-        f"--data.root={corpus}",
-        "--data.source_lang=en",
-        "--data.vocab_size=60",
-    ]
-    args += [
-        "--data.batch_size=8",
-        f"--trainer.default_root_dir={root}",
-        *TINY,
-        "--model.model_kwargs.copy",
-        "true",
-    ]
+    args = [*corpus_args(corpus, root), "--model.model_kwargs.copy", "true"]
     args += ["--model.init_args.beam_size=1"]  # greedy keeps the attention it drew (beam search does not)
     assert main(["fit", *args]) == 0
     checkpoint = torch.load(root / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
