@@ -19,6 +19,18 @@ def _model(name, vocab=12, **kwargs):
     return create_model(name, num_classes=vocab, **kwargs).eval()
 
 
+def assert_forward_is_the_step_loop(model, source, target):
+    """The teacher-forced outputs and attention at every position equal the decoder's ``step`` loop."""
+    with torch.no_grad():
+        logits, attention = model.forward_with_attention(source, target)
+        memory = model.encode(source)
+        state = model.decoder.init_state(memory)
+        for t in range(target.shape[1]):
+            step_logits, state, step_attention = model.decoder.step(target[:, t], state, memory)
+            torch.testing.assert_close(logits[:, t], step_logits, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(attention[:, t], step_attention, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_padding_changes_nothing(name):
     model = _model(name)
@@ -131,14 +143,7 @@ def test_teacher_forced_forward_is_the_decoder_step_loop(layers):
     model = _model("conv_lstm_translator_tiny", decoder_layers=layers)
     source = torch.tensor([[5, 6, 7, EOS], [8, 9, EOS, PAD]])
     target = torch.tensor([[1, 4, 5, 6], [1, 7, 8, PAD]])
-    with torch.no_grad():
-        logits, attention = model.forward_with_attention(source, target)
-        memory = model.encode(source)
-        state = model.decoder.init_state(memory)
-        for t in range(target.shape[1]):
-            step_logits, state, step_attention = model.decoder.step(target[:, t], state, memory)
-            torch.testing.assert_close(logits[:, t], step_logits, atol=1e-5, rtol=1e-5)
-            torch.testing.assert_close(attention[:, t], step_attention, atol=1e-5, rtol=1e-5)
+    assert_forward_is_the_step_loop(model, source, target)
 
 
 def test_conv_encoder_keeps_the_activation_scale_through_its_depth():

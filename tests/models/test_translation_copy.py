@@ -10,6 +10,7 @@ import torch
 from cnnlstm import create_model
 from cnnlstm.models.decoding import beam_search, greedy_decode
 from cnnlstm.models.translation import BOS, EOS, PAD, pointer_mix
+from tests.models.test_translation import assert_forward_is_the_step_loop
 
 NAMES = ["conv_lstm_translator_tiny", "bilstm_translator_tiny"]
 SOURCE = torch.tensor([[5, 6, 7, 8, 9, EOS], [10, 4, EOS, PAD, PAD, PAD]])
@@ -119,14 +120,7 @@ def test_a_token_only_in_the_source_can_be_written(name):
 @pytest.mark.parametrize("layers", [1, 2])
 def test_teacher_forced_forward_is_the_step_loop(name, layers):
     model = _model(name, decoder_layers=layers)
-    with torch.no_grad():
-        logp, attention = model.forward_with_attention(SOURCE, TARGET)
-        memory = model.encode(SOURCE)
-        state = model.decoder.init_state(memory)
-        for t in range(TARGET.shape[1]):
-            step_logp, state, step_attention = model.decoder.step(TARGET[:, t], state, memory)
-            torch.testing.assert_close(logp[:, t], step_logp, atol=1e-5, rtol=1e-5)
-            torch.testing.assert_close(attention[:, t], step_attention, atol=1e-5, rtol=1e-5)
+    assert_forward_is_the_step_loop(model, SOURCE, TARGET)
 
 
 @pytest.mark.parametrize("name", NAMES)
