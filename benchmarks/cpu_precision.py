@@ -29,7 +29,6 @@ Prints a markdown table and adds one record per invocation to ``--out``
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -37,7 +36,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from ucr_update_cost import MODELS, build, code_version, time_interleaved
+from ucr_update_cost import MODELS, append_record, build, code_version, time_interleaved
 
 from cnnlstm.data.timeseries import UCRDataModule
 from cnnlstm.training.precision import cpu_has_native_bf16
@@ -159,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         rows=rows,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(args.out.read_text()) if args.out.exists() else []
-    args.out.write_text(json.dumps([*old, record], indent=1) + "\n")
+    append_record(args.out, record)
     return 0
 
 

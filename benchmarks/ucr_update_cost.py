@@ -187,6 +187,13 @@ def code_version() -> str:
     return commit + ("+changes" if dirty else "")
 
 
+def append_record(path: Path, record: dict) -> None:
+    """Add one invocation's ``record`` to the JSON list in ``path`` (created if absent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps([*old, record], indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         rows=[{k: v for k, v in r.items() if k != "profile"} for r in rows],
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(args.out.read_text()) if args.out.exists() else []
-    args.out.write_text(json.dumps([*old, record], indent=1) + "\n")
+    append_record(args.out, record)
     return 0
 
 
