@@ -39,6 +39,7 @@ from cnnlstm.training.checkpoint_io import EpochEndCheckpoint, SafeCheckpointIO
 from cnnlstm.training.loggers import ResumableCSVLogger
 from cnnlstm.training.preprocessing import PreprocessingCallback
 from cnnlstm.training.progress import EpochLinePrinter
+from cnnlstm.training.trainer import Trainer
 
 __all__ = ["CnnLstmCLI", "RunPlan", "run_lightning"]
 
@@ -365,6 +366,7 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
             subclass_mode_data=True,
             args=argv if command == "data" else [command, *argv],
             run=command != "data",
+            trainer_class=Trainer,  # Lightning's, with precision "auto" (the fastest safe one)
             trainer_defaults=trainer_defaults,
             save_config_kwargs={"overwrite": True, "config_filename": config_file},
             parser_kwargs={"exit_on_error": False, "allow_abbrev": False},
