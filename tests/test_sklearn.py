@@ -148,3 +148,13 @@ def test_series_normalisation_predicts_from_each_series_own_scale():
     )
     with pytest.raises(ValueError, match="normalize must be true, false or one of"):
         TimeSeriesClassifier(model="lstm_fcn_tiny", normalize="global").fit(X, y)
+
+
+def test_precision_is_validated_and_float32_and_auto_both_train():
+    X, y = _toy(n=16, length=16)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TimeSeriesClassifier(model="lstm_fcn_tiny", precision="fp8").fit(X, y)
+    for precision in ("32-true", "auto"):
+        clf = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=2, precision=precision, random_state=0)
+        probabilities = clf.fit(X, y).predict_proba(X)
+        assert probabilities.dtype == np.float64 and np.allclose(probabilities.sum(axis=1), 1.0)

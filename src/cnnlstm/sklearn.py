@@ -18,8 +18,13 @@ classifiers.
 ``y`` holds labels of any type (strings, integers...); :attr:`classes_` keeps them, sorted.
 
 Training follows the recipe of the ``ucr-*`` presets (docs/results.md): all of ``X`` trains (no
-validation split), for a fixed budget of ``max_steps`` updates under a cosine schedule, whatever
-the number of cases; the final weights are kept. Nothing is printed unless ``verbose``; with an
+validation split), for a fixed budget of ``max_steps`` (4500) updates under a cosine schedule,
+whatever the number of cases, in bf16 autocast where the hardware computes bf16 natively; the final
+weights are kept. One default differs: the presets z-normalise each series over its own steps, which
+suits the archive (series whose scale varies from case to case, as PLAID's) but throws away each
+case's level and scale, which can be the very thing that tells classes apart in other data (as in
+scikit-learn's own checks); the estimators standardise each channel with the training set's
+statistics unless given ``normalize="series"``, the presets' setting. Nothing is printed unless ``verbose``; with an
 integer ``random_state`` two fits on a CPU give the same weights.
 
 An ensemble of seeds (InceptionTime is one of five networks) is scikit-learn's soft vote, which
@@ -60,11 +65,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_or_1d, validate_data
 
-from cnnlstm._validation import check_non_negative_float, check_positive_float, check_positive_int
+from cnnlstm._validation import (
+    check_choice,
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+)
 from cnnlstm.data.series_arrays import SeriesArrayDataModule
 from cnnlstm.data.timeseries import check_normalization, standardize
 from cnnlstm.models import list_models, model_info
 from cnnlstm.tasks import ClassificationTask
+from cnnlstm.training.trainer import PRECISIONS, Trainer
 
 __all__ = [
     "CNNBiLSTMClassifier",
@@ -168,12 +179,15 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         lr: AdamW learning rate (cosine schedule to 0 over ``max_steps``).
         weight_decay: AdamW weight decay.
         normalize: standardise each channel with the mean and std of the training series (True
-            or ``"channel"``), z-normalise each series and channel over its own steps
-            (``"series"``), or neither (False or ``"none"``).
+            or ``"channel"``, the default), z-normalise each series and channel over its own steps
+            (``"series"``, as the ``ucr-*`` presets), or neither (False or ``"none"``).
         random_state: seed of the initialisation, the batch order and dropout (None: drawn from
             numpy's global generator, as scikit-learn does).
         verbose: show Lightning's progress bar and messages.
         accelerator: Lightning's accelerator (``"cpu"``, ``"gpu"``, ``"auto"``).
+        precision: Lightning's training precision, or ``"auto"``: bf16 autocast where the hardware
+            computes bf16 natively, float32 elsewhere (:class:`~cnnlstm.training.trainer.Trainer`).
+            Prediction runs in float32.
     """
 
     _model_name = ""
@@ -183,7 +197,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         model_kwargs: dict[str, Any] | None = None,
-        max_steps: int = 1500,
+        max_steps: int = 4500,
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -191,6 +205,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: bool = False,
         accelerator: str = "cpu",
+        precision: str = "auto",
     ) -> None:
         self.model_kwargs = model_kwargs
         self.max_steps = max_steps
@@ -201,6 +216,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.accelerator = accelerator
+        self.precision = precision
 
     # -- scikit-learn's description ---------------------------------------------------------------
     def __sklearn_tags__(self) -> Any:
@@ -257,6 +273,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         check_positive_float("lr", self.lr)
         check_non_negative_float("weight_decay", self.weight_decay)
         check_normalization(self.normalize)
+        check_choice("precision", self.precision, PRECISIONS)
         if self.model_name not in list_models() or model_info(self.model_name).modality != "sensor":
             sensor = list_models(task="classification")
             raise ValueError(
@@ -289,12 +306,11 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         self.series_length_ = int(x.shape[1])
         self.variable_length_ = bool((lengths != x.shape[1]).any())
         self.channel_mean_, self.channel_std_ = data.mean, data.std
-        import lightning.pytorch as pl
-
         with _quiet(self.verbose), torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as root:
             torch.manual_seed(seed + 1)  # dropout
-            trainer = pl.Trainer(
+            trainer = Trainer(
                 max_steps=self.max_steps,
+                precision=self.precision,
                 max_epochs=-1,
                 limit_val_batches=0,
                 num_sanity_val_steps=0,
@@ -371,7 +387,7 @@ class TimeSeriesClassifier(_SeriesNetworkClassifier):
         *,
         model: str = "lstm_fcn",
         model_kwargs: dict[str, Any] | None = None,
-        max_steps: int = 1500,
+        max_steps: int = 4500,
         batch_size: int = 16,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -379,6 +395,7 @@ class TimeSeriesClassifier(_SeriesNetworkClassifier):
         random_state: int | np.random.RandomState | None = None,
         verbose: bool = False,
         accelerator: str = "cpu",
+        precision: str = "auto",
     ) -> None:
         self.model = model
         super().__init__(
@@ -391,6 +408,7 @@ class TimeSeriesClassifier(_SeriesNetworkClassifier):
             random_state=random_state,
             verbose=verbose,
             accelerator=accelerator,
+            precision=precision,
         )
 
     @property

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("sktime")
 
 from cnnlstm.cli import PRESET_DIR, list_presets, main  # noqa: E402
+from cnnlstm.training.precision import fastest_cpu_precision  # noqa: E402
 
 # Each test runs the real command end to end (training included): several seconds each.
 pytestmark = pytest.mark.slow
@@ -48,6 +49,8 @@ def test_generic_preset_trains_then_tests_its_best_checkpoint(family, tmp_path):
     assert summary["epochs"] == 1 and 0 <= summary["fit_metrics"]["train/acc"] <= 1
     assert summary["best_monitor"] == "train/loss" and "val/acc" not in summary["fit_metrics"]
     assert summary["data"]["samples"]["train"] == 40  # the whole TRAIN split of BasicMotions
+    # The preset's `precision: auto` ran, and the summary says what it resolved to on this machine.
+    assert summary["precision"] == fastest_cpu_precision()
     assert set(summary["test_metrics"]) >= {"test/acc", "test/f1_macro", "test/f1_weighted"}
     assert len(summary["test_confusion_matrix"]) == 4  # BasicMotions: 4 activities
     assert sum(map(sum, summary["test_confusion_matrix"])) == 40  # the whole test split

@@ -29,7 +29,10 @@ from lightning.fabric.connector import _PRECISION_INPUT
 
 from cnnlstm.training.precision import fastest_cpu_precision
 
-__all__ = ["Trainer", "resolve_precision"]
+__all__ = ["PRECISIONS", "Trainer", "resolve_precision"]
+
+# "auto" and Lightning's precision names (its older aliases, 32, "bf16"..., are left out here).
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
 
 
 def resolve_precision(precision: Any, accelerator: Any = "auto") -> Any:
