@@ -49,12 +49,18 @@ from cnnlstm.cli.demo import fit_and_test
 from cnnlstm.data.timeseries import UCRDataModule, available_datasets
 
 MODELS = ["deepconvlstm", "lstm_fcn", "mlstm_fcn", "cnn_bilstm"]
-# The order of the tables: sktime 1.2.0's classification sets, cheapest (cases x length) first.
+# The order of the tables: the classification sets sktime 1.2.0 and aeon 1.6.0 ship, cheapest first
+# (training cases x padded length x channels, as shipped_datasets() computes it: UnitTest 480,
+# ItalyPowerDemand 1,608, GunPoint 7,500, ArrowHead 9,036, Covid3Month_disc 140 x 84 = 11,760,
+# PickupGestureWiimoteZ 50 x 361 = 18,050, BasicMotions 24,000, ...). The two aeon-only sets are
+# found when aeon is installed (pip install "cnnlstm[aeon]").
 DATASET_ORDER = [
     "UnitTest",
     "ItalyPowerDemand",
     "GunPoint",
     "ArrowHead",
+    "Covid3Month_disc",
+    "PickupGestureWiimoteZ",
     "BasicMotions",
     "OSULeaf",
     "JapaneseVowels",
@@ -79,12 +85,28 @@ SOURCES = {
         "(JapaneseVowels); the authors' repository hfawaz/dl-4-tsc, results/results-uea-avg-std.csv "
         "and results/results-mts-avg-std.csv. BasicMotions is in neither table."
     ),
+    "fawaz2019_128": (
+        "The same authors' FCN and ResNet on the 128 datasets of the 2018 UCR archive, posted after the "
+        "paper in hfawaz/dl-4-tsc, results/results-ucr-128.csv (5 runs, iterations 0-4, on the default "
+        "split; the anchor is their mean accuracy, as the 85-dataset table gives the mean of its runs). "
+        "The file does not say how the archive's unequal-length sets (PLAID, PickupGestureWiimoteZ) "
+        "were made equal in length."
+    ),
     "ismailfawaz2020": (
         "Ismail Fawaz et al., 'InceptionTime: Finding AlexNet for time series classification', "
         "Data Mining and Knowledge Discovery 34 (2020): ensemble of 5 Inception networks, default "
-        "split, 85 UCR datasets (hfawaz/InceptionTime, results-InceptionTime-85.csv; ACSF1 and PLAID, "
-        "which are in the 2018 archive only: results-InceptionTime-128.csv). The paper has no "
-        "multivariate results."
+        "split, 85 UCR datasets (hfawaz/InceptionTime, results-InceptionTime-85.csv; ACSF1, PLAID and "
+        "PickupGestureWiimoteZ, which are in the 2018 archive only: results-InceptionTime-128.csv). "
+        "The paper has no multivariate results."
+    ),
+    "middlehurst2024_142": (
+        "The same bake off redux on its 142 datasets, the 112 above and the 30 it adds (tsml-eval at "
+        "commit b7166541, tsml_eval/publications/y2023/tsc_bakeoff/results/best/HC2_accuracy.csv, "
+        "resample 0 = default split): Covid3Month_disc is one of the 30; PickupGestureWiimoteZ is "
+        "there as PickupGestureWiimoteZ_eq, the same cases with every series padded to 361 steps by "
+        "low-amplitude noise about its last value (aeon ships that form beside the unequal one), "
+        "where cnnlstm pads with zeros and masks. This file replaced hybrid/HC2_ACC.csv in February "
+        "2024 (commit 6270c37e)."
     ),
     "ruiz2021": (
         "Ruiz, Flynn, Large, Middlehurst & Bagnall, 'The great multivariate time series "
@@ -146,15 +168,43 @@ ANCHORS: dict[str, dict[str, tuple[float, str] | None]] = {
         "InceptionTime": (0.934, "ismailfawaz2020"),
         "HC2": (0.967, "middlehurst2024"),
     },
+    # FCN, ResNet of ACSF1 and PLAID: hfawaz/dl-4-tsc results/results-ucr-128.csv, the mean of the 5
+    # fcn rows (ACSF1 0.91, 0.90, 0.87, 0.91, 0.90; PLAID 0.9125, 0.9069, 0.9088, 0.8920, 0.8994) and
+    # of the 5 resnet rows (ACSF1 0.93, 0.92, 0.93, 0.93, 0.87; PLAID 0.9479, 0.9423, 0.9404, 0.9348,
+    # 0.9367). Below InceptionTime on both, so the targets stay as they were.
     "ACSF1": {
-        "FCN": None,
-        "ResNet": None,
+        "FCN": (0.898, "fawaz2019_128"),
+        "ResNet": (0.916, "fawaz2019_128"),
         "InceptionTime": (0.920, "ismailfawaz2020"),
         "HC2": (0.930, "middlehurst2024"),
     },
-    "PLAID": {"FCN": None, "ResNet": None, "InceptionTime": (0.944, "ismailfawaz2020"), "HC2": None},
+    "PLAID": {
+        "FCN": (0.904, "fawaz2019_128"),
+        "ResNet": (0.940, "fawaz2019_128"),
+        "InceptionTime": (0.944, "ismailfawaz2020"),
+        "HC2": None,
+    },
+    # aeon's only. hfawaz/InceptionTime results-InceptionTime-128.csv, the row indexed 86 (file line
+    # 88): accuracy 0.76. hfawaz/dl-4-tsc results/results-ucr-128.csv, the mean of the fcn rows
+    # (iterations 0-4: 0.74, 0.78, 0.70, 0.76, 0.74) and of the resnet rows (0.72, 0.66, 0.70, 0.74,
+    # 0.70). HC2: best/HC2_accuracy.csv, row PickupGestureWiimoteZ_eq, resample 0: 0.80.
+    "PickupGestureWiimoteZ": {
+        "FCN": (0.744, "fawaz2019_128"),
+        "ResNet": (0.704, "fawaz2019_128"),
+        "InceptionTime": (0.760, "ismailfawaz2020"),
+        "HC2": (0.800, "middlehurst2024_142"),
+    },
     # sktime's UnitTest: a 20/22-case subset of Chinatown made for sktime's tests; nothing published.
     "UnitTest": {"FCN": None, "ResNet": None, "InceptionTime": None, "HC2": None},
+    # aeon's only: the series of the regression set Covid3Month with the target cut into three
+    # classes, one of the 30 sets the bake off redux adds (best/HC2_accuracy.csv, row
+    # Covid3Month_disc, resample 0: 0.7377); no FCN, ResNet or InceptionTime result has it.
+    "Covid3Month_disc": {
+        "FCN": None,
+        "ResNet": None,
+        "InceptionTime": None,
+        "HC2": (0.738, "middlehurst2024_142"),
+    },
 }
 DEEP_ANCHORS = ("FCN", "ResNet", "InceptionTime")
 

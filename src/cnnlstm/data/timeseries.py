@@ -1,10 +1,10 @@
-"""Time-series classification on the UCR/UEA archive: the copies sktime ships, or any archive file.
+"""Time-series classification on the UCR/UEA archive: the copies sktime and aeon ship, or any archive file.
 
 :class:`UCRDataModule` loads a dataset by name with sktime's own reader, from the files bundled
-in ``sktime/datasets/data`` (nothing is ever downloaded: :func:`available_datasets` lists what
-works offline), or a user's ``NAME_TRAIN``/``NAME_TEST`` pair of ``.ts``, ``.arff`` or ``.tsv``
-files given as ``path`` (read by :mod:`cnnlstm.data.timeseries_files`). Every sample is a tuple
-``(x, y, length)``:
+in ``sktime/datasets/data`` or ``aeon/datasets/data`` (nothing is ever downloaded:
+:func:`available_datasets` lists what works offline), or a user's ``NAME_TRAIN``/``NAME_TEST``
+pair of ``.ts``, ``.arff`` or ``.tsv`` files given as ``path`` (read by
+:mod:`cnnlstm.data.timeseries_files`). Every sample is a tuple ``(x, y, length)``:
 
 * ``x`` — float32 ``(T, C)``, time first and channels last, so batches are ``(B, T, C)``;
 * ``y`` — int64 class index (``-1`` for unlabelled series given to ``predict_path``);
@@ -42,7 +42,13 @@ from cnnlstm.data.timeseries_files import dataset_name_of, find_pair, read_archi
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
 
 _MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "?")
-_INSTALL_HINT = 'UCR/UEA datasets need sktime; install it with: pip install "cnnlstm[timeseries]"'
+_INSTALL_HINT = (
+    'the bundled UCR/UEA datasets ship with sktime or aeon; install sktime with: pip install "cnnlstm[timeseries]" '
+    '(and "cnnlstm[aeon]" for the sets only aeon ships)'
+)
+_READER_HINT = (
+    'reading the bundled UCR/UEA datasets needs sktime; install it with: pip install "cnnlstm[timeseries]"'
+)
 
 
 class SequenceDataset(Dataset):
@@ -224,12 +230,26 @@ def _close_names(name: str, choices: Sequence[str]) -> list[str]:
 
 
 # -- the bundled archive -----------------------------------------------------------------------------
-def _bundled_dir() -> Path:
-    """sktime's ``datasets/data`` folder, found without importing sktime (which takes a second)."""
-    spec = importlib.util.find_spec("sktime")
+#: The packages whose ``datasets/data`` folder is searched, in this order: a set both ship is read
+#: from the first one's copy.
+BUNDLING_PACKAGES = ("sktime", "aeon")
+
+
+def _package_data_dir(package: str) -> Path | None:
+    """``<package>/datasets/data`` of an installed package, found without importing it (sktime takes
+    a second to import, aeon more); None when the package is not installed."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(_INSTALL_HINT)
+        return None
     return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+
+
+def _bundled_dirs() -> list[tuple[str, Path]]:
+    """``(package, data folder)`` of each installed package of :data:`BUNDLING_PACKAGES`, in order."""
+    found = [(package, folder) for package in BUNDLING_PACKAGES if (folder := _package_data_dir(package))]
+    if not found:
+        raise ImportError(_INSTALL_HINT)
+    return found
 
 
 def _is_classification(train_file: Path) -> bool:
@@ -246,62 +266,83 @@ def _is_classification(train_file: Path) -> bool:
     return False
 
 
-def available_datasets() -> list[str]:
-    """The UCR/UEA classification datasets bundled with the installed sktime (usable offline).
+def _bundled_sets(*, classification: bool = True) -> dict[str, tuple[str, Path]]:
+    """Every bundled set as ``name -> (package, folder holding NAME_TRAIN.ts and NAME_TEST.ts)``.
 
-    A dataset counts when its folder holds ``<name>_TRAIN.ts`` and ``<name>_TEST.ts`` and the
-    header declares class labels; regression sets (Covid3Month, Tecator) are left out.
+    The first package of :data:`BUNDLING_PACKAGES` that ships a name gives its folder. With
+    ``classification=False`` the sets whose header declares no class labels are kept too.
+    """
+    sets: dict[str, tuple[str, Path]] = {}
+    for package, root in _bundled_dirs():
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            train, test = folder / f"{folder.name}_TRAIN.ts", folder / f"{folder.name}_TEST.ts"
+            if folder.name in sets or not (train.is_file() and test.is_file()):
+                continue
+            if not classification or _is_classification(train):
+                sets[folder.name] = (package, folder)
+    return sets
+
+
+def available_datasets() -> list[str]:
+    """The UCR/UEA classification datasets bundled with the installed sktime and aeon (offline).
+
+    Both packages' ``datasets/data`` folders are searched (located without importing either);
+    a dataset counts when its folder holds ``<name>_TRAIN.ts`` and ``<name>_TEST.ts`` and the
+    header declares class labels, so regression sets (Covid3Month, Tecator, CardanoSentiment) are
+    left out. A set both packages ship is listed once and read from sktime's copy. Nothing is
+    ever downloaded.
 
     Example:
         >>> "BasicMotions" in available_datasets()
         True
     """
-    root = _bundled_dir()
-    if not root.is_dir():
-        return []
-    names = []
-    for folder in sorted(root.iterdir()):
-        train, test = folder / f"{folder.name}_TRAIN.ts", folder / f"{folder.name}_TEST.ts"
-        if train.is_file() and test.is_file() and _is_classification(train):
-            names.append(folder.name)
-    return names
+    return sorted(_bundled_sets())
 
 
-def _check_name(name: Any) -> str:
+def _find_bundled(name: Any) -> tuple[str, Path]:
+    """``(package, folder)`` of the bundled classification set ``name``; an InputError naming the
+    close names otherwise, or saying that ``name`` is a regression set."""
     if not isinstance(name, str) or not name:
         raise InputError(
             f"name must be a dataset name such as 'BasicMotions'; received name={name!r}", field="name"
         )
-    available = available_datasets()
-    if name not in available and (_bundled_dir() / name / f"{name}_TRAIN.ts").is_file():
+    sets = _bundled_sets()
+    if name in sets:
+        return sets[name]
+    available = sorted(sets)
+    if name in _bundled_sets(classification=False):
         raise InputError(
             f"{name!r} is a regression dataset (no class labels); UCRDataModule classifies, "
             f"choose one of {available}",
             field="name",
         )
-    if name not in available:
-        close = _close_names(name, available)
-        hint = f"closest: {close}; " if close else ""
-        raise InputError(
-            f"UCR/UEA dataset {name!r} is not bundled with the installed sktime ({hint}available: "
-            f"{available}); only bundled datasets work offline, nothing is downloaded",
-            field="name",
-        )
-    return name
+    close = _close_names(name, available)
+    hint = f"closest: {close}; " if close else ""
+    packages = " and ".join(package for package, _ in _bundled_dirs())
+    raise InputError(
+        f"UCR/UEA dataset {name!r} is not bundled with the installed {packages} ({hint}available: "
+        f"{available}); only bundled datasets work offline, nothing is downloaded: give an archive "
+        "file with path=NAME_TRAIN.ts instead",
+        field="name",
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _load_split(name: str, split: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """One split as read-only ``(T_i, C)`` float arrays and the string labels (cached: the bundled
+def _load_split(name: str, split: str, root: Path) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """One split of the set in ``root / name`` (sktime's or aeon's data folder) as read-only
+    ``(T_i, C)`` float arrays and the string labels, read with sktime's reader (cached: the bundled
     files never change, and several datamodules of one dataset then read them once)."""
     try:
         from sktime.datasets import load_UCR_UEA_dataset
     except ImportError as err:
-        raise ImportError(_INSTALL_HINT) from err
+        raise ImportError(_READER_HINT) from err
 
-    # "nested_univ" (a pd.Series per cell) keeps unequal lengths; numpy3D would refuse them.
+    # "nested_univ" (a pd.Series per cell) keeps unequal lengths; numpy3D would refuse them. The
+    # set is in root (found by _find_bundled), so sktime reads it from there and downloads nothing.
     frame, labels = load_UCR_UEA_dataset(
-        name, split=split, return_X_y=True, return_type="nested_univ", extract_path=str(_bundled_dir())
+        name, split=split, return_X_y=True, return_type="nested_univ", extract_path=str(root)
     )
     series = []
     for i, row in enumerate(frame.to_numpy()):
@@ -407,7 +448,8 @@ def _read_series_file(path: Path) -> np.ndarray:
 
 
 class UCRDataModule(BaseDataModule):
-    """A UCR/UEA classification dataset bundled with sktime: samples ``(x (T, C), y, length)``.
+    """A UCR/UEA classification dataset bundled with sktime or aeon, or a user's archive files:
+    samples ``(x (T, C), y, length)``.
 
     The archive's own train/test split is kept. The validation split is carved from TRAIN only,
     stratified by class (see :func:`stratified_split`) and fixed by ``seed``. With ``normalize``,
@@ -420,8 +462,9 @@ class UCRDataModule(BaseDataModule):
     Data loads on first use (``input_shape``, ``num_classes`` or :meth:`setup`) and is cached.
 
     Args:
-        name: dataset name, one of :func:`available_datasets` (e.g. ``"BasicMotions"``); not used
-            when ``path`` is given.
+        name: dataset name, one of :func:`available_datasets` (e.g. ``"BasicMotions"``): a set
+            bundled with sktime or aeon (sktime's copy when both ship it), read with sktime's
+            reader; not used when ``path`` is given.
         path: a user's archive data instead of a bundled set: a ``NAME_TRAIN.ts`` (``.arff``,
             ``.tsv``) file whose ``NAME_TEST`` file lies beside it, or a folder holding the pair
             (see :func:`~cnnlstm.data.timeseries_files.find_pair`). The dataset is then called
@@ -469,6 +512,8 @@ class UCRDataModule(BaseDataModule):
         # ``name`` would clash with this ``name``: the dataset is recorded as ``dataset_name``.
         self.save_hyperparameters(ignore=["name"])
         self.files: tuple[Path, Path] | None = None
+        # (package, folder) of a set given by name: sktime's copy when both packages ship it
+        self.bundle: tuple[str, Path] | None = None
         if path is not None:
             self.files = find_pair(path, test_path)
             self.dataset_name = dataset_name_of(self.files[0])
@@ -478,7 +523,8 @@ class UCRDataModule(BaseDataModule):
                 field="test_path",
             )
         else:
-            self.dataset_name = _check_name(name)
+            self.bundle = _find_bundled(name)
+            self.dataset_name = name
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self.normalization = check_normalization(normalize)
@@ -492,6 +538,12 @@ class UCRDataModule(BaseDataModule):
         self._data: dict[str, Any] | None = None
 
     # -- loading -------------------------------------------------------------------------------------
+    def _bundled(self) -> tuple[str, Path]:
+        """``(package, folder)`` of the bundled set this datamodule reads (given by ``name``)."""
+        if self.bundle is None:
+            raise RuntimeError(f"{self.dataset_name} was given as files, not as a bundled set")
+        return self.bundle
+
     def _load(self) -> dict[str, Any]:
         if self._data is not None:
             return self._data
@@ -501,8 +553,9 @@ class UCRDataModule(BaseDataModule):
                 self.files[1], field="path" if self.hparams.get("test_path") is None else "test_path"
             )
         else:
-            train_series, train_labels = _load_split(self.dataset_name, "train")
-            test_series, test_labels = _load_split(self.dataset_name, "test")
+            root = self._bundled()[1].parent
+            train_series, train_labels = _load_split(self.dataset_name, "train", root)
+            test_series, test_labels = _load_split(self.dataset_name, "test", root)
         channels = {s.shape[1] for s in train_series + test_series}
         if len(channels) != 1:
             where = f"{self.files[0].name} and {self.files[1].name}" if self.files else self.dataset_name
@@ -565,14 +618,14 @@ class UCRDataModule(BaseDataModule):
         return self._dataset(x, np.full(n, -1, dtype=np.int64), lengths)
 
     def _split_keys(self, split: str) -> list[str]:
-        """``<file>#<case>``: the archive file (TRAIN for train and val, TEST for test) and the
-        case's position in it."""
+        """``<file>#<case>``: the archive file (TRAIN for train and val, TEST for test; for a bundled
+        set ``<package>:<name>_TRAIN``) and the case's position in it."""
         data = self._load()
         part = 1 if split == "test" else 0
         if self.files is not None:
             source = str(Path(self.files[part]).resolve())
         else:
-            source = f"sktime:{self.dataset_name}_{('TRAIN', 'TEST')[part]}"
+            source = f"{self._bundled()[0]}:{self.dataset_name}_{('TRAIN', 'TEST')[part]}"
         cases = range(len(data["test"][0])) if split == "test" else data[f"{split}_indices"].tolist()
         return [f"{source}#{i}" for i in cases]
 
@@ -657,7 +710,7 @@ class UCRDataModule(BaseDataModule):
         return {
             **super().describe(),
             "dataset": self.dataset_name,
-            "path": str(_bundled_dir() / self.dataset_name) if self.files is None else str(self.files[0]),
+            "path": str(self._bundled()[1]) if self.files is None else str(self.files[0]),
             "test_path": None if self.files is None else str(self.files[1]),
             "predict_path": str(self.predict_path) if self.predict_path is not None else None,
             "channels": int(data["channels"]),
