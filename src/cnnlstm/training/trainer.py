@@ -31,9 +31,6 @@ from cnnlstm.training.precision import fastest_cpu_precision
 
 __all__ = ["PRECISIONS", "Trainer", "resolve_precision"]
 
-# "auto" and Lightning's precision names (its older aliases, 32, "bf16"..., are left out here).
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
-
 
 def resolve_precision(precision: Any, accelerator: Any = "auto") -> Any:
     """``precision`` with ``"auto"`` replaced by the fastest safe precision on ``accelerator``.
@@ -66,3 +63,7 @@ class Trainer(pl.Trainer):
         super().__init__(
             *args, precision=resolve_precision(precision, kwargs.get("accelerator", "auto")), **kwargs
         )
+
+
+# "auto" and Lightning's precision names (its older aliases, 32, "bf16"..., are left out here).
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
