@@ -1,11 +1,12 @@
-"""Test accuracy of the four sensor models on every UCR/UEA classification set sktime ships.
+"""Test accuracy of the four sensor models on every UCR/UEA classification set sktime and aeon ship.
 
 Each (dataset, model, seed) trains through the real CLI with the generic preset of the model, as
 it ships — ``cnnlstm fit --config ucr-<model> --data.name <dataset> --seed_everything S
 --data.seed S``, then ``cnnlstm test --ckpt_path best`` on the archive's own test split
-(``cnnlstm.cli.demo.fit_and_test``). The presets follow the archive recipe of docs/results.md: all
-of TRAIN trains, a fixed budget of 1500 updates, and ``best`` is the epoch of the lowest training
-loss; the test split is read once per run, after training. The seed sets the initialisation and
+(``cnnlstm.cli.demo.fit_and_test``). The presets follow the archive recipe (v2) of docs/results.md:
+all of TRAIN trains, each series z-normalised over its own steps, a fixed budget of 4500 updates in
+the fastest safe precision of the machine (``precision: auto``), and ``best`` is the epoch of the
+lowest training loss; the test split is read once per run, after training. The seed sets the initialisation and
 the training order.
 
     python benchmarks/ucr.py                                   # every shipped set x 4 models x 5 seeds
@@ -219,7 +220,7 @@ def target(dataset: str) -> float | None:
 
 
 def shipped_datasets() -> list[str]:
-    """Every classification set the installed sktime ships, cheapest (cases x length) first."""
+    """Every classification set the installed sktime and aeon ship, cheapest (cases x length) first."""
 
     def cost(name: str) -> int:
         dm = UCRDataModule(name=name, val_fraction=0.0)
