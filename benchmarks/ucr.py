@@ -505,6 +505,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --report: the tables of the runs of this recipe (v1: the presets before v2); "
         "runs always use the presets as they ship (v2)",
     )
+    parser.add_argument(
+        "--merge-from",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="JSON",
+        help="run nothing: add the runs and invocations of these results JSONs (written by "
+        "invocations run in parallel, each with its own --json) to --json",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
         "--extra",
@@ -520,6 +529,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings(args)
     runs = [] if args.fresh else load_runs(args.json)
     earlier = [] if args.fresh or not runs else json.loads(args.json.read_text()).get("invocations", [])
+    if args.merge_from:
+        for other in args.merge_from:
+            added = load_runs(other)
+            runs = merge(runs, added)
+            earlier += json.loads(other.read_text()).get("invocations", []) if added else []
+            print(f"{other}: {len(added)} runs merged into {args.json}")
+        write(args.json, runs, earlier)
+        return 0
     if args.report:
         mine = [r for r in runs if same_settings(r, settings)]
         datasets = args.datasets or _ordered(mine, "dataset", DATASET_ORDER)

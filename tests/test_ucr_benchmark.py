@@ -164,3 +164,25 @@ def test_an_interrupted_fit_records_no_run(bench, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "fit_and_test", lambda *a, **k: {"test_metrics": {"test/acc": 0.59}})
     code = bench.main(["--json", str(out), "--datasets", "GunPoint", "--models", "lstm_fcn", "--seeds", "0"])
     assert code == 1 and not out.exists()
+
+
+def test_json_files_of_parallel_invocations_merge_into_one(bench, tmp_path, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(bench, "_run_one", _fake_run(bench, calls))
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    common = ["--datasets", "GunPoint", "--models", "lstm_fcn"]
+    assert bench.main([*common, "--json", str(first), "--seeds", "0", "1"]) == 0
+    assert bench.main([*common, "--json", str(second), "--seeds", "1", "2"]) == 0
+    assert bench.main(["--json", str(first), "--merge-from", str(second)]) == 0
+    assert len(calls) == 4  # merging trains nothing
+    stored = json.loads(first.read_text())
+    # seed 1 is in both files with the same settings: one run, the merged file's
+    assert sorted(r["seed"] for r in stored["runs"]) == [0, 1, 2]
+    assert [i["runs_added"] for i in stored["invocations"]] == [2, 2]
+    assert stored["summary_of_the_shipped_presets"][0]["seeds"] == [0, 1, 2]
+
+
+def test_recipe_v1_only_reports(bench, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--json", str(tmp_path / "x.json"), "--recipe", "v1"])
+    assert "only reports" in capsys.readouterr().err
