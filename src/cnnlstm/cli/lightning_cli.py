@@ -366,7 +366,7 @@ def run_lightning(command: str, argv: list[str], *, quiet: bool = False) -> int:
             subclass_mode_data=True,
             args=argv if command == "data" else [command, *argv],
             run=command != "data",
-            trainer_class=Trainer,  # Lightning's, with precision "auto" (the fastest safe one)
+            trainer_class=Trainer,  # Lightning's, with precision "auto" (bf16 where the hardware has it)
             trainer_defaults=trainer_defaults,
             save_config_kwargs={"overwrite": True, "config_filename": config_file},
             parser_kwargs={"exit_on_error": False, "allow_abbrev": False},

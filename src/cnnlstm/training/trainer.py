@@ -1,4 +1,4 @@
-"""Lightning's ``Trainer`` with one more ``precision``: ``"auto"``, the fastest safe one for the hardware.
+"""Lightning's ``Trainer`` with one more ``precision``: ``"auto"``, bf16 where the hardware has it natively.
 
 ``precision="auto"`` becomes, when the trainer is built:
 
@@ -9,7 +9,10 @@
 - anything else (MPS, ...): ``"32-true"``.
 
 Every other value is Lightning's own. A run's summary records the precision it resolved to
-(``summary.json``'s ``precision``), since runs in bf16 and float32 differ in the last bits.
+(``summary.json``'s ``precision``), since runs in bf16 and float32 differ in the last bits. The
+rule looks at the hardware, not the model: convolutions and matrix products gain 2-3x from native
+bf16, but a model whose time goes to a stepped LSTM (kept in float32 under autocast) gains little
+or loses a little (``benchmarks/cpu_precision.py``); pass ``"32-true"`` for those where it matters.
 
 Example:
     >>> trainer = Trainer(precision="auto", accelerator="cpu", max_steps=1, logger=False,
