@@ -488,7 +488,7 @@ def per_seed_table(runs: list[dict], datasets: list[str], models: list[str]) -> 
 # them (UCRDataModule predicts on the test split when no predict_path is given); a run's argmax
 # accuracy there must equal the test accuracy its `test` recorded, or no ensemble is recorded.
 ENSEMBLE_SEEDS = (0, 1, 2, 3, 4)
-# predictions.csv holds probabilities to 6 decimals; test/acc is a float32 ratio.
+# A run's test_acc is the summary's test/acc, rounded to 6 decimals (at most 5e-7 from the ratio).
 ACC_TOLERANCE = 1e-6
 
 
