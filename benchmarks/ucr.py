@@ -629,6 +629,8 @@ def predict_run(run: dict, out: Path, extra: list[str]) -> Path:
     ]
     if guarded(lambda: run_lightning("predict", args, quiet=True)) != 0:
         raise EnsembleRefused(f"{folder}: `cnnlstm predict` failed")
+    if not (folder / "predictions.csv").is_file():
+        raise EnsembleRefused(f"{folder}: `cnnlstm predict` wrote no predictions.csv")
     return folder / "predictions.csv"
 
 
