@@ -331,3 +331,15 @@ def test_ensembles_round_trip_through_the_json_and_the_report(
     path.write_text(json.dumps(data))
     assert bench.main(["--json", str(path), "--report"]) == 0
     assert "| >= 0.980 | stale: a member run was rerun" in capsys.readouterr().out
+
+
+def test_predict_refuses_a_folder_whose_best_is_not_the_selected_checkpoint(bench, tmp_path):
+    folder = tmp_path / "GunPoint-lstm_fcn-seed0"
+    (folder / "checkpoints").mkdir(parents=True)
+    for name in ("epoch001.ckpt", "last.ckpt"):
+        (folder / "checkpoints" / name).write_bytes(b"")
+    summary = {"fit_metrics": {}, "best_checkpoint": str(folder / "checkpoints" / "epoch002.ckpt")}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    run = _ensemble_run(bench, 0, 0.9)
+    with pytest.raises(bench.EnsembleRefused, match=r"best would read \['epoch001.ckpt'\], not the selected"):
+        bench.predict_run(run, tmp_path, [])
