@@ -26,6 +26,15 @@ run in the file. Torch runs on ``--threads`` CPU threads (default 1: more thread
 
     python benchmarks/ucr.py --report                          # the tables of everything measured
 
+Seed ensembles (docs/results.md, protocol v2 item 8) train nothing: ``--ensembles`` takes every
+(dataset, model) the JSON holds for all five seeds 0-4 with these settings, runs ``cnnlstm predict
+--ckpt_path best`` in each run folder under ``--out`` (the archive's test split), checks that each
+run's argmax accuracy there equals its recorded test accuracy, and records the soft vote of the
+five (argmax of the mean class probability) under ``ensembles`` in the JSON. ``--report`` prints
+them in a table of their own, beside the mean of their single runs; they never replace a cell.
+
+    python benchmarks/ucr.py --ensembles --out runs/bench_ucr_v2 --datasets UnitTest --models lstm_fcn
+
 Published anchors (accuracy on the archive's default train/test split; "n/a" where the source
 has no result for the dataset) — see ``SOURCES`` for where each number comes from.
 """
@@ -33,6 +42,7 @@ has no result for the dataset) — see ``SOURCES`` for where each number comes f
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
 import json
 import os
@@ -40,9 +50,11 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from cnnlstm._io import atomic_write_json
@@ -469,6 +481,250 @@ def per_seed_table(runs: list[dict], datasets: list[str], models: list[str]) -> 
     return "\n".join(lines)
 
 
+# -- seed ensembles (docs/results.md, protocol v2 item 8) ------------------------------------------
+# The soft vote of the five runs' selected checkpoints: the mean of their class probabilities on
+# the archive's test split, the argmax of the mean (the lowest class index on a tie). Each run's
+# probabilities come from `cnnlstm predict --ckpt_path best` in its own folder, as a user gets
+# them (UCRDataModule predicts on the test split when no predict_path is given); a run's argmax
+# accuracy there must equal the test accuracy its `test` recorded, or no ensemble is recorded.
+ENSEMBLE_SEEDS = (0, 1, 2, 3, 4)
+# A run's test_acc is the summary's test/acc, rounded to 6 decimals (at most 5e-7 from the ratio).
+ACC_TOLERANCE = 1e-6
+
+
+class EnsembleRefused(ValueError):
+    """The runs of a (dataset, model) give no ensemble to record; the message says why."""
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One run's ``predictions.csv``: the class columns, ``(N, K)`` probabilities, argmax and targets."""
+
+    classes: tuple[str, ...]
+    probs: np.ndarray  # (N, K) float64
+    pred: np.ndarray  # (N,) int64: the argmax the run computed on its unrounded probabilities
+    target: np.ndarray  # (N,) int64
+
+
+def read_predictions(path: Path) -> Predictions:
+    """Read a ``predictions.csv`` of ``cnnlstm predict`` (PredictionWriter) that has a ``target`` column."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = list(rows[0]) if rows else []
+    classes = tuple(c[2:] for c in columns if c.startswith("p_"))
+    if not rows or "target" not in columns or "pred" not in columns or not classes:
+        raise EnsembleRefused(f"{path}: no rows with pred, target and p_<class> columns")
+    probs = np.array([[float(r[f"p_{c}"]) for c in classes] for r in rows])
+    pred = np.array([int(r["pred"]) for r in rows])
+    target = np.array([int(r["target"]) for r in rows])
+    if (target < 0).any():
+        raise EnsembleRefused(f"{path}: {int((target < 0).sum())} rows without a target")
+    # pred is the argmax before rounding: it must hold the largest rounded probability of its row
+    if (probs[np.arange(len(pred)), pred] < probs.max(1) - ACC_TOLERANCE).any():
+        raise EnsembleRefused(f"{path}: pred is not the argmax of the p_<class> columns")
+    return Predictions(classes, probs, pred, target)
+
+
+def soft_vote(probs: list[np.ndarray]) -> np.ndarray:
+    """The class of each sample by the soft vote of the runs: argmax of the mean of their ``(N, K)``
+    probabilities.
+
+        >>> soft_vote([np.array([[0.4, 0.6]])] * 3 + [np.array([[1.0, 0.0]])] * 2)
+        array([0])
+    """
+    return np.mean(np.stack(probs), axis=0).argmax(-1)
+
+
+def ensemble(runs: list[dict], predictions: list[Predictions]) -> dict:
+    """The soft-vote ensemble of ``runs`` (rows of one dataset and model) from their predictions.
+
+    Refuses (:class:`EnsembleRefused`) predictions whose classes or targets differ between runs
+    (another test order) and a run whose argmax accuracy differs from its recorded ``test_acc``.
+    """
+    first = predictions[0]
+    problems = []
+    for run, p in zip(runs, predictions, strict=True):
+        if p.classes != first.classes or not np.array_equal(p.target, first.target):
+            raise EnsembleRefused(
+                f"seed {run['seed']}'s predictions have other classes or targets than seed "
+                f"{runs[0]['seed']}'s (not the same test split in the same order)"
+            )
+        acc = float((p.pred == p.target).mean())
+        if abs(acc - run["test_acc"]) > ACC_TOLERANCE:
+            problems.append(f"seed {run['seed']}: predict {acc:.6f}, test_acc {run['test_acc']:.6f}")
+    if problems:
+        raise EnsembleRefused(
+            "argmax accuracy of predict differs from the recorded test: " + "; ".join(problems)
+        )
+    vote = soft_vote([p.probs for p in predictions])
+    return {
+        "dataset": runs[0]["dataset"],
+        "model": runs[0]["model"],
+        "seeds": [r["seed"] for r in runs],
+        "acc": float((vote == first.target).mean()),
+        "single_accs": [r["test_acc"] for r in runs],
+        # the member runs, to tell when one was replaced by a rerun after the ensemble was made
+        "runs_finished_at": [r.get("finished_at") for r in runs],
+        "test_cases": len(first.target),
+        "vote": "soft: argmax of the mean class probability of the selected checkpoints",
+        **{k: runs[0][k] for k in SETTING_KEYS},
+    }
+
+
+def ensemble_groups(
+    runs: list[dict], settings: dict, datasets: list[str], models: list[str]
+) -> tuple[list[list[dict]], list[str]]:
+    """The (dataset, model) pairs whose runs of ``settings`` include every seed of
+    ``ENSEMBLE_SEEDS`` (their runs, by seed), and one line for each pair left out and why."""
+    mine = [r for r in runs if same_settings(r, settings)]
+    groups, skipped = [], []
+    for dataset, model, pair in _runs_by_pair(mine, datasets, models):
+        by_seed = {r["seed"]: r for r in pair}
+        missing = [s for s in ENSEMBLE_SEEDS if s not in by_seed]
+        if missing:
+            skipped.append(f"{dataset} {model}: seeds {missing} not run; no ensemble")
+        else:
+            groups.append([by_seed[s] for s in ENSEMBLE_SEEDS])
+    return groups, skipped
+
+
+def _run_folder(out: Path, run: dict) -> Path:
+    return out / f"{run['dataset']}-{run['model']}-seed{run['seed']}"
+
+
+def _finished_run_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a finished run to predict with (None when it is one)."""
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        return f"{folder}: no summary.json"
+    summary = json.loads(summary_path.read_text())
+    if "fit_metrics" not in summary or not summary.get("best_checkpoint"):
+        return f"{folder}: the fit did not finish (no fit_metrics or best_checkpoint in summary.json)"
+    return None
+
+
+def predict_run(run: dict, out: Path, extra: list[str]) -> Path:
+    """``cnnlstm predict --ckpt_path best`` of a finished run in its own folder, on the archive's
+    test split; the ``predictions.csv`` it wrote."""
+    from cnnlstm.cli.errors import guarded
+    from cnnlstm.cli.lightning_cli import run_lightning
+
+    folder = _run_folder(out, run)
+    summary = json.loads((folder / "summary.json").read_text())
+    selected = Path(summary["best_checkpoint"]).name
+    best = sorted(p.name for p in (folder / "checkpoints").glob("*.ckpt") if not p.name.startswith("last"))
+    if best[-1:] != [selected]:  # `best` is the newest non-last checkpoint of the folder
+        raise EnsembleRefused(
+            f"{folder}: --ckpt_path best would read {best[-1:]}, not the selected {selected}"
+        )
+    args = [
+        "--config",
+        f"ucr-{run['model']}",
+        f"--data.name={run['dataset']}",
+        f"--data.seed={run['seed']}",
+        f"--trainer.default_root_dir={folder}",
+        "--ckpt_path",
+        "best",
+        *extra,
+    ]
+    if guarded(lambda: run_lightning("predict", args, quiet=True)) != 0:
+        raise EnsembleRefused(f"{folder}: `cnnlstm predict` failed")
+    if not (folder / "predictions.csv").is_file():
+        raise EnsembleRefused(f"{folder}: `cnnlstm predict` wrote no predictions.csv")
+    return folder / "predictions.csv"
+
+
+def make_ensembles(
+    runs: list[dict], settings: dict, datasets: list[str], models: list[str], out: Path
+) -> tuple[list[dict], list[str], list[str]]:
+    """The ensembles of every complete five-seed (dataset, model) of ``settings`` whose run folders
+    under ``out`` are finished runs; a line for each pair without five seeds; a line for each
+    complete pair refused (an unfinished folder, a failed predict, another test order, or a
+    predict accuracy that differs from the recorded test)."""
+    groups, skipped = ensemble_groups(runs, settings, datasets, models)
+    made: list[dict] = []
+    notes: list[str] = []
+    for group in groups:
+        name = f"{group[0]['dataset']} {group[0]['model']}"
+        unfinished = [p for r in group if (p := _finished_run_problem(_run_folder(out, r)))]
+        if unfinished:
+            notes.append(f"{name}: no ensemble; " + "; ".join(unfinished))
+            continue
+        try:
+            row = ensemble(group, [read_predictions(predict_run(r, out, settings["extra"])) for r in group])
+        except EnsembleRefused as why:
+            notes.append(f"{name}: no ensemble; {why}")
+            continue
+        made.append(row)
+        print(
+            f"{name}: ensemble of seeds {row['seeds']} {row['acc']:.4f} "
+            f"(singles {', '.join(f'{a:.4f}' for a in row['single_accs'])})",
+            flush=True,
+        )
+    return made, skipped, notes
+
+
+def merge_ensembles(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with ``new`` added; a new ensemble replaces one of the same dataset, model, seeds and settings."""
+
+    def key(e: dict) -> tuple:
+        return (e["dataset"], e["model"], tuple(e["seeds"]), json.dumps([e.get(k) for k in SETTING_KEYS]))
+
+    merged = {key(e): e for e in old}
+    merged.update((key(e), e) for e in new)
+    return list(merged.values())
+
+
+def load_ensembles(path: Path) -> list[dict]:
+    """The ensembles of a results JSON (none if the file or the key is missing)."""
+    if not path.is_file():
+        return []
+    return list(json.loads(path.read_text()).get("ensembles", []))
+
+
+def _is_current(ens: dict, runs: list[dict]) -> bool:
+    """Whether the member runs of ``ens`` are still the runs of the JSON (none rerun since)."""
+    finished = {
+        (r["dataset"], r["model"], r["seed"]): r.get("finished_at") for r in runs if same_settings(r, ens)
+    }
+    members = zip(ens["seeds"], ens.get("runs_finished_at") or [None] * len(ens["seeds"]), strict=True)
+    return all(finished.get((ens["dataset"], ens["model"], s), "absent") == f for s, f in members)
+
+
+def best_deep_anchor(dataset: str) -> tuple[str, float] | None:
+    """The best published deep-learning anchor (FCN, ResNet, InceptionTime) of ``dataset``."""
+    deep = [(m, a[0]) for m, a in ANCHORS.get(dataset, {}).items() if m in DEEP_ANCHORS and a is not None]
+    return max(deep, key=lambda ma: ma[1]) if deep else None
+
+
+def ensemble_table(ensembles: list[dict], runs: list[dict]) -> str:
+    """Markdown: each seed ensemble beside the mean of its single runs, the best deep anchor and the
+    target. The target is judged on the single models' mean (``tables``); this row is the ensemble's own."""
+    header = ["dataset", "model", "seeds", "mean of singles", "ensemble (soft vote)", "best deep anchor"]
+    header += ["target", "ensemble reaches target"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for e in ensembles:
+        anchor, goal = best_deep_anchor(e["dataset"]), target(e["dataset"])
+        if not _is_current(e, runs):
+            reaches = "stale: a member run was rerun; run --ensembles again"
+        elif goal is None:
+            reaches = "no anchor"
+        else:
+            reaches = "yes" if e["acc"] >= goal - 1e-9 else "no"
+        cells = [
+            e["dataset"],
+            e["model"],
+            ", ".join(str(s) for s in e["seeds"]),
+            f"{statistics.mean(e['single_accs']):.3f}",
+            f"{e['acc']:.3f}",
+            "n/a" if anchor is None else f"{anchor[1]:.3f} ({anchor[0]})",
+            "n/a" if goal is None else f">= {goal:.3f}",
+            reaches,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     shipped = available_datasets()
@@ -514,6 +770,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run nothing: add the runs and invocations of these results JSONs (written by "
         "invocations run in parallel, each with its own --json) to --json",
     )
+    parser.add_argument(
+        "--ensembles",
+        action="store_true",
+        help="train nothing: for every (dataset, model) with runs of these settings for seeds 0-4 in "
+        "--json and finished run folders under --out, `cnnlstm predict` each run's selected "
+        "checkpoint on the test split and record the soft vote of the five in --json",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
         "--extra",
@@ -523,19 +786,23 @@ def main(argv: list[str] | None = None) -> int:
         help="one more CLI argument for every run (repeatable), e.g. --extra=--data.batch_size=8",
     )
     args = parser.parse_args(argv)
+    if args.ensembles and args.report:
+        parser.error("--ensembles makes the ensembles; --report prints them: give one")
     if args.recipe != "v2" and not args.report:
         parser.error(f"--recipe {args.recipe} only reports: the presets as they ship are v2")
     torch.set_num_threads(args.threads)
     settings = _settings(args)
     runs = [] if args.fresh else load_runs(args.json)
     earlier = [] if args.fresh or not runs else json.loads(args.json.read_text()).get("invocations", [])
+    ensembles = [] if args.fresh else load_ensembles(args.json)
     if args.merge_from:
         for other in args.merge_from:
             added = load_runs(other)
             runs = merge(runs, added)
-            earlier += json.loads(other.read_text()).get("invocations", []) if added else []
+            # a file started as a copy of --json repeats its invocations: each is kept once
+            earlier += [i for i in json.loads(other.read_text()).get("invocations", []) if i not in earlier]
             print(f"{other}: {len(added)} runs merged into {args.json}")
-        write(args.json, runs, earlier)
+        write(args.json, runs, earlier, ensembles)
         return 0
     if args.report:
         mine = [r for r in runs if same_settings(r, settings)]
@@ -544,7 +811,19 @@ def main(argv: list[str] | None = None) -> int:
         mine = [r for r in mine if r["dataset"] in datasets and r["model"] in models]
         print(f"{len(mine)} runs in {args.json} with these settings\n")
         print(tables(mine, datasets, models) + "\n\n" + per_seed_table(mine, datasets, models))
+        shown = [
+            e
+            for e in ensembles
+            if same_settings(e, settings) and e["dataset"] in datasets and e["model"] in models
+        ]
+        if shown:
+            print("\nSeed ensembles (soft vote of the five selected checkpoints; a row of its own):\n")
+            print(ensemble_table(shown, runs))
         return 0
+    if args.ensembles:
+        return _record_ensembles(
+            args, list(sys.argv[1:] if argv is None else argv), runs, earlier, ensembles, settings
+        )
 
     args.datasets = args.datasets or shipped_datasets()
     done = {(r["dataset"], r["model"], r["seed"]) for r in runs if same_settings(r, settings)}
@@ -575,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         invocation["wall_s"] = round(time.perf_counter() - started, 1)
-        write(args.json, runs, [*earlier, invocation])  # progress survives an interruption
+        write(args.json, runs, [*earlier, invocation], ensembles)  # progress survives an interruption
 
     selected = [
         r
@@ -587,13 +866,50 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n" + tables(selected, args.datasets, args.models))
     invocation["wall_s"] = round(time.perf_counter() - started, 1)
-    write(args.json, runs, [*earlier, invocation])
+    write(args.json, runs, [*earlier, invocation], ensembles)
     print(f"\nwrote {args.json}")
     return 0
 
 
-def write(path: Path, runs: list[dict], invocations: list[dict]) -> None:
-    """Write every run (of any settings) with a summary of the runs of the presets as they ship."""
+def _record_ensembles(
+    args: argparse.Namespace,
+    argv: list[str],
+    runs: list[dict],
+    earlier: list[dict],
+    ensembles: list[dict],
+    settings: dict,
+) -> int:
+    """``--ensembles``: predict with the runs of every complete five-seed pair, record their soft
+    votes; exit 1 when a complete pair was refused or none was made."""
+    datasets = args.datasets or _ordered(runs, "dataset", DATASET_ORDER)
+    cpu_started, started = time.process_time(), time.perf_counter()
+    invocation = {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "argv": argv,
+        "runs_added": 0,
+    }
+    made, skipped, refused = make_ensembles(runs, settings, datasets, args.models, args.out)
+    for note in [*skipped, *refused]:
+        print(note)
+    invocation |= {
+        "ensembles_added": len(made),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "cpu_s": round(time.process_time() - cpu_started, 1),
+    }
+    if made:
+        ensembles = merge_ensembles(ensembles, made)
+        write(args.json, runs, [*earlier, invocation], ensembles)
+        print("\n" + ensemble_table(made, runs) + f"\n\nwrote {len(made)} ensembles to {args.json}")
+    print(
+        f"ensembles: {len(made)} made, {len(refused)} refused, {len(skipped)} pairs without five seeds; "
+        f"{invocation['cpu_s']} CPU s"
+    )
+    return 0 if made and not refused else 1
+
+
+def write(path: Path, runs: list[dict], invocations: list[dict], ensembles: list[dict] | None = None) -> None:
+    """Write every run (of any settings) with a summary of the runs of the presets as they ship,
+    and the seed ensembles (``--ensembles``) made of them."""
     shipped = [r for r in runs if same_settings(r, SHIPPED)]
     datasets = _ordered(runs, "dataset", DATASET_ORDER)
     models = _ordered(runs, "model", MODELS)
@@ -612,6 +928,15 @@ def write(path: Path, runs: list[dict], invocations: list[dict]) -> None:
             },
             "sources": SOURCES,
             "summary_of_the_shipped_presets": summarise(shipped, datasets, models),
+            "ensembles": sorted(
+                ensembles or [],
+                key=lambda e: (
+                    datasets.index(e["dataset"]) if e["dataset"] in datasets else len(datasets),
+                    e["dataset"],
+                    e["model"],
+                    json.dumps([e.get(k) for k in SETTING_KEYS]),
+                ),
+            ),
             "runs": sorted(
                 runs,
                 key=lambda r: (
