@@ -50,7 +50,7 @@ import logging
 import tempfile
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -310,7 +310,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed + 1)  # dropout
             trainer = Trainer(
                 max_steps=self.max_steps,
-                precision=self.precision,
+                precision=cast(Any, self.precision),  # one of PRECISIONS: checked in fit
                 max_epochs=-1,
                 limit_val_batches=0,
                 num_sanity_val_steps=0,
