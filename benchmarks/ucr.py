@@ -222,13 +222,19 @@ ANCHORS: dict[str, dict[str, tuple[float, str] | None]] = {
 DEEP_ANCHORS = ("FCN", "ResNet", "InceptionTime")
 
 
+def best_deep_anchor(dataset: str) -> tuple[str, float] | None:
+    """The best published deep-learning anchor (FCN, ResNet, InceptionTime) of ``dataset``."""
+    deep = [(m, a[0]) for m, a in ANCHORS.get(dataset, {}).items() if m in DEEP_ANCHORS and a is not None]
+    return max(deep, key=lambda ma: ma[1]) if deep else None
+
+
 def target(dataset: str) -> float | None:
     """Issue 18's target for the best model of ``dataset``: within 0.02 of the best deep-learning
     anchor (FCN, ResNet, InceptionTime); JapaneseVowels at least 0.99; None without an anchor."""
     if dataset == "JapaneseVowels":
         return 0.99
-    deep = [a[0] for m, a in ANCHORS.get(dataset, {}).items() if m in DEEP_ANCHORS and a is not None]
-    return round(max(deep) - 0.02, 3) if deep else None
+    best = best_deep_anchor(dataset)
+    return round(best[1] - 0.02, 3) if best else None
 
 
 def shipped_datasets() -> list[str]:
@@ -689,12 +695,6 @@ def _is_current(ens: dict, runs: list[dict]) -> bool:
     }
     members = zip(ens["seeds"], ens.get("runs_finished_at") or [None] * len(ens["seeds"]), strict=True)
     return all(finished.get((ens["dataset"], ens["model"], s), "absent") == f for s, f in members)
-
-
-def best_deep_anchor(dataset: str) -> tuple[str, float] | None:
-    """The best published deep-learning anchor (FCN, ResNet, InceptionTime) of ``dataset``."""
-    deep = [(m, a[0]) for m, a in ANCHORS.get(dataset, {}).items() if m in DEEP_ANCHORS and a is not None]
-    return max(deep, key=lambda ma: ma[1]) if deep else None
 
 
 def ensemble_table(ensembles: list[dict], runs: list[dict]) -> str:
