@@ -1,4 +1,4 @@
-"""A callback for tests: reports a validation loss that rises every epoch (no epoch after the first
+"""Callbacks for tests. ``RisingValLoss`` reports a validation loss that rises every epoch (no epoch after the first
 improves), as a run that starts to overfit does."""
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ class RisingValLoss(Callback):
         # Runs before the checkpoint callbacks (Lightning orders them last): they see this value.
         if not trainer.sanity_checking:
             trainer.callback_metrics["val/loss"] = torch.tensor(float(trainer.current_epoch))
+
+
+class FallingValLoss(Callback):
+    """The opposite: every epoch improves, so the best file is written at every epoch's end."""
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            trainer.callback_metrics["val/loss"] = torch.tensor(-float(trainer.current_epoch))
 
 
 class StopAfterEpoch(Callback):

@@ -14,9 +14,10 @@ from cnnlstm.training.checkpoint_io import safe_torch_load
 
 TINY = ["--data.num_train=32", "--data.num_val=16", "--data.num_test=16", "--data.batch_size=16", "--quiet"]
 RISING = '--trainer.callbacks+={"class_path": "tests.cli.rising.RisingValLoss"}'
+FALLING = '--trainer.callbacks+={"class_path": "tests.cli.rising.FallingValLoss"}'
 
 
-def _fit(root: Path, epochs: int, *extra: str) -> int:
+def _fit(root: Path, epochs: int, *extra: str, loss: str = RISING) -> int:
     return main(
         [
             "fit",
@@ -24,7 +25,7 @@ def _fit(root: Path, epochs: int, *extra: str) -> int:
             "synthetic-tiny",
             f"--trainer.default_root_dir={root}",
             f"--trainer.max_epochs={epochs}",
-            RISING,
+            loss,
             *TINY,
             *extra,
         ]
@@ -51,18 +52,51 @@ def test_last_is_the_final_epoch_when_that_epoch_had_no_validation(tmp_path):
     assert _epoch(root / "checkpoints" / "last.ckpt") == 2
 
 
+@pytest.mark.slow
+def test_last_is_a_hard_link_to_the_best_file_written_at_the_same_step(tmp_path):
+    root = tmp_path / "run"
+    assert _fit(root, 3, loss=FALLING) == 0
+    ckpts = root / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["epoch002.ckpt", "last.ckpt"]  # nothing else left
+    assert os.path.samefile(ckpts / "last.ckpt", ckpts / "epoch002.ckpt")  # one file, two names
+    assert _epoch(ckpts / "last.ckpt") == 2
+    # Resuming from it, and the next epoch's last.ckpt replacing the name, leave the best file whole.
+    assert _fit(root, 4, "--ckpt_path", "last", loss=FALLING) == 0
+    assert _epoch(ckpts / "epoch003.ckpt") == 3 and os.path.samefile(
+        ckpts / "last.ckpt", ckpts / "epoch003.ckpt"
+    )
+    assert sorted(p.name for p in ckpts.iterdir()) == ["epoch003.ckpt", "last.ckpt"]
+
+
+@pytest.mark.slow
+def test_last_is_written_as_a_file_where_hard_links_are_refused(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError("hard links not supported here")
+
+    monkeypatch.setattr(os, "link", refuse)
+    root = tmp_path / "run"
+    assert _fit(root, 2, loss=FALLING) == 0
+    ckpts = root / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["epoch001.ckpt", "last.ckpt"]
+    assert not os.path.samefile(ckpts / "last.ckpt", ckpts / "epoch001.ckpt")
+    assert _epoch(ckpts / "last.ckpt") == 1
+
+
 def _history(root: Path) -> list[str]:
     return (root / "metrics.csv").read_text().splitlines()
 
 
 @pytest.mark.slow
-def test_resume_after_a_non_improving_epoch_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("improving", [False, True], ids=["epoch-not-best", "epoch-best-last-linked"])
+def test_resume_after_an_epoch_equals_an_uninterrupted_run(tmp_path, improving):
     stopped, straight = tmp_path / "stopped", tmp_path / "straight"
     stop = '--trainer.callbacks+={"class_path": "tests.cli.rising.StopAfterEpoch", "init_args": {"epoch": 1}}'
-    assert _fit(stopped, 4, stop) == 0  # epoch 1 did not improve: last.ckpt is epoch 1, best epoch 0
+    loss = FALLING if improving else RISING
+    # Not improving: last.ckpt is epoch 1, best epoch 0. Improving: last.ckpt is the best file's link.
+    assert _fit(stopped, 4, stop, loss=loss) == 0
     assert _epoch(stopped / "checkpoints" / "last.ckpt") == 1
-    assert _fit(stopped, 4, "--ckpt_path", "last") == 0
-    assert _fit(straight, 4) == 0
+    assert _fit(stopped, 4, "--ckpt_path", "last", loss=loss) == 0
+    assert _fit(straight, 4, loss=loss) == 0
     assert _history(stopped) == _history(straight)
     a = safe_torch_load(stopped / "checkpoints" / "last.ckpt")
     b = safe_torch_load(straight / "checkpoints" / "last.ckpt")

@@ -47,3 +47,53 @@ def test_a_resumed_logger_appends_under_the_old_header(tmp_path):
     logger.save()
     rows = _rows(tmp_path / "metrics.csv")
     assert [(r["epoch"], r["val/loss"]) for r in rows] == [("0", "1.0"), ("1", "0.5")]
+
+
+def test_saves_append_until_a_column_is_new(tmp_path):
+    path = tmp_path / "metrics.csv"
+    logger = ResumableCSVLogger(tmp_path, name="", version="")
+    logger.log_metrics({"train/loss_epoch": 1.0, "epoch": 0}, step=9)
+    logger.save()
+    first = path.stat().st_ino
+    for epoch in (1, 2):
+        logger.log_metrics({"train/loss_epoch": 1.0 / (epoch + 1), "epoch": epoch}, step=10 * epoch + 9)
+        logger.save()
+    assert path.stat().st_ino == first  # appended in place, not written again
+    logger.log_metrics({"val/loss": 0.4, "epoch": 2}, step=29)
+    logger.save()
+    assert path.stat().st_ino != first  # a new column: the whole file through a rename
+    rows = _rows(path)
+    assert [r["epoch"] for r in rows] == ["0", "1", "2", "2"]
+    assert rows[2]["train/loss_epoch"] == str(1.0 / 3) and rows[3]["val/loss"] == "0.4"
+
+
+def test_a_row_cut_short_by_a_kill_is_dropped_when_the_file_is_adopted(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\r\n0,9,1.0\r\n1,19,0.")
+    logger = ResumableCSVLogger(tmp_path, name="", version="")
+    logger.log_metrics({"val/loss": 0.5, "epoch": 1}, step=19)
+    logger.save()
+    rows = _rows(tmp_path / "metrics.csv")
+    assert [(r["epoch"], r["val/loss"]) for r in rows] == [("0", "1.0"), ("1", "0.5")]
+
+
+def test_rows_line_up_under_a_header_in_another_column_order(tmp_path):
+    (tmp_path / "metrics.csv").write_text("val/loss,step,epoch\n1.0,9,0\n")
+    logger = ResumableCSVLogger(tmp_path, name="", version="")
+    logger.log_metrics({"val/loss": 0.5, "epoch": 1}, step=19)
+    logger.save()
+    rows = _rows(tmp_path / "metrics.csv")
+    assert [(r["epoch"], r["step"], r["val/loss"]) for r in rows] == [("0", "9", "1.0"), ("1", "19", "0.5")]
+
+
+def test_tensorboard_flushes_at_most_every_interval_and_always_at_the_end(tmp_path, monkeypatch):
+    from cnnlstm.training.loggers import TensorBoardLogger
+
+    logger = TensorBoardLogger(tmp_path, name="", version="", default_hp_metric=False, flush_every_s=3600)
+    flushes = []
+    monkeypatch.setattr(logger.experiment, "flush", lambda: flushes.append(1))
+    for step in range(5):
+        logger.log_metrics({"train/loss": 1.0 / (step + 1)}, step=step)
+        logger.save()
+    assert len(flushes) == 1  # the first save flushes; the next four fall inside the interval
+    logger.finalize("failed")
+    assert len(flushes) >= 2  # the end flushes whatever the interval

@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
 
 from cnnlstm.cli.argv import get_option, pop_flag, resolve_configs, typed_model_args
 from cnnlstm.cli.commands import data_check
@@ -36,7 +35,7 @@ from cnnlstm.training.callbacks import (
     RunArtifacts,
 )
 from cnnlstm.training.checkpoint_io import EpochEndCheckpoint, SafeCheckpointIO
-from cnnlstm.training.loggers import ResumableCSVLogger
+from cnnlstm.training.loggers import ResumableCSVLogger, TensorBoardLogger
 from cnnlstm.training.preprocessing import PreprocessingCallback
 from cnnlstm.training.progress import EpochLinePrinter
 from cnnlstm.training.trainer import Trainer

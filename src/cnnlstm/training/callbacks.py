@@ -21,6 +21,7 @@ from cnnlstm._io import atomic_write, atomic_write_json, one_line
 from cnnlstm._validation import InputError
 from cnnlstm._version import __version__
 from cnnlstm.training.cpu_clock import cpu_seconds
+from cnnlstm.training.loggers import ResumableCSVLogger
 from cnnlstm.training.plots import plot_confusion_matrix, plot_curves
 from cnnlstm.training.provenance import describe_split, write_fit_keys
 
@@ -38,14 +39,15 @@ class MetricsHistoryCallback(Callback):
     def on_save_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
     ) -> None:
+        # Only the CSV history is rolled back on resume; other loggers (TensorBoard's fsyncs each
+        # flush) keep their own flushing, which Lightning triggers after each logging step.
         for logger in trainer.loggers:
-            logger.save()
+            if isinstance(logger, ResumableCSVLogger):
+                logger.save()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.ckpt_path or not trainer.is_global_zero:
             return
-        from cnnlstm.training.loggers import ResumableCSVLogger
-
         for logger in trainer.loggers:
             if isinstance(logger, ResumableCSVLogger):
                 logger.drop_epochs_from(trainer.current_epoch)

@@ -11,6 +11,7 @@ the end of every epoch, so ``--ckpt_path last`` resumes where the run stopped.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,11 @@ class EpochEndCheckpoint(ModelCheckpoint):
     epoch that had no validation. It keeps :class:`ModelCheckpoint`'s ``state_key``, so checkpoints
     written before it existed resume with their best-model state.
 
+    When the best file was written at the same step, ``last.ckpt`` becomes a hard link to it
+    (through a temporary name and an atomic rename) instead of a second copy of the same state:
+    on a set of thousands of short epochs that halves what is written. Where the file system has
+    no hard links, ``last.ckpt`` is written as before.
+
     Example:
         >>> cb = EpochEndCheckpoint(dirpath="ckpts", monitor="val/loss", save_last=True)
         >>> cb.state_key.startswith("ModelCheckpoint{")
@@ -80,8 +86,40 @@ class EpochEndCheckpoint(ModelCheckpoint):
         super().on_train_epoch_end(trainer, pl_module)
         self._save_last_unless_saved(trainer)
 
+    def _save_last_checkpoint(self, trainer: Trainer, monitor_candidates: dict[str, torch.Tensor]) -> None:
+        same_step = self._last_global_step_saved == trainer.global_step and self._last_checkpoint_saved
+        path = self.format_checkpoint_name(monitor_candidates, self.CHECKPOINT_NAME_LAST)
+        if not (self.save_last and same_step and self._enable_version_counter is False) or (
+            os.path.abspath(self._last_checkpoint_saved) == os.path.abspath(path)
+        ):
+            super()._save_last_checkpoint(trainer, monitor_candidates)
+            return
+        linked = _link_over(self._last_checkpoint_saved, path) if trainer.is_global_zero else True
+        if not trainer.strategy.broadcast(linked):
+            super()._save_last_checkpoint(trainer, monitor_candidates)
+            return
+        previous, self.last_model_path = self.last_model_path, path
+        self._last_checkpoint_saved = path
+        if previous and self._should_remove_checkpoint(trainer, previous, path):
+            self._remove_checkpoint(trainer, previous)
+
     def _save_last_unless_saved(self, trainer: Trainer) -> None:
         # Skips sanity checks, evaluation, fast_dev_run, and a step already saved (which, for the
         # parent class, includes ``last``: it writes ``last`` whenever it writes a top-k file).
         if self.save_last and not self._should_skip_saving_checkpoint(trainer):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+def _link_over(source: str, target: str) -> bool:
+    """Make ``target`` a hard link to ``source`` atomically; False where hard links are refused."""
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    try:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.link(source, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        return False
+    return True  # the linked file was synced when it was written (atomic_write)
