@@ -3,8 +3,9 @@
 Each (dataset, model, seed) trains through the real CLI with the generic preset of the model, as
 it ships — ``cnnlstm fit --config ucr-<model> --data.name <dataset> --seed_everything S
 --data.seed S``, then ``cnnlstm test --ckpt_path best`` on the archive's own test split
-(``cnnlstm.cli.demo.fit_and_test``). The presets follow the archive recipe (v2) of docs/results.md:
-all of TRAIN trains, each series z-normalised over its own steps, a fixed budget of 4500 updates in
+(``cnnlstm.cli.demo.fit_and_test``). The presets follow the archive recipe (v3) of docs/results.md:
+all of TRAIN trains, each univariate series z-normalised over its own steps and the channels of
+multivariate sets standardised with TRAIN's statistics, a fixed budget of 4500 updates in
 the fastest safe precision of the machine (``precision: auto``), and ``best`` is the epoch of the
 lowest training loss; the test split is read once per run, after training. The seed sets the initialisation and
 the training order.
@@ -26,7 +27,7 @@ run in the file. Torch runs on ``--threads`` CPU threads (default 1: more thread
 
     python benchmarks/ucr.py --report                          # the tables of everything measured
 
-Seed ensembles (docs/results.md, protocol v2 item 8) train nothing: ``--ensembles`` takes every
+Seed ensembles (docs/results.md, protocol item 8) train nothing: ``--ensembles`` takes every
 (dataset, model) the JSON holds for all five seeds 0-4 with these settings, runs ``cnnlstm predict
 --ckpt_path best`` in each run folder under ``--out`` (the archive's test split), checks that each
 run's argmax accuracy there equals its recorded test accuracy, and records the soft vote of the
@@ -82,13 +83,19 @@ DATASET_ORDER = [
 ]
 # The presets' recipe these runs measure (docs/results.md); runs of another recipe are never mixed in.
 RECIPE = (
+    "archive v3: all of TRAIN, univariate series z-normalised, multivariate channels standardised "
+    "over TRAIN, 4500 updates, precision auto, best = lowest training loss"
+)
+# v2 z-normalised every series, multivariate ones channel by channel too; on a univariate set v3
+# resolves to exactly v2's settings, so v2's runs of univariate sets are v3's (see same_recipe).
+RECIPE_V2 = (
     "archive v2: all of TRAIN, each series z-normalised, 4500 updates, precision auto, "
     "best = lowest training loss"
 )
 # The presets' recipe before v2 (float32, 1500 updates, channels normalised over the training set);
 # its runs stay in the JSON and `--report --recipe v1` prints their tables.
 RECIPE_V1 = "archive: all of TRAIN, 1500 updates, best = lowest training loss"
-RECIPES = {"v2": RECIPE, "v1": RECIPE_V1}
+RECIPES = {"v3": RECIPE, "v2": RECIPE_V2, "v1": RECIPE_V1}
 
 SOURCES = {
     "fawaz2019": (
@@ -301,8 +308,25 @@ def _normalise(row: dict) -> dict:
     return row
 
 
+@functools.cache
+def is_univariate(dataset: str) -> bool:
+    """Whether ``dataset`` has one channel (then recipes v2 and v3 train it alike)."""
+    return UCRDataModule(name=dataset, val_fraction=0.0).input_shape[1] == 1
+
+
+def same_recipe(row: dict, recipe: str) -> bool:
+    """``row`` was run under ``recipe``, or under the one other recipe that trains its set alike:
+    v2 and v3 differ only on multivariate sets (v3's ``normalize: auto`` is v2's ``series`` for one
+    channel), so a v2 run of a univariate set is a v3 run and the other way round."""
+    if row.get("recipe") == recipe:
+        return True
+    return {row.get("recipe"), recipe} == {RECIPE, RECIPE_V2} and is_univariate(row["dataset"])
+
+
 def same_settings(row: dict, settings: dict) -> bool:
-    return all(row.get(k) == settings[k] for k in SETTING_KEYS)
+    return same_recipe(row, settings["recipe"]) and all(
+        row.get(k) == settings[k] for k in SETTING_KEYS if k != "recipe"
+    )
 
 
 def load_runs(path: Path) -> list[dict]:
@@ -487,7 +511,7 @@ def per_seed_table(runs: list[dict], datasets: list[str], models: list[str]) -> 
     return "\n".join(lines)
 
 
-# -- seed ensembles (docs/results.md, protocol v2 item 8) ------------------------------------------
+# -- seed ensembles (docs/results.md, protocol item 8) ------------------------------------------
 # The soft vote of the five runs' selected checkpoints: the mean of their class probabilities on
 # the archive's test split, the argmax of the mean (the lowest class index on a tie). Each run's
 # probabilities come from `cnnlstm predict --ckpt_path best` in its own folder, as a user gets
@@ -757,9 +781,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
-        default="v2",
-        help="with --report: the tables of the runs of this recipe (v1: the presets before v2); "
-        "runs always use the presets as they ship (v2)",
+        default="v3",
+        help="with --report: the tables of the runs of this recipe (v1, v2: the presets before "
+        "v3; v2's runs of univariate sets are v3's too); runs always use the presets as they ship (v3)",
     )
     parser.add_argument(
         "--merge-from",
@@ -788,8 +812,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ensembles and args.report:
         parser.error("--ensembles makes the ensembles; --report prints them: give one")
-    if args.recipe != "v2" and not args.report:
-        parser.error(f"--recipe {args.recipe} only reports: the presets as they ship are v2")
+    if args.recipe != "v3" and not args.report:
+        parser.error(f"--recipe {args.recipe} only reports: the presets as they ship are v3")
     torch.set_num_threads(args.threads)
     settings = _settings(args)
     runs = [] if args.fresh else load_runs(args.json)

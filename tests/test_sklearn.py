@@ -150,6 +150,16 @@ def test_series_normalisation_predicts_from_each_series_own_scale():
         TimeSeriesClassifier(model="lstm_fcn_tiny", normalize="global").fit(X, y)
 
 
+def test_auto_normalisation_is_series_for_one_channel_and_channel_for_several():
+    X, y = _toy(n=8)  # (n, channels, length)
+    for data, expected in ((X[:, :1], "series"), (X, "channel")):
+        auto = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=2, normalize="auto", random_state=0)
+        same = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=2, normalize=expected, random_state=0)
+        np.testing.assert_array_equal(
+            auto.fit(data, y).predict_proba(data), same.fit(data, y).predict_proba(data)
+        )
+
+
 def test_precision_is_validated_and_float32_and_auto_both_train():
     X, y = _toy(n=16, length=16)
     with pytest.raises(ValueError, match="precision must be one of"):

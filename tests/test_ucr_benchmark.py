@@ -366,3 +366,17 @@ def test_predict_refuses_a_folder_whose_best_is_not_the_selected_checkpoint(benc
     run = _ensemble_run(bench, 0, 0.9)
     with pytest.raises(bench.EnsembleRefused, match=r"best would read \['epoch001.ckpt'\], not the selected"):
         bench.predict_run(run, tmp_path, [])
+
+
+def test_v2_runs_of_univariate_sets_are_v3_runs_and_no_others(bench):
+    v2, v3 = bench.RECIPES["v2"], bench.RECIPES["v3"]
+    run = {"dataset": "GunPoint", "recipe": v2}  # one channel: v3's auto normalisation is v2's series
+    assert bench.same_recipe(run, v3) and bench.same_recipe(run, v2)
+    assert bench.same_recipe({"dataset": "GunPoint", "recipe": v3}, v2)
+    run = {"dataset": "BasicMotions", "recipe": v2}  # six channels: v3 standardises them over TRAIN
+    assert not bench.same_recipe(run, v3) and bench.same_recipe(run, v2)
+    assert not bench.same_recipe({"dataset": "GunPoint", "recipe": bench.RECIPES["v1"]}, v3)
+    shipped = dict(bench.SHIPPED, recipe=v2)
+    settings = {k: shipped[k] for k in bench.SETTING_KEYS}
+    assert bench.same_settings({"dataset": "GunPoint", **settings}, bench.SHIPPED)
+    assert not bench.same_settings({"dataset": "GunPoint", **settings, "extra": ["--x=1"]}, bench.SHIPPED)

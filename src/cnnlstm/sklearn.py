@@ -72,7 +72,7 @@ from cnnlstm._validation import (
     check_positive_int,
 )
 from cnnlstm.data.series_arrays import SeriesArrayDataModule
-from cnnlstm.data.timeseries import check_normalization, standardize
+from cnnlstm.data.timeseries import check_normalization, resolve_normalization, standardize
 from cnnlstm.models import list_models, model_info
 from cnnlstm.tasks import ClassificationTask
 from cnnlstm.training.trainer import PRECISIONS, Trainer
@@ -180,7 +180,8 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         weight_decay: AdamW weight decay.
         normalize: standardise each channel with the mean and std of the training series (True
             or ``"channel"``, the default), z-normalise each series and channel over its own steps
-            (``"series"``, as the ``ucr-*`` presets), or neither (False or ``"none"``).
+            (``"series"``), ``"auto"`` (series for univariate data, channel for multivariate, as
+            the ``ucr-*`` presets), or neither (False or ``"none"``).
         random_state: seed of the initialisation, the batch order and dropout (None: drawn from
             numpy's global generator, as scikit-learn does).
         verbose: show Lightning's progress bar and messages.
@@ -358,7 +359,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities ``(n_cases, n_classes)``, columns in the order of :attr:`classes_`."""
         check_is_fitted(self, "task_")
         x, lengths = self._series(X, reset=False)
-        normalization = check_normalization(self.normalize)
+        normalization = resolve_normalization(check_normalization(self.normalize), x.shape[2])
         inputs = torch.from_numpy(
             standardize(x, lengths, normalization, self.channel_mean_, self.channel_std_)
         )

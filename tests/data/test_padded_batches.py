@@ -103,8 +103,18 @@ def test_series_normalisation_standardises_each_series_over_its_real_steps():
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_an_unknown_normalisation_is_refused_naming_the_choices(value):
     with pytest.raises(
-        ValueError, match=r"normalize must be true, false or one of \['channel', 'series', 'none'\]"
+        ValueError, match=r"normalize must be true, false or one of \['channel', 'series', 'none', 'auto'\]"
     ):
         SeriesArrayDataModule(
             x=np.ones((2, 3, 1)), y=np.array([0, 1]), class_names=["a", "b"], normalize=value
         )
+
+
+@pytest.mark.parametrize(("channels", "expected"), [(1, "series"), (3, "channel")])
+def test_auto_resolves_by_channel_count_for_arrays_too(channels, expected):
+    x = np.random.default_rng(0).normal(size=(6, 10, channels)) * 5.0 + 3.0
+    dm = SeriesArrayDataModule(
+        x=x, y=np.arange(6) % 2, lengths=np.full(6, 10), class_names=["a", "b"], normalize="auto"
+    )
+    assert dm.normalization == expected and dm.describe()["normalization"] == expected
+    assert (dm.mean.tolist() == [0.0] * channels) == (expected == "series")

@@ -336,3 +336,23 @@ def test_predict_path_with_an_infinite_value_is_refused(tmp_path):
     np.save(tmp_path / "inf.npy", series)
     dm = UCRDataModule(name="GunPoint", predict_path=tmp_path / "inf.npy")
     one_line_error(r"inf.npy holds -inf \(series 0, step 7, channel 0", dm.setup, "predict")
+
+
+@needs_sktime
+@pytest.mark.parametrize(
+    ("name", "expected"), [("GunPoint", "series"), ("BasicMotions", "channel"), ("JapaneseVowels", "channel")]
+)
+def test_auto_normalisation_is_series_for_univariate_and_channel_for_multivariate_sets(name, expected):
+    dm = module(name, normalize="auto", val_fraction=0.0)
+    assert dm.normalization == expected
+    steps = dm.preprocessing()  # what a checkpoint and an export carry: the resolved rule
+    assert steps["normalize"] == "auto" and steps["normalization"] == expected
+    assert dm.describe()["normalization"] == expected
+    same = module(name, normalize=expected, val_fraction=0.0)
+    assert steps["mean"] == same.preprocessing()["mean"] and steps["std"] == same.preprocessing()["std"]
+    torch.testing.assert_close(dm.make_dataset("train").x, same.make_dataset("train").x, rtol=0, atol=0)
+
+
+def test_standardize_refuses_an_unresolved_auto():
+    with pytest.raises(ValueError, match="resolve_normalization"):
+        timeseries.standardize(np.ones((1, 3, 1)), np.array([3]), "auto", np.zeros(1), np.ones(1))

@@ -22,6 +22,7 @@ from cnnlstm.data.timeseries import (
     SequenceDataset,
     channel_stats,
     check_normalization,
+    resolve_normalization,
     standardize,
     stratified_split,
 )
@@ -87,7 +88,7 @@ class SeriesArrayDataModule(BaseDataModule):
                 field="y",
             )
         self.val_fraction = check_fraction("val_fraction", val_fraction)
-        self.normalization = check_normalization(normalize)
+        self.normalization = resolve_normalization(check_normalization(normalize), x.shape[2])
         self.normalize = normalize
         self._class_names = [str(c) for c in class_names]
         keep, val = stratified_split(y, self.val_fraction, self.seed)

@@ -153,7 +153,7 @@ def normalize_padded(x: np.ndarray, lengths: np.ndarray, mean: np.ndarray, std: 
     return out
 
 
-NORMALIZATIONS = ("channel", "series", "none")
+NORMALIZATIONS = ("channel", "series", "none", "auto")
 
 
 def check_normalization(value: Any) -> str:
@@ -171,6 +171,24 @@ def check_normalization(value: Any) -> str:
             field="normalize",
         )
     return str(value)
+
+
+def resolve_normalization(choice: str, channels: int) -> str:
+    """The normalisation ``choice`` (from :func:`check_normalization`) means for data of ``channels``.
+
+    ``"auto"`` follows the two archives' conventions: a univariate series is z-normalised over its
+    own steps (``"series"``; the UCR archive distributes its series so), the channels of
+    multivariate data are standardised with the training set's statistics (``"channel"``; the
+    UEA archive's series are not normalised, and their channels' levels can carry the class, as
+    the speaker's cepstral means in JapaneseVowels do). Any other choice is returned unchanged.
+
+    Example:
+        >>> resolve_normalization("auto", 1), resolve_normalization("auto", 12), resolve_normalization("none", 3)
+        ('series', 'channel', 'none')
+    """
+    if choice != "auto":
+        return choice
+    return "series" if channels == 1 else "channel"
 
 
 def series_stats(x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +234,8 @@ def standardize(
             f"series {series}, channel {channel} is not finite everywhere ({int(bad[series, :, channel].sum())} "
             f"inf or NaN values; {int(bad.sum())} in all the series); fix or drop those values"
         )
+    if normalization == "auto":
+        raise ValueError("standardize takes a resolved normalization; call resolve_normalization first")
     if normalization == "series":
         mean, std = series_stats(x, lengths)
     return normalize_padded(x, lengths, mean, std)
@@ -476,7 +496,9 @@ class UCRDataModule(BaseDataModule):
             mean and std (real steps only); ``"series"``: z-normalise each series and channel over
             its own real steps, as the UCR archive's series are (for data whose series differ in
             scale by orders of magnitude, such as PLAID's currents; the level and scale of each
-            series are then lost); ``False`` or ``"none"``: the values as read.
+            series are then lost); ``"auto"``: ``"series"`` for univariate data, ``"channel"``
+            for multivariate (:func:`resolve_normalization`; the ``ucr-*`` presets' setting);
+            ``False`` or ``"none"``: the values as read.
         predict_path: series to classify instead of the test split: a ``.npy`` of ``(N, T, C)``,
             ``(T, C)`` or ``(T,)``, or a ``.csv`` of one series (rows = time steps, columns =
             channels). Series are padded to ``T_max`` (never cut: a longer series is an error;
@@ -527,7 +549,7 @@ class UCRDataModule(BaseDataModule):
             self.dataset_name = name
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
-        self.normalization = check_normalization(normalize)
+        self._normalization_choice = check_normalization(normalize)
         self.normalize = normalize
         self.predict_path = Path(predict_path) if predict_path is not None else None
         if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
@@ -571,7 +593,8 @@ class UCRDataModule(BaseDataModule):
         train_y = np.asarray([index[label] for label in train_labels], dtype=np.int64)
         test_y = np.asarray([index[label] for label in test_labels], dtype=np.int64)
         keep, val = stratified_split(train_y, self.val_fraction, self.seed)
-        if self.normalization == "channel":
+        normalization = resolve_normalization(self._normalization_choice, train_x.shape[2])
+        if normalization == "channel":
             mean, std = channel_stats(train_x[keep], train_len[keep])
         else:
             mean, std = np.zeros(train_x.shape[2]), np.ones(train_x.shape[2])
@@ -579,6 +602,7 @@ class UCRDataModule(BaseDataModule):
             classes=classes,
             t_max=t_max,
             channels=channels.pop(),
+            normalization=normalization,
             variable=bool((np.concatenate([train_len, test_len]) != t_max).any()),
             mean=mean,
             std=std,
@@ -589,6 +613,12 @@ class UCRDataModule(BaseDataModule):
             val_indices=val,
         )
         return self._data
+
+    @property
+    def normalization(self) -> str:
+        """What ``normalize`` resolved to: ``"channel"``, ``"series"`` or ``"none"`` (``"auto"``
+        depends on the channel count, see :func:`resolve_normalization`)."""
+        return str(self._load()["normalization"])
 
     def _dataset(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> SequenceDataset:
         data = self._load()
