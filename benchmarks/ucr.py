@@ -793,8 +793,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=[],
         metavar="JSON",
-        help="run nothing: add the runs and invocations of these results JSONs (written by "
-        "invocations run in parallel, each with its own --json) to --json",
+        help="run nothing: add the runs, ensembles and invocations of these results JSONs (written "
+        "by invocations run in parallel, each with its own --json) to --json",
     )
     parser.add_argument(
         "--ensembles",
@@ -825,9 +825,11 @@ def main(argv: list[str] | None = None) -> int:
         for other in args.merge_from:
             added = load_runs(other)
             runs = merge(runs, added)
+            added_ensembles = load_ensembles(other)
+            ensembles = merge_ensembles(ensembles, added_ensembles)
             # a file started as a copy of --json repeats its invocations: each is kept once
             earlier += [i for i in json.loads(other.read_text()).get("invocations", []) if i not in earlier]
-            print(f"{other}: {len(added)} runs merged into {args.json}")
+            print(f"{other}: {len(added)} runs and {len(added_ensembles)} ensembles merged into {args.json}")
         write(args.json, runs, earlier, ensembles)
         return 0
     if args.report:

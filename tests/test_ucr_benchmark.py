@@ -173,6 +173,10 @@ def test_json_files_of_parallel_invocations_merge_into_one(bench, tmp_path, monk
     common = ["--datasets", "GunPoint", "--models", "lstm_fcn"]
     assert bench.main([*common, "--json", str(first), "--seeds", "0", "1"]) == 0
     assert bench.main([*common, "--json", str(second), "--seeds", "1", "2"]) == 0
+    made = json.loads(second.read_text())
+    ensemble = {"dataset": "GunPoint", "model": "lstm_fcn", "seeds": [0, 1, 2, 3, 4], "accuracy": 1.0}
+    made["ensembles"] = [ensemble | {k: bench.SHIPPED[k] for k in bench.SETTING_KEYS}]
+    second.write_text(json.dumps(made))
     assert bench.main(["--json", str(first), "--merge-from", str(second)]) == 0
     assert bench.main(["--json", str(first), "--merge-from", str(second)]) == 0  # twice: no change
     assert len(calls) == 4  # merging trains nothing
@@ -181,6 +185,7 @@ def test_json_files_of_parallel_invocations_merge_into_one(bench, tmp_path, monk
     assert sorted(r["seed"] for r in stored["runs"]) == [0, 1, 2]
     assert [i["runs_added"] for i in stored["invocations"]] == [2, 2]
     assert stored["summary_of_the_shipped_presets"][0]["seeds"] == [0, 1, 2]
+    assert [e["accuracy"] for e in stored["ensembles"]] == [1.0]  # the other file's ensemble, once
 
 
 def test_recipe_v1_only_reports(bench, tmp_path, capsys):
