@@ -20,12 +20,13 @@ classifiers.
 Training follows the recipe of the ``ucr-*`` presets (docs/results.md): all of ``X`` trains (no
 validation split), for a fixed budget of ``max_steps`` (4500) updates under a cosine schedule,
 whatever the number of cases, in bf16 autocast where the hardware computes bf16 natively; the final
-weights are kept. One default differs: the presets z-normalise each series over its own steps, which
-suits the archive (series whose scale varies from case to case, as PLAID's) but throws away each
-case's level and scale, which can be the very thing that tells classes apart in other data (as in
-scikit-learn's own checks); the estimators standardise each channel with the training set's
-statistics unless given ``normalize="series"``, the presets' setting. Nothing is printed unless ``verbose``; with an
-integer ``random_state`` two fits on a CPU give the same weights.
+weights are kept. One default differs: the presets (``normalize: auto``) z-normalise each univariate
+series over its own steps, which suits the archive (series whose scale varies from case to case, as
+PLAID's) but throws away each case's level and scale, which can be the very thing that tells classes
+apart in other data (as in scikit-learn's own checks); the estimators standardise each channel with
+the training set's statistics unless given ``normalize="auto"`` (the presets' rule) or
+``"series"``. Nothing is printed unless ``verbose``; with an integer ``random_state`` two fits on a
+CPU give the same weights.
 
 An ensemble of seeds (InceptionTime is one of five networks) is scikit-learn's soft vote, which
 averages the members' probabilities: ``VotingClassifier([(f"seed{s}", LSTMFCNClassifier(
