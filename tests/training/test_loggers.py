@@ -40,15 +40,6 @@ def test_a_crash_while_adding_a_column_keeps_every_earlier_row(tmp_path, monkeyp
     assert rows[1]["val/loss"] == "0.9" and rows[2]["train/loss_epoch"] == "0.95"
 
 
-def test_a_resumed_logger_appends_under_the_old_header(tmp_path):
-    (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\n0,9,1.0\n")
-    logger = ResumableCSVLogger(tmp_path, name="", version="")
-    logger.log_metrics({"val/loss": 0.5, "epoch": 1}, step=19)
-    logger.save()
-    rows = _rows(tmp_path / "metrics.csv")
-    assert [(r["epoch"], r["val/loss"]) for r in rows] == [("0", "1.0"), ("1", "0.5")]
-
-
 def test_saves_append_until_a_column_is_new(tmp_path):
     path = tmp_path / "metrics.csv"
     logger = ResumableCSVLogger(tmp_path, name="", version="")
@@ -67,22 +58,23 @@ def test_saves_append_until_a_column_is_new(tmp_path):
     assert rows[2]["train/loss_epoch"] == str(1.0 / 3) and rows[3]["val/loss"] == "0.4"
 
 
-def test_a_row_cut_short_by_a_kill_is_dropped_when_the_file_is_adopted(tmp_path):
-    (tmp_path / "metrics.csv").write_text("epoch,step,val/loss\r\n0,9,1.0\r\n1,19,0.")
+@pytest.mark.parametrize(
+    ("history", "rows"),
+    [
+        ("epoch,step,val/loss\n0,9,1.0\n", [("0", "9", "1.0"), ("1", "19", "0.5")]),
+        # a kill during an append left the last row unfinished: it goes when the file is adopted
+        ("epoch,step,val/loss\r\n0,9,1.0\r\n1,19,0.", [("0", "9", "1.0"), ("1", "19", "0.5")]),
+        # another writer's column order: the new row still lands under the right names
+        ("val/loss,step,epoch\n1.0,9,0\n", [("0", "9", "1.0"), ("1", "19", "0.5")]),
+    ],
+    ids=["old-header", "unfinished-last-row", "other-column-order"],
+)
+def test_a_resumed_logger_appends_to_the_history_it_finds(tmp_path, history, rows):
+    (tmp_path / "metrics.csv").write_text(history)
     logger = ResumableCSVLogger(tmp_path, name="", version="")
     logger.log_metrics({"val/loss": 0.5, "epoch": 1}, step=19)
     logger.save()
-    rows = _rows(tmp_path / "metrics.csv")
-    assert [(r["epoch"], r["val/loss"]) for r in rows] == [("0", "1.0"), ("1", "0.5")]
-
-
-def test_rows_line_up_under_a_header_in_another_column_order(tmp_path):
-    (tmp_path / "metrics.csv").write_text("val/loss,step,epoch\n1.0,9,0\n")
-    logger = ResumableCSVLogger(tmp_path, name="", version="")
-    logger.log_metrics({"val/loss": 0.5, "epoch": 1}, step=19)
-    logger.save()
-    rows = _rows(tmp_path / "metrics.csv")
-    assert [(r["epoch"], r["step"], r["val/loss"]) for r in rows] == [("0", "9", "1.0"), ("1", "19", "0.5")]
+    assert [(r["epoch"], r["step"], r["val/loss"]) for r in _rows(tmp_path / "metrics.csv")] == rows
 
 
 def test_tensorboard_flushes_at_most_every_interval_and_always_at_the_end(tmp_path, monkeypatch):
