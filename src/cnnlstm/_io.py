@@ -39,6 +39,7 @@ __all__ = [
     "one_line",
     "read_state_dict",
     "safe_torch_load",
+    "temporary_path",
 ]
 
 
@@ -82,7 +83,7 @@ def atomic_write(path: str | Path, mode: str = "wb", *, newline: str | None = No
         raise ValueError(f"mode must be 'w' or 'wb'; received mode={mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_path(path)
     try:
         encoding = "utf-8" if mode == "w" else None
         with open(tmp, mode, encoding=encoding, newline=newline) as f:
@@ -93,6 +94,13 @@ def atomic_write(path: str | Path, mode: str = "wb", *, newline: str | None = No
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def temporary_path(path: str | Path) -> Path:
+    """Where a write to ``path`` goes first: ``.<name>.<pid>.tmp`` beside it (the name
+    :func:`cnnlstm.cli.run_folders.remove_stale_tmp_files` recognises once its process is gone)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

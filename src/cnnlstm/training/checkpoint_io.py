@@ -20,7 +20,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from cnnlstm._io import UnsafeCheckpointError, atomic_write, safe_torch_load
+from cnnlstm._io import UnsafeCheckpointError, atomic_write, safe_torch_load, temporary_path
 
 __all__ = [
     "EpochEndCheckpoint",
@@ -87,15 +87,19 @@ class EpochEndCheckpoint(ModelCheckpoint):
         self._save_last_unless_saved(trainer)
 
     def _save_last_checkpoint(self, trainer: Trainer, monitor_candidates: dict[str, torch.Tensor]) -> None:
-        same_step = self._last_global_step_saved == trainer.global_step and self._last_checkpoint_saved
         path = self.format_checkpoint_name(monitor_candidates, self.CHECKPOINT_NAME_LAST)
-        if not (self.save_last and same_step and self._enable_version_counter is False) or (
-            os.path.abspath(self._last_checkpoint_saved) == os.path.abspath(path)
-        ):
-            super()._save_last_checkpoint(trainer, monitor_candidates)
-            return
-        linked = _link_over(self._last_checkpoint_saved, path) if trainer.is_global_zero else True
-        if not trainer.strategy.broadcast(linked):
+        source = self._last_checkpoint_saved  # the best file, when it was written at this step
+        linkable = (
+            self.save_last
+            and not self._enable_version_counter
+            and source
+            and self._last_global_step_saved == trainer.global_step
+            and os.path.abspath(source) != os.path.abspath(path)
+        )
+        linked = bool(linkable) and trainer.strategy.broadcast(
+            _link_over(source, path) if trainer.is_global_zero else True
+        )
+        if not linked:
             super()._save_last_checkpoint(trainer, monitor_candidates)
             return
         previous, self.last_model_path = self.last_model_path, path
@@ -112,7 +116,7 @@ class EpochEndCheckpoint(ModelCheckpoint):
 
 def _link_over(source: str, target: str) -> bool:
     """Make ``target`` a hard link to ``source`` atomically; False where hard links are refused."""
-    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.tmp")
+    tmp = temporary_path(target)
     try:
         if os.path.lexists(tmp):
             os.remove(tmp)

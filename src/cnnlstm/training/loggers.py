@@ -29,8 +29,7 @@ class _AppendingWriter(ExperimentWriter):
         # Keep the file and adopt its header, so appended rows line up with the old ones.
         if os.path.isfile(self.metrics_file_path):
             _drop_unfinished_last_line(self.metrics_file_path)
-            with open(self.metrics_file_path, newline="") as f:
-                self.metrics_keys = sorted(next(csv.reader(f), []))
+            self.metrics_keys = sorted(_header(self.metrics_file_path) or [])
 
     def save(self) -> None:
         """Append the new rows to ``metrics.csv``; rewrite it whole only when a column is new.
