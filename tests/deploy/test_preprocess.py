@@ -142,6 +142,32 @@ def test_what_is_missing_or_wrong_is_named(preprocessing, shape, raw, match):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(("name", "normalization"), [("UnitTest", "series"), ("BasicMotions", "channel")])
+def test_archive_series_match_the_data_modules_inputs(name, normalization):
+    """An export of a ``ucr-*`` model normalises a raw series as training did: per series for a
+    univariate set under ``normalize: auto``, with the training statistics for a multivariate one."""
+    pytest.importorskip("sktime")
+    from cnnlstm.data.timeseries import UCRDataModule
+
+    data = UCRDataModule(name=name, normalize="auto")
+    data.setup("test")
+    assert data.normalization == normalization
+    raw_x, _, raw_lengths = data._load()["test"]
+    prep = Preprocess(preprocessing=data.preprocessing(), input_shape=data.input_shape)
+    for i in (0, len(raw_x) - 1):
+        expected = data.test_dataset[i][0][None]
+        raw = raw_x[i, : raw_lengths[i]] * 1.0  # a float64 (T, C) array, as a user passes one
+        torch.testing.assert_close(prep(raw), expected)
+
+
+def test_an_unknown_series_normalization_is_named():
+    prep = Preprocess(preprocessing={"normalization": "robust"}, input_shape=[16, 1])
+    with pytest.raises(
+        ValueError, match="'normalization' must be 'channel', 'series' or 'none'; found 'robust'"
+    ):
+        prep(np.zeros((16, 1)))
+
+
 def test_a_frame_is_refused_for_a_series_model():
     prep = Preprocess(preprocessing={}, input_shape=[16, 2])
     with pytest.raises(

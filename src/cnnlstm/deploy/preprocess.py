@@ -21,7 +21,9 @@ frames              ``mean``, ``std`` (3 values, on pixels scaled to [0, 1]); ``
                     (``"segments"`` / ``"dense"``, for video files), ``stride`` (dense, default
                     1), ``clips_per_video`` (default 1); ``frame_size`` ``[H, W]`` and
                     ``num_frames`` (default: from ``input_shape``)
-series              ``mean``, ``std`` (one per channel; absent: not normalised), ``channels``
+series              ``normalization`` (``"series"``: each series z-normalised over its own
+                    steps; otherwise ``mean``, ``std``, one per channel; absent: not
+                    normalised), ``channels``
                     (column names, for CSV files), ``window`` (default: ``input_shape[0]``),
                     ``step`` (rows between windows, for files); ``label_column``,
                     ``subject_column``, ``time_column`` (default: the data module's defaults)
@@ -189,13 +191,27 @@ class Preprocess:
         return torch.stack(out)
 
     def series(self, values: Any) -> Tensor:
-        """A series ``(T, C)`` as ``(1, T, C)`` float32, standardised with the stored statistics."""
+        """A series ``(T, C)`` as ``(1, T, C)`` float32, normalised as training normalised it.
+
+        With ``normalization: "series"`` (univariate ``ucr-*`` models) each channel is z-normalised
+        over the series' own steps; otherwise the stored per-channel ``mean`` and ``std`` apply.
+        """
+        from cnnlstm.data.timeseries import series_stats
+
         self._need("series", "a series")
         array = np.asarray(values, dtype=np.float64)
         channels = self.input_shape[-1]
         if array.ndim != 2 or array.shape[1] != channels:
             raise ValueError(f"a series must be (T, {channels}); received shape {array.shape}")
-        mean, std = self._stats(channels, "standardising the channels", required=False)
+        normalization = self.config.get("normalization", "channel")
+        if normalization not in ("channel", "series", "none"):
+            raise ValueError(
+                f"{self.source} 'normalization' must be 'channel', 'series' or 'none'; found {normalization!r}"
+            )
+        if normalization == "series":
+            mean, std = (v[0] for v in series_stats(array[None], np.array([len(array)])))
+        else:
+            mean, std = self._stats(channels, "standardising the channels", required=False)
         return torch.from_numpy(((array - mean) / std).astype(np.float32))[None]
 
     def windows(self, path: str | os.PathLike[str]) -> Tensor:
