@@ -13,6 +13,12 @@ never read. Each factor that padding or scale could touch is switched separately
   fix (``git archive <commit> src | tar -x -C /tmp/base``; ``PYTHONPATH=/tmp/base/src``) and once
   with the current code to compare BatchNorm over padding with BatchNorm over real steps only;
 * ``--steps``: the schedule's length (does a longer one fix under-fitting?);
+* ``--scale-channels std`` / ``std_mean``: beside the per-series z-normalised series, each series'
+  log standard deviation (and ``asinh`` of its mean) as constant channels, standardised over the
+  fitting part: does the scale that per-series normalisation removes carry the class?
+* ``--no-mask``: the model gets no lengths and sees the zero padding as data, as a network trained
+  on the archive's equal-length (``_eq``) files does;
+* ``--kernel-sizes``: the model's convolution kernels (a wider receptive field);
 * ``--precision bf16``: the forward passes (training and evaluation) under
   ``torch.autocast("cpu", dtype=torch.bfloat16)``, what Lightning's ``precision="bf16-mixed"``
   does on a CPU; the weights, the optimizer and the loss stay float32.
@@ -59,6 +65,23 @@ def series_znorm(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std * mask
 
 
+def scale_channels(x: torch.Tensor, lengths: torch.Tensor, which: str) -> torch.Tensor:
+    """Per-series level and scale of ``x (N, T, C)`` over its real steps, as constant channels.
+
+    ``which`` is ``"std"`` (``log`` of each channel's standard deviation) or ``"std_mean"`` (that
+    and ``asinh`` of each channel's mean); returned as ``(N, T, C')`` to sit beside the
+    z-normalised series (padding 0; standardised over the fitting part by the caller).
+    """
+    mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)[..., None]
+    count = mask.sum(dim=1, keepdim=True)
+    mean = (x * mask).sum(dim=1, keepdim=True) / count
+    std = ((((x - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count).sqrt()
+    feats = [torch.log(std.clamp(min=1e-8))]
+    if which == "std_mean":
+        feats.append(torch.asinh(mean))
+    return torch.cat(feats, dim=-1).expand(-1, x.shape[1], -1) * mask
+
+
 def autocast(precision: str) -> torch.autocast:
     """The CPU autocast of ``precision`` (``"bf16"``; disabled for ``"32"``)."""
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
@@ -83,6 +106,7 @@ def accuracy(
     lengths: torch.Tensor,
     trim: bool,
     precision: str = "32",
+    no_mask: bool = False,
 ) -> float:
     model.eval()
     correct = 0
@@ -91,7 +115,7 @@ def accuracy(
             xb, lb = x[start : start + 64], lengths[start : start + 64]
             if trim:
                 xb = xb[:, : int(lb.max())]
-            logits = model(xb, lengths=lb).float()
+            logits = model(xb, lengths=None if no_mask else lb).float()
             correct += int((logits.argmax(-1) == y[start : start + 64]).sum())
     model.train()
     return correct / len(x)
@@ -106,6 +130,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--norm", choices=["channel", "series"], default="channel")
     parser.add_argument("--trim", action="store_true")
+    parser.add_argument(
+        "--no-mask",
+        action="store_true",
+        help="give the model no lengths: it sees the zero padding as data (as on an archive _eq file)",
+    )
+    parser.add_argument(
+        "--scale-channels",
+        choices=["none", "std", "std_mean"],
+        default="none",
+        help="append each series' log std (and asinh mean) as constant channels",
+    )
+    parser.add_argument(
+        "--kernel-sizes", type=int, nargs="+", help="the model's kernel_sizes (default: its own)"
+    )
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", choices=["32", "bf16"], default="32")
@@ -125,11 +163,29 @@ def main(argv: list[str] | None = None) -> int:
         ds = getattr(dm, f"{split}_dataset")
         x, y, lengths = ds.x, ds.y, ds.lengths
         if args.norm == "series":
-            x = series_znorm(x, lengths)
-        parts[split] = (x, y, lengths)
+            x_norm = series_znorm(x, lengths)
+        else:
+            x_norm = x
+        if args.scale_channels != "none":
+            x_norm = torch.cat([x_norm, scale_channels(x, lengths, args.scale_channels)], dim=-1)
+        parts[split] = (x_norm, y, lengths)
+    if args.scale_channels != "none":  # the extra channels standardised with the fitting part's statistics
+        fx, _, fl = parts["train"]
+        extra = slice(dm.input_shape[1], None)
+        first = fx[torch.arange(len(fx)), 0, extra]  # (N, C'): constant over the steps
+        mu, sd = first.mean(0), first.std(0).clamp(min=1e-8)
+        for split, (px, py, pl) in parts.items():
+            mask = (torch.arange(px.shape[1])[None, :] < pl[:, None]).to(px.dtype)[..., None]
+            px = px.clone()
+            px[..., extra] = (px[..., extra] - mu) / sd * mask
+            parts[split] = (px, py, pl)
     x, y, lengths = parts["train"]
     model = create_model(
-        args.model, num_classes=dm.num_classes, in_channels=dm.input_shape[1], seq_len=dm.input_shape[0]
+        args.model,
+        num_classes=dm.num_classes,
+        in_channels=parts["train"][0].shape[-1],
+        seq_len=dm.input_shape[0],
+        **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
     )
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
@@ -145,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.trim:
                 xb = xb[:, : int(lb.max())]
             with autocast(args.precision):
-                logits = model(xb, lengths=lb)
+                logits = model(xb, lengths=None if args.no_mask else lb)
             loss = F.cross_entropy(logits.float(), yb)
             optimizer.zero_grad()
             loss.backward()
@@ -166,14 +222,17 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps,
         norm=args.norm,
         trim=args.trim,
+        scale_channels=args.scale_channels,
+        no_mask=args.no_mask,
+        kernel_sizes=args.kernel_sizes,
         seed=args.seed,
         precision=args.precision,
         epochs=epoch,
         cnnlstm=str(Path(sys.modules["cnnlstm"].__file__ or "").parent),
         last_epoch_train_loss=round(float(np.mean(losses[-max(1, len(order) // 16) :])), 4),
         train_loss_by_tenth=curve,
-        fit_acc=round(accuracy(model, *parts["train"], args.trim, args.precision), 4),
-        heldout_acc=round(accuracy(model, *parts["val"], args.trim, args.precision), 4),
+        fit_acc=round(accuracy(model, *parts["train"], args.trim, args.precision, args.no_mask), 4),
+        heldout_acc=round(accuracy(model, *parts["val"], args.trim, args.precision, args.no_mask), 4),
         n_fit=len(x),
         n_heldout=len(parts["val"][0]),
         fit_cpu_s=round(fit_cpu, 1),
