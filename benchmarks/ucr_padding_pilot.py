@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             x_norm = torch.cat([x_norm, scale_channels(x, lengths, args.scale_channels)], dim=-1)
         parts[split] = (x_norm, y, lengths)
     if args.scale_channels != "none":  # the extra channels standardised with the fitting part's statistics
-        fx, _, fl = parts["train"]
+        fx = parts["train"][0]
         extra = slice(dm.input_shape[1], None)
         first = fx[torch.arange(len(fx)), 0, extra]  # (N, C'): constant over the steps
         mu, sd = first.mean(0), first.std(0).clamp(min=1e-8)
