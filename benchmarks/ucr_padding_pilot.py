@@ -48,6 +48,66 @@ from torch.nn import functional as F
 from cnnlstm.data.base import EpochSeededSampler
 from cnnlstm.data.timeseries import UCRDataModule
 from cnnlstm.models import create_model
+from cnnlstm.models.sensor import _SameConvBlock, _step_mask, _time_mean
+from cnnlstm.nn import MaskedBatchNorm1d
+
+
+class PilotResNet(torch.nn.Module):
+    """Wang et al. 2017's ResNet for series (a pilot's model, not the library's): three residual
+    blocks of three 'same' convolutions (kernels 8, 5, 3; 64, 128, 128 filters) with BatchNorm and
+    ReLU, a 1x1-convolution (or BatchNorm) shortcut, global average pooling over the real steps,
+    a linear layer. With ``lstm_hidden`` an LSTM-FCN-style LSTM branch (dimension shuffle,
+    dropout 0.8) is concatenated before the linear layer."""
+
+    def __init__(self, *, num_classes: int, in_channels: int, seq_len: int, lstm_hidden: int = 0) -> None:
+        super().__init__()
+        widths = (64, 128, 128)
+        self.blocks = torch.nn.ModuleList()
+        self.shortcuts = torch.nn.ModuleList()
+        c_in = in_channels
+        for width in widths:
+            self.blocks.append(
+                torch.nn.ModuleList(
+                    _SameConvBlock(a, width, k) for a, k in zip((c_in, width, width), (8, 5, 3), strict=True)
+                )
+            )
+            conv = torch.nn.Conv1d(c_in, width, 1, bias=False) if c_in != width else None
+            self.shortcuts.append(torch.nn.ModuleDict({"bn": MaskedBatchNorm1d(num_features=width)}))
+            if conv is not None:
+                self.shortcuts[-1]["conv"] = conv
+            c_in = width
+        self.seq_len = seq_len
+        self.lstm = torch.nn.LSTM(seq_len, lstm_hidden, batch_first=True) if lstm_hidden else None
+        self.drop = torch.nn.Dropout(0.8)
+        self.head = torch.nn.Linear(widths[-1] + lstm_hidden, num_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        mask = None
+        if lengths is not None:
+            step_mask = _step_mask(lengths, x.shape[1], x.dtype)
+            x = x * step_mask.unsqueeze(-1)
+            mask = step_mask.unsqueeze(1)
+        y = x.transpose(1, 2)
+        for convs, shortcut in zip(self.blocks, self.shortcuts, strict=True):
+            short = shortcut["conv"](y) if "conv" in shortcut else y
+            short = shortcut["bn"](short, mask)
+            for i, conv in enumerate(convs):
+                if i == len(convs) - 1:  # the last convolution: BN, then the sum, then ReLU
+                    z = conv.conv(F.pad(y, conv.input_pad) if conv.input_pad is not None else y)
+                    y = conv.bn(z, mask)
+                else:
+                    y = conv(y, mask)
+                if mask is not None:
+                    y = y * mask
+            y = F.relu(y + short)
+            if mask is not None:
+                y = y * mask
+        features = [_time_mean(y, mask)]
+        if self.lstm is not None:
+            padded = F.pad(x, (0, 0, 0, self.seq_len - x.shape[1]))
+            _, (h_n, _) = self.lstm(padded.transpose(1, 2))
+            features.insert(0, self.drop(h_n[-1]))
+        return self.head(torch.cat(features, dim=1))
 
 
 def cpu_seconds() -> float:
@@ -180,13 +240,21 @@ def main(argv: list[str] | None = None) -> int:
             px[..., extra] = (px[..., extra] - mu) / sd * mask
             parts[split] = (px, py, pl)
     x, y, lengths = parts["train"]
-    model = create_model(
-        args.model,
-        num_classes=dm.num_classes,
-        in_channels=parts["train"][0].shape[-1],
-        seq_len=dm.input_shape[0],
-        **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
-    )
+    if args.model in ("pilot_resnet", "pilot_resnet_lstm"):
+        model: torch.nn.Module = PilotResNet(
+            num_classes=dm.num_classes,
+            in_channels=parts["train"][0].shape[-1],
+            seq_len=dm.input_shape[0],
+            lstm_hidden=8 if args.model == "pilot_resnet_lstm" else 0,
+        )
+    else:
+        model = create_model(
+            args.model,
+            num_classes=dm.num_classes,
+            in_channels=parts["train"][0].shape[-1],
+            seq_len=dm.input_shape[0],
+            **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
+        )
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
     sampler = EpochSeededSampler(dm.train_dataset, seed=args.seed)
