@@ -168,6 +168,22 @@ def test_an_unknown_series_normalization_is_named():
         prep(np.zeros((16, 1)))
 
 
+@pytest.mark.parametrize("normalization", ["series", "channel", "none"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_series_with_missing_values_is_refused(normalization, bad):
+    """A raw series with NaN or inf is refused in one line naming the channel, as training refuses
+    it, instead of giving NaN logits."""
+    prep = Preprocess(
+        preprocessing={"normalization": normalization, "mean": [0.0, 1.0], "std": [1.0, 2.0]},
+        input_shape=[16, 2],
+    )
+    raw = np.ones((16, 2))
+    raw[5, 1] = bad
+    with pytest.raises(ValueError, match=r"the input to the model: series 0, channel 1 is not finite") as err:
+        prep(raw)
+    assert "\n" not in str(err.value)
+
+
 def test_a_frame_is_refused_for_a_series_model():
     prep = Preprocess(preprocessing={}, input_shape=[16, 2])
     with pytest.raises(

@@ -194,9 +194,10 @@ class Preprocess:
         """A series ``(T, C)`` as ``(1, T, C)`` float32, normalised as training normalised it.
 
         With ``normalization: "series"`` (univariate ``ucr-*`` models) each channel is z-normalised
-        over the series' own steps; otherwise the stored per-channel ``mean`` and ``std`` apply.
+        over the series' own steps; otherwise the stored per-channel ``mean`` and ``std`` apply. A
+        series with inf or NaN values is refused, as training refuses it.
         """
-        from cnnlstm.data.timeseries import series_stats
+        from cnnlstm.data.timeseries import standardize
 
         self._need("series", "a series")
         array = np.asarray(values, dtype=np.float64)
@@ -209,10 +210,14 @@ class Preprocess:
                 f"{self.source} 'normalization' must be 'channel', 'series' or 'none'; found {normalization!r}"
             )
         if normalization == "series":
-            mean, std = (v[0] for v in series_stats(array[None], np.array([len(array)])))
+            mean, std = np.zeros(channels), np.ones(channels)  # unused: each series' own statistics
         else:
             mean, std = self._stats(channels, "standardising the channels", required=False)
-        return torch.from_numpy(((array - mean) / std).astype(np.float32))[None]
+        try:
+            x = standardize(array[None], np.array([len(array)]), normalization, mean, std)
+        except ValueError as error:
+            raise ValueError(f"the input to the model: {error}") from None
+        return torch.from_numpy(x)
 
     def windows(self, path: str | os.PathLike[str]) -> Tensor:
         """A ``.csv`` / ``.npz`` recording as windows ``(N, window, C)``, standardised, ``step`` rows
