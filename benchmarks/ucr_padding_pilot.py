@@ -19,6 +19,10 @@ never read. Each factor that padding or scale could touch is switched separately
 * ``--no-mask``: the model gets no lengths and sees the zero padding as data, as a network trained
   on the archive's equal-length (``_eq``) files does;
 * ``--kernel-sizes``: the model's convolution kernels (a wider receptive field);
+* ``--optimizer adam_plateau``: the anchors' optimiser instead of the recipe's (Ismail Fawaz et
+  al.'s FCN and ResNet: Adam at 1e-3 without weight decay, the learning rate halved when the
+  epoch's training loss has not improved for 50 epochs, down to 1e-4, and the model of the epoch
+  with the lowest training loss kept rather than the last one);
 * ``--precision bf16``: the forward passes (training and evaluation) under
   ``torch.autocast("cpu", dtype=torch.bfloat16)``, what Lightning's ``precision="bf16-mixed"``
   does on a CPU; the weights, the optimizer and the loss stay float32.
@@ -181,6 +185,68 @@ def accuracy(
     return correct / len(x)
 
 
+def train(
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lengths: torch.Tensor,
+    args: argparse.Namespace,
+) -> tuple[list[float], int, int]:
+    """``args.steps`` updates of batch 16 in the data modules' seeded order; returns the losses,
+    the epochs begun and the epoch whose model is kept (the last, or the lowest epoch loss's)."""
+    plateau = args.optimizer == "adam_plateau"
+    if plateau:
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        per_epoch = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.5, patience=50, min_lr=1e-4
+        )
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        per_step = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
+    sampler = EpochSeededSampler(dataset, seed=args.seed)
+    best_loss, best_state, kept_epoch, best_epoch = float("inf"), None, -1, -1
+    model.train()
+    losses: list[float] = []
+    epoch = 0
+    while len(losses) < args.steps:
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+        epoch_losses = []
+        for first in range(0, len(order), 16):
+            idx = torch.tensor(order[first : first + 16])
+            xb, yb, lb = x[idx], y[idx], lengths[idx]
+            if args.trim:
+                xb = xb[:, : int(lb.max())]
+            with autocast(args.precision):
+                logits = model(xb, lengths=None if args.no_mask else lb)
+            loss = F.cross_entropy(logits.float(), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if not plateau:
+                per_step.step()
+            epoch_losses.append(loss.item())
+            if len(losses) + len(epoch_losses) >= args.steps:
+                break
+        losses += epoch_losses
+        kept_epoch = epoch
+        if plateau:  # Keras' epoch loss: the mean over the epoch's batches
+            epoch_loss = float(np.mean(epoch_losses))
+            per_epoch.step(epoch_loss)
+            if epoch_loss < best_loss:
+                best_loss, best_state = (
+                    epoch_loss,
+                    {k: v.detach().clone() for k, v in model.state_dict().items()},
+                )
+                best_epoch = epoch
+        epoch += 1
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        kept_epoch = best_epoch
+    return losses, epoch, kept_epoch
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--kernel-sizes", type=int, nargs="+", help="the model's kernel_sizes (default: its own)"
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=["adamw_cosine", "adam_plateau"],
+        default="adamw_cosine",
+        help="the recipe's AdamW with a cosine schedule, or the anchors' Adam with plateau halving",
     )
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
@@ -255,31 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             seq_len=dm.input_shape[0],
             **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
         )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
-    sampler = EpochSeededSampler(dm.train_dataset, seed=args.seed)
-    model.train()
-    step, epoch, losses = 0, 0, []
-    while step < args.steps:
-        sampler.set_epoch(epoch)
-        order = list(sampler)
-        for first in range(0, len(order), 16):
-            idx = torch.tensor(order[first : first + 16])
-            xb, yb, lb = x[idx], y[idx], lengths[idx]
-            if args.trim:
-                xb = xb[:, : int(lb.max())]
-            with autocast(args.precision):
-                logits = model(xb, lengths=None if args.no_mask else lb)
-            loss = F.cross_entropy(logits.float(), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            cosine.step()
-            losses.append(loss.item())
-            step += 1
-            if step >= args.steps:
-                break
-        epoch += 1
+    losses, epoch, kept_epoch = train(model, dm.train_dataset, x, y, lengths, args)
     fit_cpu = cpu_seconds() - start
     tenth = max(1, len(losses) // 10)  # the mean loss of each tenth of the updates: the curve
     curve = [round(float(np.mean(losses[i : i + tenth])), 4) for i in range(0, tenth * 10, tenth)]
@@ -295,9 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         kernel_sizes=args.kernel_sizes,
         seed=args.seed,
         precision=args.precision,
+        optimizer=args.optimizer,
+        kept_epoch=kept_epoch,
         epochs=epoch,
         cnnlstm=str(Path(sys.modules["cnnlstm"].__file__ or "").parent),
-        last_epoch_train_loss=round(float(np.mean(losses[-max(1, len(order) // 16) :])), 4),
+        last_epoch_train_loss=round(float(np.mean(losses[-max(1, len(x) // 16) :])), 4),
         train_loss_by_tenth=curve,
         fit_acc=round(accuracy(model, *parts["train"], args.trim, args.precision, args.no_mask), 4),
         heldout_acc=round(accuracy(model, *parts["val"], args.trim, args.precision, args.no_mask), 4),
