@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ucr_baselines import load_baselines
 
 from cnnlstm._io import atomic_write_json
 from cnnlstm.cli.demo import fit_and_test
@@ -457,24 +458,36 @@ def summarise(runs: list[dict], datasets: list[str], models: list[str]) -> list[
     return rows
 
 
-def tables(runs: list[dict], datasets: list[str], models: list[str], seeds_wanted: int = 5) -> str:
+def tables(
+    runs: list[dict],
+    datasets: list[str],
+    models: list[str],
+    seeds_wanted: int = 5,
+    baselines: dict[str, dict] | None = None,
+) -> str:
     """Markdown: accuracy per (dataset, model) with the anchors and the target; mean fit seconds.
 
     A cell is the mean ± std over the seeds run, with their number in brackets; "not run" where
     there is no run. The verdict says when a mean rests on fewer than ``seeds_wanted`` seeds.
+    With ``baselines`` (``ucr_baselines.load_baselines()``), two columns follow the models: 1-NN
+    Euclidean and the majority class, measured by ``benchmarks/ucr_baselines.py`` ("—" where a
+    set has none).
     """
     acc: dict[tuple[str, str], list[float]] = {}
     fit: dict[tuple[str, str], list[float]] = {}
     for r in runs:
         acc.setdefault((r["dataset"], r["model"]), []).append(r["test_acc"])
         fit.setdefault((r["dataset"], r["model"]), []).append(r["fit_s"])
-    header = ["dataset", *models, *ANCHOR_METHODS, "target", "met by"]
+    base_names = {"1nn_ed": "1-NN ED (ours)", "majority": "majority (ours)"} if baselines is not None else {}
+    header = ["dataset", *models, *base_names.values(), *ANCHOR_METHODS, "target", "met by"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for dataset in datasets:
         goal = target(dataset)
         means = {m: statistics.mean(acc[dataset, m]) for m in models if acc.get((dataset, m))}
         cells = [_cell(acc.get((dataset, m), [])) for m in models]
         anchors = [_anchor_cell(ANCHORS.get(dataset, {}).get(a)) for a in ANCHOR_METHODS]
+        base = (baselines or {}).get(dataset, {})
+        cells += [f"{base[k]:.3f}" if k in base else "—" for k in base_names]
         target_text = "n/a" if goal is None else f">= {goal:.3f}"
         best = max(means, key=means.__getitem__) if means else None
         met = [m for m, mean in means.items() if goal is not None and mean >= goal - 1e-9]
@@ -838,7 +851,11 @@ def main(argv: list[str] | None = None) -> int:
         models = _ordered(mine, "model", MODELS) if args.models == MODELS else args.models
         mine = [r for r in mine if r["dataset"] in datasets and r["model"] in models]
         print(f"{len(mine)} runs in {args.json} with these settings\n")
-        print(tables(mine, datasets, models) + "\n\n" + per_seed_table(mine, datasets, models))
+        print(
+            tables(mine, datasets, models, baselines=load_baselines())
+            + "\n\n"
+            + per_seed_table(mine, datasets, models)
+        )
         shown = [
             e
             for e in ensembles
@@ -892,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
         and r["model"] in args.models
         and r["seed"] in args.seeds
     ]
-    print("\n" + tables(selected, args.datasets, args.models))
+    print("\n" + tables(selected, args.datasets, args.models, baselines=load_baselines()))
     invocation["wall_s"] = round(time.perf_counter() - started, 1)
     write(args.json, runs, [*earlier, invocation], ensembles)
     print(f"\nwrote {args.json}")
