@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from ucr_baselines import load_baselines
+from ucr_figure import plot_accuracies
 
 from cnnlstm._io import atomic_write_json
 from cnnlstm.cli.demo import fit_and_test
@@ -816,6 +817,12 @@ def main(argv: list[str] | None = None) -> int:
         "--json and finished run folders under --out, `cnnlstm predict` each run's selected "
         "checkpoint on the test split and record the soft vote of the five in --json",
     )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="with --report: also draw the table as a figure (benchmarks/ucr_figure.py) to this file",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
         "--extra",
@@ -827,6 +834,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ensembles and args.report:
         parser.error("--ensembles makes the ensembles; --report prints them: give one")
+    if args.plot is not None and not args.report:
+        parser.error("--plot draws the report's figure: give it with --report")
     if args.recipe != "v3" and not args.report:
         parser.error(f"--recipe {args.recipe} only reports: the presets as they ship are v3")
     torch.set_num_threads(args.threads)
@@ -856,6 +865,12 @@ def main(argv: list[str] | None = None) -> int:
             + "\n\n"
             + per_seed_table(mine, datasets, models)
         )
+        if args.plot is not None:
+            anchors = {d: best_deep_anchor(d) for d in datasets}
+            drawn = plot_accuracies(
+                mine, datasets, models, anchors, {d: target(d) for d in datasets}, load_baselines(), args.plot
+            )
+            print(f"\nfigure: {drawn}")
         shown = [
             e
             for e in ensembles

@@ -194,6 +194,24 @@ def test_recipe_v1_only_reports(bench, tmp_path, capsys):
     assert "only reports" in capsys.readouterr().err
 
 
+def test_report_draws_the_figure_and_plot_needs_report(bench, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "_run_one", _fake_run(bench, []))
+    path = tmp_path / "ucr.json"
+    assert (
+        bench.main(
+            ["--json", str(path), "--models", "lstm_fcn", "--seeds", "0", "1", "--datasets", "GunPoint"]
+        )
+        == 0
+    )
+    png = tmp_path / "fig" / "ucr.png"
+    assert bench.main(["--json", str(path), "--report", "--plot", str(png)]) == 0
+    assert f"figure: {png}" in capsys.readouterr().out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):
+        bench.main(["--json", str(path), "--plot", str(png)])
+    assert "--plot draws the report's figure" in capsys.readouterr().err
+
+
 # -- seed ensembles: fake finished runs whose `cnnlstm predict` is PredictionWriter on given probabilities
 
 
