@@ -8,6 +8,10 @@ never read. Each factor that padding or scale could touch is switched separately
 
 * ``--norm channel`` (the data modules' per-channel statistics over the training part) or
   ``--norm series`` (each series and channel z-normalised over its own real steps);
+* ``--norm padded_series``: each series zero-padded to the set's longest and z-normalised over all
+  of those steps, padding included (with ``--no-mask``, the input of the published FCN/ResNet/
+  InceptionTime runs on the archive's padded files: Ismail Fawaz et al.'s code z-normalises each
+  row of the padded file);
 * ``--trim``: every batch cut to its longest series (otherwise padded to the set's longest);
 * whatever BatchNorm the ``cnnlstm`` on ``PYTHONPATH`` has: run it once with the code before the
   fix (``git archive <commit> src | tar -x -C /tmp/base``; ``PYTHONPATH=/tmp/base/src``) and once
@@ -254,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="PLAID")
     parser.add_argument("--model", default="lstm_fcn")
     parser.add_argument("--steps", type=int, default=250)
-    parser.add_argument("--norm", choices=["channel", "series"], default="channel")
+    parser.add_argument(
+        "--norm",
+        choices=["channel", "series", "padded_series"],
+        default="channel",
+        help="padded_series: each series zero-padded to the set's longest, then z-normalised over "
+        "all those steps (pad, then normalise: the archive's published deep models' input)",
+    )
     parser.add_argument("--trim", action="store_true")
     parser.add_argument(
         "--no-mask",
@@ -296,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         x, y, lengths = ds.x, ds.y, ds.lengths
         if args.norm == "series":
             x_norm = series_znorm(x, lengths)
+        elif args.norm == "padded_series":
+            x_norm = series_znorm(x, torch.full_like(lengths, x.shape[1]))
         else:
             x_norm = x
         if args.scale_channels != "none":
