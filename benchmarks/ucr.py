@@ -860,15 +860,16 @@ def main(argv: list[str] | None = None) -> int:
         models = _ordered(mine, "model", MODELS) if args.models == MODELS else args.models
         mine = [r for r in mine if r["dataset"] in datasets and r["model"] in models]
         print(f"{len(mine)} runs in {args.json} with these settings\n")
+        baselines = load_baselines()
         print(
-            tables(mine, datasets, models, baselines=load_baselines())
+            tables(mine, datasets, models, baselines=baselines)
             + "\n\n"
             + per_seed_table(mine, datasets, models)
         )
         if args.plot is not None:
             anchors = {d: best_deep_anchor(d) for d in datasets}
             drawn = plot_accuracies(
-                mine, datasets, models, anchors, {d: target(d) for d in datasets}, load_baselines(), args.plot
+                mine, datasets, models, anchors, {d: target(d) for d in datasets}, baselines, args.plot
             )
             print(f"\nfigure: {drawn}")
         shown = [
