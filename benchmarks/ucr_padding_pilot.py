@@ -27,6 +27,11 @@ never read. Each factor that padding or scale could touch is switched separately
   al.'s FCN and ResNet: Adam at 1e-3 without weight decay, the learning rate halved when the
   epoch's training loss has not improved for 50 epochs, down to 1e-4, and the model of the epoch
   with the lowest training loss kept rather than the last one);
+* ``--eval-every E``: every ``E`` epochs, the held-out accuracy of the model a run stopped there
+  would keep (the lowest-epoch-loss model under ``adam_plateau``, else the current one) and of the
+  current model, as ``heldout_curve`` rows ``[epoch, updates, kept, current]``: a learning curve of
+  the held-out part against the budget, from one run. ``SIGTERM`` ends the run at the end of the
+  current epoch and writes the row as usual, with ``stopped_early``;
 * ``--precision bf16``: the forward passes (training and evaluation) under
   ``torch.autocast("cpu", dtype=torch.bfloat16)``, what Lightning's ``precision="bf16-mixed"``
   does on a CPU; the weights, the optimizer and the loss stay float32.
@@ -44,8 +49,10 @@ process.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
+import signal
 import sys
 from pathlib import Path
 
@@ -189,6 +196,17 @@ def accuracy(
     return correct / len(x)
 
 
+class _StopRequest:
+    """Set by ``SIGTERM``: the training loop ends at the end of the current epoch."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+
 def train(
     model: torch.nn.Module,
     dataset: torch.utils.data.Dataset,
@@ -196,9 +214,12 @@ def train(
     y: torch.Tensor,
     lengths: torch.Tensor,
     args: argparse.Namespace,
-) -> tuple[list[float], int, int]:
+    heldout: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[list[float], int, int, list[list[float]], bool]:
     """``args.steps`` updates of batch 16 in the data modules' seeded order; returns the losses,
-    the epochs begun and the epoch whose model is kept (the last, or the lowest epoch loss's)."""
+    the epochs begun, the epoch whose model is kept (the last, or the lowest epoch loss's), the
+    held-out curve (every ``args.eval_every`` epochs, given ``heldout``) and whether ``SIGTERM``
+    ended the run early."""
     plateau = args.optimizer == "adam_plateau"
     if plateau:
         optimizer: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -212,8 +233,10 @@ def train(
     best_loss, best_state, kept_epoch, best_epoch = float("inf"), None, -1, -1
     model.train()
     losses: list[float] = []
+    curve: list[list[float]] = []
+    stop = _StopRequest()
     epoch = 0
-    while len(losses) < args.steps:
+    while len(losses) < args.steps and not stop.requested:
         sampler.set_epoch(epoch)
         order = list(sampler)
         epoch_losses = []
@@ -245,10 +268,32 @@ def train(
                 )
                 best_epoch = epoch
         epoch += 1
+        if heldout is not None and args.eval_every and epoch % args.eval_every == 0:
+            curve.append(_curve_point(model, best_state, heldout, epoch, len(losses), args))
     if best_state is not None:
         model.load_state_dict(best_state)
         kept_epoch = best_epoch
-    return losses, epoch, kept_epoch
+    return losses, epoch, kept_epoch, curve, stop.requested
+
+
+def _curve_point(
+    model: torch.nn.Module,
+    best_state: dict[str, torch.Tensor] | None,
+    heldout: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    epoch: int,
+    updates: int,
+    args: argparse.Namespace,
+) -> list[float]:
+    """``[epoch, updates, kept model's held-out acc, current model's]``, printed as it is measured."""
+    current = accuracy(model, *heldout, args.trim, args.precision, args.no_mask)
+    kept = current
+    if best_state is not None:
+        kept_model = copy.deepcopy(model)
+        kept_model.load_state_dict(best_state)
+        kept = accuracy(kept_model, *heldout, args.trim, args.precision, args.no_mask)
+    point = [epoch, updates, round(kept, 4), round(current, 4)]
+    print(json.dumps({"heldout_curve_point": point, "cpu_s": round(cpu_seconds(), 1)}), flush=True)
+    return point
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["adamw_cosine", "adam_plateau"],
         default="adamw_cosine",
         help="the recipe's AdamW with a cosine schedule, or the anchors' Adam with plateau halving",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="every E epochs, score the held-out part (kept and current model): a learning curve",
     )
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
@@ -339,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
             seq_len=dm.input_shape[0],
             **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
         )
-    losses, epoch, kept_epoch = train(model, dm.train_dataset, x, y, lengths, args)
+    losses, epoch, kept_epoch, heldout_curve, stopped_early = train(
+        model, dm.train_dataset, x, y, lengths, args, heldout=parts["val"]
+    )
     fit_cpu = cpu_seconds() - start
     tenth = max(1, len(losses) // 10)  # the mean loss of each tenth of the updates: the curve
     curve = [round(float(np.mean(losses[i : i + tenth])), 4) for i in range(0, tenth * 10, tenth)]
@@ -366,7 +419,11 @@ def main(argv: list[str] | None = None) -> int:
         n_fit=len(x),
         n_heldout=len(parts["val"][0]),
         fit_cpu_s=round(fit_cpu, 1),
-        cpu_s_per_update=round(fit_cpu / args.steps, 4),
+        cpu_s_per_update=round(fit_cpu / len(losses), 4),
+        updates=len(losses),
+        stopped_early=stopped_early,
+        eval_every=args.eval_every,
+        heldout_curve=heldout_curve,
         cpu_s=round(cpu_seconds() - start, 1),
         torch=torch.__version__,
         **cpu_flags(),
