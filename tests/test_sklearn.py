@@ -130,6 +130,36 @@ def test_aeon_list_of_unequal_length_cases():
     np.testing.assert_allclose(clf.predict_proba(cases[:1]), clf.predict_proba(X[:1]), rtol=1e-5)  # 24 steps
 
 
+def test_sktime_multiindex_and_df_list_panels_and_univariate_case_lists():
+    pd = pytest.importorskip("pandas")
+    X, y = _toy(n=8, channels=2)
+    cut = [24 - (i % 3) for i in range(8)]
+    cases = [X[i, :, : cut[i]] for i in range(8)]  # aeon's (channels, timepoints_i)
+    clf = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=3, random_state=0).fit(cases, y)
+    expected = clf.predict_proba(cases)
+    # sktime's pd-multiindex: (case, time point) rows, a column per channel; cases in order of
+    # appearance, whatever their labels sort as
+    names = [f"case{9 - i}" for i in range(8)]
+    index = pd.MultiIndex.from_tuples(
+        [(names[i], t) for i in range(8) for t in range(cut[i])], names=["instances", "timepoints"]
+    )
+    multi = pd.DataFrame(np.concatenate([c.T for c in cases]), index=index, columns=["x", "y"])
+    np.testing.assert_allclose(clf.predict_proba(multi), expected, rtol=1e-6)
+    # sktime's df-list: a (timepoints_i, channels) DataFrame per case
+    frames = [pd.DataFrame(c.T, columns=["x", "y"]) for c in cases]
+    np.testing.assert_allclose(clf.predict_proba(frames), expected, rtol=1e-6)
+    # univariate cases as 1-D arrays
+    uni = TimeSeriesClassifier(model="lstm_fcn_tiny", max_steps=3, random_state=0).fit(
+        [c[0] for c in cases], y
+    )
+    assert uni.n_features_in_ == 1 and uni.variable_length_
+    np.testing.assert_allclose(
+        uni.predict_proba([c[0] for c in cases]), uni.predict_proba([c[:1] for c in cases]), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="differ in channel count"):
+        clf.predict([cases[0], cases[1][:1]])
+
+
 def test_unknown_model_is_a_clear_error():
     X, y = _toy(n=8)
     with pytest.raises(ValueError, match="time-series classifier; received 'lrcn_tiny'"):

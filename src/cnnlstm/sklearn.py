@@ -10,10 +10,12 @@ classifiers.
 
 * a numpy array ``(n_cases, n_channels, n_timepoints)``;
 * a 2-D array ``(n_cases, n_timepoints)``: univariate series;
-* a pandas DataFrame in sktime's ``nested_univ`` form (one column per channel, one ``pd.Series``
-  per cell), or a list of ``(n_channels, n_timepoints_i)`` arrays (aeon's form for unequal
-  lengths), whose series may differ in length: shorter ones are zero-padded at the end and the
-  models are told their real lengths.
+* a panel whose series may differ in length: sktime's ``nested_univ`` DataFrame (one column per
+  channel, one ``pd.Series`` per cell), ``pd-multiindex`` DataFrame (rows indexed by case and time
+  point, one column per channel) or ``df-list`` (one ``(n_timepoints_i, n_channels)`` DataFrame
+  per case), or a list of ``(n_channels, n_timepoints_i)`` arrays (aeon's form for unequal
+  lengths) or of ``(n_timepoints_i,)`` arrays (univariate). Shorter series are zero-padded at the
+  end and the models are told their real lengths.
 
 ``y`` holds labels of any type (strings, integers...); :attr:`classes_` keeps them, sorted.
 
@@ -99,18 +101,64 @@ def _is_nested(X: Any) -> bool:
     return isinstance(X.iat[0, 0], (pd.Series, np.ndarray, list))
 
 
+def _is_multiindex(X: Any) -> bool:
+    """True for sktime's ``pd-multiindex`` DataFrame: rows indexed by (case, time point)."""
+    import pandas as pd
+
+    return isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex) and X.index.nlevels >= 2
+
+
 def _is_case_list(X: Any) -> bool:
-    """True for aeon's unequal-length form: a list of ``(n_channels, n_timepoints_i)`` arrays."""
-    return (
-        isinstance(X, (list, tuple))
-        and len(X) > 0
-        and all(isinstance(case, np.ndarray) and case.ndim == 2 for case in X)
+    """True for a list of cases: ``(n_channels, n_timepoints_i)`` arrays (aeon's unequal-length
+    form), ``(n_timepoints_i,)`` arrays (univariate), or ``(n_timepoints_i, n_channels)``
+    DataFrames (sktime's ``df-list``)."""
+    import pandas as pd
+
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    return all(isinstance(case, np.ndarray) and case.ndim in (1, 2) for case in X) or all(
+        isinstance(case, pd.DataFrame) for case in X
     )
 
 
+def _is_panel(X: Any) -> bool:
+    """True for the sktime/aeon panel forms that :func:`to_series_array` converts."""
+    return _is_nested(X) or _is_multiindex(X) or _is_case_list(X)
+
+
+def _steps_first(case: np.ndarray) -> np.ndarray:
+    """An aeon case ``(C, T_i)`` or a univariate ``(T_i,)`` one as ``(T_i, C)`` float64."""
+    values = np.asarray(case, dtype=np.float64)
+    return values[:, None] if values.ndim == 1 else values.T
+
+
+def _cases_of(X: Any) -> list[np.ndarray]:
+    """The cases of a panel (see :func:`to_series_array`) as ``(T_i, C)`` float64 arrays."""
+    if _is_multiindex(X):  # sktime's pd-multiindex: the first index level names the case
+        return [group.to_numpy(dtype=np.float64) for _, group in X.groupby(level=0, sort=False)]
+    if _is_case_list(X):
+        if not isinstance(X[0], np.ndarray):  # sktime's df-list: one (T_i, C) DataFrame per case
+            return [case.to_numpy(dtype=np.float64) for case in X]
+        return [_steps_first(case) for case in X]
+    cases = []
+    for i, row in enumerate(X.to_numpy()):  # sktime's nested_univ: a series per channel and case
+        channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
+        if len({len(ch) for ch in channels}) != 1:
+            raise ValueError(
+                f"case {i} has channels of different lengths {sorted({len(c) for c in channels})}"
+            )
+        cases.append(np.stack(channels, axis=1))
+    return cases
+
+
 def to_series_array(X: Any) -> tuple[np.ndarray, np.ndarray]:
-    """sktime's ``nested_univ`` DataFrame, or a list of ``(C, T_i)`` arrays (aeon), as
-    ``(x (N, T_max, C), lengths (N,))``, zero-padded at the end.
+    """A panel of series whose cases may differ in length, as ``(x (N, T_max, C), lengths (N,))``,
+    zero-padded at the end.
+
+    The panel is sktime's ``nested_univ`` DataFrame (a ``pd.Series`` per channel and case), its
+    ``pd-multiindex`` DataFrame (rows indexed by case and time point, a column per channel) or
+    ``df-list`` (a ``(T_i, C)`` DataFrame per case), or a list of ``(C, T_i)`` arrays (aeon) or of
+    ``(T_i,)`` arrays (univariate).
 
     Example:
         >>> import pandas as pd
@@ -120,21 +168,14 @@ def to_series_array(X: Any) -> tuple[np.ndarray, np.ndarray]:
         ([[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]], [3, 2])
         >>> to_series_array([np.ones((2, 3)), np.ones((2, 1))])[1].tolist()
         [3, 1]
+        >>> index = pd.MultiIndex.from_tuples([(0, 0), (0, 1), (1, 0)], names=["case", "t"])
+        >>> to_series_array(pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=index))[0][:, :, 0].tolist()
+        [[1.0, 2.0], [3.0, 0.0]]
     """
-    cases = []
-    if _is_case_list(X):
-        counts = {case.shape[0] for case in X}
-        if len(counts) != 1:
-            raise ValueError(f"X's cases differ in channel count: {sorted(counts)}")
-        cases = [np.asarray(case, dtype=np.float64).T for case in X]  # (T_i, C)
-    else:
-        for i, row in enumerate(X.to_numpy()):
-            channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
-            if len({len(ch) for ch in channels}) != 1:
-                raise ValueError(
-                    f"case {i} has channels of different lengths {sorted({len(c) for c in channels})}"
-                )
-            cases.append(np.stack(channels, axis=1))  # (T_i, C)
+    cases = _cases_of(X)
+    counts = sorted({case.shape[1] for case in cases})
+    if len(counts) > 1:
+        raise ValueError(f"X's cases differ in channel count: {counts}")
     lengths = np.asarray([len(c) for c in cases], dtype=np.int64)
     if len(cases) == 0 or lengths.min() == 0:
         raise ValueError("X holds an empty case or no cases; every case needs at least one time step")
@@ -234,7 +275,7 @@ class _SeriesNetworkClassifier(ClassifierMixin, BaseEstimator):
     # -- input -------------------------------------------------------------------------------------
     def _series(self, X: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """``X`` as ``(x (N, T, C) float64, lengths (N,))``; records or checks the channel count."""
-        if _is_nested(X) or _is_case_list(X):
+        if _is_panel(X):
             x, lengths = to_series_array(X)
             if reset:
                 self.n_features_in_ = x.shape[2]
