@@ -62,7 +62,7 @@ from torch.nn import functional as F
 
 from cnnlstm.data.base import EpochSeededSampler
 from cnnlstm.data.timeseries import UCRDataModule
-from cnnlstm.models import create_model
+from cnnlstm.models import create_model, shape_kwargs_for
 from cnnlstm.models.sensor import _SameConvBlock, _step_mask, _time_mean
 from cnnlstm.nn import MaskedBatchNorm1d
 
@@ -383,11 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             lstm_hidden=8 if args.model == "pilot_resnet_lstm" else 0,
         )
     else:
+        shape = shape_kwargs_for(args.model, [dm.input_shape[0], parts["train"][0].shape[-1]])
         model = create_model(
             args.model,
             num_classes=dm.num_classes,
-            in_channels=parts["train"][0].shape[-1],
-            seq_len=dm.input_shape[0],
+            **shape,
             **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
         )
     losses, epoch, kept_epoch, heldout_curve, stopped_early = train(
