@@ -10,7 +10,7 @@ pytest.importorskip("sktime")
 from cnnlstm._validation import InputError  # noqa: E402
 from cnnlstm.data.timeseries import UCRDataModule  # noqa: E402
 from cnnlstm.data.timeseries_files import find_pair, read_archive_file  # noqa: E402
-from tests.data._archive_files import toy_cases, write_pair, write_ts  # noqa: E402
+from tests.data._archive_files import toy_cases, write_pair, write_ts, write_tsv  # noqa: E402
 
 
 @pytest.mark.parametrize("suffix", [".ts", ".arff", ".tsv"])
@@ -98,3 +98,17 @@ def test_bad_contents_are_one_line_errors(tmp_path):
     assert "1 missing values" in str(_error(tmp_path, path=missing))
     wide = write_ts(tmp_path / "Wide_TEST.ts", *toy_cases(n=4, channels=2))
     assert "channel count" in str(_error(tmp_path, path=train, test_path=wide))
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".tsv"])
+def test_a_test_class_the_training_file_never_has_is_refused(tmp_path, suffix):
+    train, _ = write_pair(tmp_path, suffix=suffix)
+    cases, labels = toy_cases(n=6, seed=1)
+    labels[1] = labels[4] = "sideways"
+    writer = write_ts if suffix == ".ts" else write_tsv
+    unseen = writer(tmp_path / f"Other_TEST{suffix}", cases, labels)
+    err = _error(tmp_path, path=train, test_path=unseen)
+    assert err.field == "test_path" and "\n" not in str(err)
+    assert "Other_TEST" in str(err) and "['sideways'], 2 cases" in str(err)
+    # the other way round is fine: a class that only TRAIN has is learnt and never tested
+    assert UCRDataModule(path=unseen, test_path=train, val_fraction=0.0).num_classes == 3

@@ -585,6 +585,7 @@ class UCRDataModule(BaseDataModule):
                 f"{where} cases differ in channel count ({sorted(channels)}); every case needs the same channels",
                 field="path" if self.files else "name",
             )
+        self._check_test_labels(train_labels, test_labels)
         t_max = max(len(s) for s in train_series + test_series)
         classes = sorted_labels(np.concatenate([train_labels, test_labels]))
         index = {label: i for i, label in enumerate(classes)}
@@ -613,6 +614,23 @@ class UCRDataModule(BaseDataModule):
             val_indices=val,
         )
         return self._data
+
+    def _check_test_labels(self, train_labels: np.ndarray, test_labels: np.ndarray) -> None:
+        """An InputError when the test split has a class that the training split never shows."""
+        unseen = sorted(set(test_labels.tolist()) - set(train_labels.tolist()))
+        if not unseen:
+            return
+        cases = int(np.isin(test_labels, unseen).sum())
+        if self.files is not None:
+            where, train = self.files[1].name, self.files[0].name
+            field = "path" if self.hparams.get("test_path") is None else "test_path"
+        else:
+            where, train, field = f"{self.dataset_name}'s TEST split", "TRAIN", "name"
+        raise InputError(
+            f"{where} has {len(unseen)} class(es) that {train} never has ({unseen[:5]}, {cases} cases); "
+            "a model cannot learn a class it never trains on: fix those labels or drop those cases",
+            field=field,
+        )
 
     @property
     def normalization(self) -> str:
