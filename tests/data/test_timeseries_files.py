@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("sktime")
 
@@ -112,3 +113,28 @@ def test_a_test_class_the_training_file_never_has_is_refused(tmp_path, suffix):
     assert "Other_TEST" in str(err) and "['sideways'], 2 cases" in str(err)
     # the other way round is fine: a class that only TRAIN has is learnt and never tested
     assert UCRDataModule(path=unseen, test_path=train, val_fraction=0.0).num_classes == 3
+
+
+def test_prediction_with_a_trained_models_statistics_needs_no_archive_files(tmp_path):
+    train, _ = write_pair(tmp_path / "d", name="Ragged", channels=3, ragged=True)
+    new = write_ts(tmp_path / "new.ts", *toy_cases(n=5, channels=3, seed=4, ragged=True))
+    full = UCRDataModule(path=train, val_fraction=0.0, normalize="channel", predict_path=new)
+    full.setup("predict")
+    fitted = full.preprocessing()
+    for file in (tmp_path / "d").iterdir():
+        file.unlink()
+    alone = UCRDataModule(path=tmp_path / "elsewhere", predict_path=new, fitted=fitted)  # path never read
+    alone.setup("predict")
+    assert alone.dataset_name == "Ragged" and alone.class_names == full.class_names == ["down", "up"]
+    assert alone.input_shape == full.input_shape and alone.is_variable_length
+    assert len(alone.test_dataset) == 0 and "not read" in alone.describe()["path"]
+    expected, got = full.predict_dataset, alone.predict_dataset
+    assert len(got) == len(expected) == 5
+    for i in range(5):
+        for a, b in zip(got[i], expected[i], strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert "fitted lacks" in str(
+        _error(tmp_path, path=train, predict_path=new, fitted={"kind": "ucr_series"})
+    )
+    err = _error(tmp_path, path=train, predict_path=new, fitted={**fitted, "kind": "sensor_windows"})
+    assert err.field == "fitted" and "ucr_series" in str(err)

@@ -37,7 +37,7 @@ from torch.utils.data import Dataset
 from cnnlstm._validation import InputError, check_fraction
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.padded_batches import collate_trimmed
-from cnnlstm.data.timeseries_files import dataset_name_of, find_pair, read_archive_file
+from cnnlstm.data.timeseries_files import ARCHIVE_SUFFIXES, dataset_name_of, find_pair, read_archive_file
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
 
@@ -419,41 +419,27 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return keep, held_out
 
 
-def _read_series_file(path: Path) -> np.ndarray:
-    """A user's series for prediction: ``.npy`` ``(N, T, C)``, ``(T, C)`` or ``(T,)``, or a ``.csv`` of
-    one series (rows = time steps, columns = channels, an optional header row). Returns float64."""
+_PREDICT_SUFFIXES = (".npy", ".csv", *ARCHIVE_SUFFIXES)
+
+
+def _read_series_file(path: Path) -> list[np.ndarray]:
+    """A user's series for prediction, as ``(T_i, C)`` float64 arrays: a ``.npy`` ``(N, T, C)``,
+    ``(T, C)`` or ``(T,)``, a ``.csv`` of one series (rows = time steps, columns = channels, an
+    optional header row), or an archive file (``.ts``, ``.arff``, ``.tsv``; labels, if any, are
+    not used), whose series may differ in length."""
     if not path.is_file():
         raise FileNotFoundError(f"predict_path {str(path)!r} does not exist")
     suffix = path.suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        return list(read_archive_file(path, field="predict_path", labelled=False)[0])
     if suffix == ".npy":
-        data = np.load(path, allow_pickle=False)
-        if data.dtype.kind not in "biuf":
-            raise ValueError(f"{path.name} holds {data.dtype} values; predict_path needs numbers")
-        if data.ndim == 1:
-            data = data[:, None]
-        if data.ndim == 2:
-            data = data[None]
-        if data.ndim != 3:
-            raise ValueError(f"{path.name} has shape {data.shape}; expected (N, T, C), (T, C) or (T,)")
-        data = data.astype(np.float64)
+        data = _read_npy(path)
     elif suffix == ".csv":
-        import pandas as pd
-
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-        numeric = frame.apply(pd.to_numeric, errors="coerce")  # text -> NaN
-        if len(frame) > 1 and numeric.iloc[0].isna().all():
-            frame, numeric = frame.iloc[1:], numeric.iloc[1:]  # the first row is a header
-        blank = frame.apply(lambda col: col.str.strip().str.lower().isin(_MISSING_TOKENS))
-        text = numeric.isna() & ~blank
-        if text.any().any():
-            row, col = np.argwhere(text.to_numpy())[0]
-            raise ValueError(
-                f"{path.name} column {col} holds text ({frame.iat[row, col]!r}); predict_path CSVs "
-                "must be numbers only, with at most one header row"
-            )
-        data = numeric.to_numpy(dtype=np.float64)[None]
+        data = _read_csv(path)
     else:
-        raise ValueError(f"predict_path must be a .npy or .csv file; received {str(path)!r}")
+        raise ValueError(
+            f"predict_path must be a .npy, .csv, .ts, .arff or .tsv file; received {str(path)!r}"
+        )
     missing = int(np.isnan(data).sum())
     if missing:
         raise ValueError(f"{path.name} has {missing} missing (NaN) values; fill them before predicting")
@@ -464,7 +450,75 @@ def _read_series_file(path: Path) -> np.ndarray:
             f"{path.name} holds {float(data[series, step, channel])!r} (series {series}, step {step}, channel "
             f"{channel}; {len(infinite)} values not finite); fix them before predicting"
         )
-    return data
+    return list(data)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` of ``(N, T, C)``, ``(T, C)`` or ``(T,)`` numbers as ``(N, T, C)`` float64."""
+    data = np.load(path, allow_pickle=False)
+    if data.dtype.kind not in "biuf":
+        raise ValueError(f"{path.name} holds {data.dtype} values; predict_path needs numbers")
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim == 2:
+        data = data[None]
+    if data.ndim != 3:
+        raise ValueError(f"{path.name} has shape {data.shape}; expected (N, T, C), (T, C) or (T,)")
+    return data.astype(np.float64)
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """A ``.csv`` of one series (rows = steps, columns = channels, at most one header row) as
+    ``(1, T, C)`` float64; blank or missing-value cells become NaN, text is an error."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    numeric = frame.apply(pd.to_numeric, errors="coerce")  # text -> NaN
+    if len(frame) > 1 and numeric.iloc[0].isna().all():
+        frame, numeric = frame.iloc[1:], numeric.iloc[1:]  # the first row is a header
+    blank = frame.apply(lambda col: col.str.strip().str.lower().isin(_MISSING_TOKENS))
+    text = numeric.isna() & ~blank
+    if text.any().any():
+        row, col = np.argwhere(text.to_numpy())[0]
+        raise ValueError(
+            f"{path.name} column {col} holds text ({frame.iat[row, col]!r}); predict_path CSVs "
+            "must be numbers only, with at most one header row"
+        )
+    return numeric.to_numpy(dtype=np.float64)[None]
+
+
+_FITTED_KEYS = (
+    "dataset",
+    "channels",
+    "length",
+    "variable_length",
+    "normalization",
+    "mean",
+    "std",
+    "class_names",
+)
+
+
+def _check_fitted(fitted: Any) -> dict[str, Any]:
+    """A trained model's series preprocessing (:meth:`UCRDataModule.preprocessing`): the keys
+    present, one mean and std per channel, a known normalisation."""
+    if not isinstance(fitted, dict) or fitted.get("kind") != "ucr_series":
+        raise InputError(
+            f"fitted must be the preprocessing of a UCR/UEA model (kind 'ucr_series'); received {str(fitted)[:80]}",
+            field="fitted",
+        )
+    missing = [key for key in _FITTED_KEYS if key not in fitted]
+    if missing:
+        raise InputError(f"fitted lacks {missing}; give a checkpoint of a UCR/UEA model", field="fitted")
+    channels = int(fitted["channels"])
+    if not (len(fitted["mean"]) == len(fitted["std"]) == channels > 0):
+        raise InputError(
+            f"fitted has {channels} channels but {len(fitted['mean'])} means and {len(fitted['std'])} stds",
+            field="fitted",
+        )
+    if fitted["normalization"] not in ("channel", "series", "none"):
+        raise InputError(f"fitted has normalization {fitted['normalization']!r}", field="fitted")
+    return dict(fitted)
 
 
 class UCRDataModule(BaseDataModule):
@@ -500,9 +554,14 @@ class UCRDataModule(BaseDataModule):
             for multivariate (:func:`resolve_normalization`; the ``ucr-*`` presets' setting);
             ``False`` or ``"none"``: the values as read.
         predict_path: series to classify instead of the test split: a ``.npy`` of ``(N, T, C)``,
-            ``(T, C)`` or ``(T,)``, or a ``.csv`` of one series (rows = time steps, columns =
-            channels). Series are padded to ``T_max`` (never cut: a longer series is an error;
+            ``(T, C)`` or ``(T,)``, a ``.csv`` of one series (rows = time steps, columns =
+            channels), or an archive file (``.ts`` — also one that says ``@classLabel false`` —
+            ``.arff``, ``.tsv``; its labels are not read). Series are padded to ``T_max`` (never cut: a longer series is an error;
             for equal-length datasets the length must equal ``T``), and their ``y`` is ``-1``.
+        fitted: the :meth:`preprocessing` of a trained model (``cnnlstm predict`` passes the
+            checkpoint's): with ``predict_path``, its length, channels, statistics and classes are
+            used and the archive's files are not read (they need not exist any more); every split
+            other than prediction is then empty.
         batch_size, num_workers, seed: see :class:`~cnnlstm.data.base.BaseDataModule`; ``seed``
             also fixes the validation split.
 
@@ -525,6 +584,7 @@ class UCRDataModule(BaseDataModule):
         val_fraction: float = 0.2,
         normalize: bool | str = True,
         predict_path: str | Path | None = None,
+        fitted: dict[str, Any] | None = None,
         batch_size: int = 32,
         num_workers: int = 0,
         seed: int = 0,
@@ -532,11 +592,15 @@ class UCRDataModule(BaseDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         # Lightning merges data and task hyper-parameters into one record, where the task's model
         # ``name`` would clash with this ``name``: the dataset is recorded as ``dataset_name``.
-        self.save_hyperparameters(ignore=["name"])
+        # The fitted statistics are the checkpoint's own.
+        self.save_hyperparameters(ignore=["name", "fitted"])
         self.files: tuple[Path, Path] | None = None
         # (package, folder) of a set given by name: sktime's copy when both packages ship it
         self.bundle: tuple[str, Path] | None = None
-        if path is not None:
+        self.fitted = _check_fitted(fitted) if fitted is not None and predict_path is not None else None
+        if self.fitted is not None:
+            self.dataset_name = str(self.fitted["dataset"])
+        elif path is not None:
             self.files = find_pair(path, test_path)
             self.dataset_name = dataset_name_of(self.files[0])
         elif test_path is not None:
@@ -552,9 +616,10 @@ class UCRDataModule(BaseDataModule):
         self._normalization_choice = check_normalization(normalize)
         self.normalize = normalize
         self.predict_path = Path(predict_path) if predict_path is not None else None
-        if self.predict_path is not None and self.predict_path.suffix.lower() not in (".npy", ".csv"):
+        if self.predict_path is not None and self.predict_path.suffix.lower() not in _PREDICT_SUFFIXES:
             raise InputError(
-                f"predict_path must be a .npy or .csv file; received predict_path={str(predict_path)!r}",
+                "predict_path must be a .npy, .csv, .ts, .arff or .tsv file; received "
+                f"predict_path={str(predict_path)!r}",
                 field="predict_path",
             )
         self._data: dict[str, Any] | None = None
@@ -566,8 +631,30 @@ class UCRDataModule(BaseDataModule):
             raise RuntimeError(f"{self.dataset_name} was given as files, not as a bundled set")
         return self.bundle
 
+    def _from_fitted(self, fitted: dict[str, Any]) -> dict[str, Any]:
+        """The loaded state of a trained model's preprocessing: no archive file read, empty splits."""
+        length, channels = int(fitted["length"]), int(fitted["channels"])
+        empty = (np.zeros((0, length, channels)), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return dict(
+            classes=list(fitted["class_names"]),
+            t_max=length,
+            channels=channels,
+            normalization=str(fitted["normalization"]),
+            variable=bool(fitted["variable_length"]),
+            mean=np.asarray(fitted["mean"], dtype=np.float64),
+            std=np.asarray(fitted["std"], dtype=np.float64),
+            train=empty,
+            val=empty,
+            test=empty,
+            train_indices=np.zeros(0, np.int64),
+            val_indices=np.zeros(0, np.int64),
+        )
+
     def _load(self) -> dict[str, Any]:
         if self._data is not None:
+            return self._data
+        if self.fitted is not None:
+            self._data = self._from_fitted(self.fitted)
             return self._data
         if self.files is not None:
             train_series, train_labels = read_archive_file(self.files[0], field="path")
@@ -645,30 +732,33 @@ class UCRDataModule(BaseDataModule):
 
     def _predict_file_dataset(self, path: Path) -> SequenceDataset:
         data = self._load()
-        series = _read_series_file(path)  # (N, T, C)
-        n, t, c = series.shape
-        if c != data["channels"]:
+        series = _read_series_file(path)  # (T_i, C) each
+        channels = sorted({s.shape[1] for s in series})
+        if channels != [data["channels"]]:
             raise ValueError(
-                f"{path.name} has {c} channels but {self.dataset_name} has {data['channels']}; "
-                "give an array (N, T, C) or (T, C) with one column per channel"
+                f"{path.name} has {' or '.join(map(str, channels))} channels but {self.dataset_name} has "
+                f"{data['channels']}; give an array (N, T, C) or (T, C) with one column per channel"
             )
-        if t > data["t_max"]:
+        longest, shortest = max(len(s) for s in series), min(len(s) for s in series)
+        if longest > data["t_max"]:
             raise ValueError(
-                f"{path.name} has {t} time steps, more than {self.dataset_name}'s longest series "
-                f"({data['t_max']}); split the series, it is not cut silently"
+                f"{path.name} has a series of {longest} time steps, more than {self.dataset_name}'s longest "
+                f"series ({data['t_max']}); split the series, it is not cut silently"
             )
-        if not data["variable"] and t != data["t_max"]:
+        if not data["variable"] and shortest != data["t_max"]:
             raise ValueError(
-                f"{path.name} has {t} time steps but every {self.dataset_name} series has "
+                f"{path.name} has a series of {shortest} time steps but every {self.dataset_name} series has "
                 f"{data['t_max']}; resample the series to that length"
             )
-        x, lengths = _pad(list(series), data["t_max"])
-        return self._dataset(x, np.full(n, -1, dtype=np.int64), lengths)
+        x, lengths = _pad(series, data["t_max"])
+        return self._dataset(x, np.full(len(series), -1, dtype=np.int64), lengths)
 
     def _split_keys(self, split: str) -> list[str]:
         """``<file>#<case>``: the archive file (TRAIN for train and val, TEST for test; for a bundled
         set ``<package>:<name>_TRAIN``) and the case's position in it."""
         data = self._load()
+        if self.fitted is not None:  # no archive file was read: every split is empty
+            return []
         part = 1 if split == "test" else 0
         if self.files is not None:
             source = str(Path(self.files[part]).resolve())
@@ -736,6 +826,13 @@ class UCRDataModule(BaseDataModule):
             return "zeros at the end to the longest series; length marks the real steps"
         return "none: every series has the same length"
 
+    def _source(self) -> str:
+        """Where the training data comes from: the TRAIN file, the bundled set's folder, or the
+        checkpoint's statistics."""
+        if self.fitted is not None:
+            return "not read: the trained model's statistics (fitted)"
+        return str(self._bundled()[1]) if self.files is None else str(self.files[0])
+
     def describe(self) -> dict[str, Any]:
         """The resolved inputs: the dataset and where it is read from, channels, series lengths and
         classes with their counts per split, the validation rule, normalisation and padding.
@@ -758,7 +855,7 @@ class UCRDataModule(BaseDataModule):
         return {
             **super().describe(),
             "dataset": self.dataset_name,
-            "path": str(self._bundled()[1]) if self.files is None else str(self.files[0]),
+            "path": self._source(),
             "test_path": None if self.files is None else str(self.files[1]),
             "predict_path": str(self.predict_path) if self.predict_path is not None else None,
             "channels": int(data["channels"]),

@@ -161,16 +161,20 @@ def _read_frame(path: Path) -> tuple[Any, Any]:  # (pandas.DataFrame of cells, l
         raise ImportError(_INSTALL_HINT) from err
     suffix = path.suffix.lower()
     if suffix == ".ts":
-        return load_from_tsfile_to_dataframe(str(path))
+        read = load_from_tsfile_to_dataframe(str(path))
+        return read if isinstance(read, tuple) else (read, np.asarray([], dtype=str))  # @classLabel false
     if suffix == ".arff":
         return load_from_arff_to_dataframe(str(path))
     return load_from_ucr_tsv_to_dataframe(str(path))
 
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(path: str, stamp: tuple[int, int], field: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def _read_cached(
+    path: str, stamp: tuple[int, int], field: str, labelled: bool
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     file = Path(path)
-    if file.suffix.lower() == ".ts" and _declares_classes(file) is False:
+    unlabelled = file.suffix.lower() == ".ts" and _declares_classes(file) is False
+    if unlabelled and labelled:
         raise InputError(
             f"{file.name} declares no class labels (@classLabel false: a regression set); give a "
             "classification file, whose header says @classLabel true followed by the labels",
@@ -225,11 +229,15 @@ def _strip_trailing_nan(values: np.ndarray) -> np.ndarray:
     return values[: finite[-1] + 1] if len(finite) else values[:0]
 
 
-def read_archive_file(path: str | Path, *, field: str = "path") -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def read_archive_file(
+    path: str | Path, *, field: str = "path", labelled: bool = True
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """One archive file as read-only ``(T_i, C)`` float64 arrays and the string labels.
 
     Cached on the file's path, size and modification time: a datamodule, a test run and a
-    prediction of the same file read it once. ``field`` is the argument named in errors.
+    prediction of the same file read it once. ``field`` is the argument named in errors. With
+    ``labelled=False`` (series to classify) a ``.ts`` file may declare ``@classLabel false``; its
+    labels are then an empty array.
 
     Example:
         >>> import tempfile
@@ -245,4 +253,4 @@ def read_archive_file(path: str | Path, *, field: str = "path") -> tuple[tuple[n
     if not file.is_file():
         raise InputError(f"{str(path)!r} does not exist; give an existing archive file", field=field)
     info = file.stat()
-    return _read_cached(str(file), (info.st_mtime_ns, info.st_size), field)
+    return _read_cached(str(file), (info.st_mtime_ns, info.st_size), field, labelled)
