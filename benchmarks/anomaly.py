@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sized
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,8 @@ def _cnn_lstm(name: str, dm: AnomalyDataModule, seed: int, epochs: int, evaluate
     trainer.fit(task, dm)
     evaluate["fit_end"] = time.perf_counter()
     calibration = dm.calibration_dataset()
+    # The calibration series have a length; run_series set up test_dataset.
+    assert isinstance(calibration, Sized) and dm.test_dataset is not None
     task.calibrate([calibration[i] for i in range(len(calibration))])  # Gaussian error statistics
     item = dm.test_dataset[0]
     return task.score(item.values).numpy().astype(np.float64)
@@ -151,6 +154,7 @@ def run_series(spec: dict[str, Any], group: str, args: argparse.Namespace) -> li
     )
     dm.setup("fit")
     dm.setup("test")
+    assert dm.test_dataset is not None  # setup("test") built it
     item = dm.test_dataset[0]
     start = item.test_start
     labels = item.labels.numpy()[start:]
@@ -260,6 +264,7 @@ def stride_study(args: argparse.Namespace, strides: tuple[int, ...] = (1, 4, 16,
         )
         dm.setup("fit")
         dm.setup("test")
+        assert dm.test_dataset is not None  # setup("test") built it
         item = dm.test_dataset[0]
         pl.seed_everything(args.seeds[0], verbose=False)
         task = AnomalyTask(
@@ -357,19 +362,22 @@ def stream_speed(preset: str, *, channels: int = 1, steps: int = 2000, rounds: i
     median is kept beside it."""
     from cnnlstm.deploy import AnomalyStream
     from cnnlstm.models import create_model
+    from cnnlstm.models.anomaly import CNNLSTMForecastDetector
 
     kwargs, window = _preset_detector(preset)
     torch.manual_seed(0)
     model = create_model("cnn_lstm_forecast", in_channels=channels, **kwargs).eval()
+    assert isinstance(model, CNNLSTMForecastDetector)
     if model.gaussian:  # non-trivial error statistics, as after fitting
         model.fit_error_stats(torch.randn(500, channels) * 0.3 + 0.05)
     fused = create_model("cnn_lstm_forecast", in_channels=channels, **kwargs).eval()
+    assert isinstance(fused, CNNLSTMForecastDetector)
     fused.load_state_dict(model.state_dict())
     native = torch.nn.LSTM(
         model.lstm.input_size, model.lstm.hidden_size, model.lstm.num_layers, batch_first=True
     )
     native.load_state_dict(model.lstm.state_dict())
-    fused.lstm = native.eval()  # type: ignore[assignment]
+    fused.lstm = native.eval()  # type: ignore[assignment]  # torch's LSTM for cnnlstm's, on purpose
     x = torch.randn(window + steps * rounds + 1, channels)
     stream = AnomalyStream(model, threshold=1e9)
     n_windows = max(steps // 20, 20)

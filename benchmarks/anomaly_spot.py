@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sized
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ def _run_scores(run: Path) -> dict[str, Any]:
     data = AnomalyDataModule(**config["data"]["init_args"])
     data.setup()
     calibration = data.calibration_dataset()
+    # The calibration series have a length; setup() built test_dataset.
+    assert isinstance(calibration, Sized) and data.test_dataset is not None
     task.calibrate([calibration[i] for i in range(len(calibration))])
     item = data.test_dataset[0]
     scores = task.score(item.values).numpy().astype(np.float64)[item.test_start :]

@@ -34,8 +34,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -94,7 +95,9 @@ def transcribe(
         x, frames = features(prep, waves[start : start + batch_size])
         with torch.no_grad():
             log_probs = model(x, frames)
-        ids = ctc_greedy_decode(log_probs, model.output_lengths(frames))
+        # Every speech model has output_lengths (frames -> output steps).
+        output_lengths = cast(Callable[[torch.Tensor], torch.Tensor], model.output_lengths)
+        ids = ctc_greedy_decode(log_probs, output_lengths(frames))
         out += ["".join(vocabulary[i] for i in row) for row in ids]
     return out
 

@@ -30,12 +30,14 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 
-from cnnlstm.nn import STLSTM, ConvGRU, ConvLSTM
+from cnnlstm.nn import STLSTM, ConvGRU, ConvGRUCell, ConvLSTM
 
 
 class ReferenceConvGRU(nn.Module):
@@ -66,8 +68,12 @@ class ReferenceConvGRU(nn.Module):
 
 
 def copy_convgru(src: ConvGRU, dst: ReferenceConvGRU) -> None:
+    cells = cast(Iterable[ConvGRUCell], src.cells)  # each ModuleList holds only these
+    gate_convs = cast(Iterable[nn.Conv2d], dst.gates)
+    candidate_convs = cast(Iterable[nn.Conv2d], dst.candidates)
     with torch.no_grad():
-        for cell, gates, candidate in zip(src.cells, dst.gates, dst.candidates, strict=True):
+        for cell, gates, candidate in zip(cells, gate_convs, candidate_convs, strict=True):
+            assert cell.bias_ih is not None and gates.bias is not None and candidate.bias is not None
             h = cell.hidden_channels
             gates.weight.copy_(torch.cat([cell.weight_ih[: 2 * h], cell.weight_hh[: 2 * h]], 1))
             gates.bias.copy_(cell.bias_ih[: 2 * h])
@@ -149,8 +155,9 @@ class ReferenceConvLSTM(nn.Module):
 
 def copy_convlstm(src: ConvLSTM, dst: ReferenceConvLSTM) -> None:
     with torch.no_grad():
-        for index, conv in enumerate(dst.convs):
+        for index, conv in enumerate(cast(Iterable[nn.Conv2d], dst.convs)):  # built from those alone
             cell = src.cell(index)
+            assert conv.bias is not None and cell.bias_ih is not None  # both built with a bias
             conv.weight.copy_(cell.fused_weight())
             conv.bias.copy_(cell.bias_ih)
 
@@ -191,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.steps, args.channels, args.size, args.size)
     dims = (args.channels, args.hidden, args.kernel, args.layers)
-    pairs = []
+    pairs: list[tuple[str, nn.Module, nn.Module]] = []
     ours_gru = ConvGRU(args.channels, args.hidden, args.kernel, args.layers)
     ref_gru = ReferenceConvGRU(*dims)
     copy_convgru(ours_gru, ref_gru)

@@ -85,15 +85,16 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
-from cnnlstm.nn import ConvLSTM
+from cnnlstm.nn import ConvLSTM, ConvLSTMCell
+from cnnlstm.nn.convlstm import Impl
 
 
 class ReferenceConvLSTMCell(nn.Module):
@@ -122,7 +123,7 @@ class ReferenceConvLSTM(nn.Module):
     def forward(self, x: Tensor) -> Tensor:  # (B, T, C, H, W)
         b, t, _, h, w = x.shape
         layer_input = x
-        for cell in self.cells:
+        for cell in cast(Iterable[ReferenceConvLSTMCell], self.cells):  # built from those alone
             state = (x.new_zeros(b, cell.hidden, h, w), x.new_zeros(b, cell.hidden, h, w))
             outputs = []
             for step in range(t):
@@ -194,7 +195,7 @@ GPU_TARGETS = {"small": 8.0, "convlstm-s": 3.0}
 @dataclass(frozen=True)
 class Variant:
     model: str  # "reference" | "cnnlstm"
-    impl: str | None = None  # cnnlstm's impl: "auto" | "fused" | "split"
+    impl: Impl | None = None  # cnnlstm's impl: "auto" | "fused" | "split"
     precision: str = "fp32"  # "fp32" | "tf32" | "bf16"
     capture: str = "eager"  # "eager" | "compile" | "cuda-graph"
     channels_last: bool = False  # cnnlstm's ConvLSTM(channels_last=True): NHWC steps
@@ -318,8 +319,11 @@ def matmul_peak(device: torch.device, precision: str, n: int, repeats: int) -> d
 
 def cnnlstm_to_reference(src: ConvLSTM, dst: ReferenceConvLSTM) -> None:
     """The reference cell's kernel is cat([W_ih, W_hh], dim=1) of ours; its bias is our bias_ih."""
+    cells = cast(Iterable[ConvLSTMCell], src.cells)  # each ModuleList holds only these
+    refs = cast(Iterable[ReferenceConvLSTMCell], dst.cells)
     with torch.no_grad():
-        for cell, ref in zip(src.cells, dst.cells, strict=True):
+        for cell, ref in zip(cells, refs, strict=True):
+            assert ref.conv.bias is not None and cell.bias_ih is not None  # both built with a bias
             ref.conv.weight.copy_(torch.cat([cell.weight_ih, cell.weight_hh], dim=1))
             ref.conv.bias.copy_(cell.bias_ih)
 
@@ -329,13 +333,24 @@ def copy_cnnlstm(src: ConvLSTM, dst: ConvLSTM) -> None:
     dst.load_state_dict(src.state_dict())
 
 
+def _grad(param: Tensor | None) -> Tensor:
+    """``param.grad``, which the backward just run filled."""
+    assert param is not None and param.grad is not None
+    return param.grad
+
+
 def grads_in_reference_layout(model: nn.Module) -> list[Tensor]:
     grads = []
-    for cell in model.cells:
+    for cell in cast(nn.ModuleList, model.cells):  # a ReferenceConvLSTM or a ConvLSTM
         if isinstance(model, ReferenceConvLSTM):
-            weight, bias = cell.conv.weight.grad, cell.conv.bias.grad
+            assert isinstance(cell, ReferenceConvLSTMCell)
+            weight, bias = _grad(cell.conv.weight), _grad(cell.conv.bias)
         else:
-            weight, bias = torch.cat([cell.weight_ih.grad, cell.weight_hh.grad], dim=1), cell.bias_ih.grad
+            assert isinstance(cell, ConvLSTMCell)
+            weight, bias = (
+                torch.cat([_grad(cell.weight_ih), _grad(cell.weight_hh)], dim=1),
+                _grad(cell.bias_ih),
+            )
         grads += [weight.detach().float().clone(), bias.detach().float().clone()]
     return grads
 
@@ -394,6 +409,7 @@ class Runner:
         if v.capture == "cuda-graph":
             self.capture()
             self.graph.replay()
+            assert self.static_out is not None  # capture() set it
             out = self.static_out
         else:
             skips = _cudagraph_skips()
@@ -455,10 +471,12 @@ def _cudagraph_skips() -> int:
 
 
 def build_model(v: Variant, cfg: Config, master: ConvLSTM, device: torch.device) -> nn.Module:
+    model: nn.Module
     if v.model == "reference":
-        model: nn.Module = ReferenceConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers)
+        model = ReferenceConvLSTM(cfg.channels, cfg.hidden, cfg.kernel, cfg.layers)
         cnnlstm_to_reference(master, model)
     else:
+        assert v.impl is not None  # every cnnlstm variant names its impl
         model = ConvLSTM(
             cfg.channels, cfg.hidden, cfg.kernel, cfg.layers, impl=v.impl, channels_last=v.channels_last
         )
@@ -582,6 +600,7 @@ def _timings(
 ) -> dict[str, Any]:
     """A working runner's timing fields: medians, rates, ratios to the references, compile time."""
     v = r.variant
+    assert r.prepare_s is not None  # set by a prepare() that succeeded
     flops = cfg.train_flops()
     med = statistics.median(r.times)
     timings: dict[str, Any] = dict(
@@ -603,6 +622,8 @@ def _timings(
 
 
 def _resolved_impl(module: nn.Module, x: Tensor) -> str | None:
+    if not isinstance(module, ConvLSTM):  # a variant that failed to build keeps its nn.Identity
+        return None
     try:
         return module.resolved_impl(x)
     except Exception:  # noqa: BLE001 - informative only
@@ -620,6 +641,8 @@ def _check(r: Runner, ref: Runner | None) -> dict:
             grad_tolerance=grad_tol,
             check_ok=None,
         )
+    # A runner without an error kept its output and gradients (_recover drops them on errors).
+    assert ref.out is not None and ref.grads is not None and r.grads is not None
     abs_diff, rel = _rel_diff(r.out, ref.out)
     grad_rel = max((_rel_diff(g, g_ref)[1] for g, g_ref in zip(r.grads, ref.grads, strict=True)), default=0.0)
     finite = math.isfinite(abs_diff) and math.isfinite(grad_rel)

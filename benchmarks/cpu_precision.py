@@ -32,6 +32,7 @@ import argparse
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def measure(model: str, dataset: str, args: argparse.Namespace) -> dict:
     second.load_state_dict(first.state_dict())  # the same starting weights in both precisions
     models = dict(zip(PRECISIONS, (first, second), strict=True))
     optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4) for k, m in models.items()}
-    updates = {k: partial(one_update, m, optimizers[k], precision=k) for k, m in models.items()}
+    updates: dict[str, Callable[[tuple], float]] = {
+        k: partial(one_update, m, optimizers[k], precision=k) for k, m in models.items()
+    }
     times, batch_steps = time_interleaved(data, updates, args.warmup, args.repeats)
     ratios = [b / f for f, b in zip(times["fp32"], times["bf16"], strict=True)]
     return dict(

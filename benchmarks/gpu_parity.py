@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 
 from cnnlstm import create_model, list_models, model_info
+from cnnlstm.models import StreamingModel
 from cnnlstm.nn import LSTM, ConvLSTM
 
 
@@ -56,11 +58,12 @@ def streaming_checks(dev: torch.device) -> list[Check]:
     for name in ("conv3d_lstm_tiny", "lrcn_tiny", "convlstm_forecaster_tiny"):
         torch.manual_seed(0)
         model = create_model(name).to(dev).eval()
+        stream = cast(StreamingModel, model)  # these stream: create_model checked init_state and step
         clip = torch.rand(2, 9, *model_info(name).input_size[1:], device=dev)
-        state = model.init_state(2, device=dev, frame_size=tuple(clip.shape[-2:]))
+        state = stream.init_state(2, device=dev, frame_size=tuple(clip.shape[-2:]))
         with torch.no_grad():
             for t in range(clip.shape[1]):
-                out, state = model.step(clip[:, t], state)
+                out, state = stream.step(clip[:, t], state)
             rows.append((f"{name}: streamed step vs forward (GPU)", _max_diff(out, model(clip)), 1e-4))
     return rows
 
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = layer_checks(dev) + streaming_checks(dev) + gpu_vs_cpu_checks(dev)
 
     print_table(rows)
-    result = {
+    result: dict[str, Any] = {
         "device": torch.cuda.get_device_name(),
         "torch": torch.__version__,
         "rows": [{"check": c, "max_abs_diff": d, "tolerance": t, "ok": d <= t} for c, d, t in rows],

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_standard_file and args.standard_file is not None:
         write_standard_layout(args.standard_file, args.num_test)
 
-    rows: list[tuple[str, dict[str, float | None]]] = []
+    rows: list[tuple[str, Mapping[str, float | None]]] = []
     details = {}
     for folder in args.runs:
         label, values, info = run_row(folder, args.num_test)

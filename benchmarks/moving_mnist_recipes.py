@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import cast
 
 import numpy as np
 import torch
@@ -147,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             pred = model(x, 10, **extra)
         loss = loss_fn(pred.float(), y)
         if args.input_loss > 0:
-            loss = loss + args.input_loss * loss_fn(model.input_predictions.float(), x[:, 1:])
+            read = cast(torch.Tensor, model.input_predictions)  # forward(predict_inputs=True) set it
+            loss = loss + args.input_loss * loss_fn(read.float(), x[:, 1:])
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -25,12 +25,15 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 
 from cnnlstm import create_model
+from cnnlstm.models import StreamingModel
 
-MODELS = {  # name -> (model kwargs, one step's shape: a 112x112 RGB frame, 64x64 grey frame or sensor sample)
+# name -> (model kwargs, one step's shape: a 112x112 RGB frame, 64x64 grey frame or sensor sample)
+MODELS: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "lrcn": ({"num_classes": 10}, (3, 112, 112)),
     "convlstm_classifier": ({"num_classes": 10}, (3, 112, 112)),
     "frame_mean": ({"num_classes": 10}, (3, 112, 112)),
@@ -52,20 +55,21 @@ def measure(
     kwargs, step_shape = MODELS[name]
     torch.manual_seed(0)
     model = create_model(name, **kwargs).to(device).eval()
+    stream = cast(StreamingModel, model)  # every name streams: create_model checked init_state and step
     if len(step_shape) == 1:  # sensors: a HAR-style window (UCI HAR: 128 samples, 2.56 s at 50 Hz)
         window = sensor_window
     window = max(window, getattr(model, "min_steps", 1))
     frames = torch.randn(1, window + warmup + repeats, *step_shape, device=device)
     if getattr(model, "step_output", "logits") == "frames":
         frames = frames.sigmoid()  # forecasters read (and predict) frames in [0, 1]
-    state = model.init_state(1, device=device, frame_size=tuple(step_shape[-2:]))
+    state = stream.init_state(1, device=device, frame_size=tuple(step_shape[-2:]))
     for t in range(window):  # fill the window and the state alike
-        _, state = model.step(frames[:, t], state)
+        _, state = stream.step(frames[:, t], state)
     step_ms, window_ms = [], []
     for t in range(window, frames.shape[1]):
         _sync(device)
         start = time.perf_counter()
-        _, state = model.step(frames[:, t], state)
+        _, state = stream.step(frames[:, t], state)
         _sync(device)
         mid = time.perf_counter()
         model(frames[:, t - window + 1 : t + 1])

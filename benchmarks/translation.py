@@ -50,7 +50,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -60,12 +60,12 @@ from cnnlstm.data.text import ParallelTextDataModule
 from cnnlstm.data.text_placeholders import PLACEHOLDER
 from cnnlstm.data.text_synth import NumbersDataModule, build_software_corpus
 from cnnlstm.models.decoding import beam_search, greedy_decode
-from cnnlstm.models.translation import PAD
+from cnnlstm.models.translation import PAD, Translator
 from cnnlstm.tasks.text_metrics import placeholder_survival, translation_scores
 
 # The numbers-en-de / numbers-en-fr presets' model (src/cnnlstm/presets/numbers-en-*.yaml).
-DECODER = {"embed_dim": 64, "hidden_size": 128, "dropout": 0.1}
-CONV = {"channels": 64, "key_layers": 3, "value_layers": 2, "kernel_size": 3}
+DECODER: dict[str, Any] = {"embed_dim": 64, "hidden_size": 128, "dropout": 0.1}
+CONV: dict[str, Any] = {"channels": 64, "key_layers": 3, "value_layers": 2, "kernel_size": 3}
 LR = 3e-3
 
 
@@ -245,7 +245,10 @@ def interleaved_speed(
     kinds = [(n, kw) for n, kw in matched_models(vocab).items()]
     if copy:
         kinds += [(f"{n}+copy", kw) for n, kw in matched_models(vocab, copy=True).items()]
-    models = {n: create_model(n.removesuffix("+copy"), num_classes=vocab, **kw).train() for n, kw in kinds}
+    models = {  # both names are Translators
+        n: cast(Translator, create_model(n.removesuffix("+copy"), num_classes=vocab, **kw)).train()
+        for n, kw in kinds
+    }
     batches = []
     for source, target, _ in dm.train_dataloader():
         batches.append((source, target))

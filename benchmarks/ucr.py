@@ -54,6 +54,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -283,7 +284,7 @@ def _settings(args: argparse.Namespace) -> dict:
 
 SETTING_KEYS = ("recipe", "max_epochs_override", "max_steps_override", "extra", "padding")
 # The settings of runs of the presets as they ship: no override, no extra argument.
-SHIPPED = {
+SHIPPED: dict[str, Any] = {
     "recipe": RECIPE,
     "max_epochs_override": None,
     "max_steps_override": None,
@@ -889,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
     args.datasets = args.datasets or shipped_datasets()
     done = {(r["dataset"], r["model"], r["seed"]) for r in runs if same_settings(r, settings)}
     started = time.perf_counter()
-    invocation = {
+    invocation: dict[str, Any] = {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "argv": list(sys.argv[1:] if argv is None else argv),
         "runs_added": 0,

@@ -29,6 +29,7 @@ import resource
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -37,7 +38,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
 from cnnlstm._io import atomic_write_json
-from cnnlstm.data.timeseries import UCRDataModule, available_datasets
+from cnnlstm.data.timeseries import SequenceDataset, UCRDataModule, available_datasets
 
 DEFAULT_JSON = Path(__file__).resolve().parents[1] / "docs" / "results" / "ucr_baselines.json"
 METHODS = {
@@ -86,7 +87,8 @@ def run_dataset(name: str) -> dict:
     data.setup("fit")
     data.setup("test")
     train, test = data.train_dataset, data.test_dataset
-    row = {"dataset": name, "normalization": data.normalization}
+    assert isinstance(train, SequenceDataset) and isinstance(test, SequenceDataset)  # set up above
+    row: dict[str, Any] = {"dataset": name, "normalization": data.normalization}
     row |= baseline_accuracies(train.x, train.y, test.x, test.y)
     row |= {
         "n_train": len(train),

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 COLOURS = {
     "lstm_fcn": "tab:blue",
@@ -74,7 +78,7 @@ def plot_accuracies(
     ax.set_xlim(0, 1.02)
     ax.set_xlabel("test accuracy (the archive's default split)")
     ax.grid(axis="x", alpha=0.3)
-    handles = [
+    handles: list[Artist] = [
         ax.scatter(
             [],
             [],

@@ -54,7 +54,9 @@ import json
 import resource
 import signal
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -89,7 +91,7 @@ class PilotResNet(torch.nn.Module):
             conv = torch.nn.Conv1d(c_in, width, 1, bias=False) if c_in != width else None
             self.shortcuts.append(torch.nn.ModuleDict({"bn": MaskedBatchNorm1d(num_features=width)}))
             if conv is not None:
-                self.shortcuts[-1]["conv"] = conv
+                cast(torch.nn.ModuleDict, self.shortcuts[-1])["conv"] = conv
             c_in = width
         self.seq_len = seq_len
         self.lstm = torch.nn.LSTM(seq_len, lstm_hidden, batch_first=True) if lstm_hidden else None
@@ -103,7 +105,10 @@ class PilotResNet(torch.nn.Module):
             x = x * step_mask.unsqueeze(-1)
             mask = step_mask.unsqueeze(1)
         y = x.transpose(1, 2)
-        for convs, shortcut in zip(self.blocks, self.shortcuts, strict=True):
+        # What __init__ put in them: ModuleLists of _SameConvBlock, and ModuleDicts.
+        blocks = cast(Iterable[Sequence[_SameConvBlock]], self.blocks)
+        shortcuts = cast(Iterable[torch.nn.ModuleDict], self.shortcuts)
+        for convs, shortcut in zip(blocks, shortcuts, strict=True):
             short = shortcut["conv"](y) if "conv" in shortcut else y
             short = shortcut["bn"](short, mask)
             for i, conv in enumerate(convs):
@@ -390,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             **shape,
             **({"kernel_sizes": args.kernel_sizes} if args.kernel_sizes else {}),
         )
+    assert dm.train_dataset is not None  # setup("fit") built it
     losses, epoch, kept_epoch, heldout_curve, stopped_early = train(
         model, dm.train_dataset, x, y, lengths, args, heldout=parts["val"]
     )

@@ -145,7 +145,9 @@ def measure(model: str, dataset: str, args: argparse.Namespace, baseline: Module
         models["baseline"] = getattr(baseline, model)(**kwargs).train()
         models["baseline"].load_state_dict(task.model.state_dict())
     optimizers = {k: torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4) for k, m in models.items()}
-    updates = {k: partial(one_update, m, optimizers[k]) for k, m in models.items()}
+    updates: dict[str, Callable[[tuple], float]] = {
+        k: partial(one_update, m, optimizers[k]) for k, m in models.items()
+    }
     times, batch_steps = time_interleaved(data, updates, args.warmup, args.repeats)
     row: dict = dict(
         dataset=dataset,

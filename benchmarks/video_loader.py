@@ -99,7 +99,7 @@ def make_video_frames(seed: int) -> np.ndarray:
     margin = 80
     background = _texture(rng, HEIGHT + 2 * margin, WIDTH + 2 * margin)
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    objects = []
+    objects: list[dict[str, Any]] = []  # moving discs: radius, position, velocity, texture
     for _ in range(4):
         radius = float(rng.uniform(18, 40))
         objects.append(
@@ -448,7 +448,7 @@ def summary_rows(
 ) -> list[dict]:
     """One row per method, ``specified`` first: medians over the passes, or why it was skipped."""
     spec_rate = _specified_rate(walls)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in [SPECIFIED, *[n for n in walls if n != SPECIFIED]]:
         if name in skipped:
             rows.append(dict(method=name, skipped=skipped[name]))
