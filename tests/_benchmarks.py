@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -25,3 +28,16 @@ def load_benchmark(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def benchmark_fixture(name: str) -> Callable[[], Iterator[ModuleType]]:
+    """A module-scoped fixture of ``benchmarks/<name>.py`` (:func:`load_benchmark`), unloaded after
+    the test module: ``bench = benchmark_fixture("ucr")``."""
+
+    @pytest.fixture(scope="module")
+    def loaded() -> Iterator[ModuleType]:
+        module = load_benchmark(name)
+        yield module
+        sys.modules.pop(module.__name__, None)
+
+    return loaded

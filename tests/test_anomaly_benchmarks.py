@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture
+
+anomaly = benchmark_fixture("anomaly")
 
 
-@pytest.fixture(scope="module")
-def anomaly():
-    yield load_benchmark("anomaly")
-    del sys.modules["anomaly_benchmark"]
-
-
-@pytest.fixture(scope="module")
-def spot():
-    yield load_benchmark("anomaly_spot")
-    del sys.modules["anomaly_spot_benchmark"]
+spot = benchmark_fixture("anomaly_spot")
 
 
 def test_stream_speed_reads_each_presets_detector_and_window(anomaly):

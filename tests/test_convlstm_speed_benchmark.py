@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture
 
 EAGER_CPU = [
     "reference fp32",
@@ -21,11 +20,7 @@ EAGER_CPU = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bench():
-    module = load_benchmark("convlstm_speed")
-    yield module
-    sys.modules.pop(module.__name__, None)
+bench = benchmark_fixture("convlstm_speed")
 
 
 def _run(bench, tmp_path: Path, *extra: str) -> tuple[dict, dict]:

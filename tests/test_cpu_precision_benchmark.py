@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture
 
 pytest.importorskip("sktime")
 
 
-@pytest.fixture(scope="module")
-def bench():
-    module = load_benchmark("cpu_precision")
-    yield module
-    del sys.modules[module.__name__]
+bench = benchmark_fixture("cpu_precision")
 
 
 def test_both_precisions_are_timed_on_the_same_batches_and_recorded(bench, tmp_path, capsys):

@@ -8,16 +8,12 @@ import sys
 import pytest
 import torch
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture, load_benchmark
 
 pytest.importorskip("sktime")
 
 
-@pytest.fixture(scope="module")
-def baselines():
-    module = load_benchmark("ucr_baselines")
-    yield module
-    del sys.modules[module.__name__]
+baselines = benchmark_fixture("ucr_baselines")
 
 
 # The UCR archive's published 1-NN Euclidean test error rates (Dau et al. 2019, the archive's

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture
 
 pytest.importorskip("sktime")
 
 
-@pytest.fixture(scope="module")
-def bench():
-    module = load_benchmark("ucr")
-    yield module
-    del sys.modules[module.__name__]
+bench = benchmark_fixture("ucr")
 
 
 def test_targets_follow_the_best_deep_anchor(bench):

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests._benchmarks import load_benchmark
+from tests._benchmarks import benchmark_fixture
 
 pytest.importorskip("sktime")
 
 
-@pytest.fixture(scope="module")
-def bench():
-    module = load_benchmark("ucr_update_cost")
-    yield module
-    del sys.modules[module.__name__]
+bench = benchmark_fixture("ucr_update_cost")
 
 
 def test_models_are_built_from_their_shipped_presets(bench):
