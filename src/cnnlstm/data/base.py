@@ -8,16 +8,45 @@ e.g. ``(T, C, H, W)``), which the CLI passes to the task so the model is built t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from cnnlstm._validation import check_non_negative_int, check_positive_int
+from cnnlstm._validation import InputError, check_non_negative_int, check_positive_int
 
-__all__ = ["BaseDataModule", "EpochSeededSampler"]
+__all__ = ["BaseDataModule", "EpochSeededSampler", "check_fitted"]
+
+
+def check_fitted(
+    fitted: Any, *, kind: str, keys: Sequence[str], channels: Callable[[dict[str, Any]], int], what: str
+) -> dict[str, Any]:
+    """A trained model's ``preprocessing()`` given to a data module's ``fitted`` argument (what
+    ``cnnlstm predict`` passes from the checkpoint): a dict of ``kind`` that holds ``keys`` and one
+    ``mean`` and ``std`` per channel (``channels(fitted)`` of them). ``what`` names the model in errors.
+
+    Example:
+        >>> steps = {"kind": "toy", "mean": [0.0], "std": [1.0], "names": ["x"]}
+        >>> check_fitted(steps, kind="toy", keys=["names"], channels=lambda f: len(f["names"]), what="a toy")["names"]
+        ['x']
+    """
+    if not isinstance(fitted, dict) or fitted.get("kind") != kind:
+        raise InputError(
+            f"fitted must be the preprocessing of {what} (kind {kind!r}); received {str(fitted)[:80]}",
+            field="fitted",
+        )
+    missing = [key for key in (*keys, "mean", "std") if key not in fitted]
+    if missing:
+        raise InputError(f"fitted lacks {missing}; give a checkpoint of {what}", field="fitted")
+    count = channels(fitted)
+    if not (len(fitted["mean"]) == len(fitted["std"]) == count > 0):
+        raise InputError(
+            f"fitted has {count} channels but {len(fitted['mean'])} means and {len(fitted['std'])} stds",
+            field="fitted",
+        )
+    return dict(fitted)
 
 
 class EpochSeededSampler(Sampler[int]):

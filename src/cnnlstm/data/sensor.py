@@ -35,7 +35,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from cnnlstm._validation import InputError, check_bool, check_choice, check_fraction, check_positive_int
-from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.base import BaseDataModule, check_fitted
 from cnnlstm.data.sensor_files import FILE_SUFFIXES, SensorColumns, SensorStream, list_files
 from cnnlstm.data.timeseries import channel_stats, sorted_labels
 
@@ -119,26 +119,20 @@ def _check_fractions(val_fraction: Any, test_fraction: Any) -> tuple[float, floa
     return val, test
 
 
-_FITTED_KEYS = ("channels", "mean", "std", "class_names", "window")
+_FITTED_KEYS = ("channels", "class_names", "window")
 
 
 def _check_fitted(fitted: Any, window: Any) -> dict[str, Any]:
     """A trained model's sensor preprocessing: the keys present, one mean and std per channel."""
-    if not isinstance(fitted, dict) or fitted.get("kind", "sensor_windows") != "sensor_windows":
-        raise InputError(
-            "fitted must be the preprocessing of a sensor model (kind 'sensor_windows'); "
-            f"received {str(fitted)[:80]}",
-            field="fitted",
-        )
-    missing = [key for key in _FITTED_KEYS if key not in fitted]
-    if missing:
-        raise InputError(f"fitted lacks {missing}; give a checkpoint of a sensor model", field="fitted")
-    channels = list(fitted["channels"])
-    if not (len(fitted["mean"]) == len(fitted["std"]) == len(channels) > 0):
-        raise InputError(
-            f"fitted has {len(channels)} channels but {len(fitted['mean'])} means and {len(fitted['std'])} stds",
-            field="fitted",
-        )
+    if isinstance(fitted, dict) and "kind" not in fitted:  # checkpoints written before kinds
+        fitted = {**fitted, "kind": "sensor_windows"}
+    fitted = check_fitted(
+        fitted,
+        kind="sensor_windows",
+        keys=_FITTED_KEYS,
+        channels=lambda f: len(f["channels"]),
+        what="a sensor model",
+    )
     if int(fitted["window"]) != window:
         raise InputError(
             f"window={window} differs from the trained model's window of {fitted['window']} rows; "

@@ -35,7 +35,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from cnnlstm._validation import InputError, check_fraction
-from cnnlstm.data.base import BaseDataModule
+from cnnlstm.data.base import BaseDataModule, check_fitted
 from cnnlstm.data.padded_batches import collate_trimmed
 from cnnlstm.data.timeseries_files import ARCHIVE_SUFFIXES, dataset_name_of, find_pair, read_archive_file
 
@@ -487,38 +487,21 @@ def _read_csv(path: Path) -> np.ndarray:
     return numeric.to_numpy(dtype=np.float64)[None]
 
 
-_FITTED_KEYS = (
-    "dataset",
-    "channels",
-    "length",
-    "variable_length",
-    "normalization",
-    "mean",
-    "std",
-    "class_names",
-)
+_FITTED_KEYS = ("dataset", "channels", "length", "variable_length", "normalization", "class_names")
 
 
 def _check_fitted(fitted: Any) -> dict[str, Any]:
-    """A trained model's series preprocessing (:meth:`UCRDataModule.preprocessing`): the keys
-    present, one mean and std per channel, a known normalisation."""
-    if not isinstance(fitted, dict) or fitted.get("kind") != "ucr_series":
-        raise InputError(
-            f"fitted must be the preprocessing of a UCR/UEA model (kind 'ucr_series'); received {str(fitted)[:80]}",
-            field="fitted",
-        )
-    missing = [key for key in _FITTED_KEYS if key not in fitted]
-    if missing:
-        raise InputError(f"fitted lacks {missing}; give a checkpoint of a UCR/UEA model", field="fitted")
-    channels = int(fitted["channels"])
-    if not (len(fitted["mean"]) == len(fitted["std"]) == channels > 0):
-        raise InputError(
-            f"fitted has {channels} channels but {len(fitted['mean'])} means and {len(fitted['std'])} stds",
-            field="fitted",
-        )
+    """A trained model's series preprocessing (:meth:`UCRDataModule.preprocessing`)."""
+    fitted = check_fitted(
+        fitted,
+        kind="ucr_series",
+        keys=_FITTED_KEYS,
+        channels=lambda f: int(f["channels"]),
+        what="a UCR/UEA model",
+    )
     if fitted["normalization"] not in ("channel", "series", "none"):
         raise InputError(f"fitted has normalization {fitted['normalization']!r}", field="fitted")
-    return dict(fitted)
+    return fitted
 
 
 class UCRDataModule(BaseDataModule):
