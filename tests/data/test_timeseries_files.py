@@ -138,3 +138,18 @@ def test_prediction_with_a_trained_models_statistics_needs_no_archive_files(tmp_
     )
     err = _error(tmp_path, path=train, predict_path=new, fitted={**fitted, "kind": "sensor_windows"})
     assert err.field == "fitted" and "ucr_series" in str(err)
+
+
+def test_unevenly_spaced_time_stamps_are_named_not_silently_dropped(tmp_path):
+    head = "@problemName Stamped\n@timeStamps true\n@univariate true\n@classLabel true a b\n@data\n"
+    even = "(2007-01-01 00:00:00,1.0),(2007-01-01 00:00:01,2.0),(2007-01-01 00:00:02,3.0):a\n"
+    uneven = "(2007-01-01 00:00:00,3.0),(2007-01-01 00:00:01,2.0),(2007-01-01 00:00:09,1.0):b\n"
+    regular = tmp_path / "Even_TRAIN.ts"
+    regular.write_text(head + even + even.replace(":a", ":b"))
+    series, _ = read_archive_file(regular)  # evenly spaced: read as steps, nothing to say
+    assert series[0].ravel().tolist() == [1.0, 2.0, 3.0]
+    irregular = tmp_path / "Uneven_TRAIN.ts"
+    irregular.write_text(head + even + uneven)
+    with pytest.warns(UserWarning, match=r"Uneven_TRAIN.ts: 1 of 2 cases have unevenly spaced time stamps"):
+        series, _ = read_archive_file(irregular)
+    assert series[1].ravel().tolist() == [3.0, 2.0, 1.0]

@@ -19,6 +19,7 @@ Every problem is an :class:`~cnnlstm._validation.InputError` naming the file and
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -193,8 +194,9 @@ def _read_cached(
             "lines against the archive's format",
             field=field,
         ) from None
-    series = []
+    series, uneven = [], 0
     for i, row in enumerate(frame.to_numpy()):
+        uneven += any(_unevenly_stamped(cell) for cell in row)
         channels = [np.asarray(cell, dtype=np.float64).ravel() for cell in row]
         if file.suffix.lower() == ".tsv":  # NaN padding at the end marks a shorter series
             channels = [_strip_trailing_nan(ch) for ch in channels]
@@ -212,6 +214,13 @@ def _read_cached(
         series.append(case)
     if not series:
         raise InputError(f"{file.name} holds no cases; give a file with at least one data line", field=field)
+    if uneven:
+        warnings.warn(
+            f"{file.name}: {uneven} of {len(series)} cases have unevenly spaced time stamps; the stamps are "
+            "not used (each value is one step), so resample those cases to an even spacing first if "
+            "the spacing matters",
+            stacklevel=2,
+        )
     missing = sum(int(np.isnan(s).sum()) for s in series)
     if missing:
         raise InputError(
@@ -222,6 +231,21 @@ def _read_cached(
     strings = np.asarray([str(label) for label in labels])
     strings.flags.writeable = False
     return tuple(series), strings
+
+
+def _unevenly_stamped(cell: Any) -> bool:
+    """True for a series read from a ``@timeStamps true`` file whose stamps are not evenly spaced."""
+    import pandas as pd
+
+    index = getattr(cell, "index", None)
+    if not isinstance(index, pd.Index) or isinstance(index, pd.RangeIndex) or len(index) < 3:
+        return False
+    stamps = index.asi8 if isinstance(index, pd.DatetimeIndex) else index.to_numpy()
+    try:
+        steps = np.diff(np.asarray(stamps, dtype=np.float64))
+    except (TypeError, ValueError):  # stamps that are not numbers or times
+        return False
+    return not np.allclose(steps, steps[0])
 
 
 def _strip_trailing_nan(values: np.ndarray) -> np.ndarray:
