@@ -25,13 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlstm.data.timeseries import (
-    UCRDataModule,
-    available_datasets,
-    channel_stats,
-    normalize_padded,
-    series_stats,
-)
+from cnnlstm.data.series_normalization import channel_stats, normalize_padded, series_stats
+from cnnlstm.data.timeseries import UCRDataModule, available_datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 

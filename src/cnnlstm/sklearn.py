@@ -75,7 +75,7 @@ from cnnlstm._validation import (
     check_positive_int,
 )
 from cnnlstm.data.series_arrays import SeriesArrayDataModule
-from cnnlstm.data.timeseries import check_normalization, resolve_normalization, standardize
+from cnnlstm.data.series_normalization import check_normalization, resolve_normalization, standardize
 from cnnlstm.models import list_models, model_info
 from cnnlstm.tasks import ClassificationTask
 from cnnlstm.training.trainer import PRECISIONS, Trainer

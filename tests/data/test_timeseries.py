@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlstm.data import timeseries
+from cnnlstm.data import series_normalization, timeseries, timeseries_bundled
+from cnnlstm.data.series_normalization import channel_stats
 from cnnlstm.data.timeseries import (
     SequenceDataset,
     UCRDataModule,
     available_datasets,
-    channel_stats,
     sorted_labels,
     stratified_split,
 )
@@ -200,7 +200,7 @@ def test_unknown_name_lists_close_names_and_says_offline():
 
 
 def test_missing_sktime_asks_for_the_extra(monkeypatch):
-    monkeypatch.setattr(timeseries.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(timeseries_bundled.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"pip install \"cnnlstm\[timeseries\]\""):
         UCRDataModule(name="BasicMotions")
 
@@ -315,12 +315,12 @@ def test_channel_stats_of_huge_values_stay_finite_and_non_finite_ones_are_named(
 def test_every_normalization_refuses_nan_on_real_steps_and_ignores_padding(normalization):
     x = np.ones((3, 4, 2))
     x[2, 3, 0] = np.nan  # series 2 has 3 real steps: this is padding
-    out = timeseries.standardize(x, np.array([4, 4, 3]), normalization, np.zeros(2), np.ones(2))
+    out = series_normalization.standardize(x, np.array([4, 4, 3]), normalization, np.zeros(2), np.ones(2))
     assert np.isfinite(out).all() and out[2, 3].tolist() == [0.0, 0.0]
     x[1, 2, 1] = np.inf
     one_line_error(
         "series 1, channel 1 is not finite",
-        timeseries.standardize,
+        series_normalization.standardize,
         x,
         np.array([4, 4, 3]),
         normalization,
@@ -355,4 +355,4 @@ def test_auto_normalisation_is_series_for_univariate_and_channel_for_multivariat
 
 def test_standardize_refuses_an_unresolved_auto():
     with pytest.raises(ValueError, match="resolve_normalization"):
-        timeseries.standardize(np.ones((1, 3, 1)), np.array([3]), "auto", np.zeros(1), np.ones(1))
+        series_normalization.standardize(np.ones((1, 3, 1)), np.array([3]), "auto", np.zeros(1), np.ones(1))

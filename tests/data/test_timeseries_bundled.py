@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cnnlstm._validation import InputError
-from cnnlstm.data import timeseries
+from cnnlstm.data import timeseries_bundled
 from cnnlstm.data.timeseries import UCRDataModule, available_datasets
 
 pytestmark = pytest.mark.skipif(
@@ -65,9 +65,11 @@ def aeon_data(tmp_path: Path) -> Path:
 @pytest.fixture
 def with_aeon(monkeypatch: pytest.MonkeyPatch, aeon_data: Path) -> Path:
     """The installed sktime, and aeon's data folder at ``aeon_data``."""
-    real = timeseries._package_data_dir
+    real = timeseries_bundled._package_data_dir
     monkeypatch.setattr(
-        timeseries, "_package_data_dir", lambda package: aeon_data if package == "aeon" else real(package)
+        timeseries_bundled,
+        "_package_data_dir",
+        lambda package: aeon_data if package == "aeon" else real(package),
     )
     return aeon_data
 
@@ -83,7 +85,7 @@ def test_aeon_only_set_is_listed_beside_sktimes_and_regression_sets_are_not(with
 def test_a_set_both_ship_is_read_from_sktimes_copy(with_aeon):
     dm = UCRDataModule(name="GunPoint")
     package, folder = dm.bundle
-    assert package == "sktime" and folder.parent == timeseries._package_data_dir("sktime")
+    assert package == "sktime" and folder.parent == timeseries_bundled._package_data_dir("sktime")
 
 
 def test_aeon_only_unequal_length_set_loads_by_name_with_its_lengths(with_aeon):
@@ -114,13 +116,13 @@ def test_names_that_are_not_bundled_classification_sets_are_one_line_errors(with
 
 def test_aeon_alone_is_enough_to_find_its_sets(monkeypatch, aeon_data):
     monkeypatch.setattr(
-        timeseries, "_package_data_dir", lambda package: aeon_data if package == "aeon" else None
+        timeseries_bundled, "_package_data_dir", lambda package: aeon_data if package == "aeon" else None
     )
     assert available_datasets() == ["GunPoint", "ToyGesture"]
     assert UCRDataModule(name="GunPoint").bundle == ("aeon", aeon_data / "GunPoint")
 
 
 def test_without_sktime_or_aeon_the_error_names_the_extras(monkeypatch):
-    monkeypatch.setattr(timeseries, "_package_data_dir", lambda package: None)
+    monkeypatch.setattr(timeseries_bundled, "_package_data_dir", lambda package: None)
     with pytest.raises(ImportError, match=r"cnnlstm\[timeseries\].*cnnlstm\[aeon\]"):
         available_datasets()

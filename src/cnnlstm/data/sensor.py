@@ -37,7 +37,8 @@ from torch.utils.data import Dataset
 from cnnlstm._validation import InputError, check_bool, check_choice, check_fraction, check_positive_int
 from cnnlstm.data.base import BaseDataModule, check_fitted
 from cnnlstm.data.sensor_files import FILE_SUFFIXES, SensorColumns, SensorStream, list_files
-from cnnlstm.data.timeseries import channel_stats, sorted_labels
+from cnnlstm.data.series_normalization import channel_stats
+from cnnlstm.data.timeseries import sorted_labels
 
 __all__ = [
     "FILE_SUFFIXES",

@@ -18,14 +18,13 @@ import torch
 from cnnlstm._validation import InputError, check_fraction
 from cnnlstm.data.base import BaseDataModule
 from cnnlstm.data.padded_batches import collate_trimmed
-from cnnlstm.data.timeseries import (
-    SequenceDataset,
+from cnnlstm.data.series_normalization import (
     channel_stats,
     check_normalization,
     resolve_normalization,
     standardize,
-    stratified_split,
 )
+from cnnlstm.data.timeseries import SequenceDataset, stratified_split
 
 __all__ = ["SeriesArrayDataModule"]
 

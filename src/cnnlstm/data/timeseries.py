@@ -22,9 +22,6 @@ datasets return ``length == T`` and batches of the one ``T``.
 
 from __future__ import annotations
 
-import difflib
-import functools
-import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,18 +34,22 @@ from torch.utils.data import Dataset
 from cnnlstm._validation import InputError, check_fraction
 from cnnlstm.data.base import BaseDataModule, check_fitted
 from cnnlstm.data.padded_batches import collate_trimmed
-from cnnlstm.data.timeseries_files import ARCHIVE_SUFFIXES, dataset_name_of, find_pair, read_archive_file
+from cnnlstm.data.series_normalization import (
+    channel_stats,
+    check_normalization,
+    resolve_normalization,
+    standardize,
+)
+from cnnlstm.data.timeseries_bundled import available_datasets, find_bundled, load_split
+from cnnlstm.data.timeseries_files import (
+    PREDICT_SUFFIXES,
+    dataset_name_of,
+    find_pair,
+    read_archive_file,
+    read_series_for_prediction,
+)
 
 __all__ = ["SequenceDataset", "UCRDataModule", "available_datasets"]
-
-_MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "?")
-_INSTALL_HINT = (
-    'the bundled UCR/UEA datasets ship with sktime or aeon; install sktime with: pip install "cnnlstm[timeseries]" '
-    '(and "cnnlstm[aeon]" for the sets only aeon ships)'
-)
-_READER_HINT = (
-    'reading the bundled UCR/UEA datasets needs sktime; install it with: pip install "cnnlstm[timeseries]"'
-)
 
 
 class SequenceDataset(Dataset):
@@ -105,288 +106,6 @@ def sorted_labels(labels: Iterable[Any]) -> list[str]:
         return unique
 
 
-def channel_stats(
-    x: np.ndarray, lengths: np.ndarray | None = None, names: Sequence[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of ``x (N, T, C)`` over the real steps only.
-
-    Padding (steps at or beyond ``lengths[i]``) is excluded. A constant channel gets std 1, so
-    normalising leaves it at zero instead of dividing by zero. Computed in float64 on values
-    scaled by each channel's largest magnitude, so huge values do not overflow the squares; a
-    channel holding inf or NaN is an error naming it (``names[c]``, or its index).
-
-    Example:
-        >>> mean, std = channel_stats(np.array([[[1.0, 5.0], [3.0, 5.0]]]))
-        >>> mean.tolist(), std.tolist()
-        ([2.0, 5.0], [1.0, 1.0])
-    """
-    n, t, c = x.shape
-    if lengths is None:
-        values = x.reshape(-1, c)
-    else:
-        mask = np.arange(t)[None, :] < np.asarray(lengths)[:, None]  # (N, T)
-        values = x[mask]  # (valid steps, C)
-    values = values.astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=0))
-    if len(bad):
-        channel = names[bad[0]] if names is not None else int(bad[0])
-        count = int((~np.isfinite(values[:, bad[0]])).sum())
-        raise ValueError(
-            f"channel {channel!r} is not finite everywhere ({count} inf or NaN values), so its mean and "
-            "std would not be either; fix or drop those values"
-        )
-    scale = np.abs(values).max(axis=0) if len(values) else np.ones(c)
-    scale[scale == 0] = 1.0
-    mean = (values / scale).mean(axis=0) * scale
-    std = (values / scale).std(axis=0) * scale
-    std[std < 1e-8] = 1.0
-    return mean, std
-
-
-def normalize_padded(x: np.ndarray, lengths: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` on the real steps of ``x (N, T, C)``; padding stays exactly zero.
-
-    ``mean`` and ``std`` are ``(C,)`` (one per channel) or ``(N, 1, C)`` (one per series and channel).
-    """
-    out = ((x - mean) / std).astype(np.float32)
-    out[np.arange(x.shape[1])[None, :] >= np.asarray(lengths)[:, None]] = 0.0
-    return out
-
-
-NORMALIZATIONS = ("channel", "series", "none", "auto")
-
-
-def check_normalization(value: Any) -> str:
-    """``normalize`` as one of :data:`NORMALIZATIONS`; ``True`` is ``"channel"``, ``False`` is ``"none"``.
-
-    Example:
-        >>> check_normalization(True), check_normalization("series"), check_normalization(False)
-        ('channel', 'series', 'none')
-    """
-    if value is True or value is False:
-        return "channel" if value else "none"
-    if value not in NORMALIZATIONS:
-        raise InputError(
-            f"normalize must be true, false or one of {list(NORMALIZATIONS)}; received normalize={value!r}",
-            field="normalize",
-        )
-    return str(value)
-
-
-def resolve_normalization(choice: str, channels: int) -> str:
-    """The normalisation ``choice`` (from :func:`check_normalization`) means for data of ``channels``.
-
-    ``"auto"`` follows the two archives' conventions: a univariate series is z-normalised over its
-    own steps (``"series"``; the UCR archive distributes its series so), the channels of
-    multivariate data are standardised with the training set's statistics (``"channel"``; the
-    UEA archive's series are not normalised, and their channels' levels can carry the class, as
-    the speaker's cepstral means in JapaneseVowels do). Any other choice is returned unchanged.
-
-    Example:
-        >>> resolve_normalization("auto", 1), resolve_normalization("auto", 12), resolve_normalization("none", 3)
-        ('series', 'channel', 'none')
-    """
-    if choice != "auto":
-        return choice
-    return "series" if channels == 1 else "channel"
-
-
-def series_stats(x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each series' and channel's mean and std over its real steps: two ``(N, 1, C)`` arrays.
-
-    As :func:`channel_stats` per series: padding excluded, float64 on values scaled by their
-    largest magnitude, and a constant channel gets std 1 (it becomes zeros, not a division by zero).
-
-    Example:
-        >>> x = np.array([[[1.0], [3.0], [0.0]], [[4.0], [4.0], [4.0]]])
-        >>> mean, std = series_stats(x, np.array([2, 3]))
-        >>> mean.ravel().tolist(), std.ravel().tolist()
-        ([2.0, 4.0], [1.0, 1.0])
-    """
-    x = np.asarray(x, dtype=np.float64)
-    valid = (np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None])[..., None]  # (N, T, 1)
-    scale = np.abs(np.where(valid, x, 0.0)).max(axis=1, keepdims=True)  # (N, 1, C)
-    scale[scale == 0] = 1.0
-    scaled = np.where(valid, x / scale, 0.0)
-    count = valid.sum(axis=1, keepdims=True)
-    mean = scaled.sum(axis=1, keepdims=True) / count
-    var = (np.where(valid, scaled - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / count
-    std = np.sqrt(var) * scale
-    std[std < 1e-8] = 1.0
-    return mean * scale, std
-
-
-def standardize(
-    x: np.ndarray, lengths: np.ndarray, normalization: str, mean: np.ndarray, std: np.ndarray
-) -> np.ndarray:
-    """``x (N, T, C)`` normalised as ``normalization`` says, float32, padding kept at zero.
-
-    ``"channel"`` and ``"none"`` apply the given per-channel ``mean`` and ``std`` (the training
-    statistics, or zeros and ones); ``"series"`` z-normalises each series and channel over its
-    own real steps (the UCR archive's convention), whatever ``mean`` and ``std`` are. Every mode
-    refuses inf or NaN on a real step, naming the series and channel (padding is not looked at).
-    """
-    valid = np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None]  # (N, T)
-    bad = ~np.isfinite(x) & valid[..., None]
-    if bad.any():
-        series, _, channel = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"series {series}, channel {channel} is not finite everywhere ({int(bad[series, :, channel].sum())} "
-            f"inf or NaN values; {int(bad.sum())} in all the series); fix or drop those values"
-        )
-    if normalization == "auto":
-        raise ValueError("standardize takes a resolved normalization; call resolve_normalization first")
-    if normalization == "series":
-        mean, std = series_stats(x, lengths)
-    return normalize_padded(x, lengths, mean, std)
-
-
-def _close_names(name: str, choices: Sequence[str]) -> list[str]:
-    close = difflib.get_close_matches(name, choices, n=5, cutoff=0.4)
-    lower = {c.lower(): c for c in choices}
-    if name.lower() in lower and lower[name.lower()] not in close:
-        close.insert(0, lower[name.lower()])
-    return close
-
-
-# -- the bundled archive -----------------------------------------------------------------------------
-#: The packages whose ``datasets/data`` folder is searched, in this order: a set both ship is read
-#: from the first one's copy.
-BUNDLING_PACKAGES = ("sktime", "aeon")
-
-
-def _package_data_dir(package: str) -> Path | None:
-    """``<package>/datasets/data`` of an installed package, found without importing it (sktime takes
-    a second to import, aeon more); None when the package is not installed."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
-
-
-def _bundled_dirs() -> list[tuple[str, Path]]:
-    """``(package, data folder)`` of each installed package of :data:`BUNDLING_PACKAGES`, in order."""
-    found = [(package, folder) for package in BUNDLING_PACKAGES if (folder := _package_data_dir(package))]
-    if not found:
-        raise ImportError(_INSTALL_HINT)
-    return found
-
-
-def _is_classification(train_file: Path) -> bool:
-    """True if the ``.ts`` header declares class labels (``@classLabel true``), not a regression target."""
-    with open(train_file, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            words = line.strip().lower().split()
-            if not words or words[0].startswith("#"):
-                continue
-            if words[0] == "@data":
-                return False
-            if words[0] == "@classlabel":
-                return len(words) > 1 and words[1] == "true"
-    return False
-
-
-def _bundled_sets(*, classification: bool = True) -> dict[str, tuple[str, Path]]:
-    """Every bundled set as ``name -> (package, folder holding NAME_TRAIN.ts and NAME_TEST.ts)``.
-
-    The first package of :data:`BUNDLING_PACKAGES` that ships a name gives its folder. With
-    ``classification=False`` the sets whose header declares no class labels are kept too.
-    """
-    sets: dict[str, tuple[str, Path]] = {}
-    for package, root in _bundled_dirs():
-        if not root.is_dir():
-            continue
-        for folder in sorted(root.iterdir()):
-            train, test = folder / f"{folder.name}_TRAIN.ts", folder / f"{folder.name}_TEST.ts"
-            if folder.name in sets or not (train.is_file() and test.is_file()):
-                continue
-            if not classification or _is_classification(train):
-                sets[folder.name] = (package, folder)
-    return sets
-
-
-def available_datasets() -> list[str]:
-    """The UCR/UEA classification datasets bundled with the installed sktime and aeon (offline).
-
-    Both packages' ``datasets/data`` folders are searched (located without importing either);
-    a dataset counts when its folder holds ``<name>_TRAIN.ts`` and ``<name>_TEST.ts`` and the
-    header declares class labels, so regression sets (Covid3Month, Tecator, CardanoSentiment) are
-    left out. A set both packages ship is listed once and read from sktime's copy. Nothing is
-    ever downloaded.
-
-    Example:
-        >>> "BasicMotions" in available_datasets()
-        True
-    """
-    return sorted(_bundled_sets())
-
-
-def _find_bundled(name: Any) -> tuple[str, Path]:
-    """``(package, folder)`` of the bundled classification set ``name``; an InputError naming the
-    close names otherwise, or saying that ``name`` is a regression set."""
-    if not isinstance(name, str) or not name:
-        raise InputError(
-            f"name must be a dataset name such as 'BasicMotions'; received name={name!r}", field="name"
-        )
-    sets = _bundled_sets()
-    if name in sets:
-        return sets[name]
-    available = sorted(sets)
-    if name in _bundled_sets(classification=False):
-        raise InputError(
-            f"{name!r} is a regression dataset (no class labels); UCRDataModule classifies, "
-            f"choose one of {available}",
-            field="name",
-        )
-    close = _close_names(name, available)
-    hint = f"closest: {close}; " if close else ""
-    packages = " and ".join(package for package, _ in _bundled_dirs())
-    raise InputError(
-        f"UCR/UEA dataset {name!r} is not bundled with the installed {packages} ({hint}available: "
-        f"{available}); only bundled datasets work offline, nothing is downloaded: give an archive "
-        "file with path=NAME_TRAIN.ts instead",
-        field="name",
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _load_split(name: str, split: str, root: Path) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """One split of the set in ``root / name`` (sktime's or aeon's data folder) as read-only
-    ``(T_i, C)`` float arrays and the string labels, read with sktime's reader (cached: the bundled
-    files never change, and several datamodules of one dataset then read them once)."""
-    try:
-        from sktime.datasets import load_UCR_UEA_dataset
-    except ImportError as err:
-        raise ImportError(_READER_HINT) from err
-
-    # "nested_univ" (a pd.Series per cell) keeps unequal lengths; numpy3D would refuse them. The
-    # set is in root (found by _find_bundled), so sktime reads it from there and downloads nothing.
-    frame, labels = load_UCR_UEA_dataset(
-        name, split=split, return_X_y=True, return_type="nested_univ", extract_path=str(root)
-    )
-    series = []
-    for i, row in enumerate(frame.to_numpy()):
-        channels = [np.asarray(cell, dtype=np.float64) for cell in row]
-        lengths = {len(ch) for ch in channels}
-        if len(lengths) != 1:
-            raise ValueError(
-                f"{name} {split} case {i} has channels of different lengths {sorted(lengths)}; "
-                "such cases are not supported"
-            )
-        case = np.stack(channels, axis=1)  # (T_i, C)
-        case.flags.writeable = False
-        series.append(case)
-    missing = sum(int(np.isnan(s).sum()) for s in series)
-    if missing:
-        raise ValueError(
-            f"{name} {split} split has {missing} missing (NaN) values; fill them in a copy of the "
-            "data before training (UCRDataModule does not impute)"
-        )
-    labels = np.asarray([str(label) for label in labels])
-    labels.flags.writeable = False
-    return tuple(series), labels
-
-
 def _pad(series: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
     """Zero-pad ``(T_i, C)`` arrays at the end to ``(N, length, C)``; return them and ``T_i``."""
     channels = series[0].shape[1]
@@ -417,74 +136,6 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     held_out = np.sort(np.asarray(held, dtype=np.int64))
     keep = np.setdiff1d(np.arange(len(labels)), held_out)
     return keep, held_out
-
-
-_PREDICT_SUFFIXES = (".npy", ".csv", *ARCHIVE_SUFFIXES)
-
-
-def _read_series_file(path: Path) -> list[np.ndarray]:
-    """A user's series for prediction, as ``(T_i, C)`` float64 arrays: a ``.npy`` ``(N, T, C)``,
-    ``(T, C)`` or ``(T,)``, a ``.csv`` of one series (rows = time steps, columns = channels, an
-    optional header row), or an archive file (``.ts``, ``.arff``, ``.tsv``; labels, if any, are
-    not used), whose series may differ in length."""
-    if not path.is_file():
-        raise FileNotFoundError(f"predict_path {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in ARCHIVE_SUFFIXES:
-        return list(read_archive_file(path, field="predict_path", labelled=False)[0])
-    if suffix == ".npy":
-        data = _read_npy(path)
-    elif suffix == ".csv":
-        data = _read_csv(path)
-    else:
-        raise ValueError(
-            f"predict_path must be a .npy, .csv, .ts, .arff or .tsv file; received {str(path)!r}"
-        )
-    missing = int(np.isnan(data).sum())
-    if missing:
-        raise ValueError(f"{path.name} has {missing} missing (NaN) values; fill them before predicting")
-    infinite = np.argwhere(np.isinf(data))
-    if len(infinite):
-        series, step, channel = (int(v) for v in infinite[0])
-        raise ValueError(
-            f"{path.name} holds {float(data[series, step, channel])!r} (series {series}, step {step}, channel "
-            f"{channel}; {len(infinite)} values not finite); fix them before predicting"
-        )
-    return list(data)
-
-
-def _read_npy(path: Path) -> np.ndarray:
-    """A ``.npy`` of ``(N, T, C)``, ``(T, C)`` or ``(T,)`` numbers as ``(N, T, C)`` float64."""
-    data = np.load(path, allow_pickle=False)
-    if data.dtype.kind not in "biuf":
-        raise ValueError(f"{path.name} holds {data.dtype} values; predict_path needs numbers")
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.ndim == 2:
-        data = data[None]
-    if data.ndim != 3:
-        raise ValueError(f"{path.name} has shape {data.shape}; expected (N, T, C), (T, C) or (T,)")
-    return data.astype(np.float64)
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    """A ``.csv`` of one series (rows = steps, columns = channels, at most one header row) as
-    ``(1, T, C)`` float64; blank or missing-value cells become NaN, text is an error."""
-    import pandas as pd
-
-    frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    numeric = frame.apply(pd.to_numeric, errors="coerce")  # text -> NaN
-    if len(frame) > 1 and numeric.iloc[0].isna().all():
-        frame, numeric = frame.iloc[1:], numeric.iloc[1:]  # the first row is a header
-    blank = frame.apply(lambda col: col.str.strip().str.lower().isin(_MISSING_TOKENS))
-    text = numeric.isna() & ~blank
-    if text.any().any():
-        row, col = np.argwhere(text.to_numpy())[0]
-        raise ValueError(
-            f"{path.name} column {col} holds text ({frame.iat[row, col]!r}); predict_path CSVs "
-            "must be numbers only, with at most one header row"
-        )
-    return numeric.to_numpy(dtype=np.float64)[None]
 
 
 _FITTED_KEYS = ("dataset", "channels", "length", "variable_length", "normalization", "class_names")
@@ -592,14 +243,14 @@ class UCRDataModule(BaseDataModule):
                 field="test_path",
             )
         else:
-            self.bundle = _find_bundled(name)
+            self.bundle = find_bundled(name)
             self.dataset_name = name
         self.hparams["dataset_name"] = self.dataset_name
         self.val_fraction = check_fraction("val_fraction", val_fraction)
         self._normalization_choice = check_normalization(normalize)
         self.normalize = normalize
         self.predict_path = Path(predict_path) if predict_path is not None else None
-        if self.predict_path is not None and self.predict_path.suffix.lower() not in _PREDICT_SUFFIXES:
+        if self.predict_path is not None and self.predict_path.suffix.lower() not in PREDICT_SUFFIXES:
             raise InputError(
                 "predict_path must be a .npy, .csv, .ts, .arff or .tsv file; received "
                 f"predict_path={str(predict_path)!r}",
@@ -646,8 +297,8 @@ class UCRDataModule(BaseDataModule):
             )
         else:
             root = self._bundled()[1].parent
-            train_series, train_labels = _load_split(self.dataset_name, "train", root)
-            test_series, test_labels = _load_split(self.dataset_name, "test", root)
+            train_series, train_labels = load_split(self.dataset_name, "train", root)
+            test_series, test_labels = load_split(self.dataset_name, "test", root)
         channels = {s.shape[1] for s in train_series + test_series}
         if len(channels) != 1:
             where = f"{self.files[0].name} and {self.files[1].name}" if self.files else self.dataset_name
@@ -715,7 +366,7 @@ class UCRDataModule(BaseDataModule):
 
     def _predict_file_dataset(self, path: Path) -> SequenceDataset:
         data = self._load()
-        series = _read_series_file(path)  # (T_i, C) each
+        series = read_series_for_prediction(path)  # (T_i, C) each
         channels = sorted({s.shape[1] for s in series})
         if channels != [data["channels"]]:
             raise ValueError(

@@ -27,7 +27,15 @@ import numpy as np
 
 from cnnlstm._validation import InputError
 
-__all__ = ["ARCHIVE_SUFFIXES", "dataset_name_of", "find_pair", "read_archive_file"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "PREDICT_SUFFIXES",
+    "dataset_name_of",
+    "declares_classes",
+    "find_pair",
+    "read_archive_file",
+    "read_series_for_prediction",
+]
 
 ARCHIVE_SUFFIXES = (".ts", ".arff", ".tsv")
 _INSTALL_HINT = (
@@ -137,7 +145,7 @@ def find_pair(path: str | Path, test_path: str | Path | None = None) -> tuple[Pa
     return train, test
 
 
-def _declares_classes(path: Path) -> bool | None:
+def declares_classes(path: Path) -> bool | None:
     """For a ``.ts`` file: True/False from its ``@classLabel`` line, None when it has none."""
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -174,7 +182,7 @@ def _read_cached(
     path: str, stamp: tuple[int, int], field: str, labelled: bool
 ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     file = Path(path)
-    unlabelled = file.suffix.lower() == ".ts" and _declares_classes(file) is False
+    unlabelled = file.suffix.lower() == ".ts" and declares_classes(file) is False
     if unlabelled and labelled:
         raise InputError(
             f"{file.name} declares no class labels (@classLabel false: a regression set); give a "
@@ -278,3 +286,72 @@ def read_archive_file(
         raise InputError(f"{str(path)!r} does not exist; give an existing archive file", field=field)
     info = file.stat()
     return _read_cached(str(file), (info.st_mtime_ns, info.st_size), field, labelled)
+
+
+_MISSING_TOKENS = ("", "nan", "na", "n/a", "null", "?")
+PREDICT_SUFFIXES = (".npy", ".csv", *ARCHIVE_SUFFIXES)
+
+
+def read_series_for_prediction(path: Path) -> list[np.ndarray]:
+    """A user's series for prediction, as ``(T_i, C)`` float64 arrays: a ``.npy`` ``(N, T, C)``,
+    ``(T, C)`` or ``(T,)``, a ``.csv`` of one series (rows = time steps, columns = channels, an
+    optional header row), or an archive file (``.ts``, ``.arff``, ``.tsv``; labels, if any, are
+    not used), whose series may differ in length."""
+    if not path.is_file():
+        raise FileNotFoundError(f"predict_path {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        return list(read_archive_file(path, field="predict_path", labelled=False)[0])
+    if suffix == ".npy":
+        data = _read_npy(path)
+    elif suffix == ".csv":
+        data = _read_csv(path)
+    else:
+        raise ValueError(
+            f"predict_path must be a .npy, .csv, .ts, .arff or .tsv file; received {str(path)!r}"
+        )
+    missing = int(np.isnan(data).sum())
+    if missing:
+        raise ValueError(f"{path.name} has {missing} missing (NaN) values; fill them before predicting")
+    infinite = np.argwhere(np.isinf(data))
+    if len(infinite):
+        series, step, channel = (int(v) for v in infinite[0])
+        raise ValueError(
+            f"{path.name} holds {float(data[series, step, channel])!r} (series {series}, step {step}, channel "
+            f"{channel}; {len(infinite)} values not finite); fix them before predicting"
+        )
+    return list(data)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` of ``(N, T, C)``, ``(T, C)`` or ``(T,)`` numbers as ``(N, T, C)`` float64."""
+    data = np.load(path, allow_pickle=False)
+    if data.dtype.kind not in "biuf":
+        raise ValueError(f"{path.name} holds {data.dtype} values; predict_path needs numbers")
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim == 2:
+        data = data[None]
+    if data.ndim != 3:
+        raise ValueError(f"{path.name} has shape {data.shape}; expected (N, T, C), (T, C) or (T,)")
+    return data.astype(np.float64)
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """A ``.csv`` of one series (rows = steps, columns = channels, at most one header row) as
+    ``(1, T, C)`` float64; blank or missing-value cells become NaN, text is an error."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    numeric = frame.apply(pd.to_numeric, errors="coerce")  # text -> NaN
+    if len(frame) > 1 and numeric.iloc[0].isna().all():
+        frame, numeric = frame.iloc[1:], numeric.iloc[1:]  # the first row is a header
+    blank = frame.apply(lambda col: col.str.strip().str.lower().isin(_MISSING_TOKENS))
+    text = numeric.isna() & ~blank
+    if text.any().any():
+        row, col = np.argwhere(text.to_numpy())[0]
+        raise ValueError(
+            f"{path.name} column {col} holds text ({frame.iat[row, col]!r}); predict_path CSVs "
+            "must be numbers only, with at most one header row"
+        )
+    return numeric.to_numpy(dtype=np.float64)[None]

@@ -197,7 +197,7 @@ class Preprocess:
         over the series' own steps; otherwise the stored per-channel ``mean`` and ``std`` apply. A
         series with inf or NaN values is refused, as training refuses it.
         """
-        from cnnlstm.data.timeseries import standardize
+        from cnnlstm.data.series_normalization import standardize
 
         self._need("series", "a series")
         array = np.asarray(values, dtype=np.float64)
